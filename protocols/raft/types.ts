@@ -1,0 +1,151 @@
+/**
+ * The Raft core's vocabulary: log entries, persisted state, messages and the Ready value through
+ * which the core hands its effects to the runtime (DESIGN.md §2; the idea is etcd-io/raft's
+ * `Ready`). Names follow the Raft paper (Ongaro and Ousterhout, "In Search of an Understandable
+ * Consensus Algorithm", 2014, Figure 2) and Ongaro's dissertation ("Consensus: Bridging Theory
+ * and Practice", 2014).
+ */
+
+export type NodeId = string;
+
+/** Role of a replica. `precandidate` is a replica running a pre-vote round (dissertation §9.6). */
+export type Role = 'follower' | 'precandidate' | 'candidate' | 'leader';
+
+/**
+ * One log entry. `noop` is the entry a new leader appends to commit entries of earlier terms
+ * (Raft §5.4.2, §8). `command` carries an opaque payload: the core never looks inside it, so the
+ * same core replicates key-value commands, and the simulation replicates its own.
+ */
+export interface LogEntry {
+  index: number;
+  term: number;
+  kind: 'noop' | 'command';
+  data: Uint8Array | null;
+}
+
+/** State that must be on stable storage before the replica answers RPCs (Raft Figure 2). */
+export interface HardState {
+  currentTerm: number;
+  votedFor: NodeId | null;
+  /** Not required for safety; persisted so that a restarted replica can re-apply at once. */
+  commitIndex: number;
+}
+
+export interface RequestVote {
+  type: 'RequestVote';
+  from: NodeId;
+  to: NodeId;
+  /** For a pre-vote this is the term the sender would campaign in; its own term is unchanged. */
+  term: number;
+  lastLogIndex: number;
+  lastLogTerm: number;
+  preVote: boolean;
+}
+
+export interface RequestVoteResponse {
+  type: 'RequestVoteResponse';
+  from: NodeId;
+  to: NodeId;
+  term: number;
+  voteGranted: boolean;
+  preVote: boolean;
+}
+
+export interface AppendEntries {
+  type: 'AppendEntries';
+  from: NodeId;
+  to: NodeId;
+  term: number;
+  prevLogIndex: number;
+  prevLogTerm: number;
+  entries: LogEntry[];
+  leaderCommit: number;
+  /** ReadIndex round this message confirms leadership for (dissertation §6.4); 0 if none. */
+  readRound: number;
+}
+
+export interface AppendEntriesResponse {
+  type: 'AppendEntriesResponse';
+  from: NodeId;
+  to: NodeId;
+  term: number;
+  success: boolean;
+  /** On success: the index of the last entry the follower now holds that matches the leader. */
+  matchIndex: number;
+  /** On failure, fast back-off hints (dissertation §5.3 "accelerated log backtracking"). */
+  conflictIndex: number;
+  conflictTerm: number;
+  /** Echo of the request's readRound. */
+  readRound: number;
+}
+
+export type RaftMessage = RequestVote | RequestVoteResponse | AppendEntries | AppendEntriesResponse;
+
+/** A ReadIndex result: the read with this context may be served once appliedIndex >= index. */
+export interface ReadState {
+  ctx: number;
+  index: number;
+}
+
+export interface SoftState {
+  role: Role;
+  leader: NodeId | null;
+  term: number;
+}
+
+/**
+ * Everything the core wants done, handed out by `ready()`. The runtime must:
+ * 1. send `messages` (may go out at once: a leader's AppendEntries, §10.2.1 of the dissertation);
+ * 2. persist `hardState` (if set), delete log entries with index >= `truncateFrom` (if set) and
+ *    append `entries`, all in one durable batch;
+ * 3. only then send `messagesAfterPersist` (votes and append responses, Raft §5.2 "Persisted
+ *    state ... updated on stable storage before responding to RPCs");
+ * 4. apply `committed` in order, release `readStates`;
+ * 5. call `advance(ready)`.
+ */
+export interface Ready {
+  softState: SoftState | null;
+  hardState: HardState | null;
+  truncateFrom: number | null;
+  entries: LogEntry[];
+  messages: RaftMessage[];
+  messagesAfterPersist: RaftMessage[];
+  committed: LogEntry[];
+  readStates: ReadState[];
+  /** ReadIndex requests that cannot be served here (not leader, lost leadership). */
+  readsFailed: number[];
+}
+
+export type ProposeResult =
+  | { ok: true; index: number; term: number }
+  | { ok: false; reason: 'not-leader'; leader: NodeId | null };
+
+export interface RaftConfig {
+  id: NodeId;
+  /** Every voter, this replica included. */
+  voters: NodeId[];
+  /** Base election timeout; the actual one is drawn from [base, 2*base) (Raft §5.2). */
+  electionTimeoutTicks: number;
+  heartbeatIntervalTicks: number;
+  /** Pre-vote (dissertation §9.6). */
+  preVote: boolean;
+  /** Check-quorum: a leader that has not heard from a majority for an election timeout steps down. */
+  checkQuorum: boolean;
+  /** Upper bound on the bytes of entries in one AppendEntries (batching). */
+  maxAppendBytes: number;
+  /** Upper bound on the AppendEntries in flight per follower (pipelining). */
+  maxInflightAppends: number;
+}
+
+export interface RaftStatus {
+  id: NodeId;
+  role: Role;
+  term: number;
+  leader: NodeId | null;
+  votedFor: NodeId | null;
+  commitIndex: number;
+  lastLogIndex: number;
+  lastLogTerm: number;
+  /** Leader only: per follower replication progress. */
+  progress: Record<NodeId, { matchIndex: number; nextIndex: number; inflight: number }> | null;
+}
