@@ -1,0 +1,280 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { ClusterFile, NodeSpec, RaftTuning } from '../../nodes/config.js';
+import { freePorts } from './free-port.js';
+import { track } from './process-registry.js';
+
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const replicaMain = join(repoRoot, 'nodes/main.ts');
+
+export type ReplicaState = 'starting' | 'up' | 'paused' | 'killed' | 'stopped';
+
+export interface Replica {
+  id: string;
+  httpUrl: string;
+  httpPort: number;
+  peerPort: number;
+  dataDir: string;
+  state: ReplicaState;
+  process: ChildProcess | null;
+}
+
+export interface ClusterOptions {
+  protocol: 'raft';
+  nodes: number;
+  /** Replica i serves HTTP on basePort+i and peers on basePort+100+i; free ports when absent. */
+  basePort?: number;
+  /** Data directories go under dataRoot/n<i>; a temporary directory (removed on stop) when absent. */
+  dataRoot?: string;
+  /** Wipe dataRoot first. */
+  fresh?: boolean;
+  secret?: string;
+  tuning?: Partial<RaftTuning>;
+  /** Extra command-line flags for every replica (e.g. --unsafe-local-reads). */
+  replicaArgs?: string[];
+  /** Where each replica's raw JSON log goes (`<logDir>/<id>.log`). */
+  logDir?: string;
+  /** Called with every log line of every replica. */
+  onLog?: (id: string, line: string) => void;
+  /** Per-link dial addresses (from → to → host:port), for the fault proxy. */
+  dial?: (from: string, to: string) => string | undefined;
+  logLevel?: string;
+}
+
+/**
+ * Starts and controls a local cluster of real replica processes (DESIGN.md §5): the library the
+ * tests, the cluster scripts, the chaos command and the benchmarks share. Never leaves a
+ * process behind (see process-registry.ts).
+ */
+export class Cluster {
+  private readonly logs = new Map<string, WriteStream>();
+  private constructor(
+    readonly options: ClusterOptions,
+    readonly replicas: Replica[],
+    readonly clusterFilePath: string,
+    readonly dataRoot: string,
+    private readonly ownsDataRoot: boolean,
+  ) {}
+
+  static async start(options: ClusterOptions): Promise<Cluster> {
+    const cluster = await Cluster.create(options);
+    try {
+      await Promise.all(cluster.replicas.map((r) => cluster.launch(r)));
+      await cluster.waitServing();
+    } catch (err) {
+      await cluster.stopAll();
+      throw err;
+    }
+    return cluster;
+  }
+
+  static async create(options: ClusterOptions): Promise<Cluster> {
+    const ownsDataRoot = options.dataRoot === undefined;
+    const dataRoot = options.dataRoot ?? (await mkdtemp(join(tmpdir(), `consensus-lab-${options.protocol}-`)));
+    if (options.fresh === true && !ownsDataRoot) await rm(dataRoot, { recursive: true, force: true });
+    await mkdir(dataRoot, { recursive: true });
+    const n = options.nodes;
+    const ports =
+      options.basePort === undefined
+        ? await freePorts(2 * n)
+        : [...Array.from({ length: n }, (_, i) => options.basePort! + 1 + i), ...Array.from({ length: n }, (_, i) => options.basePort! + 101 + i)];
+    const replicas: Replica[] = Array.from({ length: n }, (_, i) => ({
+      id: `n${i + 1}`,
+      httpPort: ports[i]!,
+      peerPort: ports[n + i]!,
+      httpUrl: `http://127.0.0.1:${ports[i]!}`,
+      dataDir: join(dataRoot, `n${i + 1}`),
+      state: 'stopped',
+      process: null,
+    }));
+    const file: ClusterFile = {
+      protocol: options.protocol,
+      secret: options.secret ?? randomBytes(16).toString('hex'),
+      nodes: replicas.map((r) => nodeSpec(r, replicas, options)),
+      ...(options.tuning === undefined ? {} : { raft: options.tuning }),
+    };
+    const clusterFilePath = join(dataRoot, 'cluster.json');
+    await writeFile(clusterFilePath, JSON.stringify(file, null, 2));
+    if (options.logDir !== undefined) await mkdir(options.logDir, { recursive: true });
+    return new Cluster(options, replicas, clusterFilePath, dataRoot, ownsDataRoot);
+  }
+
+  replica(id: string): Replica {
+    const r = this.replicas.find((x) => x.id === id);
+    if (r === undefined) throw new Error(`no replica ${id}`);
+    return r;
+  }
+
+  /** Start a stopped or killed replica again, from its data directory (wiped first if asked). */
+  async restart(id: string, opts: { wipe?: boolean } = {}): Promise<void> {
+    const r = this.replica(id);
+    if (r.state === 'up' || r.state === 'paused' || r.state === 'starting') await this.kill(id);
+    if (opts.wipe === true) await rm(r.dataDir, { recursive: true, force: true });
+    await this.launch(r);
+    await this.waitServing([r]);
+  }
+
+  async kill(id: string): Promise<void> {
+    await this.signalAndWait(this.replica(id), 'SIGKILL', 'killed');
+  }
+
+  /** Graceful stop: SIGTERM, then SIGKILL after 5 s. */
+  async stop(id: string): Promise<void> {
+    const r = this.replica(id);
+    const timer = setTimeout(() => r.process?.kill('SIGKILL'), 5000);
+    if (r.state === 'paused') r.process?.kill('SIGCONT');
+    await this.signalAndWait(r, 'SIGTERM', 'stopped');
+    clearTimeout(timer);
+  }
+
+  pause(id: string): void {
+    const r = this.replica(id);
+    if (r.state !== 'up' || r.process === null) throw new Error(`${id} is ${r.state}, cannot pause`);
+    r.process.kill('SIGSTOP');
+    r.state = 'paused';
+  }
+
+  resume(id: string): void {
+    const r = this.replica(id);
+    if (r.state !== 'paused' || r.process === null) throw new Error(`${id} is ${r.state}, cannot resume`);
+    r.process.kill('SIGCONT');
+    r.state = 'up';
+  }
+
+  /** Stop every replica (SIGKILL: fast and exactly what a crash is) and clean up. */
+  async stopAll(opts: { graceful?: boolean } = {}): Promise<void> {
+    await Promise.all(
+      this.replicas.map((r) => (opts.graceful === true ? this.stop(r.id) : this.kill(r.id)).catch(() => undefined)),
+    );
+    for (const log of this.logs.values()) log.end();
+    if (this.ownsDataRoot) await rm(this.dataRoot, { recursive: true, force: true });
+  }
+
+  /** Wait until a majority of the running replicas agree on a leader that says it leads. */
+  async waitForLeader(timeoutMs = 15_000, exclude: string[] = []): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const leader = await this.currentLeader(exclude);
+      if (leader !== null) return leader;
+      if (Date.now() > deadline) throw new Error(`no leader elected within ${timeoutMs} ms`);
+      await sleep(100);
+    }
+  }
+
+  async status(id: string): Promise<Record<string, unknown> | null> {
+    try {
+      const res = await fetch(this.replica(id).httpUrl + '/status', { signal: AbortSignal.timeout(1000) });
+      return res.ok ? ((await res.json()) as Record<string, unknown>) : null;
+    } catch {
+      return null;
+    }
+  }
+
+  private async currentLeader(exclude: string[]): Promise<string | null> {
+    const up = this.replicas.filter((r) => r.state === 'up' && !exclude.includes(r.id));
+    const statuses = await Promise.all(up.map((r) => this.status(r.id)));
+    for (const s of statuses) {
+      if (s?.['role'] !== 'leader') continue;
+      const id = s['id'] as string;
+      const agree = statuses.filter((x) => x?.['leader'] === id).length;
+      if (agree > this.replicas.length / 2 || agree === up.length) return id;
+    }
+    return null;
+  }
+
+  private async launch(r: Replica): Promise<void> {
+    await mkdir(r.dataDir, { recursive: true });
+    const args = [
+      '--import', 'tsx', replicaMain,
+      '--cluster', this.clusterFilePath,
+      '--id', r.id,
+      '--data-dir', r.dataDir,
+      '--exit-with-parent',
+      '--log-level', this.options.logLevel ?? 'info',
+      ...(this.options.replicaArgs ?? []),
+    ];
+    const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    track(child);
+    r.process = child;
+    r.state = 'starting';
+    child.once('exit', () => {
+      if (r.process === child) {
+        r.process = null;
+        if (r.state !== 'killed') r.state = 'stopped';
+      }
+    });
+    this.pipeLogs(r.id, child);
+  }
+
+  private pipeLogs(id: string, child: ChildProcess): void {
+    let log = this.logs.get(id);
+    if (log === undefined && this.options.logDir !== undefined) {
+      log = createWriteStream(join(this.options.logDir, `${id}.log`), { flags: 'a' });
+      this.logs.set(id, log);
+    }
+    for (const stream of [child.stdout, child.stderr]) {
+      if (stream === null) continue;
+      createInterface({ input: stream }).on('line', (line) => {
+        log?.write(line + '\n');
+        this.options.onLog?.(id, line);
+      });
+    }
+  }
+
+  private async signalAndWait(r: Replica, signal: NodeJS.Signals, state: ReplicaState): Promise<void> {
+    const child = r.process;
+    if (child === null || child.exitCode !== null || child.signalCode !== null) {
+      r.state = state === 'killed' && r.state !== 'stopped' ? 'killed' : r.state;
+      return;
+    }
+    const exited = once(child, 'exit');
+    r.state = state;
+    child.kill(signal);
+    await exited;
+  }
+
+  private async waitServing(which: Replica[] = this.replicas, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    await Promise.all(
+      which.map(async (r) => {
+        while (!(await isHealthy(r.httpUrl))) {
+          if (r.process === null) throw new Error(`replica ${r.id} exited during start (see its log)`);
+          if (Date.now() > deadline) throw new Error(`replica ${r.id} did not start serving within ${timeoutMs} ms`);
+          await sleep(50);
+        }
+        r.state = 'up';
+      }),
+    );
+  }
+}
+
+function nodeSpec(r: Replica, all: Replica[], options: ClusterOptions): NodeSpec {
+  const spec: NodeSpec = { id: r.id, host: '127.0.0.1', httpPort: r.httpPort, peerPort: r.peerPort };
+  if (options.dial !== undefined) {
+    const dial: Record<string, string> = {};
+    for (const other of all) {
+      const via = other.id === r.id ? undefined : options.dial(r.id, other.id);
+      if (via !== undefined) dial[other.id] = via;
+    }
+    spec.dial = dial;
+  }
+  return spec;
+}
+
+async function isHealthy(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(url + '/health', { signal: AbortSignal.timeout(1000) });
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -1,0 +1,84 @@
+import { readFile } from 'node:fs/promises';
+
+/** One replica in a cluster file. */
+export interface NodeSpec {
+  id: string;
+  host: string;
+  httpPort: number;
+  peerPort: number;
+  /**
+   * Where this replica dials each peer, when not at the peer's own host:peerPort. The harness
+   * points these at its fault proxy so that it can cut and slow individual links.
+   */
+  dial?: Record<string, string>;
+}
+
+export interface RaftTuning {
+  tickMs: number;
+  electionTimeoutTicks: number;
+  heartbeatIntervalTicks: number;
+  preVote: boolean;
+  checkQuorum: boolean;
+  maxAppendBytes: number;
+  maxInflightAppends: number;
+  /** A write or read not answered by then gets 504 TIMEOUT. */
+  requestTimeoutMs: number;
+  /** Proposals plus reads waiting in this replica; beyond it clients get 429 OVERLOADED. */
+  maxPendingRequests: number;
+}
+
+export const defaultRaftTuning: RaftTuning = {
+  tickMs: 50,
+  electionTimeoutTicks: 10,
+  heartbeatIntervalTicks: 2,
+  preVote: true,
+  checkQuorum: true,
+  maxAppendBytes: 1024 * 1024,
+  maxInflightAppends: 64,
+  requestTimeoutMs: 5000,
+  maxPendingRequests: 20_000,
+};
+
+/** The cluster file every replica of a cluster is started with (DESIGN.md §5). */
+export interface ClusterFile {
+  protocol: 'raft';
+  /** Shared secret for the peer handshake (HMAC); never sent over the wire. */
+  secret: string;
+  nodes: NodeSpec[];
+  raft?: Partial<RaftTuning>;
+}
+
+export async function readClusterFile(path: string): Promise<ClusterFile> {
+  const parsed: unknown = JSON.parse(await readFile(path, 'utf8'));
+  return validateClusterFile(parsed, path);
+}
+
+export function validateClusterFile(value: unknown, source = 'cluster file'): ClusterFile {
+  const fail = (why: string): never => {
+    throw new Error(`${source}: ${why}`);
+  };
+  if (typeof value !== 'object' || value === null) fail('not a JSON object');
+  const file = value as ClusterFile;
+  if (file.protocol !== 'raft') fail(`unknown protocol ${JSON.stringify(file.protocol)}`);
+  if (typeof file.secret !== 'string' || file.secret.length < 8) fail('secret must be a string of 8+ characters');
+  if (!Array.isArray(file.nodes) || file.nodes.length === 0) fail('nodes must be a non-empty array');
+  const ids = new Set<string>();
+  for (const n of file.nodes) {
+    if (typeof n.id !== 'string' || n.id === '' || ids.has(n.id)) fail(`bad or duplicate node id ${JSON.stringify(n.id)}`);
+    ids.add(n.id);
+    if (!Number.isInteger(n.httpPort) || !Number.isInteger(n.peerPort)) fail(`node ${n.id}: ports must be integers`);
+    if (typeof n.host !== 'string') fail(`node ${n.id}: host must be a string`);
+  }
+  return file;
+}
+
+export function raftTuning(file: ClusterFile): RaftTuning {
+  return { ...defaultRaftTuning, ...file.raft };
+}
+
+export function parseHostPort(text: string): { host: string; port: number } {
+  const at = text.lastIndexOf(':');
+  const port = Number(text.slice(at + 1));
+  if (at <= 0 || !Number.isInteger(port)) throw new Error(`not host:port: ${text}`);
+  return { host: text.slice(0, at), port };
+}

@@ -1,0 +1,25 @@
+import type { KvCommand, KvResult } from '../../protocols/kv/commands.js';
+
+/**
+ * What the HTTP API needs from a replica, whatever protocol runs behind it. Raft, Multi-Paxos
+ * and PBFT replicas each implement it; the HTTP layer (app.ts) is shared.
+ */
+export interface KvService {
+  readonly id: string;
+  readonly protocol: string;
+  /** The leader's id as this replica knows it (itself when leading), or null. */
+  leader(): string | null;
+  /** HTTP base URL of a replica, for forwarding (`http://host:port`). */
+  httpUrlOf(id: string): string | null;
+  /** Replicate and apply a command. Throws NotLeaderError or ServiceError. */
+  execute(command: KvCommand): Promise<KvResult>;
+  /** A linearizable read. Throws NotLeaderError or ServiceError. */
+  readLinearizable(key: string): Promise<string | null>;
+  /** Local state, possibly stale (`?consistency=stale`). */
+  readStale(key: string): string | null;
+  status(): Record<string, unknown>;
+  /** Prometheus text exposition. */
+  metrics(): string;
+  /** True once the replica has recovered its state and can serve. */
+  healthy(): boolean;
+}

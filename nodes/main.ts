@@ -1,0 +1,94 @@
+/**
+ * The replica process: `node --import tsx nodes/main.ts --cluster cluster.json --id n1
+ * --data-dir data/raft/n1`. Opens LevelDB, starts the peer transport, the protocol runtime
+ * and the HTTP API, and stops cleanly on SIGTERM/SIGINT (DESIGN.md §3, §5).
+ */
+import { mkdir } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { build } from './http/app.js';
+import { createLogger } from './logger.js';
+import { parseHostPort, raftTuning, readClusterFile, type ClusterFile, type NodeSpec } from './config.js';
+import { LevelDbRaftLogStore } from './storage/leveldb-raft-log-store.js';
+import { TcpTransport } from './transport/index.js';
+import { RaftReplica } from './raft/raft-replica.js';
+
+const usage = `usage: node --import tsx nodes/main.ts --cluster FILE --id ID --data-dir DIR
+  [--log-level info] [--exit-with-parent] [--unsafe-no-fsync] [--unsafe-local-reads]`;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      cluster: { type: 'string' },
+      id: { type: 'string' },
+      'data-dir': { type: 'string' },
+      'log-level': { type: 'string', default: 'info' },
+      'exit-with-parent': { type: 'boolean', default: false },
+      'unsafe-no-fsync': { type: 'boolean', default: false },
+      'unsafe-local-reads': { type: 'boolean', default: false },
+    },
+  });
+  if (values.cluster === undefined || values.id === undefined || values['data-dir'] === undefined) {
+    console.error(usage);
+    process.exit(64);
+  }
+  const cluster = await readClusterFile(values.cluster);
+  const self = cluster.nodes.find((n) => n.id === values.id);
+  if (self === undefined) throw new Error(`no node ${values.id} in ${values.cluster}`);
+  const logger = createLogger(self.id, cluster.protocol, values['log-level']);
+  const dataDir = values['data-dir'];
+  await mkdir(dataDir, { recursive: true });
+
+  const store = await LevelDbRaftLogStore.open(dataDir, { sync: !values['unsafe-no-fsync'] });
+  const transport = new TcpTransport({
+    id: self.id,
+    listen: { host: self.host, port: self.peerPort },
+    peers: peerAddresses(cluster, self),
+    secret: cluster.secret,
+    logger,
+  });
+  await transport.start();
+  const replica = await RaftReplica.start({
+    id: self.id,
+    voters: cluster.nodes.map((n) => n.id),
+    httpUrls: Object.fromEntries(cluster.nodes.map((n) => [n.id, `http://${n.host}:${n.httpPort}`])),
+    tuning: raftTuning(cluster),
+    store,
+    transport,
+    logger,
+    unsafeLocalReads: values['unsafe-local-reads'],
+  });
+  const app = build({ service: replica });
+  await app.listen({ host: self.host, port: self.httpPort });
+  logger.info({ http: `http://${self.host}:${self.httpPort}`, peer: `${self.host}:${self.peerPort}`, dataDir }, 'replica serving');
+
+  let stopping = false;
+  const stop = async (why: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ why }, 'stopping');
+    await app.close();
+    await replica.close();
+    await transport.close();
+    await store.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  // Started by the harness with an IPC channel: when the harness dies, so does the replica.
+  if (values['exit-with-parent'] && process.send !== undefined) process.on('disconnect', () => void stop('parent exited'));
+}
+
+function peerAddresses(cluster: ClusterFile, self: NodeSpec): Record<string, { host: string; port: number }> {
+  const peers: Record<string, { host: string; port: number }> = {};
+  for (const n of cluster.nodes) {
+    if (n.id === self.id) continue;
+    const via = self.dial?.[n.id];
+    peers[n.id] = via === undefined ? { host: n.host, port: n.peerPort } : parseHostPort(via);
+  }
+  return peers;
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

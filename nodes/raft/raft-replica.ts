@@ -1,0 +1,327 @@
+import type { Logger } from 'pino';
+import { Packr } from 'msgpackr';
+import { randomInt } from 'node:crypto';
+import { SeededRng } from '../../protocols/common/rng.js';
+import type { KvCommand, KvResult } from '../../protocols/kv/commands.js';
+import { KvStateMachine } from '../../protocols/kv/state-machine.js';
+import { RaftNode } from '../../protocols/raft/raft-node.js';
+import type { LogEntry, RaftMessage, Ready, ReadState, SoftState } from '../../protocols/raft/types.js';
+import { NotLeaderError, ServiceError } from '../http/errors.js';
+import type { KvService } from '../http/kv-service.js';
+import type { RaftTuning } from '../config.js';
+import type { RaftLogStore } from '../storage/raft-log-store.js';
+import type { Transport } from '../transport/index.js';
+import { WaiterTable, type Waiter } from './pending.js';
+import { isRaftMessage } from './message-guard.js';
+import { RaftReplicaStats } from './raft-replica-stats.js';
+
+const commandCodec = new Packr({ useRecords: false });
+
+export interface RaftReplicaOptions {
+  id: string;
+  voters: string[];
+  /** HTTP base URL of every replica, for forwarding to the leader. */
+  httpUrls: Record<string, string>;
+  tuning: RaftTuning;
+  store: RaftLogStore;
+  transport: Transport;
+  logger: Logger;
+  /** Answer linearizable reads from local state: deliberately unsafe, for the harness. */
+  unsafeLocalReads?: boolean;
+}
+
+interface PendingWrite extends Waiter<KvResult> {
+  term: number;
+}
+interface PendingRead extends Waiter<string | null> {
+  key: string;
+  /** Set once the ReadIndex round answered; the read waits for appliedIndex to reach it. */
+  readIndex: number | null;
+}
+
+/**
+ * One Raft replica: the pure core (protocols/raft) driven by real time, a real disk and real
+ * sockets (DESIGN.md §3). The loop is: inputs → core.step → ready() → send the leader's
+ * AppendEntries at once → persist in one fsync'd LevelDB batch → send replies that needed
+ * durability → apply committed entries → answer clients → advance().
+ *
+ * Inputs that arrive while a batch is being persisted are queued and stepped together right
+ * after it, so they share the next fsync: that is the group commit.
+ */
+export class RaftReplica implements KvService {
+  readonly protocol = 'raft';
+  readonly stats = new RaftReplicaStats();
+  private readonly sm = new KvStateMachine();
+  private readonly writes = new WaiterTable<number, KvResult, PendingWrite>();
+  private readonly reads = new WaiterTable<number, string | null, PendingRead>();
+  private readonly inbox: Array<() => void> = [];
+  private appliedIndex = 0;
+  private readSeq = 0;
+  private persisting = false;
+  private scheduled = false;
+  private closed = false;
+  private timers: NodeJS.Timeout[] = [];
+  private soft: SoftState = { role: 'follower', leader: null, term: 0 };
+
+  private constructor(
+    private readonly opts: RaftReplicaOptions,
+    private readonly core: RaftNode,
+  ) {}
+
+  get id(): string {
+    return this.opts.id;
+  }
+
+  static async start(opts: RaftReplicaOptions): Promise<RaftReplica> {
+    const disk = await opts.store.load();
+    const { tuning } = opts;
+    const core = new RaftNode(
+      {
+        id: opts.id,
+        voters: opts.voters,
+        electionTimeoutTicks: tuning.electionTimeoutTicks,
+        heartbeatIntervalTicks: tuning.heartbeatIntervalTicks,
+        preVote: tuning.preVote,
+        checkQuorum: tuning.checkQuorum,
+        maxAppendBytes: tuning.maxAppendBytes,
+        maxInflightAppends: tuning.maxInflightAppends,
+      },
+      new SeededRng(randomInt(2 ** 31)),
+      disk,
+    );
+    const replica = new RaftReplica(opts, core);
+    replica.soft = { role: 'follower', leader: null, term: disk.hardState.currentTerm };
+    opts.logger.info(
+      { term: disk.hardState.currentTerm, votedFor: disk.hardState.votedFor, lastIndex: disk.entries.length, commitIndex: disk.hardState.commitIndex },
+      'recovered raft state from disk',
+    );
+    opts.transport.onMessage((from, message) => replica.receive(from, message));
+    replica.timers.push(setInterval(() => replica.input(() => replica.core.tick()), tuning.tickMs));
+    replica.timers.push(setInterval(() => replica.expireRequests(), 100));
+    replica.schedule();
+    return replica;
+  }
+
+  // ---- KvService -------------------------------------------------------------------------
+
+  leader(): string | null {
+    return this.soft.leader;
+  }
+
+  httpUrlOf(id: string): string | null {
+    return this.opts.httpUrls[id] ?? null;
+  }
+
+  healthy(): boolean {
+    return !this.closed;
+  }
+
+  execute(command: KvCommand): Promise<KvResult> {
+    this.admit();
+    const data = commandCodec.pack(command);
+    return new Promise<KvResult>((resolve, reject) => {
+      this.input(() => {
+        const r = this.core.propose(data);
+        if (!r.ok) return reject(new NotLeaderError(r.leader));
+        // A waiter still at this index belongs to an entry this leader's log no longer has:
+        // by Leader Completeness (Raft §5.4) that entry was never committed.
+        this.writes.take(r.index)?.reject(notApplied());
+        this.writes.add(r.index, { term: r.term, resolve, reject, deadlineMs: this.deadline() });
+        this.stats.proposals++;
+      });
+    });
+  }
+
+  readLinearizable(key: string): Promise<string | null> {
+    if (this.opts.unsafeLocalReads === true) return Promise.resolve(this.sm.get(key));
+    this.admit();
+    const ctx = ++this.readSeq;
+    return new Promise<string | null>((resolve, reject) => {
+      this.reads.add(ctx, { key, readIndex: null, resolve, reject, deadlineMs: this.deadline() });
+      this.input(() => this.core.readIndex(ctx));
+    });
+  }
+
+  readStale(key: string): string | null {
+    return this.sm.get(key);
+  }
+
+  status(): Record<string, unknown> {
+    const s = this.core.status();
+    return {
+      id: this.id,
+      protocol: this.protocol,
+      role: s.role,
+      leader: s.leader,
+      term: s.term,
+      votedFor: s.votedFor,
+      commitIndex: s.commitIndex,
+      appliedIndex: this.appliedIndex,
+      lastLogIndex: s.lastLogIndex,
+      lastLogTerm: s.lastLogTerm,
+      keys: this.sm.size,
+      pendingWrites: this.writes.size,
+      pendingReads: this.reads.size,
+      progress: s.progress,
+    };
+  }
+
+  metrics(): string {
+    return this.stats.render(this.id, this.core.status(), this.appliedIndex, this.opts.store, this.opts.transport);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const t of this.timers) clearInterval(t);
+    const closing = () => new ServiceError('NO_LEADER', 'the replica is shutting down', {}, 1);
+    this.writes.rejectAll(closing);
+    this.reads.rejectAll(closing);
+    while (this.persisting) await new Promise((r) => setTimeout(r, 5));
+  }
+
+  // ---- the loop --------------------------------------------------------------------------
+
+  private receive(from: string, message: unknown): void {
+    // The transport authenticated `from`; a message claiming another sender is dropped.
+    if (!isRaftMessage(message) || message.from !== from || message.to !== this.id) {
+      this.stats.badMessages++;
+      this.opts.logger.warn({ from }, 'dropped a malformed or misaddressed peer message');
+      return;
+    }
+    this.input(() => this.core.step(message));
+  }
+
+  /** Step an input now, or right after the batch being persisted (group commit). */
+  private input(fn: () => void): void {
+    if (this.closed) return;
+    if (this.persisting) this.inbox.push(fn);
+    else this.run(fn);
+    this.schedule();
+  }
+
+  private run(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      // An invariant failure in the core means this replica cannot be trusted any more.
+      this.opts.logger.fatal({ err }, 'raft core failed; stopping the replica');
+      process.exit(70);
+    }
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.persisting || this.closed) return;
+    this.scheduled = true;
+    setImmediate(() => void this.pump());
+  }
+
+  private async pump(): Promise<void> {
+    this.scheduled = false;
+    if (this.persisting || this.closed || !this.core.hasReady()) return;
+    const rd = this.core.ready();
+    this.persisting = true;
+    try {
+      this.sendAll(rd.messages);
+      await this.persist(rd);
+      this.sendAll(rd.messagesAfterPersist);
+      this.noteSoftState(rd.softState);
+      this.apply(rd.committed);
+      this.readsAnswered(rd.readStates, rd.readsFailed);
+      this.core.advance(rd);
+    } catch (err) {
+      this.opts.logger.fatal({ err }, 'persisting raft state failed; stopping the replica');
+      process.exit(70);
+    }
+    this.persisting = false;
+    const queued = this.inbox.splice(0);
+    for (const fn of queued) this.run(fn);
+    this.schedule();
+  }
+
+  private async persist(rd: Ready): Promise<void> {
+    if (rd.hardState === null && rd.truncateFrom === null && rd.entries.length === 0) return;
+    await this.opts.store.persist({ hardState: rd.hardState, truncateFrom: rd.truncateFrom, entries: rd.entries });
+  }
+
+  private sendAll(messages: RaftMessage[]): void {
+    for (const m of messages) this.opts.transport.send(m.to, m);
+  }
+
+  private noteSoftState(soft: SoftState | null): void {
+    if (soft === null) return;
+    const before = this.soft;
+    this.soft = soft;
+    if (before.leader !== soft.leader) this.stats.leaderChanges++;
+    if (before.role !== soft.role || before.leader !== soft.leader || before.term !== soft.term) {
+      this.opts.logger.info({ role: soft.role, term: soft.term, leader: soft.leader }, `now ${soft.role} in term ${soft.term}`);
+    }
+  }
+
+  /** Apply committed entries in log order (Raft §5.3: "apply log[lastApplied] to state machine"). */
+  private apply(entries: LogEntry[]): void {
+    for (const entry of entries) {
+      if (entry.index <= this.appliedIndex) continue;
+      const result = entry.kind === 'command' && entry.data !== null ? this.applyCommand(entry.data) : null;
+      this.appliedIndex = entry.index;
+      this.stats.applied++;
+      const waiter = this.writes.take(entry.index);
+      if (waiter === undefined) continue;
+      if (waiter.term === entry.term && result !== null) waiter.resolve(result);
+      else waiter.reject(notApplied());
+    }
+    if (entries.length > 0) this.releaseReads();
+  }
+
+  private applyCommand(data: Uint8Array): KvResult | null {
+    try {
+      return this.sm.apply(commandCodec.unpack(data) as KvCommand);
+    } catch (err) {
+      // Every replica decodes the same bytes, so every replica skips the same entry.
+      this.opts.logger.error({ err }, 'skipped an undecodable command in the log');
+      return null;
+    }
+  }
+
+  private readsAnswered(states: ReadState[], failed: number[]): void {
+    for (const { ctx, index } of states) {
+      const read = this.reads.get(ctx);
+      if (read !== undefined) read.readIndex = index;
+    }
+    for (const ctx of failed) this.reads.take(ctx)?.reject(new NotLeaderError(this.soft.leader));
+    if (states.length > 0) this.releaseReads();
+  }
+
+  /** ReadIndex step 4 (dissertation §6.4): serve once the state machine has applied readIndex. */
+  private releaseReads(): void {
+    for (const [ctx, read] of this.reads.entries()) {
+      if (read.readIndex === null || read.readIndex > this.appliedIndex) continue;
+      this.reads.take(ctx);
+      this.stats.reads++;
+      read.resolve(this.sm.get(read.key));
+    }
+  }
+
+  private admit(): void {
+    if (this.soft.role !== 'leader') throw new NotLeaderError(this.soft.leader);
+    if (this.writes.size + this.reads.size >= this.opts.tuning.maxPendingRequests) {
+      this.stats.overloaded++;
+      throw new ServiceError('OVERLOADED', 'too many requests in flight at this replica', {}, 1);
+    }
+  }
+
+  private deadline(): number {
+    return Date.now() + this.opts.tuning.requestTimeoutMs;
+  }
+
+  private expireRequests(): void {
+    const now = Date.now();
+    const timeout = () => new ServiceError('TIMEOUT', 'not committed in time; the outcome is unknown');
+    this.stats.timeouts += this.writes.expire(now, timeout);
+    this.stats.timeouts += this.reads.expire(now, () => new ServiceError('TIMEOUT', 'the read could not be confirmed in time'));
+  }
+}
+
+function notApplied(): ServiceError {
+  return new ServiceError('NO_LEADER', 'leadership changed before the request was committed; it was not applied', {}, 1);
+}

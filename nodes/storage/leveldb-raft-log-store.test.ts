@@ -1,0 +1,73 @@
+import t, { type Test } from 'tap';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LevelDbRaftLogStore } from './leveldb-raft-log-store.js';
+import type { LogEntry } from '../../protocols/raft/types.js';
+
+const entry = (index: number, term: number, text: string | null): LogEntry => ({
+  index,
+  term,
+  kind: text === null ? 'noop' : 'command',
+  data: text === null ? null : new TextEncoder().encode(text),
+});
+
+async function tempDir(t: Test): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'cl-store-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+t.test('hard state and entries survive close and reopen', async (t) => {
+  const dir = await tempDir(t);
+  const store = await LevelDbRaftLogStore.open(dir, { sync: true });
+  t.same(await store.load(), { hardState: { currentTerm: 0, votedFor: null, commitIndex: 0 }, entries: [] });
+  await store.persist({
+    hardState: { currentTerm: 2, votedFor: 'n1', commitIndex: 1 },
+    truncateFrom: null,
+    entries: [entry(1, 1, null), entry(2, 2, 'a'), entry(3, 2, 'b')],
+  });
+  t.equal(store.stats.fsyncs, 1);
+  t.equal(store.stats.entriesPersisted, 3);
+  await store.close();
+
+  const again = await LevelDbRaftLogStore.open(dir, { sync: true });
+  t.teardown(() => again.close());
+  const loaded = await again.load();
+  t.same(loaded.hardState, { currentTerm: 2, votedFor: 'n1', commitIndex: 1 });
+  t.same(
+    loaded.entries.map((e) => [e.index, e.term, e.kind, e.data && Buffer.from(e.data).toString()]),
+    [[1, 1, 'noop', null], [2, 2, 'command', 'a'], [3, 2, 'command', 'b']],
+  );
+});
+
+t.test('truncation removes the conflicting suffix before appending (Raft §5.3)', async (t) => {
+  const dir = await tempDir(t);
+  const store = await LevelDbRaftLogStore.open(dir, { sync: true });
+  t.teardown(() => store.close());
+  await store.load();
+  await store.persist({ hardState: null, truncateFrom: null, entries: [entry(1, 1, 'a'), entry(2, 1, 'b'), entry(3, 1, 'c')] });
+  await store.persist({ hardState: null, truncateFrom: 2, entries: [entry(2, 3, 'x')] });
+  const loaded = await store.load();
+  t.same(loaded.entries.map((e) => [e.index, e.term]), [[1, 1], [2, 3]]);
+});
+
+t.test('an entry that does not follow the log is refused', async (t) => {
+  const dir = await tempDir(t);
+  const store = await LevelDbRaftLogStore.open(dir, { sync: true });
+  t.teardown(() => store.close());
+  await store.load();
+  await t.rejects(store.persist({ hardState: null, truncateFrom: null, entries: [entry(2, 1, 'a')] }), /does not follow/);
+});
+
+t.test('hundreds of entries load back in log order', async (t) => {
+  const dir = await tempDir(t);
+  const store = await LevelDbRaftLogStore.open(dir, { sync: false });
+  t.teardown(() => store.close());
+  await store.load();
+  const many = Array.from({ length: 300 }, (_, i) => entry(i + 1, 1, String(i)));
+  await store.persist({ hardState: null, truncateFrom: null, entries: many });
+  const loaded = await store.load();
+  t.equal(loaded.entries.length, 300);
+  t.equal(loaded.entries[299]?.index, 300);
+});

@@ -1,0 +1,91 @@
+import type { KvResult, SessionTag } from './commands.js';
+
+/**
+ * Client sessions for exactly-once semantics (Raft dissertation §6.3, "Implementing
+ * linearizable semantics"). Each session remembers the results of its last `windowSize`
+ * requests; a retry of one of them gets the stored result back without being re-applied.
+ *
+ * Sessions are part of the replicated state: they change only when a committed command is
+ * applied, so every replica expires the same sessions at the same log position (the
+ * dissertation's deterministic expiry). Expiry here is least-recently-used by count.
+ */
+export interface SessionLimits {
+  maxSessions: number;
+  windowSize: number;
+}
+
+export const defaultSessionLimits: SessionLimits = { maxSessions: 10_000, windowSize: 64 };
+
+interface Session {
+  /** Highest sequence number applied. */
+  maxSeq: number;
+  /** seq -> result for the last windowSize applied sequence numbers. */
+  results: Map<number, KvResult>;
+}
+
+export type SessionLookup =
+  | { kind: 'new' }
+  | { kind: 'duplicate'; result: KvResult }
+  | { kind: 'expired' };
+
+export class SessionTable {
+  /** Insertion order is recency order: a session is re-inserted whenever it is used. */
+  private readonly sessions = new Map<string, Session>();
+
+  constructor(private readonly limits: SessionLimits = defaultSessionLimits) {}
+
+  lookup(tag: SessionTag): SessionLookup {
+    const session = this.sessions.get(tag.clientId);
+    if (session === undefined) return { kind: 'new' };
+    const result = session.results.get(tag.seq);
+    if (result !== undefined) return { kind: 'duplicate', result };
+    // Older than the window: its result is gone, and it may have been applied. Refuse it.
+    if (tag.seq <= session.maxSeq - this.limits.windowSize) return { kind: 'expired' };
+    return { kind: 'new' };
+  }
+
+  record(tag: SessionTag, result: KvResult): void {
+    let session = this.sessions.get(tag.clientId);
+    if (session === undefined) {
+      session = { maxSeq: 0, results: new Map() };
+    } else {
+      this.sessions.delete(tag.clientId);
+    }
+    this.sessions.set(tag.clientId, session);
+    session.results.set(tag.seq, result);
+    session.maxSeq = Math.max(session.maxSeq, tag.seq);
+    this.trimWindow(session);
+    this.expireOldest();
+  }
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  entries(): Array<[string, number, Array<[number, KvResult]>]> {
+    return [...this.sessions].map(([id, s]) => [id, s.maxSeq, [...s.results]]);
+  }
+
+  restore(entries: Array<[string, number, Array<[number, KvResult]>]>): void {
+    this.sessions.clear();
+    for (const [id, maxSeq, results] of entries) {
+      this.sessions.set(id, { maxSeq, results: new Map(results) });
+    }
+  }
+
+  private trimWindow(session: Session): void {
+    const floor = session.maxSeq - this.limits.windowSize;
+    if (session.results.size <= this.limits.windowSize) return;
+    for (const seq of session.results.keys()) {
+      if (seq <= floor) session.results.delete(seq);
+    }
+  }
+
+  private expireOldest(): void {
+    while (this.sessions.size > this.limits.maxSessions) {
+      const oldest = this.sessions.keys().next();
+      if (oldest.done === true) return;
+      this.sessions.delete(oldest.value);
+    }
+  }
+}
