@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { Cluster, repoRoot } from '../harness/cluster/cluster.js';
 import { makePrettyPrinter } from './pretty-log.js';
+import { startConsole } from './cluster-console.js';
 
 const { values } = parseArgs({
   options: {
@@ -43,6 +44,7 @@ const cluster = await Cluster.create({
   fresh: values.fresh,
   logLevel: values['log-level'],
   onLog: (id, line) => console.log(print(id, line)),
+  onExit: (id, code, signal) => console.log(`[${id}] process exited (${signal ?? `code ${code}`}); type "restart ${id}" to start it again`),
 });
 
 let stopping = false;
@@ -69,4 +71,5 @@ for (const r of cluster.replicas) {
 const leader = await cluster.waitForLeader(30_000).catch(() => null);
 console.log(leader === null ? '  no leader yet' : `  leader: ${leader}`);
 console.log(`\ntry:\n  curl -X PUT ${cluster.replicas[0]!.httpUrl}/kv/greeting -H 'content-type: application/json' -d '{"value":"hello"}'`);
-console.log(`  curl ${cluster.replicas.at(-1)!.httpUrl}/kv/greeting\n  curl ${cluster.replicas[0]!.httpUrl}/status\nCtrl-C stops the cluster.\n`);
+console.log(`  curl ${cluster.replicas.at(-1)!.httpUrl}/kv/greeting\n  curl ${cluster.replicas[0]!.httpUrl}/status\nType "help" here for kill/restart/pause commands; Ctrl-C stops the cluster.\n`);
+startConsole(cluster, (line) => console.log(line));

@@ -46,6 +46,8 @@ export interface ClusterOptions {
   /** Per-link dial addresses (from → to → host:port), for the fault proxy. */
   dial?: (from: string, to: string) => string | undefined;
   logLevel?: string;
+  /** Called when a replica process exits for any reason. */
+  onExit?: (id: string, code: number | null, signal: NodeJS.Signals | null) => void;
 }
 
 /**
@@ -204,7 +206,8 @@ export class Cluster {
     track(child);
     r.process = child;
     r.state = 'starting';
-    child.once('exit', () => {
+    child.once('exit', (code, signal) => {
+      this.options.onExit?.(r.id, code, signal);
       if (r.process === child) {
         r.process = null;
         if (r.state !== 'killed') r.state = 'stopped';

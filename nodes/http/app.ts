@@ -48,6 +48,8 @@ export function build(options: AppOptions): FastifyInstance {
     logger: false,
     bodyLimit: limits.bodyBytesMax,
     routerOptions: { maxParamLength: limits.keyBytesMax * 3 + 16 },
+    // A value of 5 is not the string "5": refuse rather than coerce.
+    ajv: { customOptions: { coerceTypes: false } },
   });
 
   // curl sends form content types by default; every body here is JSON whatever it says.

@@ -151,6 +151,7 @@ export class RaftReplica implements KvService {
     return {
       id: this.id,
       protocol: this.protocol,
+      pid: process.pid,
       role: s.role,
       leader: s.leader,
       term: s.term,

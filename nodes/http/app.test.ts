@@ -1,0 +1,167 @@
+import t from 'tap';
+import { build } from './app.js';
+import { NotLeaderError } from './errors.js';
+import type { KvService } from './kv-service.js';
+import { KvStateMachine } from '../../protocols/kv/state-machine.js';
+import type { KvCommand, KvResult } from '../../protocols/kv/commands.js';
+
+/** A one-replica service without replication: enough to test the HTTP contract. */
+function localService(id = 'n1', leader: string | null = id, urls: Record<string, string> = {}): KvService & { applied: KvCommand[] } {
+  const sm = new KvStateMachine();
+  const applied: KvCommand[] = [];
+  const leading = () => leader === id;
+  return {
+    id,
+    protocol: 'test',
+    applied,
+    leader: () => leader,
+    httpUrlOf: (x) => urls[x] ?? null,
+    async execute(command): Promise<KvResult> {
+      if (!leading()) throw new NotLeaderError(leader);
+      applied.push(command);
+      return sm.apply(command);
+    },
+    async readLinearizable(key) {
+      if (!leading()) throw new NotLeaderError(leader);
+      return sm.get(key);
+    },
+    readStale: (key) => sm.get(key),
+    status: () => ({ id, protocol: 'test', role: leading() ? 'leader' : 'follower', leader }),
+    metrics: () => 'x 1\n',
+    healthy: () => true,
+  };
+}
+
+const json = { 'content-type': 'application/json' };
+
+t.test('put, get, delete and cas follow DESIGN.md §4', async (t) => {
+  const app = build({ service: localService() });
+  t.teardown(() => app.close());
+  let res = await app.inject({ method: 'PUT', url: '/kv/greeting', headers: json, payload: { value: 'hello' } });
+  t.equal(res.statusCode, 200);
+  t.same(res.json(), { ok: true });
+  res = await app.inject({ method: 'GET', url: '/kv/greeting' });
+  t.same(res.json(), { key: 'greeting', value: 'hello' });
+  res = await app.inject({ method: 'GET', url: '/kv/greeting?consistency=stale' });
+  t.same(res.json(), { key: 'greeting', value: 'hello' });
+  res = await app.inject({ method: 'POST', url: '/kv/greeting/cas', headers: json, payload: { expected: 'nope', value: 'x' } });
+  t.equal(res.statusCode, 409);
+  t.equal(res.json().error.code, 'CAS_MISMATCH');
+  t.equal(res.json().error.current, 'hello');
+  res = await app.inject({ method: 'POST', url: '/kv/greeting/cas', headers: json, payload: { expected: 'hello', value: 'hi' } });
+  t.same(res.json(), { ok: true });
+  res = await app.inject({ method: 'DELETE', url: '/kv/greeting' });
+  t.same(res.json(), { ok: true, existed: true });
+  res = await app.inject({ method: 'DELETE', url: '/kv/greeting' });
+  t.same(res.json(), { ok: true, existed: false });
+  res = await app.inject({ method: 'GET', url: '/kv/greeting' });
+  t.equal(res.statusCode, 404);
+  t.equal(res.json().error.code, 'KEY_NOT_FOUND');
+  res = await app.inject({ method: 'POST', url: '/kv/fresh/cas', headers: json, payload: { expected: null, value: 'v' } });
+  t.same(res.json(), { ok: true });
+});
+
+t.test('keys are URL-encoded UTF-8 path segments', async (t) => {
+  const app = build({ service: localService() });
+  t.teardown(() => app.close());
+  const key = 'a/b c?é';
+  await app.inject({ method: 'PUT', url: `/kv/${encodeURIComponent(key)}`, headers: json, payload: { value: 'v' } });
+  const res = await app.inject({ method: 'GET', url: `/kv/${encodeURIComponent(key)}` });
+  t.same(res.json(), { key, value: 'v' });
+});
+
+t.test('a body without a JSON content type is still read as JSON (curl -d)', async (t) => {
+  const app = build({ service: localService() });
+  t.teardown(() => app.close());
+  const res = await app.inject({
+    method: 'PUT',
+    url: '/kv/k',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    payload: '{"value":"v"}',
+  });
+  t.same(res.json(), { ok: true });
+});
+
+t.test('bad input gets a clear 4xx JSON error and changes nothing', async (t) => {
+  const service = localService();
+  const app = build({ service });
+  t.teardown(() => app.close());
+  const cases: Array<[string, Parameters<typeof app.inject>[0], number, string]> = [
+    ['malformed JSON', { method: 'PUT', url: '/kv/k', headers: json, payload: '{"value": ' }, 400, 'BAD_REQUEST'],
+    ['missing value', { method: 'PUT', url: '/kv/k', headers: json, payload: { other: 1 } }, 400, 'BAD_REQUEST'],
+    ['empty body', { method: 'PUT', url: '/kv/k', headers: json }, 400, 'BAD_REQUEST'],
+    ['value not a string', { method: 'PUT', url: '/kv/k', headers: json, payload: { value: 5 } }, 400, 'BAD_REQUEST'],
+    ['cas without expected', { method: 'POST', url: '/kv/k/cas', headers: json, payload: { value: 'v' } }, 400, 'BAD_REQUEST'],
+    ['oversized value', { method: 'PUT', url: '/kv/k', headers: json, payload: { value: 'x'.repeat(1024 * 1024 + 1) } }, 413, 'PAYLOAD_TOO_LARGE'],
+    ['oversized body', { method: 'PUT', url: '/kv/k', headers: json, payload: { value: '\u0001'.repeat(2 * 1024 * 1024) } }, 413, 'PAYLOAD_TOO_LARGE'],
+    ['oversized key', { method: 'PUT', url: `/kv/${'k'.repeat(1025)}`, headers: json, payload: { value: 'v' } }, 413, 'PAYLOAD_TOO_LARGE'],
+    ['very long key', { method: 'GET', url: `/kv/${'%C3%A9'.repeat(2000)}` }, 413, 'PAYLOAD_TOO_LARGE'],
+    ['unknown consistency', { method: 'GET', url: '/kv/k?consistency=eventual' }, 400, 'BAD_REQUEST'],
+    ['unknown route', { method: 'GET', url: '/nope' }, 404, 'NOT_FOUND'],
+    ['session seq without id', { method: 'PUT', url: '/kv/k', headers: { ...json, 'x-request-seq': '1' }, payload: { value: 'v' } }, 400, 'BAD_REQUEST'],
+    ['session seq not a number', { method: 'PUT', url: '/kv/k', headers: { ...json, 'x-client-id': 'c', 'x-request-seq': 'one' }, payload: { value: 'v' } }, 400, 'BAD_REQUEST'],
+  ];
+  for (const [name, req, status, code] of cases) {
+    const res = await app.inject(req);
+    t.equal(res.statusCode, status, `${name}: status`);
+    t.equal(res.json().error?.code, code, `${name}: code`);
+    t.type(res.json().error?.message, 'string', `${name}: message`);
+  }
+  t.equal(service.applied.length, 0, 'nothing was applied');
+});
+
+t.test('x-client-id / x-request-seq: a retry returns the first result (dissertation §6.3)', async (t) => {
+  const service = localService();
+  const app = build({ service });
+  t.teardown(() => app.close());
+  const headers = { ...json, 'x-client-id': 'client-7', 'x-request-seq': '1' };
+  await app.inject({ method: 'PUT', url: '/kv/k', headers: json, payload: { value: 'a' } });
+  const first = await app.inject({ method: 'POST', url: '/kv/k/cas', headers, payload: { expected: 'a', value: 'b' } });
+  t.same(first.json(), { ok: true });
+  await app.inject({ method: 'PUT', url: '/kv/k', headers: json, payload: { value: 'a' } });
+  const retry = await app.inject({ method: 'POST', url: '/kv/k/cas', headers, payload: { expected: 'a', value: 'b' } });
+  t.same(retry.json(), { ok: true });
+  const read = await app.inject({ method: 'GET', url: '/kv/k' });
+  t.equal(read.json().value, 'a', 'the retried cas was not applied a second time');
+});
+
+t.test('no leader known: 503 NO_LEADER with retry-after', async (t) => {
+  const app = build({ service: localService('n2', null), limits: { leaderWaitMs: 100 } });
+  t.teardown(() => app.close());
+  const res = await app.inject({ method: 'PUT', url: '/kv/k', headers: json, payload: { value: 'v' } });
+  t.equal(res.statusCode, 503);
+  t.equal(res.json().error.code, 'NO_LEADER');
+  t.equal(res.headers['retry-after'], '1');
+  const stale = await app.inject({ method: 'GET', url: '/kv/k?consistency=stale' });
+  t.equal(stale.statusCode, 404, 'stale reads are served locally without a leader');
+});
+
+t.test('a follower forwards to the leader, once', async (t) => {
+  const leaderService = localService('n1');
+  const leader = build({ service: leaderService });
+  t.teardown(() => leader.close());
+  await leader.listen({ host: '127.0.0.1', port: 0 });
+  const address = leader.server.address();
+  const url = typeof address === 'object' && address !== null ? `http://127.0.0.1:${address.port}` : '';
+  const follower = build({ service: localService('n2', 'n1', { n1: url }) });
+  t.teardown(() => follower.close());
+
+  let res = await follower.inject({ method: 'PUT', url: '/kv/k', headers: { ...json, 'x-client-id': 'c', 'x-request-seq': '4' }, payload: { value: 'v' } });
+  t.same(res.json(), { ok: true });
+  t.same(leaderService.applied[0]?.session, { clientId: 'c', seq: 4 }, 'session headers are forwarded');
+  res = await follower.inject({ method: 'GET', url: '/kv/k' });
+  t.same(res.json(), { key: 'k', value: 'v' });
+  res = await follower.inject({ method: 'POST', url: '/kv/k/cas', headers: json, payload: { expected: 'zz', value: 'w' } });
+  t.equal(res.statusCode, 409, 'errors are relayed');
+  res = await follower.inject({ method: 'PUT', url: '/kv/k', headers: { ...json, 'x-forwarded-by': 'n3' }, payload: { value: 'v' } });
+  t.equal(res.statusCode, 503, 'an already forwarded request is not forwarded again');
+});
+
+t.test('status, metrics and health', async (t) => {
+  const app = build({ service: localService() });
+  t.teardown(() => app.close());
+  t.equal((await app.inject({ url: '/status' })).json().role, 'leader');
+  const metrics = await app.inject({ url: '/metrics' });
+  t.match(metrics.headers['content-type'], /text\/plain/);
+  t.equal((await app.inject({ url: '/health' })).statusCode, 200);
+});

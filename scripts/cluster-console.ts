@@ -1,0 +1,49 @@
+import { createInterface } from 'node:readline';
+import type { Cluster } from '../harness/cluster/cluster.js';
+
+const help = `commands: status | kill <id> | restart <id> | wipe <id> | pause <id> | resume <id> | help`;
+
+/**
+ * Commands typed into the cluster script's terminal, to break and repair the cluster by hand:
+ * `kill n2`, `restart n2` (from its own data directory), `wipe n2` (restart with an empty one).
+ */
+export function startConsole(cluster: Cluster, print: (line: string) => void): void {
+  if (process.stdin.isTTY !== true && process.stdin.readable !== true) return;
+  const rl = createInterface({ input: process.stdin });
+  rl.on('line', (line) => void run(cluster, line.trim(), print).catch((err: Error) => print(`error: ${err.message}`)));
+}
+
+async function run(cluster: Cluster, line: string, print: (line: string) => void): Promise<void> {
+  const [cmd, id] = line.split(/\s+/);
+  if (cmd === undefined || cmd === '') return;
+  const needId = (): string => {
+    if (id === undefined) throw new Error(`${cmd} needs a replica id, e.g. ${cmd} n1`);
+    cluster.replica(id);
+    return id;
+  };
+  switch (cmd) {
+    case 'status':
+      for (const r of cluster.replicas) {
+        const s = r.state === 'up' ? await cluster.status(r.id) : null;
+        print(`  ${r.id} ${r.state.padEnd(7)} pid ${r.process?.pid ?? '-'}  ${s === null ? '' : `role ${s['role']} term ${s['term']} leader ${s['leader']} commit ${s['commitIndex']} applied ${s['appliedIndex']}`}`);
+      }
+      return;
+    case 'kill':
+      await cluster.kill(needId());
+      return print(`killed ${id}`);
+    case 'restart':
+      await cluster.restart(needId());
+      return print(`restarted ${id}`);
+    case 'wipe':
+      await cluster.restart(needId(), { wipe: true });
+      return print(`restarted ${id} with an empty data directory`);
+    case 'pause':
+      cluster.pause(needId());
+      return print(`paused ${id} (SIGSTOP)`);
+    case 'resume':
+      cluster.resume(needId());
+      return print(`resumed ${id} (SIGCONT)`);
+    default:
+      return print(help);
+  }
+}
