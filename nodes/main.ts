@@ -46,7 +46,7 @@ async function main(): Promise<void> {
     secret: cluster.secret,
     logger,
   });
-  await transport.start();
+  // The replica registers its message handler before the transport accepts peers.
   const replica = await RaftReplica.start({
     id: self.id,
     voters: cluster.nodes.map((n) => n.id),
@@ -57,6 +57,7 @@ async function main(): Promise<void> {
     logger,
     unsafeLocalReads: values['unsafe-local-reads'],
   });
+  await transport.start();
   const app = build({ service: replica });
   await app.listen({ host: self.host, port: self.httpPort });
   logger.info({ http: `http://${self.host}:${self.httpPort}`, peer: `${self.host}:${self.peerPort}`, dataDir }, 'replica serving');

@@ -2,21 +2,22 @@
  * Multi-process tests: three real replica processes, real sockets, real LevelDB with fsync.
  * Every process and temporary directory is removed in teardown, also when a test fails.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { connect } from 'node:net';
-import { createHmac } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import pino from 'pino';
+import { TcpTransport } from '../transport/index.js';
 import { Cluster } from '../../harness/cluster/cluster.js';
 import { kv, until } from '../../harness/client/kv-client.js';
 
 const ok = (r: { status: number }) => r.status === 200;
 
-async function startCluster(t: Tap): Promise<Cluster> {
-  const cluster = await Cluster.start({ protocol: 'raft', nodes: 3, logLevel: 'warn' });
+async function startCluster(t: Test, onLog?: (id: string, line: string) => void): Promise<Cluster> {
+  const cluster = await Cluster.start({ protocol: 'raft', nodes: 3, logLevel: 'warn', ...(onLog ? { onLog } : {}) });
   t.teardown(() => cluster.stopAll());
   await cluster.waitForLeader(20_000);
   return cluster;
 }
-type Tap = Parameters<Parameters<typeof t.test>[1]>[0];
 
 t.test('writes and linearizable reads through every replica', async (t) => {
   const cluster = await startCluster(t);
@@ -80,18 +81,14 @@ t.test('a replica restarted with a wiped data directory catches up', async (t) =
 });
 
 t.test('garbage and a wrong secret on the peer port are refused; the replica keeps serving', async (t) => {
-  const cluster = await startCluster(t);
+  const warnings: string[] = [];
+  const cluster = await startCluster(t, (id, line) => id === 'n1' && warnings.push(line));
   const target = cluster.replicas[0]!;
-  const closedBy = (payload: (nonce: Buffer) => Buffer | string): Promise<boolean> =>
+  /** Connect, write `payload`, and resolve true once the replica closes the connection. */
+  const closedAfter = (payload: Buffer): Promise<boolean> =>
     new Promise((resolve) => {
-      const socket = connect(target.peerPort, '127.0.0.1');
-      let sent = false;
-      socket.on('data', (chunk) => {
-        if (sent) return;
-        sent = true;
-        socket.write(payload(chunk));
-      });
-      socket.on('connect', () => setTimeout(() => !sent && ((sent = true), socket.write(payload(Buffer.alloc(0)))), 50));
+      const socket = connect(target.peerPort, '127.0.0.1', () => socket.write(payload));
+      socket.on('data', () => undefined); // read, so that the server's FIN is seen
       socket.on('close', () => resolve(true));
       socket.on('error', () => undefined);
       socket.setTimeout(10_000, () => {
@@ -99,20 +96,37 @@ t.test('garbage and a wrong secret on the peer port are refused; the replica kee
         resolve(false);
       });
     });
-  t.ok(await closedBy(() => Buffer.from('GET / HTTP/1.1\r\n\r\n' + 'x'.repeat(1000))), 'garbage closes the connection');
-  t.ok(await closedBy(() => Buffer.from([0xff, 0xff, 0xff, 0xff, 1, 2, 3])), 'an oversized frame header closes the connection');
-  t.ok(
-    await closedBy((nonce) => {
-      const mac = createHmac('sha256', 'wrong-secret').update(nonce).digest();
-      const body = Buffer.concat([Buffer.from('n2'), mac]);
-      const frame = Buffer.alloc(4 + body.length);
-      frame.writeUInt32BE(body.length);
-      body.copy(frame, 4);
-      return frame;
-    }),
-    'a wrong secret closes the connection',
-  );
+  t.ok(await closedAfter(Buffer.from('GET / HTTP/1.1\r\nhost: x\r\n\r\n' + 'x'.repeat(2000))), 'garbage closes the connection');
+  t.ok(await closedAfter(Buffer.from([0xff, 0xff, 0xff, 0xff, 1, 2, 3])), 'an oversized frame header closes the connection');
+
+  // A real transport that claims to be n2 but does not know the secret.
+  const file = JSON.parse(await readFile(cluster.clusterFilePath, 'utf8')) as { secret: string };
+  const imposter = (secret: string) =>
+    new TcpTransport({
+      id: 'n2',
+      listen: { host: '127.0.0.1', port: 0 },
+      peers: { n1: { host: '127.0.0.1', port: target.peerPort } },
+      secret,
+      logger: pino({ level: 'silent' }),
+      reconnectMinMs: 50,
+      reconnectMaxMs: 200,
+    });
+  const wrong = imposter('not-the-cluster-secret');
+  t.teardown(() => wrong.close());
+  await wrong.start();
+  wrong.send('n1', { type: 'AppendEntries', from: 'n2', to: 'n1', term: 999 });
+  await until(async () => warnings.length, (n) => n >= 3, 10_000, 'the replica logs the refused handshakes');
+  t.notOk(wrong.stats().peers['n1']?.connected, 'a wrong secret never gets a connection');
+  const right = imposter(file.secret);
+  t.teardown(() => right.close());
+  await right.start();
+  right.send('n1', { hello: 'not a raft message' });
+  await until(async () => right.stats().peers['n1']?.connected === true, (v) => v, 10_000, 'control: the right secret connects');
+
   const res = await until(() => kv.put(target.httpUrl, 'still', 'serving'), ok, 20_000);
   t.equal(res.status, 200, 'the replica still serves');
-  t.equal((await kv.get(cluster.replicas[2]!.httpUrl, 'still')).body['value'], 'serving', 'and still replicates');
+  const read = await until(() => kv.get(cluster.replicas[2]!.httpUrl, 'still'), ok, 20_000);
+  t.equal(read.body['value'], 'serving', 'and still replicates');
+  const status = await cluster.status('n1');
+  t.ok(Number(status?.['term']) < 999, 'the forged message did not reach the core');
 });

@@ -136,13 +136,13 @@ export class InboundConnection {
       return;
     }
     this.ctx.logger.warn({ ...this.remote, peer: this.peerId, reason }, 'closing peer connection after a bad frame');
-    this.terminate();
+    this.terminate(true);
   }
 
   private reject(reason: string, claimedId?: NodeId): void {
     if (this.phase !== 'hello') return;
     this.ctx.logger.warn({ ...this.remote, claimedId, reason }, 'rejected inbound connection');
-    this.terminate();
+    this.terminate(true);
     this.ctx.onRejected(this);
   }
 
@@ -158,12 +158,17 @@ export class InboundConnection {
     this.terminate();
   }
 
-  private terminate(): void {
+  /**
+   * `reset` sends a TCP RST instead of a FIN: a client that is not reading (a port scanner, a
+   * confused HTTP client) still learns at once that it was refused, and we keep no TIME_WAIT.
+   */
+  private terminate(reset = false): void {
     if (this.phase === 'closed') return;
     this.phase = 'closed';
     clearTimeout(this.timer);
     this.timer = undefined;
-    this.socket.destroy();
+    if (reset && !this.socket.destroyed) this.socket.resetAndDestroy();
+    else this.socket.destroy();
     this.ctx.onClosed(this);
   }
 }

@@ -1,6 +1,5 @@
 export type { NodeId, PeerAddress, PeerStats, Transport, TransportOptions, TransportStats } from './types.js';
-export { TcpTransport, MAX_PENDING_HANDSHAKES } from './tcp-transport.js';
-export { FrameDecoder, FrameEncoder, FrameTooLargeError, PayloadDecoder, FRAME_HEADER_BYTES } from './frame-codec.js';
+export { TcpTransport } from './tcp-transport.js';
 export {
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
   DEFAULT_MAX_FRAME_BYTES,

@@ -214,7 +214,7 @@ export class PeerConnection {
 
   private rejectServer(attempt: Attempt, reason: string): void {
     if (this.attempt !== attempt) return;
-    this.ctx.onRejected();
+    if (attempt.phase !== 'open') this.ctx.onRejected();
     this.fail(attempt, reason, 'warn');
   }
 

@@ -11,7 +11,7 @@ import { InboundConnection, type InboundContext } from './inbound-connection.js'
 import { PeerConnection, type PeerConnectionContext } from './peer-connection.js';
 import { PeerCounters } from './peer-counters.js';
 import { errorSummary } from './socket-errors.js';
-import { checkNodeId, resolveTransportOptions, type ResolvedTransportOptions } from './transport-options.js';
+import { checkNodeId, checkPeerAddress, resolveTransportOptions, type ResolvedTransportOptions } from './transport-options.js';
 import type { NodeId, PeerAddress, PeerStats, Transport, TransportOptions, TransportStats } from './types.js';
 
 /** Accepted connections still in their handshake; beyond this, new ones are refused at once. */
@@ -36,6 +36,7 @@ export class TcpTransport implements Transport {
   private readonly inboundContext: InboundContext;
   private state: 'new' | 'starting' | 'running' | 'closed' = 'new';
   private server: Server | undefined;
+  private starting: Promise<void> | undefined;
   private bound: PeerAddress | undefined;
   private closing: Promise<void> | undefined;
   private rejectedConnections = 0;
@@ -49,25 +50,11 @@ export class TcpTransport implements Transport {
     for (const [id, addr] of Object.entries(this.opts.peers)) this.addPeer(id, addr);
   }
 
-  async start(): Promise<void> {
-    if (this.state !== 'new') throw new Error(`transport ${this.opts.id}: start() called twice or after close()`);
+  start(): Promise<void> {
+    if (this.state !== 'new') return Promise.reject(new Error(`transport ${this.opts.id}: start() called twice or after close()`));
     this.state = 'starting';
-    const server = createServer((socket) => this.accept(socket));
-    this.server = server;
-    try {
-      await listen(server, this.opts.listen);
-    } catch (err) {
-      this.state = 'closed';
-      this.server = undefined;
-      throw err;
-    }
-    if (this.state !== 'starting') return; // close() was called meanwhile; it closes the server
-    server.on('error', (err) => this.log.error({ reason: errorSummary(err) }, 'peer listener error'));
-    const info = server.address() as AddressInfo;
-    this.bound = { host: info.address, port: info.port };
-    this.state = 'running';
-    this.log.info({ host: info.address, port: info.port, peers: [...this.peers.keys()] }, 'transport listening');
-    for (const peer of this.peers.values()) peer.outbound.start();
+    this.starting = this.listenAndDial();
+    return this.starting;
   }
 
   /** The address the listener is bound to (useful with `listen.port` 0). Only after start(). */
@@ -100,6 +87,7 @@ export class TcpTransport implements Transport {
 
   addPeer(id: NodeId, addr: PeerAddress): void {
     checkNodeId(id);
+    checkPeerAddress(addr);
     if (this.state === 'closed') return;
     if (id === this.opts.id) {
       this.log.debug('ignoring own id in the peer list');
@@ -153,10 +141,29 @@ export class TcpTransport implements Transport {
     this.state = 'closed';
     for (const peer of this.peers.values()) peer.outbound.close();
     for (const conn of [...this.inbound]) conn.close('transport closing');
+    await this.starting?.catch(() => {});
     const server = this.server;
     this.server = undefined;
     if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));
     this.log.debug('transport closed');
+  }
+
+  private async listenAndDial(): Promise<void> {
+    const server = createServer((socket) => this.accept(socket));
+    try {
+      await listen(server, this.opts.listen);
+    } catch (err) {
+      if (this.state === 'starting') this.state = 'closed';
+      throw err;
+    }
+    this.server = server;
+    if (this.state !== 'starting') return; // close() was called meanwhile and waits for us; it closes the server
+    server.on('error', (err) => this.log.error({ reason: errorSummary(err) }, 'peer listener error'));
+    const info = server.address() as AddressInfo;
+    this.bound = { host: info.address, port: info.port };
+    this.state = 'running';
+    this.log.info({ host: info.address, port: info.port, peers: [...this.peers.keys()] }, 'transport listening');
+    for (const peer of this.peers.values()) peer.outbound.start();
   }
 
   private accept(socket: Socket): void {
@@ -168,7 +175,7 @@ export class TcpTransport implements Transport {
       this.rejectedConnections += 1;
       this.log.warn({ remoteAddress: socket.remoteAddress, remotePort: socket.remotePort }, 'too many pending handshakes, refusing connection');
       socket.on('error', () => {});
-      socket.destroy();
+      socket.resetAndDestroy();
       return;
     }
     const conn = new InboundConnection(socket, this.inboundContext);

@@ -46,7 +46,11 @@ export function resolveTransportOptions(opts: TransportOptions): ResolvedTranspo
   if (resolved.reconnectMaxMs < resolved.reconnectMinMs) {
     throw new RangeError('transport: reconnectMaxMs must be >= reconnectMinMs');
   }
-  for (const id of Object.keys(resolved.peers)) checkNodeId(id);
+  checkPeerAddress(resolved.listen, true);
+  for (const [id, addr] of Object.entries(resolved.peers)) {
+    checkNodeId(id);
+    checkPeerAddress(addr);
+  }
   return resolved;
 }
 
@@ -54,6 +58,14 @@ export function checkNodeId(id: string): void {
   const bytes = Buffer.byteLength(id, 'utf8');
   if (bytes === 0 || bytes > MAX_NODE_ID_BYTES) {
     throw new RangeError(`transport: node id must be 1..${MAX_NODE_ID_BYTES} UTF-8 bytes, got ${JSON.stringify(id)}`);
+  }
+}
+
+/** Refuses addresses that would make `net.connect` throw later, inside a timer. */
+export function checkPeerAddress(addr: PeerAddress, allowPortZero = false): void {
+  const portOk = Number.isInteger(addr.port) && addr.port >= (allowPortZero ? 0 : 1) && addr.port <= 65_535;
+  if (typeof addr.host !== 'string' || addr.host.length === 0 || !portOk) {
+    throw new RangeError(`transport: bad address ${JSON.stringify(addr)}`);
   }
 }
 
