@@ -16,7 +16,7 @@ export class RaftReplicaStats {
 
   render(id: string, status: RaftStatus, appliedIndex: number, store: RaftLogStore, transport: Transport): string {
     const m = new Metrics({ replica: id, protocol: 'raft' });
-    const disk: StorageStats = (store as { stats?: StorageStats }).stats ?? { fsyncs: 0, entriesPersisted: 0, bytesPersisted: 0 };
+    const disk: StorageStats = (store as { stats?: StorageStats }).stats ?? { fsyncs: 0, writes: 0, entriesPersisted: 0, bytesPersisted: 0 };
     const peers = Object.entries(transport.stats().peers);
     m.counter('consensus_proposals_total', 'Commands proposed by this replica as leader.', () => this.proposals);
     m.counter('consensus_applied_entries_total', 'Log entries applied to the state machine.', () => this.applied);
@@ -26,6 +26,7 @@ export class RaftReplicaStats {
     m.counter('consensus_leader_changes_total', 'Times this replica saw the leader change.', () => this.leaderChanges);
     m.counter('consensus_bad_peer_messages_total', 'Peer messages dropped as malformed.', () => this.badMessages);
     m.counter('consensus_fsyncs_total', 'Durable (fsync) storage batches.', () => disk.fsyncs);
+    m.counter('consensus_storage_writes_total', 'Storage batches written (with or without fsync).', () => disk.writes);
     m.counter('consensus_entries_persisted_total', 'Log entries written to storage.', () => disk.entriesPersisted);
     m.counter('consensus_bytes_persisted_total', 'Log bytes written to storage.', () => disk.bytesPersisted);
     m.gauge('consensus_entries_per_fsync', 'Mean log entries carried by one fsync (group commit).', () =>

@@ -41,6 +41,21 @@ t.test('hard state and entries survive close and reopen', async (t) => {
   );
 });
 
+t.test('only term, vote and entries need an fsync; a commit-index-only batch does not', async (t) => {
+  const dir = await tempDir(t);
+  const store = await LevelDbRaftLogStore.open(dir, { sync: true });
+  t.teardown(() => store.close());
+  await store.load();
+  await store.persist({ hardState: { currentTerm: 1, votedFor: 'n1', commitIndex: 0 }, truncateFrom: null, entries: [] });
+  t.equal(store.stats.fsyncs, 1, 'a vote is fsynced');
+  await store.persist({ hardState: null, truncateFrom: null, entries: [entry(1, 1, 'a')] });
+  t.equal(store.stats.fsyncs, 2, 'entries are fsynced');
+  await store.persist({ hardState: { currentTerm: 1, votedFor: 'n1', commitIndex: 1 }, truncateFrom: null, entries: [] });
+  t.equal(store.stats.fsyncs, 2, 'a commit index alone is written without fsync');
+  t.equal(store.stats.writes, 3);
+  t.same((await store.load()).hardState, { currentTerm: 1, votedFor: 'n1', commitIndex: 1 }, 'and is still written');
+});
+
 t.test('truncation removes the conflicting suffix before appending (Raft §5.3)', async (t) => {
   const dir = await tempDir(t);
   const store = await LevelDbRaftLogStore.open(dir, { sync: true });

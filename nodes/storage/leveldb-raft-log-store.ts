@@ -19,7 +19,10 @@ export interface LevelDbStoreOptions {
 }
 
 export interface StorageStats {
+  /** Batches written with fsync. */
   fsyncs: number;
+  /** Batches written, with or without fsync. */
+  writes: number;
   entriesPersisted: number;
   bytesPersisted: number;
 }
@@ -30,8 +33,11 @@ export interface StorageStats {
  * and any number of log entries share one fsync (group commit).
  */
 export class LevelDbRaftLogStore implements RaftLogStore {
-  readonly stats: StorageStats = { fsyncs: 0, entriesPersisted: 0, bytesPersisted: 0 };
+  readonly stats: StorageStats = { fsyncs: 0, writes: 0, entriesPersisted: 0, bytesPersisted: 0 };
   private lastIndex = 0;
+  /** Term and vote last written, to tell whether a batch must be fsync'd. */
+  private durableTerm = 0;
+  private durableVote: string | null = null;
 
   constructor(
     private readonly db: Level<string, Uint8Array>,
@@ -55,6 +61,8 @@ export class LevelDbRaftLogStore implements RaftLogStore {
       entries.push({ index, term, kind: kind === 0 ? 'noop' : 'command', data: data ?? null });
     }
     this.lastIndex = entries.length;
+    this.durableTerm = hardState.currentTerm;
+    this.durableVote = hardState.votedFor;
     return { hardState, entries };
   }
 
@@ -74,10 +82,27 @@ export class LevelDbRaftLogStore implements RaftLogStore {
       batch.put(logKey(e.index), value);
       this.lastIndex = e.index;
     }
-    await batch.write({ sync: this.options.sync });
-    this.stats.fsyncs += this.options.sync ? 1 : 0;
+    const sync = this.options.sync && this.mustSync(update);
+    await batch.write({ sync });
+    if (update.hardState !== null) {
+      this.durableTerm = update.hardState.currentTerm;
+      this.durableVote = update.hardState.votedFor;
+    }
+    this.stats.fsyncs += sync ? 1 : 0;
+    this.stats.writes += 1;
     this.stats.entriesPersisted += update.entries.length;
     this.stats.bytesPersisted += bytes;
+  }
+
+  /**
+   * Raft §5.2 needs currentTerm, votedFor and the log on stable storage before answering; the
+   * commit index is not needed for safety (a restarted replica learns it again from the
+   * leader), so a batch that only advances it is written without an fsync, as etcd does.
+   */
+  private mustSync(update: RaftPersistUpdate): boolean {
+    if (update.entries.length > 0 || update.truncateFrom !== null) return true;
+    const hs = update.hardState;
+    return hs !== null && (hs.currentTerm !== this.durableTerm || hs.votedFor !== this.durableVote);
   }
 
   async close(): Promise<void> {

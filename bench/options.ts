@@ -1,0 +1,136 @@
+/** Command-line flags of `npm run bench` (see bench/README.md). */
+import { parseArgs } from 'node:util';
+import type { Distribution } from './keyspace.js';
+import { workloads, type Workload } from './requests.js';
+import { etcdBinary } from './systems/etcd.js';
+import { systemNames } from './systems/registry.js';
+
+export interface BenchOptions {
+  systems: string[];
+  workloads: Workload[];
+  readRatio: number;
+  connections: number[];
+  durationS: number;
+  warmupS: number;
+  repetitions: number;
+  valueBytes: number;
+  keys: number;
+  distribution: Distribution;
+  rate: number | null;
+  nodes: number;
+  target: 'leader' | 'any';
+  failover: boolean;
+  /** Write rate of the failover run (requests per second). */
+  failoverRate: number;
+  quick: boolean;
+  out: string;
+  /** Per-request timeout of the load generator. */
+  timeoutS: number;
+}
+
+export const usage = `usage: npm run bench -- [flags]
+  --systems LIST        ${systemNames.join(',')} (default raft,single,hello, plus etcd when on PATH)
+  --workload LIST       ${workloads.join(',')} or none (default: all)
+  --read-ratio R        reads in the mixed workload (default 0.9)
+  --connections LIST    concurrent connections (default 1,100)
+  --duration S          measured seconds per cell (default 20)
+  --warmup S            unmeasured seconds before each cell (default 3)
+  --repetitions N       measured rounds per cell, median reported (default 1)
+  --value-bytes N       value size (default 256)
+  --keys N              key space (default 10000)
+  --distribution D      uniform | zipfian (default uniform)
+  --rate N              fixed overall request rate (default: as fast as it goes)
+  --nodes N             replicas of each replicated system (default 3)
+  --target T            leader | any (default leader)
+  --failover            also run the failover experiment (leader killed under constant write load)
+  --failover-rate N     write rate of the failover run (default 200/s)
+  --quick               a few seconds of everything (smoke test)
+  --out DIR             results root (default bench/results)`;
+
+const quickDefaults = { duration: 2, warmup: 0.5, connections: '1,8', keys: 1000 };
+
+export function parseOptions(argv: string[], env: { etcdOnPath?: boolean } = {}): BenchOptions {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      systems: { type: 'string' },
+      workload: { type: 'string' },
+      workloads: { type: 'string' },
+      'read-ratio': { type: 'string' },
+      connections: { type: 'string' },
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      repetitions: { type: 'string' },
+      'value-bytes': { type: 'string' },
+      keys: { type: 'string' },
+      distribution: { type: 'string' },
+      rate: { type: 'string' },
+      nodes: { type: 'string' },
+      target: { type: 'string' },
+      failover: { type: 'boolean', default: false },
+      'failover-rate': { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      out: { type: 'string' },
+      timeout: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) throw new UsageError(usage);
+  const quick = values.quick;
+  const etcdOnPath = env.etcdOnPath ?? etcdBinary() !== null;
+  const systems = list(values.systems ?? ['raft', 'single', 'hello', ...(etcdOnPath ? ['etcd'] : [])].join(','));
+  for (const s of systems) if (!systemNames.includes(s)) throw new UsageError(`unknown system '${s}' (known: ${systemNames.join(', ')})`);
+  const workloadText = values.workload ?? values.workloads ?? workloads.join(',');
+  const chosen = workloadText === 'none' ? [] : list(workloadText);
+  for (const w of chosen) if (!(workloads as readonly string[]).includes(w)) throw new UsageError(`unknown workload '${w}' (known: ${workloads.join(', ')})`);
+  const distribution = values.distribution ?? 'uniform';
+  if (distribution !== 'uniform' && distribution !== 'zipfian') throw new UsageError(`--distribution must be uniform or zipfian`);
+  const target = values.target ?? 'leader';
+  if (target !== 'leader' && target !== 'any') throw new UsageError(`--target must be leader or any`);
+  const connections = list(values.connections ?? (quick ? quickDefaults.connections : '1,100')).map((c) => int(c, '--connections', 1));
+  const options: BenchOptions = {
+    systems,
+    workloads: chosen as Workload[],
+    readRatio: num(values['read-ratio'] ?? '0.9', '--read-ratio', 0, 1),
+    connections,
+    durationS: num(values.duration ?? String(quick ? quickDefaults.duration : 20), '--duration', 0.1),
+    warmupS: num(values.warmup ?? String(quick ? quickDefaults.warmup : 3), '--warmup', 0),
+    repetitions: int(values.repetitions ?? '1', '--repetitions', 1),
+    valueBytes: int(values['value-bytes'] ?? '256', '--value-bytes', 1),
+    keys: int(values.keys ?? String(quick ? quickDefaults.keys : 10_000), '--keys', 1),
+    distribution,
+    rate: values.rate === undefined ? null : num(values.rate, '--rate', 1),
+    nodes: int(values.nodes ?? '3', '--nodes', 1),
+    target,
+    failover: values.failover,
+    failoverRate: num(values['failover-rate'] ?? '200', '--failover-rate', 1),
+    quick,
+    out: values.out ?? 'bench/results',
+    timeoutS: num(values.timeout ?? '10', '--timeout', 0.1),
+  };
+  if (options.workloads.length === 0 && !options.failover) throw new UsageError('nothing to run: --workload none without --failover');
+  return options;
+}
+
+export class UsageError extends Error {}
+
+function list(s: string): string[] {
+  return s
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x !== '');
+}
+
+function num(s: string, flag: string, min: number, max = Infinity): number {
+  const v = Number(s);
+  if (!Number.isFinite(v) || v < min || v > max) throw new UsageError(`${flag}: '${s}' is not a number in [${min}, ${max}]`);
+  return v;
+}
+
+function int(s: string, flag: string, min: number): number {
+  const v = num(s, flag, min);
+  if (!Number.isInteger(v)) throw new UsageError(`${flag}: '${s}' is not an integer`);
+  return v;
+}

@@ -1,0 +1,76 @@
+/**
+ * Our own replicas, through the harness's cluster launcher: a protocol with `nodes` replicas,
+ * or (nodes = 1) the `single` baseline, the same HTTP server, LevelDB and fsync with nobody to
+ * replicate to.
+ */
+import { Cluster, type ClusterOptions } from '../../harness/cluster/cluster.js';
+import { onCleanup } from '../cleanup.js';
+import { ourCounterNames, scrapeCounters } from '../prom-metrics.js';
+import type { RunningSystem, SystemDefinition, SystemStartOptions } from './types.js';
+
+type Protocol = ClusterOptions['protocol'];
+
+export function ourProtocol(protocol: Protocol, name: string = protocol, description = `${protocol}, our implementation`): SystemDefinition {
+  return {
+    name,
+    kind: 'protocol',
+    description,
+    failover: true,
+    unavailable: () => Promise.resolve(null),
+    start: (options) => startOurs(name, protocol, options.nodes, options),
+  };
+}
+
+export function singleBaseline(protocol: Protocol = 'raft'): SystemDefinition {
+  return {
+    name: 'single',
+    kind: 'baseline',
+    failover: false,
+    description: `one ${protocol} replica with no peers: our HTTP + LevelDB + fsync, no replication`,
+    unavailable: () => Promise.resolve(null),
+    start: (options) => startOurs('single', protocol, 1, options),
+  };
+}
+
+async function startOurs(name: string, protocol: Protocol, nodes: number, options: SystemStartOptions): Promise<RunningSystem> {
+  const cluster = await Cluster.start({
+    protocol,
+    nodes,
+    logLevel: 'warn',
+    ...(options.logDir === undefined ? {} : { logDir: options.logDir }),
+  });
+  const unregister = onCleanup(
+    () => cluster.stopAll(),
+    () => cluster.replicas.forEach((r) => r.process?.kill('SIGKILL')),
+  );
+  try {
+    const leader = await cluster.waitForLeader(20_000);
+    const urls = cluster.replicas.map((r) => r.httpUrl);
+    const metricsUrls = urls.map((u) => `${u}/metrics`);
+    const pids = cluster.replicas.map((r) => r.process?.pid ?? -1).filter((p) => p > 0);
+    return {
+      name,
+      nodes,
+      dialect: 'kv',
+      targetUrl: cluster.replica(leader).httpUrl,
+      urls,
+      metricsUrls,
+      pids: () => pids,
+      readCounters: () => scrapeCounters(metricsUrls, ourCounterNames),
+      killLeader: async () => {
+        const id = await cluster.waitForLeader(10_000);
+        const killedAtMs = Date.now();
+        await cluster.kill(id);
+        return { replica: id, killedAtMs };
+      },
+      stop: async () => {
+        unregister();
+        await cluster.stopAll();
+      },
+    };
+  } catch (err) {
+    unregister();
+    await cluster.stopAll();
+    throw err;
+  }
+}
