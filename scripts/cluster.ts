@@ -44,7 +44,7 @@ const cluster = await Cluster.create({
   fresh: values.fresh,
   logLevel: values['log-level'],
   onLog: (id, line) => console.log(print(id, line)),
-  onExit: (id, code, signal) => console.log(`[${id}] process exited (${signal ?? `code ${code}`}); type "restart ${id}" to start it again`),
+  onExit: (id, code, signal) => stopping || console.log(`[${id}] process exited (${signal ?? `code ${code}`}); type "restart ${id}" to start it again`),
 });
 
 let stopping = false;

@@ -1,4 +1,5 @@
 import t from 'tap';
+import type { InjectOptions } from 'fastify';
 import { build } from './app.js';
 import { NotLeaderError } from './errors.js';
 import type { KvService } from './kv-service.js';
@@ -86,7 +87,7 @@ t.test('bad input gets a clear 4xx JSON error and changes nothing', async (t) =>
   const service = localService();
   const app = build({ service });
   t.teardown(() => app.close());
-  const cases: Array<[string, Parameters<typeof app.inject>[0], number, string]> = [
+  const cases: Array<[string, InjectOptions, number, string]> = [
     ['malformed JSON', { method: 'PUT', url: '/kv/k', headers: json, payload: '{"value": ' }, 400, 'BAD_REQUEST'],
     ['missing value', { method: 'PUT', url: '/kv/k', headers: json, payload: { other: 1 } }, 400, 'BAD_REQUEST'],
     ['empty body', { method: 'PUT', url: '/kv/k', headers: json }, 400, 'BAD_REQUEST'],
