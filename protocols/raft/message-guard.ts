@@ -1,0 +1,50 @@
+/**
+ * Cheap shape checks on messages from peers. A consensus core must never crash on what a buggy
+ * peer sends (DESIGN.md §2); a message that fails these checks is ignored.
+ */
+import type { AppendEntries, LogEntry, RaftMessage } from './types.js';
+
+function isIndex(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+export function isWellFormed(m: RaftMessage): boolean {
+  if (!isIndex(m.term)) return false;
+  switch (m.type) {
+    case 'RequestVote':
+      return isIndex(m.lastLogIndex) && isIndex(m.lastLogTerm) && typeof m.preVote === 'boolean';
+    case 'RequestVoteResponse':
+      return typeof m.voteGranted === 'boolean' && typeof m.preVote === 'boolean';
+    case 'AppendEntries':
+      return isWellFormedAppend(m);
+    case 'AppendEntriesResponse':
+      return isIndex(m.matchIndex) && isIndex(m.conflictIndex) && isIndex(m.conflictTerm) && isIndex(m.readRound);
+    default: {
+      const unknown: never = m;
+      void unknown;
+      return false;
+    }
+  }
+}
+
+/** Entries must follow prevLogIndex contiguously, with terms that never decrease nor pass m.term. */
+function isWellFormedAppend(m: AppendEntries): boolean {
+  if (!isIndex(m.prevLogIndex) || !isIndex(m.prevLogTerm) || !isIndex(m.leaderCommit) || !isIndex(m.readRound)) {
+    return false;
+  }
+  if (!Array.isArray(m.entries)) return false;
+  let term = m.prevLogTerm;
+  for (let k = 0; k < m.entries.length; k++) {
+    const entry = m.entries[k];
+    if (entry === undefined || !isWellFormedEntry(entry)) return false;
+    if (entry.index !== m.prevLogIndex + 1 + k || entry.term < term || entry.term > m.term) return false;
+    term = entry.term;
+  }
+  return true;
+}
+
+function isWellFormedEntry(entry: LogEntry): boolean {
+  if (!isIndex(entry.index) || !isIndex(entry.term) || entry.term === 0) return false;
+  if (entry.kind === 'noop') return entry.data === null;
+  return entry.kind === 'command' && entry.data instanceof Uint8Array;
+}

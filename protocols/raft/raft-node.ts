@@ -1,0 +1,676 @@
+/**
+ * RaftNode: one Raft replica as a deterministic state machine (DESIGN.md §2). The runtime feeds it
+ * time (`tick`), peer messages (`step`), client commands (`propose`) and read requests
+ * (`readIndex`), and collects everything it must do from `ready()`: persist, send, apply, answer.
+ * Then it calls `advance()`. No I/O, no clock, no randomness except the injected generator.
+ *
+ * Rules are cited from the Raft paper (Ongaro and Ousterhout 2014, "§5.x", "Figure 2") and
+ * Ongaro's dissertation ("dissertation §x"). README.md maps every rule to a function here.
+ */
+import { invariant } from '../common/invariant.js';
+import { majorityValue } from '../common/quorum.js';
+import type { Rng } from '../common/rng.js';
+import { ElectionTimer } from './election-timer.js';
+import { RaftLog } from './log.js';
+import { isWellFormed } from './message-guard.js';
+import { Progress } from './progress.js';
+import { ReadIndexTracker } from './read-index.js';
+import type {
+  AppendEntries,
+  AppendEntriesResponse,
+  HardState,
+  LogEntry,
+  NodeId,
+  ProposeResult,
+  RaftConfig,
+  RaftMessage,
+  RaftStatus,
+  ReadState,
+  Ready,
+  RequestVote,
+  RequestVoteResponse,
+  Role,
+  SoftState,
+} from './types.js';
+import { VoteTally } from './vote-tally.js';
+
+/** What a restarted replica finds on disk. A fresh replica passes term 0, no vote, no entries. */
+export interface RestoredState {
+  hardState: HardState;
+  /** The persisted log, indices 1..n contiguous. */
+  entries: LogEntry[];
+}
+
+export class RaftNode {
+  readonly id: NodeId;
+  private readonly config: RaftConfig;
+  private readonly peers: readonly NodeId[];
+  private readonly voters: ReadonlySet<NodeId>;
+  private readonly log: RaftLog;
+  private readonly timer: ElectionTimer;
+
+  // Persistent state on all servers (Raft Figure 2); made durable through Ready.hardState.
+  private currentTerm: number;
+  private votedFor: NodeId | null;
+  // Volatile state on all servers.
+  private commit: number;
+  private currentRole: Role = 'follower';
+  private leaderId: NodeId | null = null;
+  /** Highest index handed to the runtime in Ready.committed. */
+  private handedToApply = 0;
+  private votes: VoteTally | null = null;
+
+  // Volatile state on leaders (Figure 2 nextIndex[] and matchIndex[] live in Progress).
+  private progress = new Map<NodeId, Progress>();
+  private readonly reads = new ReadIndexTracker();
+  private heartbeatElapsed = 0;
+  private quorumElapsed = 0;
+
+  // Outputs collected for the next Ready.
+  private outMessages: RaftMessage[] = [];
+  private outAfterPersist: RaftMessage[] = [];
+  private outReadStates: ReadState[] = [];
+  private outReadsFailed: number[] = [];
+  private lastSoft: SoftState;
+  private lastHard: HardState;
+  private outstanding: Ready | null = null;
+
+  constructor(config: RaftConfig, rng: Rng, restored: RestoredState) {
+    assertValidConfig(config);
+    this.config = config;
+    this.id = config.id;
+    this.peers = config.voters.filter((voter) => voter !== config.id);
+    this.voters = new Set(config.voters);
+    this.log = new RaftLog(restored.entries);
+    const hard = restored.hardState;
+    invariant(
+      hard.commitIndex >= 0 && hard.commitIndex <= this.log.lastIndex,
+      () => `restored commitIndex ${hard.commitIndex} beyond restored log (${this.log.lastIndex})`,
+    );
+    this.currentTerm = hard.currentTerm;
+    this.votedFor = hard.votedFor;
+    this.commit = hard.commitIndex;
+    this.timer = new ElectionTimer(config.electionTimeoutTicks, rng);
+    this.lastSoft = this.softState();
+    this.lastHard = this.hardState();
+  }
+
+  get role(): Role {
+    return this.currentRole;
+  }
+
+  get term(): number {
+    return this.currentTerm;
+  }
+
+  get leader(): NodeId | null {
+    return this.leaderId;
+  }
+
+  get commitIndex(): number {
+    return this.commit;
+  }
+
+  get lastIndex(): number {
+    return this.log.lastIndex;
+  }
+
+  /** The entry at `index` in the in-memory log (entries are shared: never mutate them). */
+  entryAt(index: number): LogEntry | undefined {
+    return this.log.entry(index);
+  }
+
+  status(): RaftStatus {
+    return {
+      id: this.id,
+      role: this.currentRole,
+      term: this.currentTerm,
+      leader: this.leaderId,
+      votedFor: this.votedFor,
+      commitIndex: this.commit,
+      lastLogIndex: this.log.lastIndex,
+      lastLogTerm: this.log.lastTerm,
+      progress: this.currentRole === 'leader' ? this.progressStatus() : null,
+    };
+  }
+
+  // ---------------------------------------------------------------- inputs
+
+  /** One unit of logical time. */
+  tick(): void {
+    if (this.currentRole === 'leader') this.tickLeader();
+    else if (this.timer.tick()) this.campaign(); // Figure 2, Rules for Servers, Followers
+  }
+
+  /** Handles any message from a peer: stale, duplicated, reordered or malformed ones included. */
+  step(m: RaftMessage): void {
+    if (m.to !== this.id || m.from === this.id || !this.voters.has(m.from)) return;
+    if (!isWellFormed(m)) return;
+    if (m.term > this.currentTerm && !this.onHigherTerm(m)) return;
+    if (m.term < this.currentTerm) {
+      this.onLowerTerm(m);
+      return;
+    }
+    switch (m.type) {
+      case 'RequestVote':
+        return this.handleRequestVote(m);
+      case 'RequestVoteResponse':
+        return this.handleVoteResponse(m);
+      case 'AppendEntries':
+        return this.handleAppendEntries(m);
+      case 'AppendEntriesResponse':
+        return this.handleAppendResponse(m);
+      default: {
+        const unknown: never = m;
+        return unknown;
+      }
+    }
+  }
+
+  /**
+   * Figure 2, Rules for Servers, Leaders: "If command received from client: append entry to local
+   * log". Nothing is sent here: ready() builds the AppendEntries, so every proposal made between
+   * two Readys travels in the same message (batching).
+   */
+  propose(data: Uint8Array): ProposeResult {
+    if (this.currentRole !== 'leader') return { ok: false, reason: 'not-leader', leader: this.leaderId };
+    const entry = this.appendEntry('command', data);
+    return { ok: true, index: entry.index, term: entry.term };
+  }
+
+  /** Requests a linearizable read (dissertation §6.4); the answer comes in a later Ready. */
+  readIndex(ctx: number): void {
+    if (this.currentRole !== 'leader') {
+      this.outReadsFailed.push(ctx);
+      return;
+    }
+    this.reads.request(ctx, this.commit, this.termCommitted());
+  }
+
+  // ---------------------------------------------------------------- Ready contract
+
+  /** Is there anything in a Ready? Always false while a Ready is outstanding (before advance). */
+  hasReady(): boolean {
+    if (this.outstanding !== null) return false;
+    return (
+      this.outMessages.length > 0 ||
+      this.outAfterPersist.length > 0 ||
+      this.outReadStates.length > 0 ||
+      this.outReadsFailed.length > 0 ||
+      this.log.hasUnstable() ||
+      this.handedToApply < this.commit ||
+      this.softStateChanged() ||
+      this.hardStateChanged() ||
+      (this.currentRole === 'leader' && this.leaderHasWork())
+    );
+  }
+
+  /** Collects every effect since the last Ready; see the Ready doc comment in types.ts. */
+  ready(): Ready {
+    invariant(this.outstanding === null, 'ready() called again before advance()');
+    if (this.currentRole === 'leader') this.prepareLeaderSends();
+    const { truncateFrom, entries } = this.log.takeUnstable();
+    const rd: Ready = {
+      softState: this.takeSoftState(),
+      hardState: this.takeHardState(),
+      truncateFrom,
+      entries,
+      messages: this.outMessages,
+      messagesAfterPersist: this.outAfterPersist,
+      committed: this.takeCommitted(),
+      readStates: this.outReadStates,
+      readsFailed: this.outReadsFailed,
+    };
+    this.outMessages = [];
+    this.outAfterPersist = [];
+    this.outReadStates = [];
+    this.outReadsFailed = [];
+    this.outstanding = rd;
+    return rd;
+  }
+
+  /** The runtime persisted `rd` (and sent and applied it): the leader may now count its own log. */
+  advance(rd: Ready): void {
+    invariant(rd === this.outstanding, 'advance() must get the Ready returned by the last ready()');
+    this.outstanding = null;
+    this.log.markPersisted();
+    if (this.currentRole === 'leader') this.maybeCommit();
+  }
+
+  // ---------------------------------------------------------------- terms (§5.1)
+
+  /**
+   * Figure 2, Rules for Servers, All Servers: "If RPC request or response contains term T >
+   * currentTerm: set currentTerm = T, convert to follower". Returns false to drop the message.
+   */
+  private onHigherTerm(m: RaftMessage): boolean {
+    switch (m.type) {
+      case 'RequestVote':
+        if (m.preVote) return true; // dissertation §9.6: a pre-vote never changes our term
+        // Dissertation §4.2.3: with a live leader, disregard the request and keep our term.
+        if (this.config.checkQuorum && this.inLease()) return false;
+        this.becomeFollower(m.term, null);
+        return true;
+      case 'RequestVoteResponse':
+        if (m.preVote && m.voteGranted) return true; // carries the term we would campaign in
+        this.becomeFollower(m.term, null); // a rejection from a later term, pre-vote or not
+        return false;
+      case 'AppendEntries':
+        this.becomeFollower(m.term, m.from);
+        return true;
+      case 'AppendEntriesResponse':
+        this.becomeFollower(m.term, null);
+        return false;
+      default: {
+        const unknown: never = m;
+        return unknown;
+      }
+    }
+  }
+
+  /** Figure 2, AppendEntries and RequestVote receiver rule 1: "Reply false if term < currentTerm". */
+  private onLowerTerm(m: RaftMessage): void {
+    if (m.type === 'AppendEntries') {
+      // The answer carries our term, so a stale leader steps down (§5.1).
+      this.outAfterPersist.push(this.appendResponse(m, false, 0, 0, 0));
+    } else if (m.type === 'RequestVote') {
+      this.sendVoteResponse(m, false);
+    }
+    // Responses from earlier terms are stale: ignored.
+  }
+
+  // ---------------------------------------------------------------- elections (§5.2, §9.6)
+
+  private campaign(): void {
+    if (this.config.preVote) this.becomePreCandidate();
+    else this.becomeCandidate();
+  }
+
+  /** Dissertation §9.6: ask whether we could win before disturbing anyone's term. */
+  private becomePreCandidate(): void {
+    this.currentRole = 'precandidate';
+    this.leaderId = null;
+    this.timer.reset();
+    this.votes = new VoteTally(this.voters.size);
+    this.votes.record(this.id, true);
+    if (this.votes.result() === 'won') return this.becomeCandidate();
+    for (const peer of this.peers) this.outMessages.push(this.voteRequest(peer, this.currentTerm + 1, true));
+  }
+
+  /** §5.2: increment currentTerm, vote for self, reset the election timer, send RequestVote. */
+  private becomeCandidate(): void {
+    this.currentTerm++;
+    this.votedFor = this.id;
+    this.currentRole = 'candidate';
+    this.leaderId = null;
+    this.timer.reset();
+    this.votes = new VoteTally(this.voters.size);
+    this.votes.record(this.id, true);
+    if (this.votes.result() === 'won') return this.becomeLeader();
+    // The new term and our own vote must be durable before anyone can count on them.
+    for (const peer of this.peers) this.outAfterPersist.push(this.voteRequest(peer, this.currentTerm, false));
+  }
+
+  /** §5.2: won the election. §8: append a no-op so that earlier entries can commit (§5.4.2). */
+  private becomeLeader(): void {
+    this.currentRole = 'leader';
+    this.leaderId = this.id;
+    this.votes = null;
+    this.heartbeatElapsed = 0;
+    this.quorumElapsed = 0;
+    // Figure 2: nextIndex initialized to leader last log index + 1, matchIndex to 0.
+    const next = this.log.lastIndex + 1;
+    this.progress = new Map(this.peers.map((peer) => [peer, new Progress(next, this.config.maxInflightAppends)]));
+    this.appendEntry('noop', null);
+  }
+
+  private becomeFollower(term: number, leader: NodeId | null): void {
+    if (this.currentRole === 'leader') this.onLeadershipLost();
+    if (term > this.currentTerm) {
+      this.currentTerm = term;
+      this.votedFor = null;
+    }
+    this.currentRole = 'follower';
+    this.leaderId = leader;
+    this.votes = null;
+    this.timer.reset();
+    if (leader !== null) this.timer.heardFromLeader();
+  }
+
+  private onLeadershipLost(): void {
+    this.outReadsFailed.push(...this.reads.failAll());
+    this.progress = new Map();
+  }
+
+  /** §5.2 one vote per term, first come first served; §5.4.1 the candidate's log is up to date. */
+  private handleRequestVote(m: RequestVote): void {
+    if (m.preVote) return this.sendVoteResponse(m, this.grantsPreVote(m));
+    const canVote = this.votedFor === m.from || (this.votedFor === null && this.leaderId === null);
+    const granted = canVote && this.log.isUpToDate(m.lastLogIndex, m.lastLogTerm);
+    if (granted) {
+      this.votedFor = m.from;
+      this.timer.reset(); // Figure 2: the election timeout restarts when we grant a vote
+    }
+    this.sendVoteResponse(m, granted);
+  }
+
+  /**
+   * Dissertation §9.6: grant a pre-vote if the candidate's log is up to date and we have not heard
+   * from a leader within the election timeout. Nothing changes here, so nothing needs persisting.
+   */
+  private grantsPreVote(m: RequestVote): boolean {
+    return m.term > this.currentTerm && !this.inLease() && this.log.isUpToDate(m.lastLogIndex, m.lastLogTerm);
+  }
+
+  /** A leader, or a follower that heard from its leader less than an election timeout ago. */
+  private inLease(): boolean {
+    if (this.currentRole === 'leader') return true;
+    return this.currentRole === 'follower' && this.leaderId !== null && this.timer.leaderRecentlySeen;
+  }
+
+  private handleVoteResponse(m: RequestVoteResponse): void {
+    if (!this.isCurrentVoteResponse(m) || this.votes === null) return;
+    this.votes.record(m.from, m.voteGranted);
+    const result = this.votes.result();
+    if (result === 'won') {
+      if (m.preVote) this.becomeCandidate();
+      else this.becomeLeader();
+    } else if (result === 'lost') {
+      this.becomeFollower(this.currentTerm, null);
+    }
+  }
+
+  /** Drops answers to earlier rounds: a granted pre-vote carries currentTerm + 1, others currentTerm. */
+  private isCurrentVoteResponse(m: RequestVoteResponse): boolean {
+    if (m.preVote) {
+      const expectedTerm = m.voteGranted ? this.currentTerm + 1 : this.currentTerm;
+      return this.currentRole === 'precandidate' && m.term === expectedTerm;
+    }
+    return this.currentRole === 'candidate' && m.term === this.currentTerm;
+  }
+
+  private voteRequest(to: NodeId, term: number, preVote: boolean): RequestVote {
+    return {
+      type: 'RequestVote',
+      from: this.id,
+      to,
+      term,
+      lastLogIndex: this.log.lastIndex,
+      lastLogTerm: this.log.lastTerm,
+      preVote,
+    };
+  }
+
+  /**
+   * A real vote goes out only after our term and votedFor are durable (Figure 2, "Persistent
+   * state ... updated on stable storage before responding to RPCs"); a pre-vote answer changes
+   * nothing and goes at once.
+   */
+  private sendVoteResponse(m: RequestVote, granted: boolean): void {
+    const response: RequestVoteResponse = {
+      type: 'RequestVoteResponse',
+      from: this.id,
+      to: m.from,
+      term: m.preVote && granted ? m.term : this.currentTerm,
+      voteGranted: granted,
+      preVote: m.preVote,
+    };
+    if (m.preVote) this.outMessages.push(response);
+    else this.outAfterPersist.push(response);
+  }
+
+  // ---------------------------------------------------------------- followers (§5.3)
+
+  private handleAppendEntries(m: AppendEntries): void {
+    if (this.currentRole === 'leader') return; // election safety: no other leader in our term
+    // §5.2: a candidate that hears from the leader of its term returns to follower.
+    if (this.currentRole !== 'follower' || this.leaderId !== m.from) {
+      this.becomeFollower(m.term, m.from);
+    } else {
+      this.timer.reset(); // Figure 2, Followers: AppendEntries from the current leader
+      this.timer.heardFromLeader();
+    }
+    if (m.prevLogIndex > this.log.lastIndex) {
+      // AppendEntries receiver rule 2; hint: our log is too short (§5.3 end, dissertation §3.5).
+      this.outAfterPersist.push(this.appendResponse(m, false, 0, this.log.lastIndex + 1, 0));
+      return;
+    }
+    const prevTerm = this.log.term(m.prevLogIndex);
+    if (prevTerm !== m.prevLogTerm) {
+      // AppendEntries receiver rule 2; hint: the conflicting term and its first index.
+      const conflictTerm = prevTerm ?? 0;
+      const conflictIndex = this.log.firstIndexOfTerm(conflictTerm);
+      this.outAfterPersist.push(this.appendResponse(m, false, 0, conflictIndex, conflictTerm));
+      return;
+    }
+    const lastNew = this.appendFromLeader(m);
+    // AppendEntries receiver rule 5: commitIndex = min(leaderCommit, index of last new entry).
+    const learned = Math.min(m.leaderCommit, lastNew);
+    if (learned > this.commit) this.commit = learned;
+    this.outAfterPersist.push(this.appendResponse(m, true, lastNew, 0, 0));
+  }
+
+  /**
+   * AppendEntries receiver rules 3 and 4: skip entries we already hold, truncate at the first
+   * conflict, append the rest. A stale or duplicated message therefore never truncates.
+   * Returns the index of the last entry known to match the leader.
+   */
+  private appendFromLeader(m: AppendEntries): number {
+    for (let k = 0; k < m.entries.length; k++) {
+      const entry = m.entries[k] as LogEntry;
+      if (entry.index <= this.log.lastIndex) {
+        if (this.log.term(entry.index) === entry.term) continue;
+        // Leader completeness (§5.4) guarantees committed entries never conflict.
+        invariant(entry.index > this.commit, () => `${this.id}: truncating committed entry ${entry.index}`);
+        this.log.truncateFrom(entry.index);
+      }
+      for (let j = k; j < m.entries.length; j++) this.log.append(m.entries[j] as LogEntry);
+      break;
+    }
+    return m.prevLogIndex + m.entries.length;
+  }
+
+  private appendResponse(
+    m: AppendEntries,
+    success: boolean,
+    matchIndex: number,
+    conflictIndex: number,
+    conflictTerm: number,
+  ): AppendEntriesResponse {
+    return {
+      type: 'AppendEntriesResponse',
+      from: this.id,
+      to: m.from,
+      term: this.currentTerm,
+      success,
+      matchIndex,
+      conflictIndex,
+      conflictTerm,
+      readRound: m.readRound,
+    };
+  }
+
+  // ---------------------------------------------------------------- leaders (§5.3, §5.4)
+
+  private tickLeader(): void {
+    this.quorumElapsed++;
+    if (this.quorumElapsed >= this.config.electionTimeoutTicks) {
+      this.quorumElapsed = 0;
+      if (this.config.checkQuorum && !this.quorumActive()) {
+        this.becomeFollower(this.currentTerm, null); // check-quorum (dissertation §6.2): cut off
+        return;
+      }
+      for (const pr of this.progress.values()) pr.recentActive = false;
+    }
+    this.heartbeatElapsed++;
+    if (this.heartbeatElapsed >= this.config.heartbeatIntervalTicks) {
+      this.heartbeatElapsed = 0;
+      // Figure 2, Leaders: "repeat [empty AppendEntries] during idle periods".
+      for (const pr of this.progress.values()) pr.onHeartbeatTimeout();
+    }
+  }
+
+  /** Dissertation §6.2: did a majority, ourselves included, answer during the last election timeout? */
+  private quorumActive(): boolean {
+    let active = 1;
+    for (const pr of this.progress.values()) if (pr.recentActive) active++;
+    return active * 2 > this.voters.size;
+  }
+
+  private appendEntry(kind: LogEntry['kind'], data: Uint8Array | null): LogEntry {
+    const entry: LogEntry = { index: this.log.lastIndex + 1, term: this.currentTerm, kind, data };
+    this.log.append(entry);
+    return entry;
+  }
+
+  private handleAppendResponse(m: AppendEntriesResponse): void {
+    if (this.currentRole !== 'leader') return;
+    const pr = this.progress.get(m.from);
+    if (pr === undefined) return;
+    pr.recentActive = true;
+    this.reads.ack(m.from, m.readRound);
+    if (m.success) {
+      if (m.matchIndex > this.log.lastIndex) return; // cannot match what we never sent
+      if (pr.onAccepted(m.matchIndex)) this.maybeCommit();
+    } else {
+      pr.onRejected(this.nextIndexAfterRejection(m, pr));
+    }
+    this.releaseReads();
+  }
+
+  /**
+   * Fast back-off (§5.3, last paragraphs; dissertation §3.5): if we hold entries of the
+   * follower's conflicting term, resume after our last one; otherwise skip its whole term.
+   */
+  private nextIndexAfterRejection(m: AppendEntriesResponse, pr: Progress): number {
+    let next = m.conflictIndex;
+    if (m.conflictTerm > 0) {
+      const ourLast = this.log.lastIndexOfTerm(m.conflictTerm);
+      if (ourLast > 0) next = ourLast + 1;
+    }
+    return Math.min(Math.max(next, pr.matchIndex + 1), this.log.lastIndex + 1);
+  }
+
+  /**
+   * §5.3, §5.4.2, Figure 2 Leaders: commitIndex = N if a majority have matchIndex >= N and
+   * log[N].term == currentTerm. The leader counts only its durable entries (dissertation §10.2.1).
+   */
+  private maybeCommit(): void {
+    const matches = [this.log.durableIndex];
+    for (const pr of this.progress.values()) matches.push(pr.matchIndex);
+    const candidate = majorityValue(matches);
+    if (candidate <= this.commit || this.log.term(candidate) !== this.currentTerm) return;
+    this.commit = candidate;
+    this.reads.onTermCommitted(this.commit);
+  }
+
+  /** Has the leader committed an entry of its own term (dissertation §6.4 step 1)? */
+  private termCommitted(): boolean {
+    return this.log.term(this.commit) === this.currentTerm;
+  }
+
+  private leaderHasWork(): boolean {
+    if (this.reads.hasUnassigned()) return true;
+    const last = this.log.lastIndex;
+    for (const pr of this.progress.values()) if (pr.nextSend(last, this.commit) !== null) return true;
+    return false;
+  }
+
+  /** Builds this Ready's AppendEntries: one ReadIndex round, then every follower's batch. */
+  private prepareLeaderSends(): void {
+    if (this.reads.hasUnassigned()) {
+      this.reads.startRound();
+      for (const pr of this.progress.values()) pr.heartbeatDue = true;
+    }
+    for (const [peer, pr] of this.progress) this.sendAppends(peer, pr);
+    this.releaseReads(); // a single-voter cluster confirms at once
+  }
+
+  private sendAppends(to: NodeId, pr: Progress): void {
+    for (let kind = pr.nextSend(this.log.lastIndex, this.commit); kind !== null; ) {
+      const lastSent = this.sendAppend(to, pr, kind === 'entries');
+      pr.onSent(lastSent, kind === 'entries', this.commit);
+      kind = pr.nextSend(this.log.lastIndex, this.commit);
+    }
+  }
+
+  /** One AppendEntries from nextIndex, entries bounded by maxAppendBytes; returns its last index. */
+  private sendAppend(to: NodeId, pr: Progress, withEntries: boolean): number {
+    const prevLogIndex = pr.nextIndex - 1;
+    const prevLogTerm = this.log.term(prevLogIndex);
+    invariant(prevLogTerm !== undefined, () => `${this.id}: nextIndex ${pr.nextIndex} for ${to} outside log`);
+    const entries = withEntries ? this.log.sliceBytes(pr.nextIndex, this.config.maxAppendBytes) : [];
+    this.outMessages.push({
+      type: 'AppendEntries',
+      from: this.id,
+      to,
+      term: this.currentTerm,
+      prevLogIndex,
+      prevLogTerm,
+      entries,
+      leaderCommit: this.commit,
+      readRound: this.reads.currentRound,
+    });
+    return prevLogIndex + entries.length;
+  }
+
+  private releaseReads(): void {
+    for (const read of this.reads.release(this.peers)) this.outReadStates.push(read);
+  }
+
+  // ---------------------------------------------------------------- Ready helpers
+
+  private softState(): SoftState {
+    return { role: this.currentRole, leader: this.leaderId, term: this.currentTerm };
+  }
+
+  private hardState(): HardState {
+    return { currentTerm: this.currentTerm, votedFor: this.votedFor, commitIndex: this.commit };
+  }
+
+  private softStateChanged(): boolean {
+    const last = this.lastSoft;
+    return last.role !== this.currentRole || last.leader !== this.leaderId || last.term !== this.currentTerm;
+  }
+
+  private hardStateChanged(): boolean {
+    const last = this.lastHard;
+    return last.currentTerm !== this.currentTerm || last.votedFor !== this.votedFor || last.commitIndex !== this.commit;
+  }
+
+  private takeSoftState(): SoftState | null {
+    if (!this.softStateChanged()) return null;
+    this.lastSoft = this.softState();
+    return this.lastSoft;
+  }
+
+  private takeHardState(): HardState | null {
+    if (!this.hardStateChanged()) return null;
+    this.lastHard = this.hardState();
+    return this.lastHard;
+  }
+
+  private takeCommitted(): LogEntry[] {
+    if (this.handedToApply >= this.commit) return [];
+    const committed = this.log.slice(this.handedToApply + 1, this.commit);
+    this.handedToApply = this.commit;
+    return committed;
+  }
+
+  private progressStatus(): NonNullable<RaftStatus['progress']> {
+    const out: NonNullable<RaftStatus['progress']> = {};
+    for (const [peer, pr] of this.progress) {
+      out[peer] = { matchIndex: pr.matchIndex, nextIndex: pr.nextIndex, inflight: pr.inflight.size };
+    }
+    return out;
+  }
+}
+
+function assertValidConfig(config: RaftConfig): void {
+  invariant(config.voters.includes(config.id), () => `voters must include ${config.id}`);
+  invariant(new Set(config.voters).size === config.voters.length, 'voters must be distinct');
+  invariant(Number.isInteger(config.electionTimeoutTicks) && config.electionTimeoutTicks >= 1, 'electionTimeoutTicks >= 1');
+  invariant(Number.isInteger(config.heartbeatIntervalTicks) && config.heartbeatIntervalTicks >= 1, 'heartbeatIntervalTicks >= 1');
+  invariant(config.maxAppendBytes >= 1, 'maxAppendBytes >= 1');
+  invariant(Number.isInteger(config.maxInflightAppends) && config.maxInflightAppends >= 1, 'maxInflightAppends >= 1');
+}

@@ -1,0 +1,672 @@
+/**
+ * A seeded, deterministic simulation of a Raft cluster (in the spirit of TigerBeetle's simulator
+ * and etcd-io/raft's interaction tests). A discrete-event loop over a virtual clock drives 3 or 5
+ * RaftNodes exactly through the Ready contract, over a network that drops, delays, reorders and
+ * duplicates messages and partitions replicas, with replicas that crash (losing everything not
+ * yet persisted, the Ready being persisted included) and restart from their simulated disk. Clients
+ * propose commands and request ReadIndex reads throughout. After every event the SafetyChecker
+ * checks Raft's safety properties; at the end, with faults over, the cluster must recover.
+ *
+ * Pure: no timers, no clock, no I/O. A seed fully determines a run.
+ */
+import { invariant, InvariantError } from '../common/invariant.js';
+import { SeededRng, type Rng } from '../common/rng.js';
+import { RaftNode } from './raft-node.js';
+import { applyToHash, SafetyChecker } from './sim-checker.js';
+import { EventQueue } from './sim-event-queue.js';
+import type { HardState, LogEntry, NodeId, RaftConfig, RaftMessage, Ready } from './types.js';
+
+export interface SimulationOptions {
+  seed: number;
+  /** Replicas; by default 3 for even seeds and 5 for odd ones. */
+  nodes?: number;
+  /** Events processed while faults are injected; then the cluster is healed and must recover. */
+  steps?: number;
+  /** Receives a line per notable event (crash, partition, election, ...). */
+  log?: (line: string) => void;
+  /** Also log every delivered message (very verbose). */
+  logMessages?: boolean;
+}
+
+export interface SimulationReport {
+  seed: number;
+  nodes: number;
+  steps: number;
+  virtualTicks: number;
+  /** Terms that had a leader. */
+  leaderTerms: number;
+  committed: number;
+  acknowledged: number;
+  readsServed: number;
+  readsFailed: number;
+  crashes: number;
+  partitions: number;
+  messagesSent: number;
+  messagesDropped: number;
+  /** Ticks from the final heal until every replica applied a command proposed after it. */
+  recoveryTicks: number;
+}
+
+export const DEFAULT_STEPS = 5000;
+/** Virtual time units per tick; message and disk latencies are drawn in these units. */
+const TICK = 10;
+/** Ticks the cluster gets to recover once faults stop (the election timeout is 10 ticks). */
+const LIVENESS_TICKS = 600;
+
+export function defaultNodes(seed: number): number {
+  return seed % 2 === 0 ? 3 : 5;
+}
+
+/** The command that replays a run. */
+export function replayCommand(options: SimulationOptions): string {
+  let command = `npm run sim:raft -- --seed ${options.seed}`;
+  if (options.nodes !== undefined && options.nodes !== defaultNodes(options.seed)) command += ` --nodes ${options.nodes}`;
+  if (options.steps !== undefined && options.steps !== DEFAULT_STEPS) command += ` --steps ${options.steps}`;
+  return command;
+}
+
+export class SimulationFailure extends Error {
+  override name = 'SimulationFailure';
+
+  constructor(
+    readonly seed: number,
+    readonly reason: string,
+    readonly replay: string,
+  ) {
+    super(`raft simulation seed ${seed} failed: ${reason}\n  replay: ${replay} --verbose`);
+  }
+}
+
+/** Runs one seeded simulation; throws SimulationFailure (with the replay command) on a violation. */
+export function simulate(options: SimulationOptions): SimulationReport {
+  const replay = replayCommand(options);
+  try {
+    return new Simulation(options).run();
+  } catch (error) {
+    if (error instanceof SimulationFailure) throw error;
+    const reason = error instanceof InvariantError ? `invariant: ${error.message}` : String(error);
+    throw new SimulationFailure(options.seed, reason, replay);
+  }
+}
+
+/** The knobs a seed draws: protocol features and how hostile the environment is. */
+interface Params {
+  preVote: boolean;
+  checkQuorum: boolean;
+  heartbeatIntervalTicks: number;
+  maxAppendBytes: number;
+  maxInflightAppends: number;
+  dropRate: number;
+  duplicateRate: number;
+  slowRate: number;
+  persistMax: number;
+  faultGap: number;
+  clientGap: number;
+  /** Chance that a replica crashes while persisting a given Ready (the riskiest moment). */
+  crashWhilePersistingRate: number;
+}
+
+function drawParams(rng: Rng): Params {
+  const pick = <T>(values: readonly T[]): T => values[rng.int(values.length)] as T;
+  return {
+    preVote: rng.chance(0.75),
+    checkQuorum: rng.chance(0.6),
+    heartbeatIntervalTicks: pick([1, 2, 3]),
+    maxAppendBytes: pick([256, 1024, 1 << 16]),
+    maxInflightAppends: pick([1, 2, 4, 16]),
+    dropRate: pick([0, 0.02, 0.1, 0.25]),
+    duplicateRate: pick([0, 0.03, 0.15]),
+    slowRate: pick([0, 0.05, 0.2]),
+    persistMax: pick([2, 8, 20]),
+    faultGap: pick([60, 200, 600]),
+    clientGap: pick([5, 20, 60]),
+    crashWhilePersistingRate: pick([0, 0.002, 0.01]),
+  };
+}
+
+interface Disk {
+  hardState: HardState;
+  entries: LogEntry[];
+}
+
+interface Proposal {
+  term: number;
+  data: Uint8Array;
+}
+
+interface SimNode {
+  id: NodeId;
+  raft: RaftNode | null;
+  /** Bumped on crash: events of an earlier life are ignored. */
+  epoch: number;
+  disk: Disk;
+  /** The Ready being persisted. */
+  persisting: Ready | null;
+  applied: number;
+  stateHash: number;
+  observedCommit: number;
+  leaderTerm: number;
+  proposals: Map<number, Proposal>;
+  /** ctx -> highest acknowledged index when the read was requested. */
+  reads: Map<number, number>;
+}
+
+type SimEvent =
+  | { kind: 'tick'; node: SimNode; epoch: number }
+  | { kind: 'deliver'; message: RaftMessage }
+  | { kind: 'persisted'; node: SimNode; epoch: number }
+  | { kind: 'client' }
+  | { kind: 'fault' }
+  | { kind: 'crash'; node: SimNode; epoch: number }
+  | { kind: 'restart'; node: SimNode }
+  | { kind: 'heal'; partition: number };
+
+class Simulation {
+  private readonly seed: number;
+  private readonly steps: number;
+  private readonly rng: SeededRng;
+  private readonly params: Params;
+  private readonly ids: NodeId[];
+  private readonly nodes: SimNode[];
+  private readonly byId = new Map<NodeId, SimNode>();
+  private readonly queue = new EventQueue<SimEvent>();
+  private readonly checker: SafetyChecker;
+  private readonly log: ((line: string) => void) | undefined;
+  private readonly replay: string;
+  private readonly logMessages: boolean;
+  private now = 0;
+  private faulty = true;
+  /** Partition side of each replica, or null when the network is whole. */
+  private sides: Map<NodeId, number> | null = null;
+  private partitionSeq = 0;
+  private payloadSeq = 0;
+  private readSeq = 0;
+  private readonly markers = new Set<Uint8Array>();
+  private markerTerm = -1;
+  private markerIndex = 0;
+  private readonly stats = {
+    acknowledged: 0,
+    readsServed: 0,
+    readsFailed: 0,
+    crashes: 0,
+    partitions: 0,
+    messagesSent: 0,
+    messagesDropped: 0,
+  };
+
+  constructor(options: SimulationOptions) {
+    this.seed = options.seed;
+    this.steps = options.steps ?? DEFAULT_STEPS;
+    this.log = options.log;
+    this.logMessages = options.logMessages ?? false;
+    this.replay = replayCommand(options);
+    this.checker = new SafetyChecker((reason) => this.fail(reason));
+    this.rng = new SeededRng(options.seed);
+    this.params = drawParams(this.rng);
+    const count = options.nodes ?? defaultNodes(options.seed);
+    invariant(count >= 1 && count <= 9, 'nodes must be 1..9');
+    this.ids = Array.from({ length: count }, (_, k) => `n${k + 1}`);
+    this.nodes = this.ids.map((id) => this.newNode(id));
+    for (const node of this.nodes) this.byId.set(node.id, node);
+  }
+
+  run(): SimulationReport {
+    this.trace(`params ${JSON.stringify(this.params)}`);
+    for (const node of this.nodes) this.start(node);
+    this.queue.push(this.rng.between(1, this.params.clientGap), { kind: 'client' });
+    this.queue.push(this.rng.between(1, this.params.faultGap), { kind: 'fault' });
+    for (let step = 0; step < this.steps; step++) this.step();
+    const healedAt = this.now;
+    this.endFaults();
+    this.runUntilRecovered();
+    this.finalChecks();
+    return this.report(Math.ceil((this.now - healedAt) / TICK));
+  }
+
+  // ---------------------------------------------------------------- event loop
+
+  private step(): void {
+    const next = this.queue.pop();
+    invariant(next !== undefined, 'event queue ran dry');
+    this.now = next.time;
+    this.handle(next.event);
+    this.checkAfterStep();
+  }
+
+  private handle(event: SimEvent): void {
+    switch (event.kind) {
+      case 'tick':
+        return this.onTick(event.node, event.epoch);
+      case 'deliver':
+        return this.onDeliver(event.message);
+      case 'persisted':
+        return this.onPersisted(event.node, event.epoch);
+      case 'client':
+        return this.onClient();
+      case 'fault':
+        return this.onFault();
+      case 'crash':
+        if (event.node.epoch === event.epoch) this.crash(event.node);
+        return;
+      case 'restart':
+        return this.restart(event.node);
+      case 'heal':
+        if (event.partition === this.partitionSeq) this.heal();
+        return;
+      default: {
+        const unknown: never = event;
+        return unknown;
+      }
+    }
+  }
+
+  private onTick(node: SimNode, epoch: number): void {
+    if (node.raft === null || node.epoch !== epoch) return;
+    node.raft.tick();
+    this.pump(node);
+    this.queue.push(this.now + TICK, { kind: 'tick', node, epoch });
+  }
+
+  private onDeliver(m: RaftMessage): void {
+    const node = this.byId.get(m.to);
+    if (node?.raft == null || !this.linked(m.from, m.to)) return;
+    if (this.logMessages) this.trace(`deliver ${describeMessage(m)}`);
+    node.raft.step(m);
+    this.pump(node);
+  }
+
+  /** Runtime step 1: take a Ready, send its messages at once, start persisting it. */
+  private pump(node: SimNode): void {
+    const raft = node.raft;
+    if (raft === null || node.persisting !== null || !raft.hasReady()) return;
+    const rd = raft.ready();
+    node.persisting = rd;
+    for (const m of rd.messages) this.send(m);
+    // Disks are fast next to an election timeout (10 ticks), with an occasional stall.
+    const stall = this.rng.chance(0.05);
+    const delay = this.rng.between(1, stall ? 5 * TICK : this.params.persistMax);
+    this.queue.push(this.now + delay, { kind: 'persisted', node, epoch: node.epoch });
+    // A Ready that records a vote is where a lost write does the most harm: target it.
+    const before = node.disk.hardState;
+    const hard = rd.hardState;
+    const votes = hard !== null && hard.votedFor !== null && (hard.votedFor !== before.votedFor || hard.currentTerm !== before.currentTerm);
+    if (this.faulty && this.rng.chance(this.params.crashWhilePersistingRate * (votes ? 10 : 1))) {
+      this.queue.push(this.now + this.rng.int(delay), { kind: 'crash', node, epoch: node.epoch });
+    }
+  }
+
+  /** Runtime steps 2-5: the batch is durable; send what waited for it, apply, answer, advance. */
+  private onPersisted(node: SimNode, epoch: number): void {
+    const rd = node.persisting;
+    if (node.raft === null || node.epoch !== epoch || rd === null) return;
+    this.writeDisk(node, rd);
+    for (const m of rd.messagesAfterPersist) this.send(m);
+    for (const entry of rd.committed) this.apply(node, entry);
+    for (const rs of rd.readStates) this.serveRead(node, rs.ctx, rs.index);
+    for (const ctx of rd.readsFailed) this.failRead(node, ctx);
+    node.persisting = null;
+    node.raft.advance(rd);
+    this.pump(node);
+  }
+
+  private writeDisk(node: SimNode, rd: Ready): void {
+    if (rd.hardState !== null) node.disk.hardState = { ...rd.hardState };
+    if (rd.truncateFrom !== null) {
+      invariant(rd.truncateFrom >= 1, 'truncateFrom must be >= 1');
+      node.disk.entries.length = Math.min(node.disk.entries.length, rd.truncateFrom - 1);
+    }
+    const first = node.disk.entries.length + 1;
+    for (const entry of rd.entries) node.disk.entries.push(entry);
+    this.checker.observePersisted(node.id, node.disk.entries, first);
+    const commit = node.disk.hardState.commitIndex;
+    if (commit > node.disk.entries.length) this.fail(`${node.id} persisted commitIndex ${commit} beyond its disk log`);
+  }
+
+  private apply(node: SimNode, entry: LogEntry): void {
+    if (entry.index !== node.applied + 1) this.fail(`${node.id} applied ${entry.index} after ${node.applied}`);
+    node.applied = entry.index;
+    node.stateHash = applyToHash(node.stateHash, entry);
+    this.checker.observeApplied(node.id, entry, node.stateHash);
+    const proposal = node.proposals.get(entry.index);
+    if (proposal === undefined) return;
+    node.proposals.delete(entry.index);
+    if (proposal.term === entry.term && proposal.data === entry.data) {
+      this.checker.acknowledge(entry.index); // the client hears "committed"
+      this.stats.acknowledged++;
+    }
+  }
+
+  // ---------------------------------------------------------------- network
+
+  private send(m: RaftMessage): void {
+    this.stats.messagesSent++;
+    if (!this.linked(m.from, m.to) || (this.faulty && this.rng.chance(this.params.dropRate))) {
+      this.stats.messagesDropped++;
+      return;
+    }
+    this.queue.push(this.now + this.latency(), { kind: 'deliver', message: m });
+    if (this.faulty && this.rng.chance(this.params.duplicateRate)) {
+      this.queue.push(this.now + this.latency(), { kind: 'deliver', message: m });
+    }
+  }
+
+  /** Mostly well under a tick; sometimes many ticks, which reorders messages. */
+  private latency(): number {
+    if (this.rng.chance(this.params.slowRate)) return this.rng.between(TICK, 8 * TICK);
+    return this.rng.between(1, TICK);
+  }
+
+  private linked(a: NodeId, b: NodeId): boolean {
+    return this.sides === null || this.sides.get(a) === this.sides.get(b);
+  }
+
+  // ---------------------------------------------------------------- clients
+
+  private onClient(): void {
+    this.queue.push(this.now + this.rng.between(1, this.params.clientGap), { kind: 'client' });
+    const node = this.pickClientTarget();
+    if (node?.raft == null) return;
+    if (this.faulty && this.rng.chance(0.7)) {
+      const burst = this.rng.between(1, 4);
+      for (let k = 0; k < burst; k++) this.propose(node, this.payload());
+    } else {
+      const ctx = ++this.readSeq;
+      node.reads.set(ctx, this.checker.highestAcked);
+      node.raft.readIndex(ctx);
+    }
+    this.pump(node);
+  }
+
+  /** Clients mostly find the newest leader; some have a stale view; some ask anyone. */
+  private pickClientTarget(): SimNode | undefined {
+    const roll = this.rng.next();
+    const target = roll < 0.6 ? this.currentLeader() : roll < 0.9 ? this.someLeader() : undefined;
+    return target ?? this.someUpNode();
+  }
+
+  private someUpNode(): SimNode | undefined {
+    const up = this.nodes.filter((node) => node.raft !== null);
+    return up[this.rng.int(up.length)];
+  }
+
+  /** Any replica that believes it is leader (possibly a stale one). */
+  private someLeader(): SimNode | undefined {
+    const leaders = this.nodes.filter((node) => node.raft?.role === 'leader');
+    return leaders[this.rng.int(leaders.length)];
+  }
+
+  private currentLeader(): SimNode | undefined {
+    let best: SimNode | undefined;
+    for (const node of this.nodes) {
+      if (node.raft?.role !== 'leader') continue;
+      if (best === undefined || node.raft.term > (best.raft?.term ?? 0)) best = node;
+    }
+    return best;
+  }
+
+  private propose(node: SimNode, data: Uint8Array): number {
+    const raft = node.raft;
+    if (raft === null) return 0;
+    const result = raft.propose(data);
+    if (!result.ok) return 0;
+    node.proposals.set(result.index, { term: result.term, data });
+    return result.index;
+  }
+
+  /** A unique payload, sometimes large enough to split batches. */
+  private payload(): Uint8Array {
+    const size = this.rng.chance(0.1) ? this.rng.between(40, 120) : this.rng.between(4, 12);
+    const data = new Uint8Array(size);
+    const id = ++this.payloadSeq;
+    for (let k = 0; k < 4; k++) data[k] = (id >>> (8 * k)) & 0xff;
+    for (let k = 4; k < size; k++) data[k] = this.rng.int(256);
+    return data;
+  }
+
+  private serveRead(node: SimNode, ctx: number, index: number): void {
+    const ackedAtRequest = node.reads.get(ctx);
+    if (ackedAtRequest === undefined) this.fail(`${node.id} released read ${ctx} it was never asked`);
+    node.reads.delete(ctx);
+    this.checker.checkRead(node.id, ctx, index, ackedAtRequest, node.raft?.commitIndex ?? 0);
+    this.stats.readsServed++;
+  }
+
+  private failRead(node: SimNode, ctx: number): void {
+    if (!node.reads.delete(ctx)) this.fail(`${node.id} failed read ${ctx} it was never asked`);
+    this.stats.readsFailed++;
+  }
+
+  // ---------------------------------------------------------------- faults
+
+  private onFault(): void {
+    if (!this.faulty) return;
+    this.queue.push(this.now + this.rng.between(1, this.params.faultGap), { kind: 'fault' });
+    const roll = this.rng.next();
+    if (roll < 0.45) this.crashSomeone();
+    else if (roll < 0.8) this.partition();
+    else this.heal();
+  }
+
+  /** Leaders are the interesting victims: half the crashes hit one. */
+  private crashSomeone(): void {
+    const victim = this.rng.chance(0.5) ? this.someLeader() : this.someUpNode();
+    if (victim !== undefined) this.crash(victim);
+  }
+
+  private crash(victim: SimNode): void {
+    if (victim.raft === null) return;
+    victim.raft = null; // everything not persisted is gone, the Ready being persisted included
+    victim.epoch++;
+    victim.persisting = null;
+    victim.proposals.clear();
+    victim.reads.clear();
+    this.stats.crashes++;
+    this.trace(`${victim.id} crashes`);
+    // Quick restarts meet messages sent before the crash: that is where lost state shows.
+    const downtime = this.rng.chance(0.5) ? this.rng.between(1, 2 * TICK) : this.rng.between(TICK, 40 * TICK);
+    this.queue.push(this.now + downtime, { kind: 'restart', node: victim });
+  }
+
+  /** A random split, or a leader cut off with at most a minority (a stale leader). */
+  private partition(): void {
+    const sides = new Map<NodeId, number>();
+    for (const id of this.ids) sides.set(id, this.rng.int(2));
+    const leader = this.rng.chance(0.5) ? this.someLeader() : undefined;
+    if (leader !== undefined) {
+      for (const id of this.ids) sides.set(id, 0);
+      sides.set(leader.id, 1);
+      if (this.ids.length > 3 && this.rng.chance(0.5)) sides.set(this.someUpNode()?.id ?? leader.id, 1);
+    }
+    if (new Set(sides.values()).size === 1) sides.set(this.ids[this.rng.int(this.ids.length)] as NodeId, 2);
+    this.sides = sides;
+    this.stats.partitions++;
+    const seq = ++this.partitionSeq;
+    this.trace(`partition ${this.ids.map((id) => `${id}:${sides.get(id)}`).join(' ')}`);
+    this.queue.push(this.now + this.rng.between(5 * TICK, 60 * TICK), { kind: 'heal', partition: seq });
+  }
+
+  private heal(): void {
+    if (this.sides === null) return;
+    this.sides = null;
+    this.partitionSeq++;
+    this.trace('network healed');
+  }
+
+  private restart(node: SimNode): void {
+    if (node.raft !== null) return;
+    this.start(node);
+    this.trace(`${node.id} restarts at term ${node.disk.hardState.currentTerm} with ${node.disk.entries.length} entries`);
+  }
+
+  /** Boots a replica from its disk, re-applying from scratch (its state machine is volatile). */
+  private start(node: SimNode): void {
+    node.epoch++;
+    node.applied = 0;
+    node.stateHash = 0;
+    node.leaderTerm = 0;
+    const restored = { hardState: { ...node.disk.hardState }, entries: node.disk.entries.slice() };
+    node.raft = new RaftNode(this.config(node.id), this.rng.fork(), restored);
+    node.observedCommit = 0;
+    this.queue.push(this.now + this.rng.between(1, TICK), { kind: 'tick', node, epoch: node.epoch });
+    this.pump(node);
+  }
+
+  private config(id: NodeId): RaftConfig {
+    return {
+      id,
+      voters: this.ids,
+      electionTimeoutTicks: 10,
+      heartbeatIntervalTicks: this.params.heartbeatIntervalTicks,
+      preVote: this.params.preVote,
+      checkQuorum: this.params.checkQuorum,
+      maxAppendBytes: this.params.maxAppendBytes,
+      maxInflightAppends: this.params.maxInflightAppends,
+    };
+  }
+
+  private newNode(id: NodeId): SimNode {
+    return {
+      id,
+      raft: null,
+      epoch: 0,
+      disk: { hardState: { currentTerm: 0, votedFor: null, commitIndex: 0 }, entries: [] },
+      persisting: null,
+      applied: 0,
+      stateHash: 0,
+      observedCommit: 0,
+      leaderTerm: 0,
+      proposals: new Map(),
+      reads: new Map(),
+    };
+  }
+
+  // ---------------------------------------------------------------- checks
+
+  private checkAfterStep(): void {
+    for (const node of this.nodes) {
+      const raft = node.raft;
+      if (raft === null) continue;
+      if (raft.role === 'leader') this.observeLeader(node, raft);
+      this.observeCommits(node, raft);
+    }
+  }
+
+  private observeLeader(node: SimNode, raft: RaftNode): void {
+    this.checker.observeLeader(node.id, raft.term);
+    if (node.leaderTerm === raft.term) return;
+    node.leaderTerm = raft.term;
+    this.trace(`${node.id} is leader of term ${raft.term}`);
+    this.checker.checkLeaderHas(node.id, raft.term, (index) => raft.entryAt(index));
+  }
+
+  /** Records what a replica's commitIndex newly covers; current leaders must hold it too. */
+  private observeCommits(node: SimNode, raft: RaftNode): void {
+    const commit = raft.commitIndex;
+    if (commit <= node.observedCommit) return;
+    const before = this.checker.committedCount;
+    for (let index = node.observedCommit + 1; index <= commit; index++) {
+      const entry = raft.entryAt(index);
+      this.checker.observeCommitted(node.id, index, entry, raft.term);
+      if (entry?.data != null && this.markers.has(entry.data) && this.markerIndex === 0) this.markerIndex = index;
+    }
+    node.observedCommit = commit;
+    if (this.checker.committedCount === before) return;
+    for (const other of this.nodes) {
+      const leader = other.raft;
+      if (leader?.role !== 'leader') continue;
+      this.checker.checkLeaderHas(other.id, leader.term, (index) => leader.entryAt(index), before + 1);
+    }
+  }
+
+  private finalChecks(): void {
+    const logs = [];
+    for (const node of this.nodes) {
+      logs.push({ id: `${node.id}/disk`, entries: node.disk.entries });
+      const raft = node.raft;
+      if (raft === null) continue;
+      const entries: LogEntry[] = [];
+      for (let index = 1; index <= raft.lastIndex; index++) entries.push(raft.entryAt(index) as LogEntry);
+      logs.push({ id: node.id, entries });
+    }
+    this.checker.checkLogsMatch(logs);
+  }
+
+  // ---------------------------------------------------------------- liveness
+
+  /** The final heal: no more crashes, partitions, drops or duplicates; every replica is up. */
+  private endFaults(): void {
+    this.faulty = false;
+    this.heal();
+    for (const node of this.nodes) this.restart(node);
+    this.trace('faults end');
+  }
+
+  /** A leader must emerge and a command proposed after the heal must reach every replica. */
+  private runUntilRecovered(): void {
+    const deadline = this.now + LIVENESS_TICKS * TICK;
+    while (!this.recovered()) {
+      if (this.now > deadline) {
+        const states = this.nodes.map((n) => `${n.id}:${n.raft?.role}/t${n.raft?.term}/c${n.raft?.commitIndex}/a${n.applied}/l${n.raft?.lastIndex}`);
+        this.trace(JSON.stringify(this.currentLeader()?.raft?.status()));
+        this.fail(`liveness: no recovery within ${LIVENESS_TICKS} ticks of the final heal (${states.join(' ')})`);
+      }
+      this.proposeMarker();
+      this.step();
+    }
+  }
+
+  private proposeMarker(): void {
+    const leader = this.currentLeader();
+    const raft = leader?.raft;
+    if (leader === undefined || raft == null || this.markerTerm === raft.term || this.markerIndex > 0) return;
+    const data = this.payload();
+    this.markers.add(data);
+    if (this.propose(leader, data) > 0) this.markerTerm = raft.term;
+    this.pump(leader);
+  }
+
+  private recovered(): boolean {
+    return this.markerIndex > 0 && this.nodes.every((node) => node.applied >= this.markerIndex);
+  }
+
+  // ---------------------------------------------------------------- reporting
+
+  private report(recoveryTicks: number): SimulationReport {
+    return {
+      seed: this.seed,
+      nodes: this.ids.length,
+      steps: this.steps,
+      virtualTicks: Math.ceil(this.now / TICK),
+      leaderTerms: this.checker.leaderTerms,
+      committed: this.checker.committedCount,
+      recoveryTicks,
+      ...this.stats,
+    };
+  }
+
+  private fail(reason: string): never {
+    throw new SimulationFailure(this.seed, `${reason} (at t=${this.now / TICK} ticks)`, this.replay);
+  }
+
+  private trace(line: string): void {
+    this.log?.(`[t=${(this.now / TICK).toFixed(1)}] ${line}`);
+  }
+}
+
+function describeMessage(m: RaftMessage): string {
+  const head = `${m.from}->${m.to} ${m.type} t${m.term}`;
+  switch (m.type) {
+    case 'RequestVote':
+      return `${head}${m.preVote ? ' pre' : ''} last=${m.lastLogIndex}@${m.lastLogTerm}`;
+    case 'RequestVoteResponse':
+      return `${head}${m.preVote ? ' pre' : ''} ${m.voteGranted ? 'granted' : 'rejected'}`;
+    case 'AppendEntries':
+      return `${head} prev=${m.prevLogIndex}@${m.prevLogTerm} n=${m.entries.length} commit=${m.leaderCommit} round=${m.readRound}`;
+    case 'AppendEntriesResponse':
+      return `${head} ${m.success ? `ok match=${m.matchIndex}` : `reject hint=${m.conflictIndex}@${m.conflictTerm}`} round=${m.readRound}`;
+    default: {
+      const unknown: never = m;
+      return unknown;
+    }
+  }
+}

@@ -1,0 +1,273 @@
+/**
+ * A small deterministic in-memory cluster for the unit tests: FIFO delivery, instant persistence,
+ * links that can be cut, and replicas that can crash and restart from their simulated disk. Every
+ * replica is driven exactly through the Ready contract (types.ts).
+ */
+import { SeededRng } from '../common/rng.js';
+import { RaftNode } from './raft-node.js';
+import type {
+  AppendEntries,
+  HardState,
+  LogEntry,
+  NodeId,
+  RaftConfig,
+  RaftMessage,
+  ReadState,
+  Ready,
+  RequestVote,
+} from './types.js';
+
+export interface Disk {
+  hardState: HardState;
+  entries: LogEntry[];
+}
+
+export const TEST_CONFIG: Omit<RaftConfig, 'id' | 'voters'> = {
+  electionTimeoutTicks: 10,
+  heartbeatIntervalTicks: 3,
+  preVote: true,
+  checkQuorum: true,
+  maxAppendBytes: 1 << 20,
+  maxInflightAppends: 4,
+};
+
+export function emptyDisk(): Disk {
+  return { hardState: { currentTerm: 0, votedFor: null, commitIndex: 0 }, entries: [] };
+}
+
+/** Builds a log from a list of terms: [1, 1, 2] is 1@1, 2@1, 3@2 (no-op entries). */
+export function logOfTerms(terms: number[]): LogEntry[] {
+  return terms.map((term, k) => ({ index: k + 1, term, kind: 'noop', data: null }));
+}
+
+export function bytes(text: string): Uint8Array {
+  return new TextEncoder().encode(text);
+}
+
+export function text(entry: LogEntry | undefined): string | null {
+  return entry?.data ? new TextDecoder().decode(entry.data) : null;
+}
+
+/** Applies one Ready to a disk as the runtime would: hard state, truncation, appends. */
+export function persist(disk: Disk, rd: Ready): void {
+  if (rd.hardState !== null) disk.hardState = { ...rd.hardState };
+  if (rd.truncateFrom !== null) disk.entries.length = rd.truncateFrom - 1;
+  for (const entry of rd.entries) disk.entries.push(entry);
+}
+
+export class TestCluster {
+  readonly ids: NodeId[];
+  readonly nodes = new Map<NodeId, RaftNode>();
+  readonly disks = new Map<NodeId, Disk>();
+  readonly applied = new Map<NodeId, LogEntry[]>();
+  readonly readStates = new Map<NodeId, ReadState[]>();
+  readonly readsFailed = new Map<NodeId, number[]>();
+  /** Every message handed to the network, in order (also the dropped ones). */
+  readonly sent: RaftMessage[] = [];
+  /** Return true to drop a message. */
+  drop: (m: RaftMessage) => boolean = () => false;
+  private queue: RaftMessage[] = [];
+  private readonly down = new Set<NodeId>();
+  private readonly cut = new Set<string>();
+  private restarts = 0;
+
+  constructor(
+    size: number,
+    readonly overrides: Partial<RaftConfig> = {},
+    disks: Record<NodeId, Disk> = {},
+    private readonly seed = 1,
+  ) {
+    this.ids = Array.from({ length: size }, (_, k) => `n${k + 1}`);
+    for (const id of this.ids) {
+      this.disks.set(id, disks[id] ?? emptyDisk());
+      this.start(id);
+    }
+  }
+
+  node(id: NodeId): RaftNode {
+    const node = this.nodes.get(id);
+    if (node === undefined) throw new Error(`no node ${id}`);
+    return node;
+  }
+
+  config(id: NodeId): RaftConfig {
+    return { ...TEST_CONFIG, ...this.overrides, id, voters: this.ids };
+  }
+
+  appliedOf(id: NodeId): LogEntry[] {
+    return this.applied.get(id) ?? [];
+  }
+
+  /** The live leader with the highest term, if any. */
+  leader(): NodeId | null {
+    let best: RaftNode | null = null;
+    for (const [id, node] of this.nodes) {
+      if (this.down.has(id) || node.role !== 'leader') continue;
+      if (best === null || node.term > best.term) best = node;
+    }
+    return best?.id ?? null;
+  }
+
+  tick(id: NodeId, times = 1): void {
+    for (let k = 0; k < times; k++) this.node(id).tick();
+  }
+
+  /** Ticks every live node `times` times, letting messages settle after each tick. */
+  tickAll(times = 1): void {
+    for (let k = 0; k < times; k++) {
+      for (const id of this.ids) if (!this.down.has(id)) this.node(id).tick();
+      this.stabilize();
+    }
+  }
+
+  /** Ticks `id` until it starts a (pre-)election, then lets the cluster settle. */
+  campaign(id: NodeId): void {
+    const node = this.node(id);
+    for (let k = 0; k < 2 * this.config(id).electionTimeoutTicks && node.role === 'follower'; k++) node.tick();
+    this.stabilize();
+  }
+
+  /** Runs one Ready cycle on `id`: send, persist, send after persist, apply, advance. */
+  processReady(id: NodeId): Ready | null {
+    const node = this.node(id);
+    if (this.down.has(id) || !node.hasReady()) return null;
+    const rd = node.ready();
+    this.send(rd.messages);
+    persist(this.disks.get(id) as Disk, rd);
+    this.send(rd.messagesAfterPersist);
+    this.applied.set(id, [...this.appliedOf(id), ...rd.committed]);
+    this.readStates.set(id, [...(this.readStates.get(id) ?? []), ...rd.readStates]);
+    this.readsFailed.set(id, [...(this.readsFailed.get(id) ?? []), ...rd.readsFailed]);
+    node.advance(rd);
+    return rd;
+  }
+
+  /** Processes every pending Ready; true if any. */
+  flush(): boolean {
+    let any = false;
+    for (const id of this.ids) if (this.processReady(id) !== null) any = true;
+    return any;
+  }
+
+  /** Delivers the oldest queued message; false when the queue is empty. */
+  deliverOne(): boolean {
+    const m = this.queue.shift();
+    if (m === undefined) return false;
+    if (!this.down.has(m.to) && !this.cut.has(`${m.from}>${m.to}`)) this.node(m.to).step(m);
+    return true;
+  }
+
+  /** Delivers messages and processes Readys until nothing moves. */
+  stabilize(maxSteps = 100_000): void {
+    for (let k = 0; k < maxSteps; k++) {
+      const flushed = this.flush();
+      if (!this.deliverOne() && !flushed) return;
+    }
+    throw new Error('cluster did not stabilize');
+  }
+
+  /** Queued messages not yet delivered. */
+  pending(): readonly RaftMessage[] {
+    return this.queue;
+  }
+
+  takePending(): RaftMessage[] {
+    const taken = this.queue;
+    this.queue = [];
+    return taken;
+  }
+
+  isolate(id: NodeId): void {
+    for (const other of this.ids) if (other !== id) this.cutLink(id, other);
+  }
+
+  cutLink(a: NodeId, b: NodeId): void {
+    this.cut.add(`${a}>${b}`);
+    this.cut.add(`${b}>${a}`);
+  }
+
+  heal(): void {
+    this.cut.clear();
+  }
+
+  /** Loses everything not persisted (nothing here: persistence is instant) and all queued input. */
+  crash(id: NodeId): void {
+    this.down.add(id);
+  }
+
+  restart(id: NodeId): void {
+    this.down.delete(id);
+    this.restarts++;
+    this.applied.set(id, []);
+    this.start(id);
+  }
+
+  private start(id: NodeId): void {
+    const disk = this.disks.get(id) as Disk;
+    const rng = new SeededRng(this.seed * 1000 + this.ids.indexOf(id) + 100 * this.restarts);
+    const restored = { hardState: { ...disk.hardState }, entries: disk.entries.slice() };
+    this.nodes.set(id, new RaftNode(this.config(id), rng, restored));
+  }
+
+  private send(messages: RaftMessage[]): void {
+    for (const m of messages) {
+      this.sent.push(m);
+      if (this.cut.has(`${m.from}>${m.to}`) || this.drop(m)) continue;
+      this.queue.push(m);
+    }
+  }
+}
+
+/** A lone replica of a cluster of `voters`, restored from `disk`, for crafted-message tests. */
+export function soloNode(
+  id: NodeId,
+  voters: NodeId[],
+  overrides: Partial<RaftConfig> = {},
+  disk: Disk = emptyDisk(),
+  seed = 7,
+): RaftNode {
+  const config: RaftConfig = { ...TEST_CONFIG, ...overrides, id, voters };
+  return new RaftNode(config, new SeededRng(seed), { hardState: { ...disk.hardState }, entries: disk.entries.slice() });
+}
+
+/** One full Ready cycle on a lone node (persisting into `disk` if given); returns the Ready. */
+export function cycle(node: RaftNode, disk?: Disk): Ready {
+  const rd = node.ready();
+  if (disk !== undefined) persist(disk, rd);
+  node.advance(rd);
+  return rd;
+}
+
+/** All messages of a Ready, in sending order. */
+export function allMessages(rd: Ready): RaftMessage[] {
+  return [...rd.messages, ...rd.messagesAfterPersist];
+}
+
+export function ofType<T extends RaftMessage['type']>(
+  messages: readonly RaftMessage[],
+  type: T,
+): Extract<RaftMessage, { type: T }>[] {
+  return messages.filter((m): m is Extract<RaftMessage, { type: T }> => m.type === type);
+}
+
+/** An AppendEntries from `from` to `to` (fields default to a heartbeat at the start of the log). */
+export function appendEntries(
+  from: NodeId,
+  to: NodeId,
+  fields: Partial<Omit<AppendEntries, 'type' | 'from' | 'to'>>,
+): AppendEntries {
+  return { type: 'AppendEntries', from, to, term: 1, prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0, readRound: 0, ...fields };
+}
+
+export function requestVote(
+  from: NodeId,
+  to: NodeId,
+  fields: Partial<Omit<RequestVote, 'type' | 'from' | 'to'>>,
+): RequestVote {
+  return { type: 'RequestVote', from, to, term: 1, lastLogIndex: 0, lastLogTerm: 0, preVote: false, ...fields };
+}
+
+/** Entries index..index+terms.length-1 with the given terms and text payloads. */
+export function entriesFrom(index: number, terms: number[]): LogEntry[] {
+  return terms.map((term, k) => ({ index: index + k, term, kind: 'command', data: bytes(`e${index + k}@${term}`) }));
+}

@@ -1,0 +1,25 @@
+/** Counts the answers to one RequestVote round, real or pre-vote (Raft §5.2, dissertation §9.6). */
+import { majority } from '../common/quorum.js';
+import type { NodeId } from './types.js';
+
+export type ElectionResult = 'won' | 'lost' | 'pending';
+
+export class VoteTally {
+  private readonly votes = new Map<NodeId, boolean>();
+
+  constructor(private readonly voterCount: number) {}
+
+  /** A duplicated or repeated answer from the same voter counts once, as first given. */
+  record(voter: NodeId, granted: boolean): void {
+    if (!this.votes.has(voter)) this.votes.set(voter, granted);
+  }
+
+  result(): ElectionResult {
+    const needed = majority(this.voterCount);
+    let granted = 0;
+    for (const vote of this.votes.values()) if (vote) granted++;
+    if (granted >= needed) return 'won';
+    const rejected = this.votes.size - granted;
+    return rejected > this.voterCount - needed ? 'lost' : 'pending';
+  }
+}
