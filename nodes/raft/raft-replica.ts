@@ -85,6 +85,7 @@ export class RaftReplica implements KvService {
         checkQuorum: tuning.checkQuorum,
         maxAppendBytes: tuning.maxAppendBytes,
         maxInflightAppends: tuning.maxInflightAppends,
+        incarnation: Date.now(),
       },
       new SeededRng(randomInt(2 ** 31)),
       disk,

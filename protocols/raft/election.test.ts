@@ -122,7 +122,7 @@ t.test('a higher term in a response makes a leader step down (§5.1)', async (t)
   t.equal(c.leader(), 'n1');
   c.node('n1').step({
     type: 'AppendEntriesResponse', from: 'n2', to: 'n1', term: 7, success: false,
-    matchIndex: 0, conflictIndex: 0, conflictTerm: 0, readRound: 0,
+    matchIndex: 0, conflictIndex: 0, conflictTerm: 0, readRound: 0, incarnation: 0,
   });
   t.equal(c.node('n1').role, 'follower');
   t.equal(c.node('n1').term, 7);

@@ -18,7 +18,8 @@ export function isWellFormed(m: RaftMessage): boolean {
     case 'AppendEntries':
       return isWellFormedAppend(m);
     case 'AppendEntriesResponse':
-      return isIndex(m.matchIndex) && isIndex(m.conflictIndex) && isIndex(m.conflictTerm) && isIndex(m.readRound);
+      return isIndex(m.matchIndex) && isIndex(m.conflictIndex) && isIndex(m.conflictTerm) && isIndex(m.readRound) &&
+        isIndex(m.incarnation);
     default: {
       const unknown: never = m;
       void unknown;

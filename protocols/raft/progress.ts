@@ -26,6 +26,8 @@ export class Progress {
   heartbeatDue = false;
   /** Heard from during the current check-quorum period. */
   recentActive = false;
+  /** Highest incarnation of the follower heard from (see RaftConfig.incarnation). */
+  incarnation = 0;
   /** leaderCommit carried by the last message sent; a commit advance beyond it is news. */
   lastSentCommit = 0;
   readonly inflight: Inflights;
@@ -76,6 +78,19 @@ export class Progress {
       this.nextIndex = Math.max(this.nextIndex, this.matchIndex + 1);
     }
     return advanced;
+  }
+
+  /**
+   * The follower's process restarted (a higher incarnation). With intact storage its log still
+   * matches up to matchIndex, but with a wiped data directory it is empty, so nothing it said in
+   * its previous life is trusted: matchIndex is re-learned by probing from the top, and the
+   * follower's conflict hints walk nextIndex back. commitIndex never decreases, so forgetting a
+   * match is always safe.
+   */
+  onRestarted(incarnation: number, nextIndex: number): void {
+    this.incarnation = incarnation;
+    this.matchIndex = 0;
+    this.onRejected(nextIndex);
   }
 
   /** The follower rejected: probe again from `nextIndex` (computed from its conflict hints). */

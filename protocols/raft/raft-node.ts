@@ -487,6 +487,7 @@ export class RaftNode {
       conflictIndex,
       conflictTerm,
       readRound: m.readRound,
+      incarnation: this.config.incarnation ?? 0,
     };
   }
 
@@ -527,6 +528,8 @@ export class RaftNode {
     if (this.currentRole !== 'leader') return;
     const pr = this.progress.get(m.from);
     if (pr === undefined) return;
+    if (m.incarnation < pr.incarnation) return; // from a previous life of the follower
+    if (m.incarnation > pr.incarnation) pr.onRestarted(m.incarnation, this.log.lastIndex + 1);
     pr.recentActive = true;
     this.reads.ack(m.from, m.readRound);
     if (m.success) {

@@ -59,7 +59,7 @@ t.test('ReadIndex fails on a deposed leader', async (t) => {
   t.same(c.readStates.get('n1') ?? [], [], 'an isolated leader cannot confirm the read');
   c.node('n1').step({
     type: 'AppendEntriesResponse', from: 'n2', to: 'n1', term: 9, success: false,
-    matchIndex: 0, conflictIndex: 0, conflictTerm: 0, readRound: 0,
+    matchIndex: 0, conflictIndex: 0, conflictTerm: 0, readRound: 0, incarnation: 0,
   });
   c.processReady('n1');
   t.same(c.readsFailed.get('n1'), [7], 'deposed: the read fails');

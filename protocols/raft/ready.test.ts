@@ -77,7 +77,7 @@ t.test('the leader counts itself only for durable entries (dissertation §10.2.1
   t.equal(leader.role, 'leader');
   rd = leader.ready();
   for (const follower of ['n2', 'n3']) {
-    leader.step({ type: 'AppendEntriesResponse', from: follower, to: 'n1', term: 1, success: true, matchIndex: 1, conflictIndex: 0, conflictTerm: 0, readRound: 0 });
+    leader.step({ type: 'AppendEntriesResponse', from: follower, to: 'n1', term: 1, success: true, matchIndex: 1, conflictIndex: 0, conflictTerm: 0, readRound: 0, incarnation: 0 });
   }
   t.equal(leader.commitIndex, 0, 'not committed while the leader has not persisted it');
   leader.advance(rd);

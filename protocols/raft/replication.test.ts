@@ -30,7 +30,7 @@ function soloLeader(voters: string[], disk: Disk, overrides: Partial<RaftConfig>
 }
 
 function ack(from: string, term: number, matchIndex: number): AppendEntriesResponse {
-  return { type: 'AppendEntriesResponse', from, to: 'n1', term, success: true, matchIndex, conflictIndex: 0, conflictTerm: 0, readRound: 0 };
+  return { type: 'AppendEntriesResponse', from, to: 'n1', term, success: true, matchIndex, conflictIndex: 0, conflictTerm: 0, readRound: 0, incarnation: 0 };
 }
 
 function followerDisk(terms: number[], currentTerm: number, commitIndex = 0): Disk {
@@ -243,7 +243,7 @@ t.test('pipelining: a follower in probe state gets one AppendEntries at a time',
   for (let k = 0; k < 4; k++) leader.propose(bytes(`p${k}`));
   const toN2 = () => ofType(cycle(leader).messages, 'AppendEntries').filter((m) => m.to === 'n2');
   t.same(toN2(), [], 'new entries wait for the answer to the probe');
-  leader.step({ type: 'AppendEntriesResponse', from: 'n2', to: 'n1', term: 2, success: false, matchIndex: 0, conflictIndex: 3, conflictTerm: 0, readRound: 0 });
+  leader.step({ type: 'AppendEntriesResponse', from: 'n2', to: 'n1', term: 2, success: false, matchIndex: 0, conflictIndex: 3, conflictTerm: 0, readRound: 0, incarnation: 0 });
   t.same(toN2().map((m) => m.prevLogIndex), [2], 'a rejection: one new probe where the hint says');
   leader.step(ack('n2', 2, 3));
   t.same(toN2().map((m) => m.prevLogIndex), [3, 4, 5, 6], 'a match: the follower is pipelined');
@@ -301,8 +301,29 @@ t.test('responses from an earlier term are ignored', async (t) => {
   const c = stableCluster();
   const leader = c.node('n1');
   const before = JSON.stringify(leader.status());
-  leader.step({ type: 'AppendEntriesResponse', from: 'n2', to: 'n1', term: 0, success: true, matchIndex: 99, conflictIndex: 0, conflictTerm: 0, readRound: 0 });
+  leader.step({ type: 'AppendEntriesResponse', from: 'n2', to: 'n1', term: 0, success: true, matchIndex: 99, conflictIndex: 0, conflictTerm: 0, readRound: 0, incarnation: 0 });
   leader.step({ type: 'RequestVoteResponse', from: 'n2', to: 'n1', term: 0, voteGranted: true, preVote: false });
   t.equal(JSON.stringify(leader.status()), before);
   t.equal(allMessages(leader.ready()).length, 0);
+});
+
+t.test('a follower restarted with an empty log (higher incarnation) is caught up from index 1', async (t) => {
+  const disk: Disk = { hardState: { currentTerm: 1, votedFor: null, commitIndex: 0 }, entries: logOfTerms([1, 1, 1]) };
+  const leader = soloLeader(THREE, disk);
+  leader.step(ack('n2', 2, 4));
+  cycle(leader);
+  t.equal(leader.status().progress?.n2?.matchIndex, 4, 'n2 matched everything');
+  const reject = (incarnation: number): AppendEntriesResponse => ({
+    type: 'AppendEntriesResponse', from: 'n2', to: 'n1', term: 2, success: false, matchIndex: 0,
+    conflictIndex: 1, conflictTerm: 0, readRound: 0, incarnation,
+  });
+  leader.step(reject(0));
+  t.equal(leader.status().progress?.n2?.matchIndex, 4, 'a rejection from the same life below matchIndex is stale: ignored');
+  leader.step(reject(7));
+  t.equal(leader.status().progress?.n2?.matchIndex, 0, 'a new incarnation: the match is re-learned');
+  const sent = ofType(cycle(leader).messages, 'AppendEntries').filter((m) => m.to === 'n2');
+  t.same(sent.map((m) => m.prevLogIndex), [0], 'the wiped follower is sent the log from the start');
+  leader.step(ack('n2', 2, 4));
+  t.equal(leader.status().progress?.n2?.matchIndex, 0, 'an ack from the old incarnation is ignored');
+  t.equal(leader.commitIndex, 4, 'commitIndex never goes back');
 });

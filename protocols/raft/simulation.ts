@@ -505,7 +505,7 @@ class Simulation {
     node.stateHash = 0;
     node.leaderTerm = 0;
     const restored = { hardState: { ...node.disk.hardState }, entries: node.disk.entries.slice() };
-    node.raft = new RaftNode(this.config(node.id), this.rng.fork(), restored);
+    node.raft = new RaftNode({ ...this.config(node.id), incarnation: node.epoch }, this.rng.fork(), restored);
     node.observedCommit = 0;
     this.queue.push(this.now + this.rng.between(1, TICK), { kind: 'tick', node, epoch: node.epoch });
     this.pump(node);

@@ -72,11 +72,13 @@ export interface AppendEntriesResponse {
   success: boolean;
   /** On success: the index of the last entry the follower now holds that matches the leader. */
   matchIndex: number;
-  /** On failure, fast back-off hints (dissertation §5.3 "accelerated log backtracking"). */
+  /** On failure, fast back-off hints (paper end of §5.3, dissertation §3.5). */
   conflictIndex: number;
   conflictTerm: number;
   /** Echo of the request's readRound. */
   readRound: number;
+  /** The follower's RaftConfig.incarnation: tells the leader the follower restarted. */
+  incarnation: number;
 }
 
 export type RaftMessage = RequestVote | RequestVoteResponse | AppendEntries | AppendEntriesResponse;
@@ -135,6 +137,14 @@ export interface RaftConfig {
   maxAppendBytes: number;
   /** Upper bound on the AppendEntries in flight per follower (pipelining). */
   maxInflightAppends: number;
+  /**
+   * A number that grows each time this replica process starts (the runtime uses its start time
+   * in ms; the simulation counts restarts). Followers put it in AppendEntriesResponse, so a
+   * leader can tell that a follower restarted and re-learn its matchIndex: a replica whose data
+   * directory was wiped comes back with an empty log, which Raft's model does not allow for.
+   * Defaults to 0.
+   */
+  incarnation?: number;
 }
 
 export interface RaftStatus {
