@@ -1,0 +1,245 @@
+/**
+ * The nemesis's faults, in an extensible registry: each kind plans its targets from the seeded
+ * rng (so a seed fixes the schedule) and knows how to start and stop itself against a running
+ * cluster. PBFT's `byzantine` fault is meant to be added here with registerFault().
+ */
+import type { Rng } from '../../protocols/common/rng.js';
+import type { FaultProxy } from '../proxy/fault-proxy.js';
+import type { LinkMode } from '../proxy/link-proxy.js';
+import { bridge, halves, isolate, ring, shuffle, type PartitionShape } from '../proxy/partition-shapes.js';
+
+/** The part of harness/cluster's Cluster the nemesis uses (a fake in tests). */
+export interface ClusterControl {
+  kill(id: string): Promise<void>;
+  pause(id: string): void;
+  resume(id: string): void;
+  restart(id: string, opts?: { wipe?: boolean }): Promise<void>;
+  replica(id: string): { state: string };
+}
+
+export interface NemesisEnv {
+  ids: readonly string[];
+  cluster: ClusterControl;
+  proxy: FaultProxy;
+  /** The current leader, or null when none is known quickly. */
+  findLeader(): Promise<string | null>;
+  /** Runtime choices (a leader that is already down, ...), forked from the seed. */
+  rng: Rng;
+}
+
+/** One planned fault. `targets` may hold "leader", resolved when the fault starts. */
+export interface ScheduledFault {
+  id: number;
+  atMs: number;
+  fault: string;
+  targets: string[];
+  durationMs: number;
+  params?: Record<string, unknown>;
+}
+
+export interface PlanContext {
+  rng: Rng;
+  ids: readonly string[];
+  /** Nodes no other overlapping fault takes down. */
+  available: readonly string[];
+  /**
+   * How many more nodes may be impaired (down, or cut off from the majority by a partition)
+   * during this fault's window without leaving the cluster without a live majority.
+   */
+  downCapacity: number;
+  /** Whether the caller allowed a majority down at once. */
+  allowMajorityDown: boolean;
+}
+
+export interface FaultKind {
+  name: string;
+  /**
+   * What the fault occupies: `nodes` faults take their targets down (kill, pause, ...) and count
+   * towards the majority rule; `network` and `shaping` faults own the proxy's link modes and
+   * delays, one of each at a time.
+   */
+  resource: 'nodes' | 'network' | 'shaping';
+  /**
+   * How many nodes the fault impairs: takes down, or cuts off from the majority. Overlapping
+   * faults together impair at most a minority, unless a majority down was allowed.
+   */
+  impairs(fault: Pick<ScheduledFault, 'targets' | 'params'>, nodes: number): number;
+  /** Targets and parameters, or null when it cannot run in this window. */
+  plan(ctx: PlanContext): { targets: string[]; params?: Record<string, unknown> } | null;
+  /** Start the fault; returns what to record in the history (resolved targets, ...). */
+  start(fault: ScheduledFault, env: NemesisEnv, targets: string[]): Promise<Record<string, unknown>>;
+  stop(fault: ScheduledFault, env: NemesisEnv, targets: string[]): Promise<Record<string, unknown>>;
+}
+
+const registry = new Map<string, FaultKind>();
+
+export function registerFault(kind: FaultKind): void {
+  registry.set(kind.name, kind);
+}
+
+export function faultKind(name: string): FaultKind {
+  const kind = registry.get(name);
+  if (kind === undefined) throw new Error(`unknown nemesis ${JSON.stringify(name)}; known: ${faultNames().join(', ')}`);
+  return kind;
+}
+
+export function faultNames(): string[] {
+  return [...registry.keys()];
+}
+
+/** How many of the node targets; usually one, sometimes as many as allowed. */
+function pickNodes(ctx: PlanContext, leaderChance: number): string[] | null {
+  const capacity = Math.min(ctx.downCapacity, ctx.available.length);
+  if (capacity <= 0) return null;
+  const count = capacity > 1 && ctx.rng.chance(0.3) ? ctx.rng.between(2, capacity) : 1;
+  // Only a single target can be "the leader": the rest are concrete nodes.
+  if (count === 1 && ctx.rng.chance(leaderChance)) return ['leader'];
+  return shuffle(ctx.available, ctx.rng).slice(0, count).sort();
+}
+
+function nodeFault(
+  name: string,
+  leaderChance: number,
+  down: (env: NemesisEnv, id: string) => Promise<void> | void,
+  up: (env: NemesisEnv, id: string) => Promise<void> | void,
+): FaultKind {
+  return {
+    name,
+    resource: 'nodes',
+    impairs: (fault) => fault.targets.length,
+    plan: (ctx) => {
+      const targets = pickNodes(ctx, leaderChance);
+      return targets === null ? null : { targets };
+    },
+    start: async (_fault, env, targets) => {
+      for (const id of targets) await down(env, id);
+      return { nodes: targets };
+    },
+    stop: async (_fault, env, targets) => {
+      await Promise.all(targets.map((id) => up(env, id)));
+      return { nodes: targets };
+    },
+  };
+}
+
+registerFault(
+  nodeFault(
+    'kill',
+    0.5,
+    (env, id) => env.cluster.kill(id),
+    (env, id) => env.cluster.restart(id),
+  ),
+);
+
+registerFault(
+  nodeFault(
+    'pause',
+    0.5,
+    (env, id) => env.cluster.pause(id),
+    (env, id) => env.cluster.resume(id),
+  ),
+);
+
+/**
+ * Crash a node and bring it back with an empty data directory. Raft and Multi-Paxos assume
+ * durable state, so this can legitimately break them (a wiped node may vote twice in a term):
+ * it is the nemesis that shows what durability buys, not one a correct protocol must survive.
+ */
+registerFault(
+  nodeFault(
+    'restart-wiped',
+    0.3,
+    (env, id) => env.cluster.kill(id),
+    (env, id) => env.cluster.restart(id, { wipe: true }),
+  ),
+);
+
+type ShapeChoice = 'isolate' | 'isolate-leader' | 'halves' | 'bridge' | 'ring';
+
+/**
+ * Nodes a partition shape cuts off from the majority: one for isolate, the minority for halves.
+ * Bridge and ring leave no node alone, but whether a majority can still elect a leader depends
+ * on who leads, so they count as the whole minority.
+ */
+function shapeImpairs(shape: string, nodes: number): number {
+  return shape === 'isolate' ? 1 : Math.max(1, Math.floor((nodes - 1) / 2));
+}
+
+registerFault({
+  name: 'partition',
+  resource: 'network',
+  impairs: (fault, nodes) => shapeImpairs(String(fault.params?.['shape'] ?? 'isolate'), nodes),
+  plan: (ctx) => {
+    const all: ShapeChoice[] = ['isolate', 'isolate-leader', 'isolate-leader', 'halves', 'bridge'];
+    if (ctx.ids.length >= 5) all.push('ring');
+    const n = ctx.ids.length;
+    const choices = ctx.allowMajorityDown ? all : all.filter((c) => shapeImpairs(c.startsWith('isolate') ? 'isolate' : c, n) <= ctx.downCapacity);
+    if (choices.length === 0) return null;
+    const choice = choices[ctx.rng.int(choices.length)]!;
+    const mode: LinkMode = ctx.rng.chance(0.25) ? 'refuse' : 'blackhole';
+    if (choice === 'isolate-leader') return { targets: ['leader'], params: { shape: 'isolate', mode } };
+    if (choice === 'isolate') return { targets: [ctx.ids[ctx.rng.int(ctx.ids.length)]!], params: { shape: 'isolate', mode } };
+    const shape = concreteShape(choice, ctx.ids, ctx.rng);
+    return { targets: targetsOf(shape), params: { shape: shape.name, mode, cut: shape.cut, description: shape.description } };
+  },
+  start: async (fault, env, targets) => {
+    const mode = (fault.params?.['mode'] as Exclude<LinkMode, 'pass'> | undefined) ?? 'blackhole';
+    const cut = fault.params?.['cut'] as Array<[string, string]> | undefined;
+    const shape: PartitionShape =
+      cut === undefined
+        ? isolate(env.ids, targets[0]!)
+        : { name: fault.params?.['shape'] as PartitionShape['name'], description: String(fault.params?.['description']), cut };
+    env.proxy.partition(shape, mode);
+    return { shape: shape.name, description: shape.description, mode, nodes: targets };
+  },
+  stop: async (_fault, env, targets) => {
+    env.proxy.healPartitions();
+    return { nodes: targets };
+  },
+});
+
+registerFault({
+  name: 'delay',
+  resource: 'shaping',
+  impairs: () => 0,
+  plan: (ctx) => {
+    const everywhere = ctx.rng.chance(0.5);
+    const targets = everywhere ? [...ctx.ids] : [ctx.ids[ctx.rng.int(ctx.ids.length)]!];
+    const params: Record<string, unknown> = {
+      delayMs: ctx.rng.between(10, 150),
+      jitterMs: ctx.rng.between(0, 100),
+      bandwidthBytesPerSec: ctx.rng.chance(0.3) ? ctx.rng.between(20, 200) * 1024 : null,
+    };
+    return { targets, params };
+  },
+  start: async (fault, env, targets) => {
+    const p = fault.params ?? {};
+    const shaping = {
+      delayMs: Number(p['delayMs'] ?? 0),
+      jitterMs: Number(p['jitterMs'] ?? 0),
+      bandwidthBytesPerSec: (p['bandwidthBytesPerSec'] as number | null | undefined) ?? null,
+    };
+    env.proxy.shape(env.proxy.linksOf(targets), shaping);
+    return { nodes: targets, ...shaping };
+  },
+  stop: async (_fault, env, targets) => {
+    env.proxy.clearShaping();
+    return { nodes: targets };
+  },
+});
+
+function concreteShape(choice: 'halves' | 'bridge' | 'ring', ids: readonly string[], rng: Rng): PartitionShape {
+  switch (choice) {
+    case 'halves':
+      return halves(ids, rng);
+    case 'bridge':
+      return bridge(ids, rng);
+    case 'ring':
+      return ring(ids, rng);
+  }
+}
+
+/** The nodes a partition affects: everyone with at least one cut link. */
+function targetsOf(shape: PartitionShape): string[] {
+  return [...new Set(shape.cut.flat())].sort();
+}
