@@ -1,0 +1,143 @@
+/**
+ * `npm run chaos -- --protocol raft --nemesis partition,kill,pause --time 60 --seed 7`
+ *
+ * Exit codes: 0 linearizable and no lost writes, 1 not linearizable or lost writes, 2 the
+ * checker could not decide in time, 64 bad usage, 130 interrupted. See harness/README.md.
+ */
+import { parseArgs } from 'node:util';
+import { killAllNow } from '../cluster/process-registry.js';
+import { faultNames } from '../nemesis/fault-kinds.js';
+import { defaultMix, parseMix } from '../workload/workload.js';
+import { defaultChaosOptions, runChaos, type ChaosOptions } from './run-chaos.js';
+
+const usage = `usage: npm run chaos -- [options]
+  --protocol raft             protocol of the cluster (default raft)
+  --nemesis LIST              comma-separated faults: ${faultNames().join(', ')} (default partition,kill,pause; "none" for none)
+  --time S                    seconds of workload under faults (default 60)
+  --interval S                seconds between fault starts (default 5)
+  --seed N                    seed of the fault schedule and the workload (default 1)
+  --nodes N                   replicas (default 3)
+  --clients N                 concurrent client processes (default 10)
+  --keys N                    keys (default 5)
+  --rate N                    operations per second over all clients, 0 = unlimited (default 200)
+  --mix read:4,write:3,cas:2,delete:1   operation mix (weights)
+  --recovery S                seconds of workload after the final heal (default 10)
+  --op-timeout MS             client timeout per operation, then info (default 3000)
+  --checker-timeout S         linearizability checker budget (default 60)
+  --allow-majority-down       let kill/pause take down a majority at once
+  --unsafe-local-reads        replicas answer linearizable reads locally (a bug, on purpose)
+  --unsafe-no-fsync           replicas do not fsync their log (a bug, on purpose)
+  --out DIR                   where runs are stored (default store)
+  --election-timeout-ticks N, --tick-ms N   Raft tuning (defaults from nodes/config.ts)`;
+
+function parse(argv: string[]): ChaosOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      protocol: { type: 'string', default: 'raft' },
+      nemesis: { type: 'string', default: defaultChaosOptions.nemesis.join(',') },
+      time: { type: 'string' },
+      interval: { type: 'string' },
+      seed: { type: 'string' },
+      nodes: { type: 'string' },
+      clients: { type: 'string' },
+      keys: { type: 'string' },
+      rate: { type: 'string' },
+      mix: { type: 'string' },
+      recovery: { type: 'string' },
+      'op-timeout': { type: 'string' },
+      'checker-timeout': { type: 'string' },
+      'allow-majority-down': { type: 'boolean', default: false },
+      'unsafe-local-reads': { type: 'boolean', default: false },
+      'unsafe-no-fsync': { type: 'boolean', default: false },
+      out: { type: 'string', default: 'store' },
+      'election-timeout-ticks': { type: 'string' },
+      'tick-ms': { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(usage);
+    process.exit(0);
+  }
+  if (values.protocol !== 'raft') throw new UsageError(`protocol ${values.protocol} has not landed yet; only raft`);
+  const num = (name: string, text: string | undefined, fallback: number, min = 0): number => {
+    if (text === undefined) return fallback;
+    const n = Number(text);
+    if (!Number.isFinite(n) || n < min) throw new UsageError(`--${name} must be a number >= ${min}`);
+    return n;
+  };
+  const nemesis = values.nemesis === 'none' || values.nemesis === '' ? [] : values.nemesis.split(',').map((s) => s.trim());
+  for (const f of nemesis) if (!faultNames().includes(f)) throw new UsageError(`unknown nemesis ${f}; known: ${faultNames().join(', ')}`);
+  const tuning: ChaosOptions['tuning'] = {};
+  if (values['election-timeout-ticks'] !== undefined) tuning.electionTimeoutTicks = num('election-timeout-ticks', values['election-timeout-ticks'], 10, 2);
+  if (values['tick-ms'] !== undefined) tuning.tickMs = num('tick-ms', values['tick-ms'], 50, 1);
+  return {
+    ...defaultChaosOptions,
+    protocol: 'raft',
+    nemesis,
+    timeS: num('time', values.time, defaultChaosOptions.timeS, 1),
+    intervalS: num('interval', values.interval, defaultChaosOptions.intervalS, 0.1),
+    seed: Math.floor(num('seed', values.seed, defaultChaosOptions.seed)),
+    nodes: Math.floor(num('nodes', values.nodes, defaultChaosOptions.nodes, 1)),
+    clients: Math.floor(num('clients', values.clients, defaultChaosOptions.clients, 1)),
+    keys: Math.floor(num('keys', values.keys, defaultChaosOptions.keys, 1)),
+    ratePerSec: num('rate', values.rate, defaultChaosOptions.ratePerSec),
+    mix: values.mix === undefined ? defaultMix : parseMix(values.mix),
+    recoveryS: num('recovery', values.recovery, defaultChaosOptions.recoveryS),
+    opTimeoutMs: num('op-timeout', values['op-timeout'], defaultChaosOptions.opTimeoutMs, 1),
+    checkerTimeoutS: num('checker-timeout', values['checker-timeout'], defaultChaosOptions.checkerTimeoutS, 0.1),
+    allowMajorityDown: values['allow-majority-down'],
+    unsafeLocalReads: values['unsafe-local-reads'],
+    unsafeNoFsync: values['unsafe-no-fsync'],
+    out: values.out,
+    ...(Object.keys(tuning).length > 0 ? { tuning } : {}),
+  };
+}
+
+class UsageError extends Error {}
+
+async function main(): Promise<number> {
+  let options: ChaosOptions;
+  try {
+    options = parse(process.argv.slice(2));
+  } catch (err) {
+    console.error(`${(err as Error).message}\n\n${usage}`);
+    return 64;
+  }
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    interrupts++;
+    if (interrupts > 1) {
+      // A second Ctrl-C: stop waiting for a clean shutdown.
+      killAllNow();
+      process.exit(130);
+    }
+    console.error(`\n${signal}: stopping the run and every replica (again to force)`);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const started = performance.now();
+  const result = await runChaos({ ...options, signal: controller.signal, log: (line) => console.log(line) });
+  if (result.verdict === 'aborted') return 130;
+  console.log(result.summary);
+  const label = { valid: 'VALID', invalid: 'INVALID', unknown: 'UNKNOWN' }[result.verdict];
+  console.log(`\nverdict: ${label} in ${((performance.now() - started) / 1000).toFixed(1)} s; report: ${result.reportPath}`);
+  return result.exitCode;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+    // Fetch keep-alive sockets and the like must not keep a finished run alive.
+    setTimeout(() => process.exit(code), 200).unref();
+  },
+  (err: unknown) => {
+    console.error(err);
+    killAllNow();
+    process.exit(3);
+  },
+);

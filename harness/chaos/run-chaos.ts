@@ -1,0 +1,300 @@
+/**
+ * One chaos run: a fresh cluster with the fault proxy on every link, the workload and the
+ * seeded nemesis schedule, a final heal and recovery period, the final state, and the checks
+ * (linearizability, no lost writes, availability). Writes `<out>/<protocol>-<time>/` with
+ * history.jsonl, results.json, each replica's log and report.html, and points `<out>/latest`
+ * at it. Every process and socket it starts is stopped in a finally block.
+ */
+import { mkdir, symlink, unlink, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { SeededRng } from '../../protocols/common/rng.js';
+import type { RaftTuning } from '../../nodes/config.js';
+import { checkHistory, type CheckResult } from '../checker/check-history.js';
+import { Cluster } from '../cluster/cluster.js';
+import { NemesisRunner } from '../nemesis/run-schedule.js';
+import { planSchedule, type Schedule } from '../nemesis/schedule.js';
+import { FaultProxy } from '../proxy/fault-proxy.js';
+import { defaultMix, Workload, type OpMix } from '../workload/workload.js';
+import { checkAvailability, type AvailabilityResult } from './availability.js';
+import { readFinalValues } from './final-state.js';
+import { HistoryRecorder, isClient, operations, type ClientEvent } from './history.js';
+import { checkLostWrites, type LostWritesResult } from './lost-writes.js';
+import { writeReport } from './report.js';
+
+export interface ChaosOptions {
+  protocol: 'raft';
+  nemesis: string[];
+  timeS: number;
+  intervalS: number;
+  seed: number;
+  nodes: number;
+  clients: number;
+  keys: number;
+  ratePerSec: number;
+  recoveryS: number;
+  mix: OpMix;
+  /** Client operation timeout (then `info`). */
+  opTimeoutMs: number;
+  checkerTimeoutS: number;
+  unsafeLocalReads: boolean;
+  unsafeNoFsync: boolean;
+  allowMajorityDown: boolean;
+  out: string;
+  tuning?: Partial<RaftTuning>;
+  /** Progress lines; nothing when absent. */
+  log?: (line: string) => void;
+  signal?: AbortSignal;
+}
+
+export const defaultChaosOptions: ChaosOptions = {
+  protocol: 'raft',
+  nemesis: ['partition', 'kill', 'pause'],
+  timeS: 60,
+  intervalS: 5,
+  seed: 1,
+  nodes: 3,
+  clients: 10,
+  keys: 5,
+  ratePerSec: 200,
+  recoveryS: 10,
+  mix: defaultMix,
+  opTimeoutMs: 3000,
+  checkerTimeoutS: 60,
+  unsafeLocalReads: false,
+  unsafeNoFsync: false,
+  allowMajorityDown: false,
+  out: 'store',
+};
+
+export type Verdict = 'valid' | 'invalid' | 'unknown' | 'aborted';
+
+export interface ChaosResult {
+  verdict: Verdict;
+  exitCode: 0 | 1 | 2 | 130;
+  dir: string;
+  reportPath: string;
+  summary: string;
+}
+
+export interface ResultsFile {
+  options: Omit<ChaosOptions, 'log' | 'signal'>;
+  verdict: Verdict;
+  startedAt: string;
+  durationMs: number;
+  schedule: Schedule;
+  periods: Array<{ id: number; fault: string; targets: string[]; startMs: number; endMs: number | null; detail: Record<string, unknown> }>;
+  linkEvents: FaultProxy['events'];
+  runStartMs: number;
+  healMs: number | null;
+  endMs: number;
+  workload: Workload['stats'];
+  linearizability: Pick<CheckResult, 'valid' | 'keys' | 'stats'> & { violation?: CheckResult['violation'] } | { valid: 'skipped'; reason: string };
+  lostWrites: LostWritesResult & { notes: string[] };
+  finalValues: Record<string, Record<string, string | null>>;
+  availability: AvailabilityResult;
+}
+
+export async function runChaos(partial: Partial<ChaosOptions>): Promise<ChaosResult> {
+  const o: ChaosOptions = { ...defaultChaosOptions, ...partial };
+  const log = o.log ?? (() => undefined);
+  const startedAt = new Date();
+  const dirName = `${o.protocol}-${stamp(startedAt)}`;
+  const outRoot = resolve(o.out);
+  const dir = join(outRoot, dirName);
+  await mkdir(dir, { recursive: true });
+  const ids = Array.from({ length: o.nodes }, (_, i) => `n${i + 1}`);
+  const schedule = planSchedule({
+    faults: o.nemesis,
+    ids,
+    timeMs: o.timeS * 1000,
+    intervalMs: o.intervalS * 1000,
+    seed: o.seed,
+    allowMajorityDown: o.allowMajorityDown,
+  });
+  const rng = new SeededRng(o.seed ^ 0x5eed);
+  const recorder = new HistoryRecorder();
+  recorder.streamTo(join(dir, 'history.jsonl'));
+
+  let proxy: FaultProxy | null = null;
+  let cluster: Cluster | null = null;
+  let workload: Workload | null = null;
+  let runner: NemesisRunner | null = null;
+  let healMs: number | null = null;
+  let runStartMs = 0;
+  let workloadEndMs: number | null = null;
+  let finals: Awaited<ReturnType<typeof readFinalValues>> = { byKey: {}, converged: false, notes: ['not read'] };
+  const aborted = () => o.signal?.aborted === true;
+  try {
+    log(`chaos: ${o.protocol}, ${o.nodes} nodes, nemesis ${o.nemesis.join(',') || 'none'}, ${o.timeS} s, seed ${o.seed}; ${schedule.faults.length} faults planned`);
+    proxy = await FaultProxy.start({ ids, rng: rng.fork(), clockMs: () => recorder.nowMs() });
+    const replicaArgs = [...(o.unsafeLocalReads ? ['--unsafe-local-reads'] : []), ...(o.unsafeNoFsync ? ['--unsafe-no-fsync'] : [])];
+    cluster = await Cluster.create({
+      protocol: o.protocol,
+      nodes: o.nodes,
+      logLevel: 'warn',
+      dial: proxy.dial,
+      logDir: dir,
+      replicaArgs,
+      ...(o.tuning === undefined ? {} : { tuning: o.tuning }),
+    });
+    const c = cluster;
+    for (const r of c.replicas) proxy.setTarget(r.id, { host: '127.0.0.1', port: r.peerPort });
+    // Cluster.create + restart of every (stopped) replica = Cluster.start, with the proxy's
+    // targets set in between.
+    await Promise.all(c.replicas.map((r) => c.restart(r.id)));
+    const leader = await c.waitForLeader(20_000);
+    log(`cluster up, leader ${leader}; running the workload for ${o.timeS} s`);
+    if (aborted()) throw new AbortError();
+
+    const endpoints = () => c.replicas.map((r) => ({ id: r.id, url: r.httpUrl }));
+    workload = new Workload({
+      urls: endpoints,
+      recorder,
+      rng: rng.fork(),
+      clients: o.clients,
+      keys: o.keys,
+      mix: o.mix,
+      ratePerSec: o.ratePerSec,
+      timeoutMs: o.opTimeoutMs,
+    });
+    runner = new NemesisRunner(
+      {
+        ids,
+        cluster: c,
+        proxy,
+        rng: rng.fork(),
+        findLeader: () => c.waitForLeader(1000).catch(() => null),
+      },
+      recorder,
+      o.allowMajorityDown,
+    );
+    runStartMs = recorder.nowMs();
+    workload.start();
+    const schedulePromise = runner.run(schedule, runStartMs);
+    await sleepOrAbort(o.timeS * 1000, o.signal);
+    await runner.heal(ids);
+    await schedulePromise;
+    healMs = recorder.nowMs();
+    log(`healed at ${(healMs / 1000).toFixed(1)} s; recovering for ${o.recoveryS} s`);
+    await sleepOrAbort(o.recoveryS * 1000, o.signal);
+    await workload.stop();
+    workloadEndMs = recorder.nowMs();
+    if (aborted()) throw new AbortError();
+    log('reading the final state of every replica');
+    finals = await readFinalValues(endpoints(), Array.from({ length: o.keys }, (_, i) => `k${i + 1}`));
+  } catch (err) {
+    if (!(err instanceof AbortError)) throw err;
+  } finally {
+    await workload?.stop().catch(() => undefined);
+    runner?.abort();
+    await cluster?.stopAll().catch(() => undefined);
+    await proxy?.close().catch(() => undefined);
+    await recorder.close();
+  }
+  const endMs = recorder.nowMs();
+
+  if (aborted()) {
+    log('aborted: no checks run');
+    return { verdict: 'aborted', exitCode: 130, dir, reportPath: join(dir, 'report.html'), summary: 'aborted' };
+  }
+
+  log('checking linearizability');
+  const clientEvents = recorder.entries.filter(isClient);
+  const lin = linearizability(clientEvents, o.checkerTimeoutS * 1000);
+  const ops = operations(recorder.entries);
+  const lostWrites = { ...checkLostWrites(ops, finals), notes: finals.notes };
+  const periods = runner?.periods ?? [];
+  const availability = checkAvailability(
+    ops,
+    periods.map((p) => ({ fault: p.fault, startMs: p.startMs, endMs: p.endMs })),
+    { healMs, endMs: workloadEndMs ?? endMs, startMs: runStartMs },
+  );
+  const verdict: Verdict = lin.valid === false || !lostWrites.valid ? 'invalid' : lin.valid === 'unknown' ? 'unknown' : 'valid';
+  const results: ResultsFile = {
+    options: withoutCallbacks(o),
+    verdict,
+    startedAt: startedAt.toISOString(),
+    durationMs: endMs,
+    schedule,
+    periods,
+    linkEvents: proxy?.events ?? [],
+    runStartMs,
+    healMs,
+    endMs,
+    workload: workload?.stats ?? { invoked: 0, ok: 0, fail: 0, info: 0, processes: 0 },
+    linearizability: lin,
+    lostWrites,
+    finalValues: finals.byKey,
+    availability,
+  };
+  await writeFile(join(dir, 'results.json'), JSON.stringify(results, null, 2) + '\n');
+  const reportPath = join(dir, 'report.html');
+  await writeFile(reportPath, writeReport(results, recorder.entries));
+  await updateLatest(outRoot, dirName);
+  const summary = summarize(results);
+  return { verdict, exitCode: verdict === 'valid' ? 0 : verdict === 'invalid' ? 1 : 2, dir, reportPath, summary };
+}
+
+function linearizability(events: ClientEvent[], timeoutMs: number): ResultsFile['linearizability'] {
+  try {
+    const r = checkHistory(events, { timeoutMs });
+    return { valid: r.valid, keys: r.keys, stats: r.stats, ...(r.violation === undefined ? {} : { violation: r.violation }) };
+  } catch (err) {
+    return { valid: 'skipped', reason: (err as Error).message };
+  }
+}
+
+function summarize(r: ResultsFile): string {
+  const lines: string[] = [];
+  const lin = r.linearizability;
+  const w = r.workload;
+  lines.push(`operations: ${w.invoked} (${w.ok} ok, ${w.fail} fail, ${w.info} info) by ${w.processes} processes`);
+  lines.push(`faults: ${r.periods.map((p) => `${p.fault}(${p.targets.join(',')})`).join(' ') || 'none'}`);
+  if (lin.valid === 'skipped') lines.push(`linearizability: not checked (${lin.reason})`);
+  else {
+    lines.push(`linearizability: ${lin.valid === true ? 'valid' : lin.valid === false ? 'NOT LINEARIZABLE' : 'unknown (checker time budget ran out)'} (${lin.stats.ops} ops, ${lin.stats.elapsedMs.toFixed(0)} ms)`);
+    const v = lin.violation;
+    if (v !== undefined) {
+      lines.push(`  key ${v.key}: after a linearizable prefix of ${v.prefix.length} ops the state is ${JSON.stringify(v.stateAfter)}; none of these can go next:`);
+      for (const op of v.ops.slice(0, 6)) lines.push(`    process ${op.process} ${op.f} ${JSON.stringify(op.value)} (${op.status}): ${op.reason}`);
+    }
+  }
+  const lw = r.lostWrites;
+  lines.push(
+    `no lost writes: ${lw.valid ? 'valid' : 'INVALID'} (${lw.acknowledgedWrites} acknowledged writes; ${lw.lost.length} lost, ${lw.divergent.length} divergent keys, ${lw.unexplained.length} unexplained final values${lw.notes.length > 0 ? '; ' + lw.notes.join('; ') : ''})`,
+  );
+  const a = r.availability;
+  lines.push(`latency (ok+fail): p50 ${a.latencyMs.all.p50.toFixed(1)} ms, p99 ${a.latencyMs.all.p99.toFixed(1)} ms; answered after heal: ${a.answeredRatioAfterHeal === null ? 'n/a' : (a.answeredRatioAfterHeal * 100).toFixed(0) + '%'}`);
+  return lines.join('\n');
+}
+
+async function updateLatest(outRoot: string, dirName: string): Promise<void> {
+  const link = join(outRoot, 'latest');
+  await unlink(link).catch(() => undefined);
+  await symlink(dirName, link).catch(() => undefined);
+}
+
+function withoutCallbacks(o: ChaosOptions): ResultsFile['options'] {
+  const { log: _log, signal: _signal, ...rest } = o;
+  return rest;
+}
+
+/** 2025-11-26T06:51:02.123Z → 20251126T065102123Z (unique enough, sorts by time). */
+function stamp(d: Date): string {
+  return d.toISOString().replace(/[-:.]/g, '');
+}
+
+class AbortError extends Error {}
+
+function sleepOrAbort(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted === true) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done);
+  });
+}
