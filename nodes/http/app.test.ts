@@ -164,5 +164,6 @@ t.test('status, metrics and health', async (t) => {
   t.equal((await app.inject({ url: '/status' })).json().role, 'leader');
   const metrics = await app.inject({ url: '/metrics' });
   t.match(metrics.headers['content-type'], /text\/plain/);
+  t.match(metrics.body, /consensus_http_requests_total\{replica="n1",method="GET",route="\/status",status="200"\} 1/);
   t.equal((await app.inject({ url: '/health' })).statusCode, 200);
 });

@@ -156,14 +156,30 @@ export function build(options: AppOptions): FastifyInstance {
     },
   );
 
+  const requests = new Map<string, number>();
+  app.addHook('onResponse', async (request, reply) => {
+    const key = `${request.method} ${request.routeOptions.url ?? 'unknown'} ${reply.statusCode}`;
+    requests.set(key, (requests.get(key) ?? 0) + 1);
+  });
+
   app.get('/status', async () => service.status());
   app.get('/metrics', async (_request, reply) =>
-    reply.header('content-type', 'text/plain; version=0.0.4').send(service.metrics()),
+    reply.header('content-type', 'text/plain; version=0.0.4').send(service.metrics() + renderRequests(service, requests)),
   );
   app.get('/health', async (_request, reply) =>
     service.healthy() ? { ok: true } : sendError(reply, new ServiceError('NO_LEADER', 'recovering', {}, 1)),
   );
   return app;
+}
+
+/** HTTP requests answered, by method, route and status (a Prometheus counter). */
+function renderRequests(service: KvService, requests: Map<string, number>): string {
+  const lines = ['# HELP consensus_http_requests_total Client HTTP requests answered.', '# TYPE consensus_http_requests_total counter'];
+  for (const [key, n] of requests) {
+    const [method, route, status] = key.split(' ');
+    lines.push(`consensus_http_requests_total{replica="${service.id}",method="${method}",route="${route}",status="${status}"} ${n}`);
+  }
+  return lines.join('\n') + '\n';
 }
 
 function isReply(value: unknown): value is FastifyReply {
