@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import type { RaftConfig } from '../protocols/raft/types.js';
 
 /** One replica in a cluster file. */
 export interface NodeSpec {
@@ -13,19 +14,15 @@ export interface NodeSpec {
   dial?: Record<string, string>;
 }
 
-export interface RaftTuning {
+/** The Raft core's own settings (protocols/raft/types.ts), plus what the runtime adds. */
+export type RaftTuning = Omit<RaftConfig, 'id' | 'voters' | 'incarnation'> & {
+  /** Milliseconds of real time per core tick. */
   tickMs: number;
-  electionTimeoutTicks: number;
-  heartbeatIntervalTicks: number;
-  preVote: boolean;
-  checkQuorum: boolean;
-  maxAppendBytes: number;
-  maxInflightAppends: number;
   /** A write or read not answered by then gets 504 TIMEOUT. */
   requestTimeoutMs: number;
   /** Proposals plus reads waiting in this replica; beyond it clients get 429 OVERLOADED. */
   maxPendingRequests: number;
-}
+};
 
 export const defaultRaftTuning: RaftTuning = {
   tickMs: 50,

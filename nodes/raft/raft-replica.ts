@@ -74,19 +74,9 @@ export class RaftReplica implements KvService {
 
   static async start(opts: RaftReplicaOptions): Promise<RaftReplica> {
     const disk = await opts.store.load();
-    const { tuning } = opts;
+    const { tickMs: _tickMs, requestTimeoutMs: _timeout, maxPendingRequests: _max, ...coreTuning } = opts.tuning;
     const core = new RaftNode(
-      {
-        id: opts.id,
-        voters: opts.voters,
-        electionTimeoutTicks: tuning.electionTimeoutTicks,
-        heartbeatIntervalTicks: tuning.heartbeatIntervalTicks,
-        preVote: tuning.preVote,
-        checkQuorum: tuning.checkQuorum,
-        maxAppendBytes: tuning.maxAppendBytes,
-        maxInflightAppends: tuning.maxInflightAppends,
-        incarnation: Date.now(),
-      },
+      { ...coreTuning, id: opts.id, voters: opts.voters, incarnation: Date.now() },
       new SeededRng(randomInt(2 ** 31)),
       disk,
     );
@@ -97,7 +87,7 @@ export class RaftReplica implements KvService {
       'recovered raft state from disk',
     );
     opts.transport.onMessage((from, message) => replica.receive(from, message));
-    replica.timers.push(setInterval(() => replica.input(() => replica.core.tick()), tuning.tickMs));
+    replica.timers.push(setInterval(() => replica.input(() => replica.core.tick()), opts.tuning.tickMs));
     replica.timers.push(setInterval(() => replica.expireRequests(), 100));
     replica.schedule();
     return replica;
