@@ -1,0 +1,670 @@
+/**
+ * MultiPaxosNode: one Multi-Paxos replica as a deterministic state machine (DESIGN.md §2), built
+ * from the roles of "Paxos Made Moderately Complex" (PMMC): every replica process hosts an
+ * acceptor (acceptor.ts), a leader with its scout (scout.ts, phase 1) and commanders
+ * (commander.ts, phase 2), and a replica (`slotIn`, `slotOut`, `decisions`, `proposals` here).
+ * On top of PMMC it is a practical Multi-Paxos: a stable leader runs phase 1 once for all slots,
+ * detects failure by heartbeats, takes over with randomized backoff, batches commands into slots,
+ * pipelines slots within a window, fills gaps with no-ops, and lets a replica catch up on
+ * decisions it missed. It is driven exactly like the Raft core: tick/step/propose/readIndex in,
+ * Ready out (types.ts). README.md maps every PMMC rule to a function here.
+ */
+import { invariant } from '../common/invariant.js';
+import { majority } from '../common/quorum.js';
+import type { Rng } from '../common/rng.js';
+import { Acceptor } from './acceptor.js';
+import { compareBallots, formatBallot, maxBallot, nextBallot, sameBallot } from './ballot.js';
+import { Commander } from './commander.js';
+import { Scout } from './scout.js';
+import type {
+  Ballot,
+  CatchUp,
+  Command,
+  Decision,
+  DecisionMessage,
+  Heartbeat,
+  HeartbeatAck,
+  NodeId,
+  P1a,
+  P1b,
+  P2a,
+  P2b,
+  PaxosConfig,
+  PaxosMessage,
+  PaxosStatus,
+  ProposeResult,
+  PValue,
+  ReadState,
+  Ready,
+  RestoredState,
+  Role,
+  SoftState,
+} from './types.js';
+
+/** A slot's batch under construction or waiting for the window (PMMC replica `requests`). */
+interface Batch {
+  slot: number;
+  payloads: Uint8Array[];
+  bytes: number;
+}
+
+interface PendingRead {
+  ctx: number;
+  slot: number;
+  /** The heartbeat round that confirms it; 0 until the next Ready starts one. */
+  round: number;
+}
+
+export class MultiPaxosNode {
+  readonly id: NodeId;
+  private readonly config: PaxosConfig;
+  private readonly peers: readonly NodeId[];
+  private readonly members: ReadonlySet<NodeId>;
+  private readonly rng: Rng;
+
+  // PMMC acceptor.
+  private readonly acceptor: Acceptor;
+
+  // PMMC replica: decisions and slot_out (the next slot handed to the state machine).
+  private readonly decisions = new Map<number, Command>();
+  private unstableDecisions: Decision[] = [];
+  private slotOutNext = 1;
+  private maxDecided = 0;
+
+  // PMMC leader (with its scout and commanders); `ballot` is the leader's ballot_num.
+  private currentRole: Role = 'follower';
+  private leaderId: NodeId | null = null;
+  private ballot: Ballot;
+  /** The highest ballot seen anywhere: a new ballot goes above it. */
+  private knownBallot: Ballot;
+  private scout: Scout | null = null;
+  private readonly commanders = new Map<number, Commander>();
+  /** PMMC replica slot_in: the next slot this leader assigns. */
+  private slotIn = 1;
+  /** Highest slot this leader has a commander for (or found decided/accepted on adoption). */
+  private highestStarted = 0;
+  private batches: Batch[] = [];
+
+  // Failure detection and backoff.
+  private electionElapsed = 0;
+  private electionTimeout = 0;
+  private heartbeatElapsed = 0;
+  /** Check-quorum: peers that answered a heartbeat during the current election timeout. */
+  private readonly recentActive = new Set<NodeId>();
+  private quorumElapsed = 0;
+
+  // Read index.
+  private reads: PendingRead[] = [];
+  private readRound = 0;
+  private readonly ackedRound = new Map<NodeId, number>();
+
+  // Outputs collected for the next Ready.
+  private outMessages: PaxosMessage[] = [];
+  private outAfterPersist: PaxosMessage[] = [];
+  /** Our own acceptor's answers to our own leader: delivered in advance(), after the persist. */
+  private selfAfterPersist: PaxosMessage[] = [];
+  private outDecisions: Decision[] = [];
+  private outReadStates: ReadState[] = [];
+  private outReadsFailed: number[] = [];
+  private lastSoft: SoftState;
+  private outstanding: Ready | null = null;
+  private outstandingSelf: PaxosMessage[] = [];
+
+  constructor(config: PaxosConfig, rng: Rng, restored: RestoredState) {
+    assertValidConfig(config);
+    this.config = config;
+    this.id = config.id;
+    this.rng = rng;
+    this.peers = config.replicas.filter((r) => r !== config.id);
+    this.members = new Set(config.replicas);
+    this.acceptor = new Acceptor(restored.ballotNum, restored.accepted);
+    for (const d of restored.decisions) this.recordDecision(d.slot, d.command);
+    this.ballot = restored.ballotNum;
+    this.knownBallot = restored.ballotNum;
+    this.resetElectionTimer();
+    this.lastSoft = this.softState();
+  }
+
+  get role(): Role {
+    return this.currentRole;
+  }
+
+  get leader(): NodeId | null {
+    return this.leaderId;
+  }
+
+  /** The leader's ballot when leading, else the highest ballot known. */
+  get currentBallot(): Ballot {
+    return this.currentRole === 'leader' ? this.ballot : this.knownBallot;
+  }
+
+  /** PMMC slot_out: the next slot to hand to the state machine. */
+  get slotOut(): number {
+    return this.slotOutNext;
+  }
+
+  decisionAt(slot: number): Command | undefined {
+    return this.decisions.get(slot);
+  }
+
+  acceptedAt(slot: number): PValue | undefined {
+    return this.acceptor.acceptedAt(slot);
+  }
+
+  get ballotNum(): Ballot {
+    return this.acceptor.ballotNum;
+  }
+
+  status(): PaxosStatus {
+    return {
+      id: this.id,
+      role: this.currentRole,
+      ballot: this.currentBallot,
+      leader: this.leaderId,
+      slotIn: this.slotIn,
+      slotOut: this.slotOutNext,
+      decided: this.decisions.size,
+      inflight: this.commanders.size,
+    };
+  }
+
+  // ---------------------------------------------------------------- inputs
+
+  tick(): void {
+    if (this.currentRole === 'leader') return this.tickLeader();
+    this.electionElapsed++;
+    if (this.electionElapsed >= this.electionTimeout) {
+      this.startScout(); // the leader we followed is silent (or our scout stalled): take over
+      return;
+    }
+    if (this.currentRole === 'candidate') {
+      this.heartbeatElapsed++;
+      if (this.heartbeatElapsed >= this.config.heartbeatIntervalTicks) {
+        this.heartbeatElapsed = 0;
+        this.resendP1a();
+      }
+    }
+  }
+
+  /** Handles any message from a peer: stale, duplicated, reordered ones included. */
+  step(m: PaxosMessage): void {
+    if (m.to !== this.id || m.from === this.id || !this.members.has(m.from)) return;
+    this.dispatch(m);
+  }
+
+  /**
+   * PMMC replica `propose`, with batching: every proposal made before the next Ready shares one
+   * slot (up to maxBatchBytes); while the window is full, the batch keeps growing.
+   */
+  propose(data: Uint8Array): ProposeResult {
+    if (this.currentRole !== 'leader') return { ok: false, reason: 'not-leader', leader: this.leaderId };
+    let batch = this.batches[this.batches.length - 1];
+    if (batch === undefined || (batch.payloads.length > 0 && batch.bytes + data.byteLength > this.config.maxBatchBytes)) {
+      batch = { slot: this.slotIn++, payloads: [], bytes: 0 };
+      this.batches.push(batch);
+    }
+    batch.payloads.push(data);
+    batch.bytes += data.byteLength;
+    return { ok: true, slot: batch.slot, ballot: this.ballot };
+  }
+
+  /**
+   * A linearizable read: confirm with a quorum round of heartbeats that no higher ballot was
+   * adopted, then serve once every slot this leader proposed is applied (README.md, Reads).
+   */
+  readIndex(ctx: number): void {
+    if (this.currentRole !== 'leader') {
+      this.outReadsFailed.push(ctx);
+      return;
+    }
+    this.reads.push({ ctx, slot: Math.max(this.highestStarted, this.slotOutNext - 1), round: 0 });
+  }
+
+  // ---------------------------------------------------------------- Ready contract
+
+  hasReady(): boolean {
+    if (this.outstanding !== null) return false;
+    return (
+      this.outMessages.length > 0 ||
+      this.outAfterPersist.length > 0 ||
+      this.selfAfterPersist.length > 0 ||
+      this.outDecisions.length > 0 ||
+      this.outReadStates.length > 0 ||
+      this.outReadsFailed.length > 0 ||
+      this.acceptor.hasUnstable() ||
+      this.unstableDecisions.length > 0 ||
+      this.decisions.has(this.slotOutNext) ||
+      this.softStateChanged() ||
+      (this.currentRole === 'leader' && (this.canStartBatch() || this.reads.some((r) => r.round === 0)))
+    );
+  }
+
+  ready(): Ready {
+    invariant(this.outstanding === null, 'ready() called again before advance()');
+    const decided = this.takeDecided();
+    if (this.currentRole === 'leader') this.prepareLeaderSends();
+    this.flushDecisions();
+    const acc = this.acceptor.takeUnstable();
+    const rd: Ready = {
+      softState: this.takeSoftState(),
+      persist: { ballotNum: acc.ballotNum, accepted: acc.accepted, decisions: this.unstableDecisions },
+      messages: this.outMessages,
+      messagesAfterPersist: this.outAfterPersist,
+      decided,
+      readStates: this.outReadStates,
+      readsFailed: this.outReadsFailed,
+    };
+    this.unstableDecisions = [];
+    this.outMessages = [];
+    this.outAfterPersist = [];
+    this.outReadStates = [];
+    this.outReadsFailed = [];
+    this.outstanding = rd;
+    this.outstandingSelf = this.selfAfterPersist;
+    this.selfAfterPersist = [];
+    return rd;
+  }
+
+  /** The Ready is durable: our own acceptor's P1b/P2b may now count for our own leader. */
+  advance(rd: Ready): void {
+    invariant(rd === this.outstanding, 'advance() must get the Ready returned by the last ready()');
+    this.outstanding = null;
+    const local = this.outstandingSelf;
+    this.outstandingSelf = [];
+    for (const m of local) this.dispatch(m);
+  }
+
+  // ---------------------------------------------------------------- dispatch
+
+  private dispatch(m: PaxosMessage): void {
+    switch (m.type) {
+      case 'P1a':
+        return this.onP1a(m);
+      case 'P1b':
+        return this.onP1b(m);
+      case 'P2a':
+        return this.onP2a(m);
+      case 'P2b':
+        return this.onP2b(m);
+      case 'Decision':
+        return this.onDecision(m);
+      case 'Heartbeat':
+        return this.onHeartbeat(m);
+      case 'HeartbeatAck':
+        return this.onHeartbeatAck(m);
+      case 'CatchUp':
+        return this.onCatchUp(m);
+      default: {
+        const unknown: never = m;
+        return unknown;
+      }
+    }
+  }
+
+  /** Sends to a peer, or hands a message to our own role: acceptor answers wait for the persist. */
+  private send(m: PaxosMessage, afterPersist: boolean): void {
+    if (m.to === this.id) {
+      if (afterPersist) this.selfAfterPersist.push(m);
+      else this.dispatch(m);
+    } else if (afterPersist) {
+      this.outAfterPersist.push(m);
+    } else {
+      this.outMessages.push(m);
+    }
+  }
+
+  /** Any ballot above ours preempts our leader or scout (PMMC leader, on ⟨preempted, b'⟩). */
+  private observeBallot(b: Ballot): void {
+    if (compareBallots(b, this.knownBallot) > 0) this.knownBallot = b;
+    if (this.currentRole !== 'follower' && compareBallots(b, this.ballot) > 0) this.preempted(b);
+  }
+
+  // ---------------------------------------------------------------- acceptor (PMMC Fig. 4)
+
+  private onP1a(m: P1a): void {
+    this.observeBallot(m.ballot);
+    const before = this.acceptor.ballotNum;
+    const { ballotNum, accepted } = this.acceptor.onP1a(m.ballot, m.fromSlot);
+    if (m.from !== this.id && compareBallots(ballotNum, before) > 0) {
+      // A would-be leader with a higher ballot: give it a full timeout before we try (backoff).
+      this.leaderId = null;
+      this.resetElectionTimer();
+    }
+    const p1b: P1b = { type: 'P1b', from: this.id, to: m.from, request: m.ballot, ballotNum, accepted };
+    this.send(p1b, true); // a promise: only once it is durable
+  }
+
+  private onP2a(m: P2a): void {
+    this.observeBallot(m.pvalue.ballot);
+    const ballotNum = this.acceptor.onP2a(m.pvalue);
+    if (m.from !== this.id && sameBallot(ballotNum, m.pvalue.ballot)) this.follow(m.from);
+    const p2b: P2b = { type: 'P2b', from: this.id, to: m.from, ballotNum, slot: m.pvalue.slot };
+    this.send(p2b, true); // an acceptance: only once it is durable
+  }
+
+  /** Heartbeats are answered by the acceptor; they change nothing durable, so go at once. */
+  private onHeartbeat(m: Heartbeat): void {
+    this.observeBallot(m.ballot);
+    const ballotNum = this.acceptor.ballotNum;
+    if (compareBallots(m.ballot, ballotNum) >= 0) {
+      this.follow(m.from);
+      const first = this.firstUndecided();
+      if (m.slotOut > first) this.send({ type: 'CatchUp', from: this.id, to: m.from, fromSlot: first }, false);
+    }
+    const ack: HeartbeatAck = { type: 'HeartbeatAck', from: this.id, to: m.from, ballotNum, readRound: m.readRound };
+    this.send(ack, false);
+  }
+
+  private follow(leader: NodeId): void {
+    if (this.currentRole !== 'follower') return;
+    this.leaderId = leader;
+    this.electionElapsed = 0;
+  }
+
+  // ---------------------------------------------------------------- scout (PMMC Fig. 6)
+
+  /**
+   * PMMC leader: "ballot_num := (r' + 1, λ); spawn(Scout(λ, acceptors, ballot_num))", one scout
+   * for every slot from the first undecided one. Our own promise is made first and the P1a go
+   * out only after it is durable, so a restarted replica never reuses a ballot.
+   */
+  private startScout(): void {
+    const b = nextBallot(maxBallot(this.knownBallot, this.acceptor.ballotNum), this.id);
+    this.becomeFollowerState();
+    this.currentRole = 'candidate';
+    this.ballot = b;
+    this.knownBallot = b;
+    this.scout = new Scout(b, this.firstUndecided(), this.config.replicas);
+    this.resetElectionTimer();
+    this.heartbeatElapsed = 0;
+    this.dispatch(this.p1a(this.id)); // our own acceptor promises first, in this Ready
+    for (const to of this.peers) this.send(this.p1a(to), true);
+  }
+
+  private resendP1a(): void {
+    if (this.scout === null) return;
+    for (const to of this.scout.waitfor) if (to !== this.id) this.send(this.p1a(to), true);
+  }
+
+  private p1a(to: NodeId): P1a {
+    invariant(this.scout !== null, 'p1a without a scout');
+    return { type: 'P1a', from: this.id, to, ballot: this.scout.ballot, fromSlot: this.scout.fromSlot };
+  }
+
+  private onP1b(m: P1b): void {
+    this.observeBallot(m.ballotNum);
+    const scout = this.scout;
+    if (this.currentRole !== 'candidate' || scout === null || !sameBallot(m.request, scout.ballot)) return;
+    const result = scout.onP1b(m.from, m.ballotNum, m.accepted);
+    if (result.kind === 'adopted') this.adopted(scout, result.pvalues);
+    else if (result.kind === 'preempted') this.preempted(result.ballot);
+  }
+
+  /**
+   * PMMC leader, on ⟨adopted, ballot_num, pvals⟩: "proposals := proposals ⊳ pmax(pvals); for all
+   * ⟨s, c⟩ ∈ proposals: spawn(Commander(...)); active := true". Multi-Paxos: slots the quorum
+   * knew nothing about, below the highest one, are gaps and get a no-op; decided slots are skipped.
+   */
+  private adopted(scout: Scout, pvalues: ReadonlyMap<number, PValue>): void {
+    this.currentRole = 'leader';
+    this.leaderId = this.id;
+    this.scout = null;
+    this.commanders.clear();
+    this.batches = [];
+    this.ackedRound.clear();
+    this.recentActive.clear();
+    this.quorumElapsed = 0;
+    let top = Math.max(this.maxDecided, scout.fromSlot - 1);
+    for (const slot of pvalues.keys()) top = Math.max(top, slot);
+    for (let slot = scout.fromSlot; slot <= top; slot++) {
+      if (this.decisions.has(slot)) continue;
+      const pv = pvalues.get(slot);
+      const command: Command = pv !== undefined ? pv.command : { kind: 'noop', origin: this.ballot, payloads: [] };
+      this.startCommander(slot, command);
+    }
+    this.slotIn = top + 1;
+    this.highestStarted = top;
+    this.heartbeatElapsed = 0;
+    this.broadcastHeartbeat(); // announce the new leader at once
+  }
+
+  /**
+   * PMMC leader, on ⟨preempted, ⟨r', λ'⟩⟩: active := false. Instead of spawning a new scout at
+   * once (two leaders would duel), wait a randomized timeout for the new leader's heartbeats.
+   */
+  private preempted(b: Ballot): void {
+    if (compareBallots(b, this.knownBallot) > 0) this.knownBallot = b;
+    this.becomeFollowerState();
+    this.resetElectionTimer();
+  }
+
+  private becomeFollowerState(): void {
+    if (this.currentRole === 'leader') {
+      for (const read of this.reads) this.outReadsFailed.push(read.ctx);
+      this.reads = [];
+    }
+    this.currentRole = 'follower';
+    this.leaderId = null;
+    this.scout = null;
+    this.commanders.clear();
+    this.batches = [];
+  }
+
+  // ---------------------------------------------------------------- commanders (PMMC Fig. 5)
+
+  /** PMMC leader: spawn(Commander(λ, acceptors, replicas, ⟨ballot_num, s, c⟩)). */
+  private startCommander(slot: number, command: Command): void {
+    const pvalue: PValue = { ballot: this.ballot, slot, command };
+    this.commanders.set(slot, new Commander(pvalue, this.config.replicas));
+    if (slot > this.highestStarted) this.highestStarted = slot;
+    for (const to of this.config.replicas) this.send({ type: 'P2a', from: this.id, to, pvalue }, false);
+  }
+
+  private onP2b(m: P2b): void {
+    this.observeBallot(m.ballotNum);
+    if (this.currentRole !== 'leader') return;
+    const commander = this.commanders.get(m.slot);
+    if (commander === undefined) return;
+    const result = commander.onP2b(m.from, m.ballotNum);
+    if (result.kind === 'decided') {
+      this.commanders.delete(m.slot);
+      this.learn(m.slot, commander.pvalue.command);
+      this.outDecisions.push({ slot: m.slot, command: commander.pvalue.command });
+    } else if (result.kind === 'preempted') {
+      this.preempted(result.ballot);
+    }
+  }
+
+  private tickLeader(): void {
+    this.quorumElapsed++;
+    if (this.quorumElapsed >= this.config.electionTimeoutTicks) {
+      this.quorumElapsed = 0;
+      // Check-quorum (as in Raft, dissertation §6.2): a leader cut off from a majority steps down,
+      // so its clients learn at once instead of waiting on slots that cannot be decided.
+      if ((this.recentActive.size + 1) < majority(this.config.replicas.length)) {
+        this.becomeFollowerState();
+        this.resetElectionTimer();
+        return;
+      }
+      this.recentActive.clear();
+    }
+    this.heartbeatElapsed++;
+    if (this.heartbeatElapsed < this.config.heartbeatIntervalTicks) return;
+    this.heartbeatElapsed = 0;
+    this.broadcastHeartbeat();
+    // Retransmission: a commander resends its P2a to the acceptors it still waits for.
+    for (const commander of this.commanders.values()) {
+      for (const to of commander.waitfor) {
+        if (to !== this.id) this.send({ type: 'P2a', from: this.id, to, pvalue: commander.pvalue }, false);
+      }
+    }
+  }
+
+  private broadcastHeartbeat(): void {
+    for (const to of this.peers) {
+      const hb: Heartbeat = { type: 'Heartbeat', from: this.id, to, ballot: this.ballot, slotOut: this.slotOutNext, readRound: this.readRound };
+      this.send(hb, false);
+    }
+  }
+
+  /** Batches waiting for the window start when slot < slot_out + WINDOW (PMMC replica propose). */
+  private canStartBatch(): boolean {
+    const first = this.batches[0];
+    return first !== undefined && first.slot < this.slotOutNext + this.config.window;
+  }
+
+  private prepareLeaderSends(): void {
+    while (this.canStartBatch()) {
+      const batch = this.batches.shift() as Batch;
+      if (this.decisions.has(batch.slot)) continue; // cannot happen without preemption; drop it
+      this.startCommander(batch.slot, { kind: 'batch', origin: this.ballot, payloads: batch.payloads });
+    }
+    if (this.reads.some((r) => r.round === 0)) {
+      this.readRound++;
+      for (const read of this.reads) if (read.round === 0) read.round = this.readRound;
+      this.heartbeatElapsed = 0;
+      this.broadcastHeartbeat();
+    }
+    this.releaseReads();
+  }
+
+  // ---------------------------------------------------------------- read index
+
+  private onHeartbeatAck(m: HeartbeatAck): void {
+    this.observeBallot(m.ballotNum);
+    if (this.currentRole !== 'leader') return;
+    this.recentActive.add(m.from);
+    // The acceptor had adopted no ballot above ours when it answered.
+    if (m.readRound > (this.ackedRound.get(m.from) ?? 0)) this.ackedRound.set(m.from, m.readRound);
+    this.releaseReads();
+  }
+
+  private releaseReads(): void {
+    if (this.reads.length === 0) return;
+    const needed = majority(this.config.replicas.length) - 1; // we count ourselves
+    this.reads = this.reads.filter((read) => {
+      if (read.round === 0) return true;
+      let acks = 0;
+      for (const round of this.ackedRound.values()) if (round >= read.round) acks++;
+      if (acks < needed) return true;
+      this.outReadStates.push({ ctx: read.ctx, slot: read.slot });
+      return false;
+    });
+  }
+
+  // ---------------------------------------------------------------- replica (PMMC Fig. 2)
+
+  private onDecision(m: DecisionMessage): void {
+    for (const d of m.decisions) this.learn(d.slot, d.command);
+  }
+
+  /** PMMC replica, on ⟨decision, s, c⟩: decisions := decisions ∪ {(s, c)}. */
+  private learn(slot: number, command: Command): void {
+    if (!Number.isSafeInteger(slot) || slot < 1) return;
+    if (!this.recordDecision(slot, command)) return;
+    this.unstableDecisions.push({ slot, command });
+    this.commanders.delete(slot);
+  }
+
+  /** Returns false for a decision already known; two different ones for a slot break Paxos. */
+  private recordDecision(slot: number, command: Command): boolean {
+    const known = this.decisions.get(slot);
+    if (known !== undefined) {
+      invariant(sameCommand(known, command), () => `${this.id}: slot ${slot} decided twice differently`);
+      return false;
+    }
+    this.decisions.set(slot, command);
+    if (slot > this.maxDecided) this.maxDecided = slot;
+    return true;
+  }
+
+  /** PMMC replica: "while ∃c' : ⟨slot_out, c'⟩ ∈ decisions do perform(c'); slot_out++". */
+  private takeDecided(): Decision[] {
+    const out: Decision[] = [];
+    for (let c = this.decisions.get(this.slotOutNext); c !== undefined; c = this.decisions.get(this.slotOutNext)) {
+      out.push({ slot: this.slotOutNext, command: c });
+      this.slotOutNext++;
+    }
+    return out;
+  }
+
+  private firstUndecided(): number {
+    let slot = this.slotOutNext;
+    while (this.decisions.has(slot)) slot++;
+    return slot;
+  }
+
+  /** Catch-up: any replica answers with the decisions it holds from fromSlot on. */
+  private onCatchUp(m: CatchUp): void {
+    if (!Number.isSafeInteger(m.fromSlot) || m.fromSlot < 1) return;
+    const decisions: Decision[] = [];
+    const end = Math.min(this.maxDecided, m.fromSlot + this.config.maxCatchUpSlots - 1);
+    for (let slot = m.fromSlot; slot <= end; slot++) {
+      const command = this.decisions.get(slot);
+      if (command !== undefined) decisions.push({ slot, command });
+    }
+    if (decisions.length > 0) this.send({ type: 'Decision', from: this.id, to: m.from, decisions }, false);
+  }
+
+  private flushDecisions(): void {
+    if (this.outDecisions.length === 0) return;
+    const decisions = this.outDecisions;
+    this.outDecisions = [];
+    for (const to of this.peers) this.send({ type: 'Decision', from: this.id, to, decisions }, false);
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private resetElectionTimer(): void {
+    this.electionElapsed = 0;
+    const base = this.config.electionTimeoutTicks;
+    this.electionTimeout = base + this.rng.int(base);
+  }
+
+  private softState(): SoftState {
+    return { role: this.currentRole, leader: this.leaderId, ballot: this.currentBallot };
+  }
+
+  private softStateChanged(): boolean {
+    const last = this.lastSoft;
+    return last.role !== this.currentRole || last.leader !== this.leaderId || !sameBallot(last.ballot, this.currentBallot);
+  }
+
+  private takeSoftState(): SoftState | null {
+    if (!this.softStateChanged()) return null;
+    this.lastSoft = this.softState();
+    return this.lastSoft;
+  }
+
+  describe(): string {
+    return `${this.id}:${this.currentRole}/${formatBallot(this.currentBallot)}/out${this.slotOutNext}/in${this.slotIn}`;
+  }
+}
+
+/** Two commands are the same value: same origin ballot, kind and payload bytes. */
+export function sameCommand(a: Command, b: Command): boolean {
+  if (a === b) return true;
+  if (a.kind !== b.kind || !sameBallot(a.origin, b.origin) || a.payloads.length !== b.payloads.length) return false;
+  for (let k = 0; k < a.payloads.length; k++) {
+    const x = a.payloads[k] as Uint8Array;
+    const y = b.payloads[k] as Uint8Array;
+    if (x === y) continue;
+    if (x.byteLength !== y.byteLength) return false;
+    for (let j = 0; j < x.byteLength; j++) if (x[j] !== y[j]) return false;
+  }
+  return true;
+}
+
+function assertValidConfig(config: PaxosConfig): void {
+  invariant(config.replicas.includes(config.id), () => `replicas must include ${config.id}`);
+  invariant(new Set(config.replicas).size === config.replicas.length, 'replicas must be distinct');
+  invariant(Number.isInteger(config.electionTimeoutTicks) && config.electionTimeoutTicks >= 1, 'electionTimeoutTicks >= 1');
+  invariant(Number.isInteger(config.heartbeatIntervalTicks) && config.heartbeatIntervalTicks >= 1, 'heartbeatIntervalTicks >= 1');
+  invariant(Number.isInteger(config.window) && config.window >= 1, 'window >= 1');
+  invariant(config.maxBatchBytes >= 1, 'maxBatchBytes >= 1');
+  invariant(Number.isInteger(config.maxCatchUpSlots) && config.maxCatchUpSlots >= 1, 'maxCatchUpSlots >= 1');
+}
+
+export function emptyRestored(): RestoredState {
+  return { ballotNum: { round: 0, leader: '' }, accepted: [], decisions: [] };
+}

@@ -1,0 +1,627 @@
+/**
+ * A seeded, deterministic simulation of a Multi-Paxos cluster, the twin of protocols/raft/
+ * simulation.ts. A discrete-event loop over a virtual clock drives 3 or 5 MultiPaxosNodes exactly
+ * through the Ready contract, over a network that drops, delays, reorders and duplicates messages
+ * and partitions replicas, with replicas that crash (losing everything not yet persisted, the
+ * Ready being persisted included) and restart from their simulated disk. Clients propose commands
+ * and request reads throughout. After every event the PaxosSafetyChecker checks safety; at the
+ * end, with faults over, the cluster must recover.
+ *
+ * Pure: no timers, no clock, no I/O. A seed fully determines a run.
+ */
+import { invariant, InvariantError } from '../common/invariant.js';
+import { SeededRng, type Rng } from '../common/rng.js';
+import { EventQueue } from '../raft/sim-event-queue.js';
+import { compareBallots, formatBallot, sameBallot } from './ballot.js';
+import { MultiPaxosNode } from './paxos-node.js';
+import { applyToHash, PaxosSafetyChecker } from './sim-checker.js';
+import type { Ballot, Command, NodeId, PaxosConfig, PaxosMessage, PValue, Ready } from './types.js';
+
+export interface SimulationOptions {
+  seed: number;
+  /** Replicas; by default 3 for even seeds and 5 for odd ones. */
+  nodes?: number;
+  /** Events processed while faults are injected; then the cluster is healed and must recover. */
+  steps?: number;
+  log?: (line: string) => void;
+  logMessages?: boolean;
+}
+
+export interface SimulationReport {
+  seed: number;
+  nodes: number;
+  steps: number;
+  virtualTicks: number;
+  /** Ballots that had an active leader. */
+  leaderBallots: number;
+  decided: number;
+  acknowledged: number;
+  readsServed: number;
+  readsFailed: number;
+  crashes: number;
+  partitions: number;
+  messagesSent: number;
+  messagesDropped: number;
+  recoveryTicks: number;
+}
+
+export const DEFAULT_STEPS = 10000;
+const TICK = 10;
+const LIVENESS_TICKS = 600;
+
+export function defaultNodes(seed: number): number {
+  return seed % 2 === 0 ? 3 : 5;
+}
+
+export function replayCommand(options: SimulationOptions): string {
+  let command = `npm run sim:paxos -- --seed ${options.seed}`;
+  if (options.nodes !== undefined && options.nodes !== defaultNodes(options.seed)) command += ` --nodes ${options.nodes}`;
+  if (options.steps !== undefined && options.steps !== DEFAULT_STEPS) command += ` --steps ${options.steps}`;
+  return command;
+}
+
+export class SimulationFailure extends Error {
+  override name = 'SimulationFailure';
+
+  constructor(
+    readonly seed: number,
+    readonly reason: string,
+    readonly replay: string,
+  ) {
+    super(`multipaxos simulation seed ${seed} failed: ${reason}\n  replay: ${replay} --verbose`);
+  }
+}
+
+export function simulate(options: SimulationOptions): SimulationReport {
+  const replay = replayCommand(options);
+  try {
+    return new Simulation(options).run();
+  } catch (error) {
+    if (error instanceof SimulationFailure) throw error;
+    const reason = error instanceof InvariantError ? `invariant: ${error.message}` : String(error);
+    throw new SimulationFailure(options.seed, reason, replay);
+  }
+}
+
+interface Params {
+  heartbeatIntervalTicks: number;
+  window: number;
+  maxBatchBytes: number;
+  maxCatchUpSlots: number;
+  dropRate: number;
+  duplicateRate: number;
+  slowRate: number;
+  persistMax: number;
+  faultGap: number;
+  clientGap: number;
+  crashWhilePersistingRate: number;
+}
+
+function drawParams(rng: Rng): Params {
+  const pick = <T>(values: readonly T[]): T => values[rng.int(values.length)] as T;
+  return {
+    heartbeatIntervalTicks: pick([1, 2, 3]),
+    window: pick([2, 4, 16]),
+    maxBatchBytes: pick([64, 256, 1 << 16]),
+    maxCatchUpSlots: pick([1, 4, 64]),
+    dropRate: pick([0, 0.02, 0.1, 0.25]),
+    duplicateRate: pick([0, 0.03, 0.15]),
+    slowRate: pick([0, 0.05, 0.2]),
+    persistMax: pick([2, 8, 20]),
+    faultGap: pick([60, 200, 600]),
+    clientGap: pick([5, 20, 60]),
+    crashWhilePersistingRate: pick([0, 0.002, 0.01]),
+  };
+}
+
+interface Disk {
+  ballotNum: Ballot;
+  accepted: Map<number, PValue>;
+  decisions: Map<number, Command>;
+}
+
+interface Proposal {
+  ballot: Ballot;
+  payloads: Uint8Array[];
+}
+
+interface SimNode {
+  id: NodeId;
+  paxos: MultiPaxosNode | null;
+  epoch: number;
+  disk: Disk;
+  persisting: Ready | null;
+  applied: number;
+  stateHash: number;
+  leaderBallot: string;
+  proposals: Map<number, Proposal>;
+  reads: Map<number, number>;
+}
+
+type SimEvent =
+  | { kind: 'tick'; node: SimNode; epoch: number }
+  | { kind: 'deliver'; message: PaxosMessage }
+  | { kind: 'persisted'; node: SimNode; epoch: number }
+  | { kind: 'client' }
+  | { kind: 'fault' }
+  | { kind: 'crash'; node: SimNode; epoch: number }
+  | { kind: 'restart'; node: SimNode }
+  | { kind: 'heal'; partition: number };
+
+class Simulation {
+  private readonly seed: number;
+  private readonly steps: number;
+  private readonly rng: SeededRng;
+  private readonly params: Params;
+  private readonly ids: NodeId[];
+  private readonly nodes: SimNode[];
+  private readonly byId = new Map<NodeId, SimNode>();
+  private readonly queue = new EventQueue<SimEvent>();
+  private readonly checker: PaxosSafetyChecker;
+  private readonly log: ((line: string) => void) | undefined;
+  private readonly replay: string;
+  private readonly logMessages: boolean;
+  private readonly leaderBallots = new Set<string>();
+  private now = 0;
+  private faulty = true;
+  private sides: Map<NodeId, number> | null = null;
+  private partitionSeq = 0;
+  private payloadSeq = 0;
+  private readSeq = 0;
+  private readonly markers = new Set<Uint8Array>();
+  private markerBallot = '';
+  private markerSlot = 0;
+  private readonly stats = {
+    acknowledged: 0,
+    readsServed: 0,
+    readsFailed: 0,
+    crashes: 0,
+    partitions: 0,
+    messagesSent: 0,
+    messagesDropped: 0,
+  };
+
+  constructor(options: SimulationOptions) {
+    this.seed = options.seed;
+    this.steps = options.steps ?? DEFAULT_STEPS;
+    this.log = options.log;
+    this.logMessages = options.logMessages ?? false;
+    this.replay = replayCommand(options);
+    this.checker = new PaxosSafetyChecker((reason) => this.fail(reason));
+    this.rng = new SeededRng(options.seed);
+    this.params = drawParams(this.rng);
+    const count = options.nodes ?? defaultNodes(options.seed);
+    invariant(count >= 1 && count <= 9, 'nodes must be 1..9');
+    this.ids = Array.from({ length: count }, (_, k) => `n${k + 1}`);
+    this.nodes = this.ids.map((id) => this.newNode(id));
+    for (const node of this.nodes) this.byId.set(node.id, node);
+  }
+
+  run(): SimulationReport {
+    this.trace(`params ${JSON.stringify(this.params)}`);
+    for (const node of this.nodes) this.start(node);
+    this.queue.push(this.rng.between(1, this.params.clientGap), { kind: 'client' });
+    this.queue.push(this.rng.between(1, this.params.faultGap), { kind: 'fault' });
+    for (let step = 0; step < this.steps; step++) this.step();
+    const healedAt = this.now;
+    this.endFaults();
+    this.runUntilRecovered();
+    for (const node of this.nodes) {
+      const paxos = node.paxos;
+      if (paxos !== null) this.checker.checkHolds(node.id, (slot) => paxos.decisionAt(slot), node.applied);
+    }
+    return this.report(Math.ceil((this.now - healedAt) / TICK));
+  }
+
+  // ---------------------------------------------------------------- event loop
+
+  private step(): void {
+    const next = this.queue.pop();
+    invariant(next !== undefined, 'event queue ran dry');
+    this.now = next.time;
+    this.handle(next.event);
+    this.checkAfterStep();
+  }
+
+  private handle(event: SimEvent): void {
+    switch (event.kind) {
+      case 'tick':
+        return this.onTick(event.node, event.epoch);
+      case 'deliver':
+        return this.onDeliver(event.message);
+      case 'persisted':
+        return this.onPersisted(event.node, event.epoch);
+      case 'client':
+        return this.onClient();
+      case 'fault':
+        return this.onFault();
+      case 'crash':
+        if (event.node.epoch === event.epoch) this.crash(event.node);
+        return;
+      case 'restart':
+        return this.restart(event.node);
+      case 'heal':
+        if (event.partition === this.partitionSeq) this.heal();
+        return;
+      default: {
+        const unknown: never = event;
+        return unknown;
+      }
+    }
+  }
+
+  private onTick(node: SimNode, epoch: number): void {
+    if (node.paxos === null || node.epoch !== epoch) return;
+    node.paxos.tick();
+    this.pump(node);
+    this.queue.push(this.now + TICK, { kind: 'tick', node, epoch });
+  }
+
+  private onDeliver(m: PaxosMessage): void {
+    const node = this.byId.get(m.to);
+    if (node?.paxos == null || !this.linked(m.from, m.to)) return;
+    if (this.logMessages) this.trace(`deliver ${describeMessage(m)}`);
+    node.paxos.step(m);
+    this.pump(node);
+  }
+
+  private pump(node: SimNode): void {
+    const paxos = node.paxos;
+    if (paxos === null || node.persisting !== null || !paxos.hasReady()) return;
+    const rd = paxos.ready();
+    node.persisting = rd;
+    for (const m of rd.messages) this.send(m);
+    const stall = this.rng.chance(0.05);
+    const delay = this.rng.between(1, stall ? 5 * TICK : this.params.persistMax);
+    this.queue.push(this.now + delay, { kind: 'persisted', node, epoch: node.epoch });
+    // A Ready holding a promise or an acceptance is where a lost write does most harm: target it.
+    const risky = rd.persist.ballotNum !== null || rd.persist.accepted.length > 0;
+    if (this.faulty && this.rng.chance(this.params.crashWhilePersistingRate * (risky ? 10 : 1))) {
+      this.queue.push(this.now + this.rng.int(delay), { kind: 'crash', node, epoch: node.epoch });
+    }
+  }
+
+  private onPersisted(node: SimNode, epoch: number): void {
+    const rd = node.persisting;
+    if (node.paxos === null || node.epoch !== epoch || rd === null) return;
+    this.writeDisk(node, rd);
+    for (const m of rd.messagesAfterPersist) this.send(m);
+    for (const d of rd.decided) this.apply(node, d.slot, d.command);
+    for (const rs of rd.readStates) this.serveRead(node, rs.ctx, rs.slot);
+    for (const ctx of rd.readsFailed) this.failRead(node, ctx);
+    node.persisting = null;
+    node.paxos.advance(rd);
+    this.pump(node);
+  }
+
+  private writeDisk(node: SimNode, rd: Ready): void {
+    const p = rd.persist;
+    if (p.ballotNum !== null) {
+      if (compareBallots(p.ballotNum, node.disk.ballotNum) < 0) this.fail(`${node.id} persisted a lower ballot_num`);
+      node.disk.ballotNum = p.ballotNum;
+    }
+    for (const pv of p.accepted) node.disk.accepted.set(pv.slot, pv);
+    for (const d of p.decisions) {
+      this.checker.observeDecided(node.id, d.slot, d.command);
+      node.disk.decisions.set(d.slot, d.command);
+    }
+  }
+
+  private apply(node: SimNode, slot: number, command: Command): void {
+    if (slot !== node.applied + 1) this.fail(`${node.id} applied slot ${slot} after ${node.applied}`);
+    node.applied = slot;
+    node.stateHash = applyToHash(node.stateHash, command);
+    this.checker.observeApplied(node.id, slot, command, node.stateHash);
+    const proposal = node.proposals.get(slot);
+    if (proposal === undefined) return;
+    node.proposals.delete(slot);
+    if (command.kind !== 'batch' || !sameBallot(command.origin, proposal.ballot)) return;
+    for (const data of proposal.payloads) {
+      if (!command.payloads.includes(data)) this.fail(`${node.id}: a payload proposed at slot ${slot} is missing from its batch`);
+    }
+    this.checker.acknowledge(slot, command);
+    this.stats.acknowledged += proposal.payloads.length;
+    if (proposal.payloads.some((data) => this.markers.has(data)) && this.markerSlot === 0) this.markerSlot = slot;
+  }
+
+  // ---------------------------------------------------------------- network
+
+  private send(m: PaxosMessage): void {
+    this.stats.messagesSent++;
+    if (m.type === 'P2a') this.checker.observeP2a(m.pvalue);
+    if (!this.linked(m.from, m.to) || (this.faulty && this.rng.chance(this.params.dropRate))) {
+      this.stats.messagesDropped++;
+      return;
+    }
+    this.queue.push(this.now + this.latency(), { kind: 'deliver', message: m });
+    if (this.faulty && this.rng.chance(this.params.duplicateRate)) {
+      this.queue.push(this.now + this.latency(), { kind: 'deliver', message: m });
+    }
+  }
+
+  private latency(): number {
+    if (this.rng.chance(this.params.slowRate)) return this.rng.between(TICK, 8 * TICK);
+    return this.rng.between(1, TICK);
+  }
+
+  private linked(a: NodeId, b: NodeId): boolean {
+    return this.sides === null || this.sides.get(a) === this.sides.get(b);
+  }
+
+  // ---------------------------------------------------------------- clients
+
+  private onClient(): void {
+    this.queue.push(this.now + this.rng.between(1, this.params.clientGap), { kind: 'client' });
+    const node = this.pickClientTarget();
+    if (node?.paxos == null) return;
+    if (this.faulty && this.rng.chance(0.7)) {
+      const burst = this.rng.between(1, 4);
+      for (let k = 0; k < burst; k++) this.propose(node, this.payload());
+    } else {
+      const ctx = ++this.readSeq;
+      node.reads.set(ctx, this.checker.highestAcked);
+      node.paxos.readIndex(ctx);
+    }
+    this.pump(node);
+  }
+
+  private pickClientTarget(): SimNode | undefined {
+    const roll = this.rng.next();
+    const target = roll < 0.6 ? this.currentLeader() : roll < 0.9 ? this.someLeader() : undefined;
+    return target ?? this.someUpNode();
+  }
+
+  private someUpNode(): SimNode | undefined {
+    const up = this.nodes.filter((node) => node.paxos !== null);
+    return up[this.rng.int(up.length)];
+  }
+
+  private someLeader(): SimNode | undefined {
+    const leaders = this.nodes.filter((node) => node.paxos?.role === 'leader');
+    return leaders[this.rng.int(leaders.length)];
+  }
+
+  private currentLeader(): SimNode | undefined {
+    let best: SimNode | undefined;
+    for (const node of this.nodes) {
+      if (node.paxos?.role !== 'leader') continue;
+      if (best?.paxos == null || compareBallots(node.paxos.currentBallot, best.paxos.currentBallot) > 0) best = node;
+    }
+    return best;
+  }
+
+  private propose(node: SimNode, data: Uint8Array): boolean {
+    const paxos = node.paxos;
+    if (paxos === null) return false;
+    const result = paxos.propose(data);
+    if (!result.ok) return false;
+    const known = node.proposals.get(result.slot);
+    if (known !== undefined && sameBallot(known.ballot, result.ballot)) known.payloads.push(data);
+    else node.proposals.set(result.slot, { ballot: result.ballot, payloads: [data] });
+    return true;
+  }
+
+  private payload(): Uint8Array {
+    const size = this.rng.chance(0.1) ? this.rng.between(40, 120) : this.rng.between(4, 12);
+    const data = new Uint8Array(size);
+    const id = ++this.payloadSeq;
+    for (let k = 0; k < 4; k++) data[k] = (id >>> (8 * k)) & 0xff;
+    for (let k = 4; k < size; k++) data[k] = this.rng.int(256);
+    return data;
+  }
+
+  private serveRead(node: SimNode, ctx: number, slot: number): void {
+    const ackedAtRequest = node.reads.get(ctx);
+    if (ackedAtRequest === undefined) this.fail(`${node.id} released read ${ctx} it was never asked`);
+    node.reads.delete(ctx);
+    this.checker.checkRead(node.id, ctx, slot, ackedAtRequest);
+    this.stats.readsServed++;
+  }
+
+  private failRead(node: SimNode, ctx: number): void {
+    if (!node.reads.delete(ctx)) this.fail(`${node.id} failed read ${ctx} it was never asked`);
+    this.stats.readsFailed++;
+  }
+
+  // ---------------------------------------------------------------- faults
+
+  private onFault(): void {
+    if (!this.faulty) return;
+    this.queue.push(this.now + this.rng.between(1, this.params.faultGap), { kind: 'fault' });
+    const roll = this.rng.next();
+    if (roll < 0.45) this.crashSomeone();
+    else if (roll < 0.8) this.partition();
+    else this.heal();
+  }
+
+  private crashSomeone(): void {
+    const victim = this.rng.chance(0.5) ? this.someLeader() : this.someUpNode();
+    if (victim !== undefined) this.crash(victim);
+  }
+
+  private crash(victim: SimNode): void {
+    if (victim.paxos === null) return;
+    victim.paxos = null;
+    victim.epoch++;
+    victim.persisting = null;
+    victim.proposals.clear();
+    victim.reads.clear();
+    this.stats.crashes++;
+    this.trace(`${victim.id} crashes`);
+    const downtime = this.rng.chance(0.5) ? this.rng.between(1, 2 * TICK) : this.rng.between(TICK, 40 * TICK);
+    this.queue.push(this.now + downtime, { kind: 'restart', node: victim });
+  }
+
+  private partition(): void {
+    const sides = new Map<NodeId, number>();
+    for (const id of this.ids) sides.set(id, this.rng.int(2));
+    const leader = this.rng.chance(0.5) ? this.someLeader() : undefined;
+    if (leader !== undefined) {
+      for (const id of this.ids) sides.set(id, 0);
+      sides.set(leader.id, 1);
+      if (this.ids.length > 3 && this.rng.chance(0.5)) sides.set(this.someUpNode()?.id ?? leader.id, 1);
+    }
+    if (new Set(sides.values()).size === 1) sides.set(this.ids[this.rng.int(this.ids.length)] as NodeId, 2);
+    this.sides = sides;
+    this.stats.partitions++;
+    const seq = ++this.partitionSeq;
+    this.trace(`partition ${this.ids.map((id) => `${id}:${sides.get(id)}`).join(' ')}`);
+    this.queue.push(this.now + this.rng.between(5 * TICK, 60 * TICK), { kind: 'heal', partition: seq });
+  }
+
+  private heal(): void {
+    if (this.sides === null) return;
+    this.sides = null;
+    this.partitionSeq++;
+    this.trace('network healed');
+  }
+
+  private restart(node: SimNode): void {
+    if (node.paxos !== null) return;
+    this.start(node);
+    this.trace(`${node.id} restarts with ballot_num ${formatBallot(node.disk.ballotNum)}, ${node.disk.decisions.size} decisions`);
+  }
+
+  private start(node: SimNode): void {
+    node.epoch++;
+    node.applied = 0;
+    node.stateHash = 0;
+    node.leaderBallot = '';
+    const restored = {
+      ballotNum: node.disk.ballotNum,
+      accepted: [...node.disk.accepted.values()],
+      decisions: [...node.disk.decisions].map(([slot, command]) => ({ slot, command })),
+    };
+    node.paxos = new MultiPaxosNode(this.config(node.id), this.rng.fork(), restored);
+    this.queue.push(this.now + this.rng.between(1, TICK), { kind: 'tick', node, epoch: node.epoch });
+    this.pump(node);
+  }
+
+  private config(id: NodeId): PaxosConfig {
+    return {
+      id,
+      replicas: this.ids,
+      electionTimeoutTicks: 10,
+      heartbeatIntervalTicks: this.params.heartbeatIntervalTicks,
+      window: this.params.window,
+      maxBatchBytes: this.params.maxBatchBytes,
+      maxCatchUpSlots: this.params.maxCatchUpSlots,
+    };
+  }
+
+  private newNode(id: NodeId): SimNode {
+    return {
+      id,
+      paxos: null,
+      epoch: 0,
+      disk: { ballotNum: { round: 0, leader: '' }, accepted: new Map(), decisions: new Map() },
+      persisting: null,
+      applied: 0,
+      stateHash: 0,
+      leaderBallot: '',
+      proposals: new Map(),
+      reads: new Map(),
+    };
+  }
+
+  // ---------------------------------------------------------------- checks
+
+  private checkAfterStep(): void {
+    for (const node of this.nodes) {
+      const paxos = node.paxos;
+      if (paxos?.role !== 'leader') continue;
+      const ballot = formatBallot(paxos.currentBallot);
+      if (node.leaderBallot === ballot) continue;
+      node.leaderBallot = ballot;
+      if (this.leaderBallots.has(ballot)) this.fail(`ballot ${ballot} adopted twice`);
+      this.leaderBallots.add(ballot);
+      this.trace(`${node.id} is leader of ballot ${ballot}`);
+    }
+  }
+
+  // ---------------------------------------------------------------- liveness
+
+  private endFaults(): void {
+    this.faulty = false;
+    this.heal();
+    for (const node of this.nodes) this.restart(node);
+    this.trace('faults end');
+  }
+
+  private runUntilRecovered(): void {
+    const deadline = this.now + LIVENESS_TICKS * TICK;
+    while (!this.recovered()) {
+      if (this.now > deadline) {
+        const states = this.nodes.map((n) => `${n.paxos?.describe()}/a${n.applied}`);
+        this.fail(`liveness: no recovery within ${LIVENESS_TICKS} ticks of the final heal (${states.join(' ')})`);
+      }
+      this.proposeMarker();
+      this.step();
+    }
+  }
+
+  private proposeMarker(): void {
+    const leader = this.currentLeader();
+    const paxos = leader?.paxos;
+    if (leader === undefined || paxos == null || this.markerSlot > 0) return;
+    const ballot = formatBallot(paxos.currentBallot);
+    if (this.markerBallot === ballot) return;
+    const data = this.payload();
+    this.markers.add(data);
+    if (this.propose(leader, data)) this.markerBallot = ballot;
+    this.pump(leader);
+  }
+
+  private recovered(): boolean {
+    return this.markerSlot > 0 && this.nodes.every((node) => node.applied >= this.markerSlot);
+  }
+
+  // ---------------------------------------------------------------- reporting
+
+  private report(recoveryTicks: number): SimulationReport {
+    return {
+      seed: this.seed,
+      nodes: this.ids.length,
+      steps: this.steps,
+      virtualTicks: Math.ceil(this.now / TICK),
+      leaderBallots: this.leaderBallots.size,
+      decided: this.checker.decidedCount,
+      recoveryTicks,
+      ...this.stats,
+    };
+  }
+
+  private fail(reason: string): never {
+    throw new SimulationFailure(this.seed, `${reason} (at t=${this.now / TICK} ticks)`, this.replay);
+  }
+
+  private trace(line: string): void {
+    this.log?.(`[t=${(this.now / TICK).toFixed(1)}] ${line}`);
+  }
+}
+
+function describeMessage(m: PaxosMessage): string {
+  const head = `${m.from}->${m.to} ${m.type}`;
+  switch (m.type) {
+    case 'P1a':
+      return `${head} b=${formatBallot(m.ballot)} from=${m.fromSlot}`;
+    case 'P1b':
+      return `${head} req=${formatBallot(m.request)} ballotNum=${formatBallot(m.ballotNum)} accepted=${m.accepted.length}`;
+    case 'P2a':
+      return `${head} b=${formatBallot(m.pvalue.ballot)} s=${m.pvalue.slot} ${m.pvalue.command.kind}`;
+    case 'P2b':
+      return `${head} ballotNum=${formatBallot(m.ballotNum)} s=${m.slot}`;
+    case 'Decision':
+      return `${head} slots=${m.decisions.map((d) => d.slot).join(',')}`;
+    case 'Heartbeat':
+      return `${head} b=${formatBallot(m.ballot)} slotOut=${m.slotOut} round=${m.readRound}`;
+    case 'HeartbeatAck':
+      return `${head} ballotNum=${formatBallot(m.ballotNum)} round=${m.readRound}`;
+    case 'CatchUp':
+      return `${head} from=${m.fromSlot}`;
+    default: {
+      const unknown: never = m;
+      return unknown;
+    }
+  }
+}
