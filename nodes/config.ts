@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import type { PaxosConfig } from '../protocols/multipaxos/types.js';
 import type { RaftConfig } from '../protocols/raft/types.js';
 
 /** One replica in a cluster file. */
@@ -36,13 +37,35 @@ export const defaultRaftTuning: RaftTuning = {
   maxPendingRequests: 20_000,
 };
 
+/** The Multi-Paxos core's own settings (protocols/multipaxos/types.ts), plus the same runtime ones. */
+export type PaxosTuning = Omit<PaxosConfig, 'id' | 'replicas'> & {
+  tickMs: number;
+  requestTimeoutMs: number;
+  maxPendingRequests: number;
+};
+
+export const defaultPaxosTuning: PaxosTuning = {
+  tickMs: 50,
+  electionTimeoutTicks: 10,
+  heartbeatIntervalTicks: 2,
+  window: 64,
+  maxBatchBytes: 1024 * 1024,
+  maxCatchUpSlots: 256,
+  requestTimeoutMs: 5000,
+  maxPendingRequests: 20_000,
+};
+
+export const protocols = ['raft', 'multipaxos'] as const;
+export type Protocol = (typeof protocols)[number];
+
 /** The cluster file every replica of a cluster is started with (DESIGN.md §5). */
 export interface ClusterFile {
-  protocol: 'raft';
+  protocol: Protocol;
   /** Shared secret for the peer handshake (HMAC); never sent over the wire. */
   secret: string;
   nodes: NodeSpec[];
   raft?: Partial<RaftTuning>;
+  multipaxos?: Partial<PaxosTuning>;
 }
 
 export async function readClusterFile(path: string): Promise<ClusterFile> {
@@ -56,7 +79,7 @@ export function validateClusterFile(value: unknown, source = 'cluster file'): Cl
   };
   if (typeof value !== 'object' || value === null) fail('not a JSON object');
   const file = value as ClusterFile;
-  if (file.protocol !== 'raft') fail(`unknown protocol ${JSON.stringify(file.protocol)}`);
+  if (!protocols.includes(file.protocol)) fail(`unknown protocol ${JSON.stringify(file.protocol)}`);
   if (typeof file.secret !== 'string' || file.secret.length < 8) fail('secret must be a string of 8+ characters');
   if (!Array.isArray(file.nodes) || file.nodes.length === 0) fail('nodes must be a non-empty array');
   const ids = new Set<string>();
@@ -71,6 +94,10 @@ export function validateClusterFile(value: unknown, source = 'cluster file'): Cl
 
 export function raftTuning(file: ClusterFile): RaftTuning {
   return { ...defaultRaftTuning, ...file.raft };
+}
+
+export function paxosTuning(file: ClusterFile): PaxosTuning {
+  return { ...defaultPaxosTuning, ...file.multipaxos };
 }
 
 export function parseHostPort(text: string): { host: string; port: number } {

@@ -1,15 +1,19 @@
 /**
  * The replica process: `node --import tsx nodes/main.ts --cluster cluster.json --id n1
- * --data-dir data/raft/n1`. Opens LevelDB, starts the peer transport, the protocol runtime
+ * --data-dir data/raft/n1`
+ * (the cluster file's `protocol` chooses the Raft or the Multi-Paxos runtime). Opens LevelDB, starts the peer transport, the protocol runtime
  * and the HTTP API, and stops cleanly on SIGTERM/SIGINT (DESIGN.md §3, §5).
  */
 import { mkdir } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { build } from './http/app.js';
 import { createLogger } from './logger.js';
-import { parseHostPort, raftTuning, readClusterFile, type ClusterFile, type NodeSpec } from './config.js';
+import { parseHostPort, paxosTuning, raftTuning, readClusterFile, type ClusterFile, type NodeSpec } from './config.js';
+import type { KvService } from './http/kv-service.js';
+import { LevelDbPaxosStore } from './storage/leveldb-paxos-store.js';
 import { LevelDbRaftLogStore } from './storage/leveldb-raft-log-store.js';
 import { TcpTransport } from './transport/index.js';
+import { PaxosReplica } from './multipaxos/paxos-replica.js';
 import { RaftReplica } from './raft/raft-replica.js';
 
 const usage = `usage: node --import tsx nodes/main.ts --cluster FILE --id ID --data-dir DIR
@@ -38,7 +42,7 @@ async function main(): Promise<void> {
   const dataDir = values['data-dir'];
   await mkdir(dataDir, { recursive: true });
 
-  const store = await LevelDbRaftLogStore.open(dataDir, { sync: !values['unsafe-no-fsync'] });
+  const sync = !values['unsafe-no-fsync'];
   const transport = new TcpTransport({
     id: self.id,
     listen: { host: self.host, port: self.peerPort },
@@ -46,17 +50,26 @@ async function main(): Promise<void> {
     secret: cluster.secret,
     logger,
   });
-  // The replica registers its message handler before the transport accepts peers.
-  const replica = await RaftReplica.start({
+  const common = {
     id: self.id,
-    voters: cluster.nodes.map((n) => n.id),
     httpUrls: Object.fromEntries(cluster.nodes.map((n) => [n.id, `http://${n.host}:${n.httpPort}`])),
-    tuning: raftTuning(cluster),
-    store,
     transport,
     logger,
     unsafeLocalReads: values['unsafe-local-reads'],
-  });
+  };
+  // The runtime is chosen by the cluster file's protocol; transport, HTTP API and state machine are shared.
+  // The replica registers its message handler before the transport accepts peers.
+  let replica: KvService & { close(): Promise<void> };
+  let store: { close(): Promise<void> };
+  if (cluster.protocol === 'multipaxos') {
+    const paxosStore = await LevelDbPaxosStore.open(dataDir, { sync });
+    store = paxosStore;
+    replica = await PaxosReplica.start({ ...common, replicas: cluster.nodes.map((n) => n.id), tuning: paxosTuning(cluster), store: paxosStore });
+  } else {
+    const raftStore = await LevelDbRaftLogStore.open(dataDir, { sync });
+    store = raftStore;
+    replica = await RaftReplica.start({ ...common, voters: cluster.nodes.map((n) => n.id), tuning: raftTuning(cluster), store: raftStore });
+  }
   await transport.start();
   const app = build({ service: replica });
   await app.listen({ host: self.host, port: self.httpPort });

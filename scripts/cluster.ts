@@ -1,11 +1,12 @@
 /**
- * `npm run cluster:raft [-- --nodes 5 --base-port 7000 --fresh]`: a local cluster in the
+ * `npm run cluster:raft [-- --nodes 5 --base-port 7000 --fresh]` (and `cluster:paxos`): a local cluster in the
  * foreground (DESIGN.md §5). Replica i serves HTTP on base+i and peers on base+100+i, keeps its
  * data under ./data/<protocol>/n<i> between runs, and every process stops on Ctrl-C.
  */
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { Cluster, repoRoot } from '../harness/cluster/cluster.js';
+import { protocols, type Protocol } from '../nodes/config.js';
 import { makePrettyPrinter } from './pretty-log.js';
 import { startConsole } from './cluster-console.js';
 
@@ -21,9 +22,9 @@ const { values } = parseArgs({
   },
 });
 
-const protocol = values.protocol;
-if (protocol !== 'raft') {
-  console.error(`unknown protocol ${protocol}: this build has raft`);
+const protocol = values.protocol as Protocol;
+if (!protocols.includes(protocol)) {
+  console.error(`unknown protocol ${values.protocol}: this build has ${protocols.join(', ')}`);
   process.exit(64);
 }
 const nodes = Number(values.nodes);

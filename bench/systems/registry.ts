@@ -9,7 +9,7 @@ import type { SystemDefinition } from './types.js';
 
 export const systemRegistry: Readonly<Record<string, SystemDefinition>> = {
   raft: ourProtocol('raft'),
-  // multipaxos: ourProtocol('multipaxos'),
+  multipaxos: ourProtocol('multipaxos'),
   // pbft: ourProtocol('pbft'),
   single: singleBaseline('raft'),
   hello: helloBaseline,

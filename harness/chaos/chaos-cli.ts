@@ -5,13 +5,14 @@
  * checker could not decide in time, 64 bad usage, 130 interrupted. See harness/README.md.
  */
 import { parseArgs } from 'node:util';
+import { protocols, type Protocol } from '../../nodes/config.js';
 import { killAllNow } from '../cluster/process-registry.js';
 import { faultNames } from '../nemesis/fault-kinds.js';
 import { defaultMix, parseMix } from '../workload/workload.js';
 import { defaultChaosOptions, runChaos, type ChaosOptions } from './run-chaos.js';
 
 const usage = `usage: npm run chaos -- [options]
-  --protocol raft             protocol of the cluster (default raft)
+  --protocol raft|multipaxos  protocol of the cluster (default raft)
   --nemesis LIST              comma-separated faults: ${faultNames().join(', ')} (default partition,kill,pause; "none" for none)
   --time S                    seconds of workload under faults (default 60)
   --interval S                seconds between fault starts (default 5)
@@ -61,7 +62,8 @@ function parse(argv: string[]): ChaosOptions {
     console.log(usage);
     process.exit(0);
   }
-  if (values.protocol !== 'raft') throw new UsageError(`protocol ${values.protocol} has not landed yet; only raft`);
+  const protocol = values.protocol as Protocol;
+  if (!protocols.includes(protocol)) throw new UsageError(`unknown protocol ${values.protocol}; known: ${protocols.join(', ')}`);
   const num = (name: string, text: string | undefined, fallback: number, min = 0): number => {
     if (text === undefined) return fallback;
     const n = Number(text);
@@ -75,7 +77,7 @@ function parse(argv: string[]): ChaosOptions {
   if (values['tick-ms'] !== undefined) tuning.tickMs = num('tick-ms', values['tick-ms'], 50, 1);
   return {
     ...defaultChaosOptions,
-    protocol: 'raft',
+    protocol,
     nemesis,
     timeS: num('time', values.time, defaultChaosOptions.timeS, 1),
     intervalS: num('interval', values.interval, defaultChaosOptions.intervalS, 0.1),

@@ -8,9 +8,9 @@
 import { mkdir, symlink, unlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { SeededRng } from '../../protocols/common/rng.js';
-import type { RaftTuning } from '../../nodes/config.js';
+import type { PaxosTuning, Protocol, RaftTuning } from '../../nodes/config.js';
 import { checkHistory, type CheckResult } from '../checker/check-history.js';
-import { Cluster } from '../cluster/cluster.js';
+import { Cluster, type ClusterOptions } from '../cluster/cluster.js';
 import { NemesisRunner } from '../nemesis/run-schedule.js';
 import { planSchedule, type Schedule } from '../nemesis/schedule.js';
 import { FaultProxy } from '../proxy/fault-proxy.js';
@@ -22,7 +22,7 @@ import { checkLostWrites, type LostWritesResult } from './lost-writes.js';
 import { writeReport } from './report.js';
 
 export interface ChaosOptions {
-  protocol: 'raft';
+  protocol: Protocol;
   nemesis: string[];
   timeS: number;
   intervalS: number;
@@ -135,7 +135,7 @@ export async function runChaos(partial: Partial<ChaosOptions>): Promise<ChaosRes
       dial: proxy.dial,
       logDir: dir,
       replicaArgs,
-      ...(o.tuning === undefined ? {} : { tuning: o.tuning }),
+      ...clusterTuning(o),
     });
     const c = cluster;
     for (const r of c.replicas) proxy.setTarget(r.id, { host: '127.0.0.1', port: r.peerPort });
@@ -297,4 +297,16 @@ function sleepOrAbort(ms: number, signal: AbortSignal | undefined): Promise<void
     const timer = setTimeout(done, ms);
     signal?.addEventListener('abort', done);
   });
+}
+
+/** The CLI's tuning flags (tick and election timeout) go to the protocol's own section. */
+function clusterTuning(o: ChaosOptions): Pick<ClusterOptions, 'tuning' | 'paxosTuning'> {
+  if (o.tuning === undefined) return {};
+  if (o.protocol === 'raft') return { tuning: o.tuning };
+  const { tickMs, electionTimeoutTicks, requestTimeoutMs } = o.tuning;
+  const paxosTuning: Partial<PaxosTuning> = {};
+  if (tickMs !== undefined) paxosTuning.tickMs = tickMs;
+  if (electionTimeoutTicks !== undefined) paxosTuning.electionTimeoutTicks = electionTimeoutTicks;
+  if (requestTimeoutMs !== undefined) paxosTuning.requestTimeoutMs = requestTimeoutMs;
+  return { paxosTuning };
 }

@@ -7,7 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import type { ClusterFile, NodeSpec, RaftTuning } from '../../nodes/config.js';
+import type { ClusterFile, NodeSpec, PaxosTuning, Protocol, RaftTuning } from '../../nodes/config.js';
 import { freePorts } from './free-port.js';
 import { track } from './process-registry.js';
 
@@ -27,7 +27,7 @@ export interface Replica {
 }
 
 export interface ClusterOptions {
-  protocol: 'raft';
+  protocol: Protocol;
   nodes: number;
   /** Replica i serves HTTP on basePort+i and peers on basePort+100+i; free ports when absent. */
   basePort?: number;
@@ -37,6 +37,8 @@ export interface ClusterOptions {
   fresh?: boolean;
   secret?: string;
   tuning?: Partial<RaftTuning>;
+  /** Multi-Paxos settings (the cluster file's `multipaxos` section). */
+  paxosTuning?: Partial<PaxosTuning>;
   /** Extra command-line flags for every replica (e.g. --unsafe-local-reads). */
   replicaArgs?: string[];
   /** Where each replica's raw JSON log goes (`<logDir>/<id>.log`). */
@@ -101,6 +103,7 @@ export class Cluster {
       secret: options.secret ?? randomBytes(16).toString('hex'),
       nodes: replicas.map((r) => nodeSpec(r, replicas, options)),
       ...(options.tuning === undefined ? {} : { raft: options.tuning }),
+      ...(options.paxosTuning === undefined ? {} : { multipaxos: options.paxosTuning }),
     };
     const clusterFilePath = join(dataRoot, 'cluster.json');
     await writeFile(clusterFilePath, JSON.stringify(file, null, 2));

@@ -1,0 +1,43 @@
+import t from 'tap';
+import { isPaxosMessage } from './message-guard.js';
+
+const b = { round: 2, leader: 'n1' };
+const cmd = { kind: 'batch', origin: b, payloads: [new Uint8Array([1, 2])] };
+const good = [
+  { type: 'P1a', from: 'n1', to: 'n2', ballot: b, fromSlot: 1 },
+  { type: 'P1b', from: 'n2', to: 'n1', request: b, ballotNum: b, accepted: [{ ballot: b, slot: 3, command: cmd }] },
+  { type: 'P1b', from: 'n2', to: 'n1', request: b, ballotNum: { round: 0, leader: '' }, accepted: [] },
+  { type: 'P2a', from: 'n1', to: 'n2', pvalue: { ballot: b, slot: 1, command: { kind: 'noop', origin: b, payloads: [] } } },
+  { type: 'P2b', from: 'n2', to: 'n1', ballotNum: b, slot: 1 },
+  { type: 'Decision', from: 'n1', to: 'n2', decisions: [{ slot: 1, command: cmd }] },
+  { type: 'Heartbeat', from: 'n1', to: 'n2', ballot: b, slotOut: 1, readRound: 0 },
+  { type: 'HeartbeatAck', from: 'n2', to: 'n1', ballotNum: b, readRound: 4 },
+  { type: 'CatchUp', from: 'n2', to: 'n1', fromSlot: 7 },
+];
+
+t.test('well-formed Multi-Paxos messages pass', async (t) => {
+  for (const m of good) t.ok(isPaxosMessage(m), m.type);
+});
+
+t.test('peer frames that are not Multi-Paxos messages are refused', async (t) => {
+  const p2a = good[3] as Record<string, unknown>;
+  const bad: unknown[] = [
+    null, 42, 'x', [], {},
+    { ...p2a, type: 'Nope' },
+    { ...p2a, from: 7 },
+    { ...p2a, to: '' },
+    { ...p2a, pvalue: { ballot: b, slot: -1, command: cmd } },
+    { ...p2a, pvalue: { ballot: b, slot: 1.5, command: cmd } },
+    { ...p2a, pvalue: { ballot: { round: -1, leader: 'n1' }, slot: 1, command: cmd } },
+    { ...p2a, pvalue: { ballot: { round: 1, leader: '' }, slot: 1, command: cmd } },
+    { ...p2a, pvalue: { ballot: b, slot: 1, command: { ...cmd, payloads: ['text'] } } },
+    { ...p2a, pvalue: { ballot: b, slot: 1, command: { ...cmd, kind: 'other' } } },
+    { ...p2a, pvalue: { ballot: b, slot: 1, command: { kind: 'noop', origin: b, payloads: [new Uint8Array(1)] } } },
+    { type: 'Decision', from: 'n1', to: 'n2', decisions: [{ slot: 'x', command: cmd }] },
+    { type: 'Decision', from: 'n1', to: 'n2', decisions: {} },
+    { type: 'Heartbeat', from: 'n1', to: 'n2', ballot: b, slotOut: 1, readRound: Number.NaN },
+    { type: 'CatchUp', from: 'n2', to: 'n1', fromSlot: 0 },
+    { type: 'P1b', from: 'n2', to: 'n1', request: b, ballotNum: b, accepted: [{ ballot: b, slot: 3 }] },
+  ];
+  for (const m of bad) t.notOk(isPaxosMessage(m), JSON.stringify(m));
+});

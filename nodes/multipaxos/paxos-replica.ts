@@ -1,0 +1,376 @@
+import type { Logger } from 'pino';
+import { Packr } from 'msgpackr';
+import { randomInt } from 'node:crypto';
+import { SeededRng } from '../../protocols/common/rng.js';
+import type { KvCommand, KvResult } from '../../protocols/kv/commands.js';
+import { KvStateMachine } from '../../protocols/kv/state-machine.js';
+import { formatBallot, sameBallot } from '../../protocols/multipaxos/ballot.js';
+import { MultiPaxosNode } from '../../protocols/multipaxos/paxos-node.js';
+import type { Ballot, Decision, PaxosMessage, Ready, ReadState, SoftState } from '../../protocols/multipaxos/types.js';
+import { NotLeaderError, ServiceError } from '../http/errors.js';
+import type { KvService } from '../http/kv-service.js';
+import type { PaxosTuning } from '../config.js';
+import { isEmptyUpdate, type PaxosStore } from '../storage/leveldb-paxos-store.js';
+import type { Transport } from '../transport/index.js';
+import { WaiterTable, type Waiter } from '../raft/pending.js';
+import { isPaxosMessage } from './message-guard.js';
+import { PaxosReplicaStats } from './paxos-replica-stats.js';
+
+/** The same command encoding as the Raft replica, so both replicate identical bytes. */
+const commandCodec = new Packr({ useRecords: false });
+
+export interface PaxosReplicaOptions {
+  id: string;
+  replicas: string[];
+  /** HTTP base URL of every replica, for forwarding to the leader. */
+  httpUrls: Record<string, string>;
+  tuning: PaxosTuning;
+  store: PaxosStore;
+  transport: Transport;
+  logger: Logger;
+  /** Answer linearizable reads from local state: deliberately unsafe, for the harness. */
+  unsafeLocalReads?: boolean;
+}
+
+type PendingWrite = Waiter<KvResult>;
+interface PendingRead extends Waiter<string | null> {
+  key: string;
+  /** Set once the read-index round answered; the read waits for appliedIndex to reach it. */
+  slot: number | null;
+}
+/**
+ * The proposals this leader put into one slot, in batch order: the k-th proposal is the slot's
+ * k-th payload, because the core appends every successful propose() to the open batch.
+ */
+interface SlotWaiters {
+  ballot: Ballot;
+  ids: number[];
+}
+
+/**
+ * One Multi-Paxos replica: the pure core (protocols/multipaxos) driven by real time, a real disk
+ * and real sockets (DESIGN.md §3), with the same loop as the Raft replica (nodes/raft/
+ * raft-replica.ts): inputs → core → ready() → send P2a/Decision/Heartbeat at once → persist the
+ * acceptor state and decisions in one LevelDB batch → send P1b/P2b (and a new leader's P1a) →
+ * apply decided slots → answer clients → advance().
+ *
+ * Inputs that arrive while a batch is being persisted are queued and stepped together right
+ * after it, so they share the next fsync (group commit) and, on the leader, the next slot
+ * (the core batches every proposal made between two Readys into one slot).
+ */
+export class PaxosReplica implements KvService {
+  readonly protocol = 'multipaxos';
+  readonly stats = new PaxosReplicaStats();
+  private readonly sm = new KvStateMachine();
+  private readonly writes = new WaiterTable<number, KvResult, PendingWrite>();
+  private readonly slotWaiters = new Map<number, SlotWaiters>();
+  private readonly reads = new WaiterTable<number, string | null, PendingRead>();
+  private readonly inbox: Array<() => void> = [];
+  /** The highest slot applied to the state machine (slots apply in order, from 1). */
+  private appliedIndex = 0;
+  private writeSeq = 0;
+  private readSeq = 0;
+  private persisting = false;
+  private scheduled = false;
+  private closed = false;
+  private timers: NodeJS.Timeout[] = [];
+  private soft: SoftState;
+
+  private constructor(
+    private readonly opts: PaxosReplicaOptions,
+    private readonly core: MultiPaxosNode,
+    ballot: Ballot,
+  ) {
+    this.soft = { role: 'follower', leader: null, ballot };
+  }
+
+  get id(): string {
+    return this.opts.id;
+  }
+
+  static async start(opts: PaxosReplicaOptions): Promise<PaxosReplica> {
+    const disk = await opts.store.load();
+    const { tickMs: _tickMs, requestTimeoutMs: _timeout, maxPendingRequests: _max, ...coreTuning } = opts.tuning;
+    const core = new MultiPaxosNode({ ...coreTuning, id: opts.id, replicas: opts.replicas }, new SeededRng(randomInt(2 ** 31)), disk);
+    const replica = new PaxosReplica(opts, core, disk.ballotNum);
+    opts.logger.info(
+      { ballotNum: formatBallot(disk.ballotNum), accepted: disk.accepted.length, decisions: disk.decisions.length },
+      'recovered multi-paxos state from disk',
+    );
+    opts.transport.onMessage((from, message) => replica.receive(from, message));
+    replica.timers.push(setInterval(() => replica.input(() => replica.core.tick()), opts.tuning.tickMs));
+    replica.timers.push(setInterval(() => replica.expireRequests(), 100));
+    replica.schedule();
+    return replica;
+  }
+
+  // ---- KvService -------------------------------------------------------------------------
+
+  leader(): string | null {
+    return this.soft.leader;
+  }
+
+  httpUrlOf(id: string): string | null {
+    return this.opts.httpUrls[id] ?? null;
+  }
+
+  healthy(): boolean {
+    return !this.closed;
+  }
+
+  execute(command: KvCommand): Promise<KvResult> {
+    this.admit();
+    const data = commandCodec.pack(command);
+    return new Promise<KvResult>((resolve, reject) => {
+      this.input(() => {
+        const r = this.core.propose(data);
+        if (!r.ok) return reject(new NotLeaderError(r.leader));
+        let slot = this.slotWaiters.get(r.slot);
+        if (slot !== undefined && !sameBallot(slot.ballot, r.ballot)) {
+          // Waiters of an earlier ballot at this slot: that batch was dropped when this replica
+          // was preempted, and a new ballot reuses the slot, so they can never be chosen.
+          this.rejectSlot(slot);
+          slot = undefined;
+        }
+        if (slot === undefined) {
+          slot = { ballot: r.ballot, ids: [] };
+          this.slotWaiters.set(r.slot, slot);
+        }
+        const id = ++this.writeSeq;
+        slot.ids.push(id);
+        this.writes.add(id, { resolve, reject, deadlineMs: this.deadline() });
+        this.stats.proposals++;
+      });
+    });
+  }
+
+  readLinearizable(key: string): Promise<string | null> {
+    if (this.opts.unsafeLocalReads === true) return Promise.resolve(this.sm.get(key));
+    this.admit();
+    const ctx = ++this.readSeq;
+    return new Promise<string | null>((resolve, reject) => {
+      this.reads.add(ctx, { key, slot: null, resolve, reject, deadlineMs: this.deadline() });
+      this.input(() => this.core.readIndex(ctx));
+    });
+  }
+
+  readStale(key: string): string | null {
+    return this.sm.get(key);
+  }
+
+  status(): Record<string, unknown> {
+    const s = this.core.status();
+    return {
+      id: this.id,
+      protocol: this.protocol,
+      pid: process.pid,
+      role: s.role === 'leader' ? 'leader' : 'follower',
+      coreRole: s.role,
+      leader: s.leader,
+      ballot: { round: s.ballot.round, leader: s.ballot.leader },
+      acceptorBallot: this.core.ballotNum,
+      commitIndex: this.commitIndex(),
+      appliedIndex: this.appliedIndex,
+      slotIn: s.slotIn,
+      slotOut: s.slotOut,
+      decided: s.decided,
+      inflight: s.inflight,
+      keys: this.sm.size,
+      pendingWrites: this.writes.size,
+      pendingReads: this.reads.size,
+    };
+  }
+
+  metrics(): string {
+    return this.stats.render(this.id, this.core.status(), this.commitIndex(), this.appliedIndex, this.opts.store, this.opts.transport);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const t of this.timers) clearInterval(t);
+    const closing = () => new ServiceError('NO_LEADER', 'the replica is shutting down', {}, 1);
+    this.writes.rejectAll(closing);
+    this.slotWaiters.clear();
+    this.reads.rejectAll(closing);
+    while (this.persisting) await new Promise((r) => setTimeout(r, 5));
+  }
+
+  /** Highest slot s such that every slot 1..s is decided (the twin of Raft's commitIndex). */
+  private commitIndex(): number {
+    let slot = this.core.slotOut;
+    while (this.core.decisionAt(slot) !== undefined) slot++;
+    return slot - 1;
+  }
+
+  // ---- the loop --------------------------------------------------------------------------
+
+  private receive(from: string, message: unknown): void {
+    // The transport authenticated `from`; a message claiming another sender is dropped.
+    if (!isPaxosMessage(message) || message.from !== from || message.to !== this.id) {
+      this.stats.badMessages++;
+      this.opts.logger.warn({ from }, 'dropped a malformed or misaddressed peer message');
+      return;
+    }
+    this.input(() => this.core.step(message));
+  }
+
+  /** Step an input now, or right after the batch being persisted (group commit). */
+  private input(fn: () => void): void {
+    if (this.closed) return;
+    if (this.persisting) this.inbox.push(fn);
+    else this.run(fn);
+    this.schedule();
+  }
+
+  private run(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      // An invariant failure in the core means this replica cannot be trusted any more.
+      this.opts.logger.fatal({ err }, 'multi-paxos core failed; stopping the replica');
+      process.exit(70);
+    }
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.persisting || this.closed) return;
+    this.scheduled = true;
+    setImmediate(() => void this.pump());
+  }
+
+  private async pump(): Promise<void> {
+    this.scheduled = false;
+    if (this.persisting || this.closed || !this.core.hasReady()) return;
+    const rd = this.core.ready();
+    this.persisting = true;
+    try {
+      this.sendAll(rd.messages);
+      await this.persist(rd);
+      this.sendAll(rd.messagesAfterPersist);
+      this.noteSoftState(rd.softState);
+      this.apply(rd.decided);
+      this.readsAnswered(rd.readStates, rd.readsFailed);
+      this.core.advance(rd);
+    } catch (err) {
+      this.opts.logger.fatal({ err }, 'persisting multi-paxos state failed; stopping the replica');
+      process.exit(70);
+    }
+    this.persisting = false;
+    const queued = this.inbox.splice(0);
+    for (const fn of queued) this.run(fn);
+    this.schedule();
+  }
+
+  private async persist(rd: Ready): Promise<void> {
+    if (isEmptyUpdate(rd.persist)) return;
+    await this.opts.store.persist(rd.persist);
+  }
+
+  private sendAll(messages: PaxosMessage[]): void {
+    for (const m of messages) this.opts.transport.send(m.to, m);
+  }
+
+  private noteSoftState(soft: SoftState | null): void {
+    if (soft === null) return;
+    const before = this.soft;
+    this.soft = soft;
+    if (before.leader !== soft.leader) this.stats.leaderChanges++;
+    if (before.role !== soft.role || before.leader !== soft.leader || !sameBallot(before.ballot, soft.ballot)) {
+      const ballot = formatBallot(soft.ballot);
+      this.opts.logger.info({ role: soft.role, ballot, leader: soft.leader }, `now ${soft.role} in ballot ${ballot}`);
+    }
+  }
+
+  /**
+   * PMMC replica: perform decided slots in order. A slot's batch is applied payload by payload;
+   * the proposal at position k is acknowledged with the k-th result when the slot was decided
+   * with this leader's own batch (origin = the ballot propose() returned), otherwise it lost its
+   * slot to a change of leader and was not applied (README.md, "Driving the core").
+   */
+  private apply(decided: Decision[]): void {
+    for (const { slot, command } of decided) {
+      if (slot <= this.appliedIndex) continue;
+      const results: Array<KvResult | null> = command.kind === 'batch' ? command.payloads.map((p) => this.applyCommand(p)) : [];
+      this.appliedIndex = slot;
+      this.stats.appliedSlots++;
+      this.stats.applied += Math.max(1, command.payloads.length);
+      const waiting = this.slotWaiters.get(slot);
+      if (waiting === undefined) continue;
+      this.slotWaiters.delete(slot);
+      if (command.kind !== 'batch' || !sameBallot(command.origin, waiting.ballot)) {
+        this.rejectSlot(waiting);
+        continue;
+      }
+      waiting.ids.forEach((id, k) => {
+        const w = this.writes.take(id);
+        if (w === undefined) return; // timed out already
+        const result = results[k];
+        if (result !== undefined && result !== null) w.resolve(result);
+        else w.reject(notApplied());
+      });
+    }
+    if (decided.length > 0) this.releaseReads();
+  }
+
+  private rejectSlot(waiting: SlotWaiters): void {
+    for (const id of waiting.ids) {
+      const w = this.writes.take(id);
+      if (w === undefined) continue;
+      this.stats.notApplied++;
+      w.reject(notApplied());
+    }
+  }
+
+  private applyCommand(data: Uint8Array): KvResult | null {
+    try {
+      return this.sm.apply(commandCodec.unpack(data) as KvCommand);
+    } catch (err) {
+      // Every replica decodes the same bytes, so every replica skips the same command.
+      this.opts.logger.error({ err }, 'skipped an undecodable command in a decided slot');
+      return null;
+    }
+  }
+
+  private readsAnswered(states: ReadState[], failed: number[]): void {
+    for (const { ctx, slot } of states) {
+      const read = this.reads.get(ctx);
+      if (read !== undefined) read.slot = slot;
+    }
+    for (const ctx of failed) this.reads.take(ctx)?.reject(new NotLeaderError(this.soft.leader));
+    if (states.length > 0) this.releaseReads();
+  }
+
+  /** Read index: serve once every slot up to the read's slot is applied. */
+  private releaseReads(): void {
+    for (const [ctx, read] of this.reads.entries()) {
+      if (read.slot === null || read.slot > this.appliedIndex) continue;
+      this.reads.take(ctx);
+      this.stats.reads++;
+      read.resolve(this.sm.get(read.key));
+    }
+  }
+
+  private admit(): void {
+    if (this.soft.role !== 'leader') throw new NotLeaderError(this.soft.leader);
+    if (this.writes.size + this.reads.size >= this.opts.tuning.maxPendingRequests) {
+      this.stats.overloaded++;
+      throw new ServiceError('OVERLOADED', 'too many requests in flight at this replica', {}, 1);
+    }
+  }
+
+  private deadline(): number {
+    return Date.now() + this.opts.tuning.requestTimeoutMs;
+  }
+
+  private expireRequests(): void {
+    const now = Date.now();
+    const timeout = () => new ServiceError('TIMEOUT', 'not decided in time; the outcome is unknown');
+    this.stats.timeouts += this.writes.expire(now, timeout);
+    this.stats.timeouts += this.reads.expire(now, () => new ServiceError('TIMEOUT', 'the read could not be confirmed in time'));
+  }
+}
+
+function notApplied(): ServiceError {
+  return new ServiceError('NO_LEADER', 'leadership changed before the request was decided; it was not applied', {}, 1);
+}
