@@ -25,7 +25,7 @@ async function run(cluster: Cluster, line: string, print: (line: string) => void
     case 'status':
       for (const r of cluster.replicas) {
         const s = r.state === 'up' ? await cluster.status(r.id) : null;
-        print(`  ${r.id} ${r.state.padEnd(7)} pid ${r.process?.pid ?? '-'}  ${s === null ? '' : `role ${s['role']} term ${s['term']} leader ${s['leader']} commit ${s['commitIndex']} applied ${s['appliedIndex']}`}`);
+        print(`  ${r.id} ${r.state.padEnd(7)} pid ${r.process?.pid ?? '-'}  ${s === null ? '' : `role ${s['role']} ${epochOf(s)} leader ${s['leader']} commit ${s['commitIndex']} applied ${s['appliedIndex']}`}`);
       }
       return;
     case 'kill':
@@ -46,4 +46,12 @@ async function run(cluster: Cluster, line: string, print: (line: string) => void
     default:
       return print(help);
   }
+}
+
+/** Raft's term, Multi-Paxos's ballot, PBFT's view: whichever the replica reports. */
+function epochOf(status: Record<string, unknown>): string {
+  if (status['term'] !== undefined) return `term ${status['term']}`;
+  const ballot = status['ballot'] as { round?: number; leader?: string } | undefined;
+  if (ballot !== undefined) return `ballot ${ballot.round}.${ballot.leader}`;
+  return `view ${status['view']}`;
 }

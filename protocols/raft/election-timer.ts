@@ -13,9 +13,10 @@ export class ElectionTimer {
   constructor(
     private readonly baseTicks: number,
     private readonly rng: Rng,
+    heardAtStart = false,
   ) {
     this.timeoutTicks = this.draw();
-    this.ticksSinceLeader = baseTicks;
+    this.ticksSinceLeader = heardAtStart ? 0 : baseTicks;
   }
 
   /** The timeout currently drawn, in [base, 2 * base). */
@@ -33,10 +34,10 @@ export class ElectionTimer {
     this.timeoutTicks = this.draw();
   }
 
-  /** One tick; true when the election timeout has elapsed. */
-  tick(): boolean {
-    this.elapsedTicks++;
-    if (this.ticksSinceLeader < this.baseTicks) this.ticksSinceLeader++;
+  /** `ticks` ticks of time passed; true when the election timeout has elapsed. */
+  tick(ticks = 1): boolean {
+    this.elapsedTicks += ticks;
+    this.ticksSinceLeader = Math.min(this.baseTicks, this.ticksSinceLeader + ticks);
     return this.elapsedTicks >= this.timeoutTicks;
   }
 

@@ -12,7 +12,8 @@ export function isWellFormed(m: RaftMessage): boolean {
   if (!isIndex(m.term)) return false;
   switch (m.type) {
     case 'RequestVote':
-      return isIndex(m.lastLogIndex) && isIndex(m.lastLogTerm) && typeof m.preVote === 'boolean';
+      return isIndex(m.lastLogIndex) && isIndex(m.lastLogTerm) && typeof m.preVote === 'boolean' &&
+        (m.leadershipTransfer === undefined || typeof m.leadershipTransfer === 'boolean');
     case 'RequestVoteResponse':
       return typeof m.voteGranted === 'boolean' && typeof m.preVote === 'boolean';
     case 'AppendEntries':
@@ -20,6 +21,8 @@ export function isWellFormed(m: RaftMessage): boolean {
     case 'AppendEntriesResponse':
       return isIndex(m.matchIndex) && isIndex(m.conflictIndex) && isIndex(m.conflictTerm) && isIndex(m.readRound) &&
         isIndex(m.incarnation);
+    case 'TimeoutNow':
+      return true;
     default: {
       const unknown: never = m;
       void unknown;

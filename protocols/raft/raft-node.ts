@@ -1,7 +1,7 @@
 /**
  * RaftNode: one Raft replica as a deterministic state machine (DESIGN.md §2). The runtime feeds it
  * time (`tick`), peer messages (`step`), client commands (`propose`) and read requests
- * (`readIndex`), and collects everything it must do from `ready()`: persist, send, apply, answer.
+ * (`readIndex`, `leaseRead`) and leadership transfers (`transferLeadership`), and collects everything it must do from `ready()`: persist, send, apply, answer.
  * Then it calls `advance()`. No I/O, no clock, no randomness except the injected generator.
  *
  * Rules are cited from the Raft paper (Ongaro and Ousterhout 2014, "§5.x", "Figure 2") and
@@ -12,6 +12,7 @@ import { majorityValue } from '../common/quorum.js';
 import type { Rng } from '../common/rng.js';
 import { ElectionTimer } from './election-timer.js';
 import { RaftLog } from './log.js';
+import { LeaseTracker } from './lease.js';
 import { isWellFormed } from './message-guard.js';
 import { Progress } from './progress.js';
 import { ReadIndexTracker } from './read-index.js';
@@ -31,6 +32,8 @@ import type {
   RequestVoteResponse,
   Role,
   SoftState,
+  TimeoutNow,
+  TransferResult,
 } from './types.js';
 import { VoteTally } from './vote-tally.js';
 
@@ -65,6 +68,25 @@ export class RaftNode {
   private readonly reads = new ReadIndexTracker();
   private heartbeatElapsed = 0;
   private quorumElapsed = 0;
+  /** Dissertation §6.4.1: when a majority last followed us, by heartbeat round. */
+  private readonly lease: LeaseTracker;
+  /** Start a new heartbeat round (for the lease) with the next sends. */
+  private leaseRoundDue = false;
+  /** A TimeoutNow went out this term: votes may bypass follower leases, so ours is void. */
+  private leaseRevoked = false;
+  // Leadership transfer (dissertation §3.10).
+  private transferTarget: NodeId | null = null;
+  private transferElapsed = 0;
+  private timeoutNowSent = false;
+
+  /** Ticks since this replica started: the clock of the lease (never reset). */
+  private now = 0;
+  /**
+   * With lease reads on, a restarted replica may have acknowledged a leader's heartbeat just before it crashed, and that
+   * leader may count it in a lease: it stays in a leader lease for an election timeout after it
+   * starts, as if it had just heard from a leader (see README, Deviations, "Lease reads").
+   */
+  private bootLease: boolean;
 
   // Outputs collected for the next Ready.
   private outMessages: RaftMessage[] = [];
@@ -90,7 +112,9 @@ export class RaftNode {
     this.currentTerm = hard.currentTerm;
     this.votedFor = hard.votedFor;
     this.commit = hard.commitIndex;
-    this.timer = new ElectionTimer(config.electionTimeoutTicks, rng);
+    this.bootLease = leasesOn(config) && hard.currentTerm > 0;
+    this.timer = new ElectionTimer(config.electionTimeoutTicks, rng, this.bootLease);
+    this.lease = new LeaseTracker(config.electionTimeoutTicks);
     this.lastSoft = this.softState();
     this.lastHard = this.hardState();
   }
@@ -131,15 +155,25 @@ export class RaftNode {
       lastLogIndex: this.log.lastIndex,
       lastLogTerm: this.log.lastTerm,
       progress: this.currentRole === 'leader' ? this.progressStatus() : null,
+      transferTarget: this.transferTarget,
     };
   }
 
   // ---------------------------------------------------------------- inputs
 
-  /** One unit of logical time. */
-  tick(): void {
-    if (this.currentRole === 'leader') this.tickLeader();
-    else if (this.timer.tick()) this.campaign(); // Figure 2, Rules for Servers, Followers
+  /**
+   * `elapsedTicks` units of logical time passed (default 1). The runtime passes every tick that
+   * elapsed in real time since its last call, and calls this before any other input: after a
+   * process pause of 10 s with 50 ms ticks that is one tick(200), not one tick(1). Leases (dissertation
+   * §4.2.3, §6.4.1) are only safe if ticks are never lost (README, Deviations, "Lease reads").
+   */
+  tick(elapsedTicks = 1): void {
+    invariant(Number.isSafeInteger(elapsedTicks) && elapsedTicks >= 0, () => `tick(${elapsedTicks}): not a tick count`);
+    if (elapsedTicks === 0) return;
+    this.now += elapsedTicks;
+    if (this.currentRole === 'leader') this.tickLeader(elapsedTicks);
+    else if (this.timer.tick(elapsedTicks)) this.campaign(); // Figure 2, Rules for Servers, Followers
+    if (!this.timer.leaderRecentlySeen) this.bootLease = false;
   }
 
   /** Handles any message from a peer: stale, duplicated, reordered or malformed ones included. */
@@ -160,6 +194,8 @@ export class RaftNode {
         return this.handleAppendEntries(m);
       case 'AppendEntriesResponse':
         return this.handleAppendResponse(m);
+      case 'TimeoutNow':
+        return this.handleTimeoutNow();
       default: {
         const unknown: never = m;
         return unknown;
@@ -174,6 +210,8 @@ export class RaftNode {
    */
   propose(data: Uint8Array): ProposeResult {
     if (this.currentRole !== 'leader') return { ok: false, reason: 'not-leader', leader: this.leaderId };
+    // Dissertation §3.10: the leader stops accepting requests while it transfers leadership.
+    if (this.transferTarget !== null) return { ok: false, reason: 'transferring', leader: this.id };
     const entry = this.appendEntry('command', data);
     return { ok: true, index: entry.index, term: entry.term };
   }
@@ -185,6 +223,42 @@ export class RaftNode {
       return;
     }
     this.reads.request(ctx, this.commit, this.termCommitted());
+  }
+
+  /**
+   * A lease read (dissertation §6.4.1): within the leader lease, and once the leader's no-op has
+   * committed, the read is served at commitIndex with no heartbeat round (it comes in the next
+   * Ready's readStates); otherwise it becomes a ReadIndex read for the same ctx. Weaker than
+   * ReadIndex: it is only linearizable if clocks drift by at most leaseDriftTicks per election
+   * timeout and the runtime delivers every elapsed tick before any input.
+   */
+  leaseRead(ctx: number): void {
+    if (this.currentRole === 'leader' && this.termCommitted() && this.leaseValid()) {
+      this.outReadStates.push({ ctx, index: this.commit });
+      return;
+    }
+    this.readIndex(ctx);
+  }
+
+  /**
+   * Dissertation §3.10: hand leadership to `target` (null: the most up-to-date follower). The
+   * leader refuses proposals from now on, brings the target's log up to date, then sends it
+   * TimeoutNow. The transfer is abandoned after an election timeout if we are still leader.
+   */
+  transferLeadership(target: NodeId | null): TransferResult {
+    if (this.currentRole !== 'leader') return { ok: false, reason: 'not-leader' };
+    const to = target ?? this.mostUpToDateFollower();
+    if (to === null) return { ok: false, reason: 'no-target' };
+    if (to === this.id) return { ok: false, reason: 'already-leader' };
+    const pr = this.progress.get(to);
+    if (pr === undefined) return { ok: false, reason: 'unknown-target' };
+    if (this.transferTarget === to) return { ok: true, target: to };
+    this.transferTarget = to;
+    this.transferElapsed = 0;
+    this.timeoutNowSent = false;
+    if (pr.matchIndex === this.log.lastIndex) this.sendTimeoutNow(to);
+    else pr.heartbeatDue = true; // the answer tells us what it lacks; replication does the rest
+    return { ok: true, target: to };
   }
 
   // ---------------------------------------------------------------- Ready contract
@@ -247,8 +321,9 @@ export class RaftNode {
     switch (m.type) {
       case 'RequestVote':
         if (m.preVote) return true; // dissertation §9.6: a pre-vote never changes our term
-        // Dissertation §4.2.3: with a live leader, disregard the request and keep our term.
-        if (this.config.checkQuorum && this.inLease()) return false;
+        // Dissertation §4.2.3: with a live leader, disregard the request and keep our term, unless
+        // the leader itself asked for this election (§3.10, leadership transfer).
+        if (this.config.checkQuorum && this.inLease() && m.leadershipTransfer !== true) return false;
         this.becomeFollower(m.term, null);
         return true;
       case 'RequestVoteResponse':
@@ -261,6 +336,9 @@ export class RaftNode {
       case 'AppendEntriesResponse':
         this.becomeFollower(m.term, null);
         return false;
+      case 'TimeoutNow':
+        this.becomeFollower(m.term, m.from); // only the leader of m.term sends it
+        return true;
       default: {
         const unknown: never = m;
         return unknown;
@@ -271,8 +349,10 @@ export class RaftNode {
   /** Figure 2, AppendEntries and RequestVote receiver rule 1: "Reply false if term < currentTerm". */
   private onLowerTerm(m: RaftMessage): void {
     if (m.type === 'AppendEntries') {
-      // The answer carries our term, so a stale leader steps down (§5.1).
-      this.outAfterPersist.push(this.appendResponse(m, false, 0, 0, 0));
+      // The answer carries our term, so a stale leader steps down (§5.1). It acknowledges no
+      // ReadIndex round: it answers a message of an earlier term, whose round number a leader
+      // of our term (restarted, its rounds counted from 0 again) might be reusing.
+      this.outAfterPersist.push(this.appendResponse(m, false, 0, 0, 0, 0));
     } else if (m.type === 'RequestVote') {
       this.sendVoteResponse(m, false);
     }
@@ -297,8 +377,11 @@ export class RaftNode {
     for (const peer of this.peers) this.outMessages.push(this.voteRequest(peer, this.currentTerm + 1, true));
   }
 
-  /** §5.2: increment currentTerm, vote for self, reset the election timer, send RequestVote. */
-  private becomeCandidate(): void {
+  /**
+   * §5.2: increment currentTerm, vote for self, reset the election timer, send RequestVote.
+   * `transfer`: started by TimeoutNow (dissertation §3.10), so the requests may pass leases.
+   */
+  private becomeCandidate(transfer = false): void {
     this.currentTerm++;
     this.votedFor = this.id;
     this.currentRole = 'candidate';
@@ -308,7 +391,11 @@ export class RaftNode {
     this.votes.record(this.id, true);
     if (this.votes.result() === 'won') return this.becomeLeader();
     // The new term and our own vote must be durable before anyone can count on them.
-    for (const peer of this.peers) this.outAfterPersist.push(this.voteRequest(peer, this.currentTerm, false));
+    for (const peer of this.peers) {
+      const request = this.voteRequest(peer, this.currentTerm, false);
+      if (transfer) request.leadershipTransfer = true;
+      this.outAfterPersist.push(request);
+    }
   }
 
   /** §5.2: won the election. §8: append a no-op so that earlier entries can commit (§5.4.2). */
@@ -318,6 +405,10 @@ export class RaftNode {
     this.votes = null;
     this.heartbeatElapsed = 0;
     this.quorumElapsed = 0;
+    this.lease.reset();
+    this.leaseRoundDue = true; // the first sends start a round, so the lease can begin
+    this.leaseRevoked = false;
+    this.transferTarget = null;
     // Figure 2: nextIndex initialized to leader last log index + 1, matchIndex to 0.
     const next = this.log.lastIndex + 1;
     this.progress = new Map(this.peers.map((peer) => [peer, new Progress(next, this.config.maxInflightAppends)]));
@@ -340,6 +431,17 @@ export class RaftNode {
   private onLeadershipLost(): void {
     this.outReadsFailed.push(...this.reads.failAll());
     this.progress = new Map();
+    this.transferTarget = null;
+    this.lease.reset();
+  }
+
+  /**
+   * Dissertation §3.10: the leader asks us to start an election now, skipping pre-vote (it would
+   * fail: every voter still hears from the leader) with RequestVotes that pass leader leases.
+   */
+  private handleTimeoutNow(): void {
+    if (this.currentRole !== 'follower') return;
+    this.becomeCandidate(true);
   }
 
   /** §5.2 one vote per term, first come first served; §5.4.1 the candidate's log is up to date. */
@@ -362,10 +464,13 @@ export class RaftNode {
     return m.term > this.currentTerm && !this.inLease() && this.log.isUpToDate(m.lastLogIndex, m.lastLogTerm);
   }
 
-  /** A leader, or a follower that heard from its leader less than an election timeout ago. */
+  /**
+   * A leader, or a follower that heard from its leader less than an election timeout ago (or, with
+   * check-quorum, restarted less than an election timeout ago: `bootLease`).
+   */
   private inLease(): boolean {
     if (this.currentRole === 'leader') return true;
-    return this.currentRole === 'follower' && this.leaderId !== null && this.timer.leaderRecentlySeen;
+    return this.currentRole === 'follower' && (this.leaderId !== null || this.bootLease) && this.timer.leaderRecentlySeen;
   }
 
   private handleVoteResponse(m: RequestVoteResponse): void {
@@ -476,6 +581,7 @@ export class RaftNode {
     matchIndex: number,
     conflictIndex: number,
     conflictTerm: number,
+    readRound = m.readRound,
   ): AppendEntriesResponse {
     return {
       type: 'AppendEntriesResponse',
@@ -486,36 +592,83 @@ export class RaftNode {
       matchIndex,
       conflictIndex,
       conflictTerm,
-      readRound: m.readRound,
+      readRound,
       incarnation: this.config.incarnation ?? 0,
     };
   }
 
   // ---------------------------------------------------------------- leaders (§5.3, §5.4)
 
-  private tickLeader(): void {
-    this.quorumElapsed++;
-    if (this.quorumElapsed >= this.config.electionTimeoutTicks) {
-      this.quorumElapsed = 0;
-      if (this.config.checkQuorum && !this.quorumActive()) {
+  private tickLeader(ticks: number): void {
+    const timeout = this.config.electionTimeoutTicks;
+    this.quorumElapsed += ticks;
+    if (this.quorumElapsed >= timeout) {
+      // More than one period in one call (a paused process): the later ones heard from nobody.
+      const periods = Math.floor(this.quorumElapsed / timeout);
+      this.quorumElapsed -= periods * timeout;
+      if (this.config.checkQuorum && !this.quorumActive(periods === 1)) {
         this.becomeFollower(this.currentTerm, null); // check-quorum (dissertation §6.2): cut off
         return;
       }
       for (const pr of this.progress.values()) pr.recentActive = false;
     }
-    this.heartbeatElapsed++;
+    if (this.transferTarget !== null) {
+      this.transferElapsed += ticks;
+      // Dissertation §3.10: abort after an election timeout; proposals are accepted again.
+      if (this.transferElapsed >= timeout) this.transferTarget = null;
+    }
+    this.heartbeatElapsed += ticks;
     if (this.heartbeatElapsed >= this.config.heartbeatIntervalTicks) {
       this.heartbeatElapsed = 0;
       // Figure 2, Leaders: "repeat [empty AppendEntries] during idle periods".
       for (const pr of this.progress.values()) pr.onHeartbeatTimeout();
+      this.leaseRoundDue = true; // every heartbeat is a round the lease can count from
     }
   }
 
-  /** Dissertation §6.2: did a majority, ourselves included, answer during the last election timeout? */
-  private quorumActive(): boolean {
+  /**
+   * Dissertation §6.2: did a majority, ourselves included, answer during the last election timeout?
+   * `countPeers` false: the period was spent paused, and only we were there.
+   */
+  private quorumActive(countPeers = true): boolean {
     let active = 1;
-    for (const pr of this.progress.values()) if (pr.recentActive) active++;
+    if (countPeers) for (const pr of this.progress.values()) if (pr.recentActive) active++;
     return active * 2 > this.voters.size;
+  }
+
+  /**
+   * Dissertation §6.4.1: a majority followed us at or after tick S (the start of the heartbeat
+   * round they answered, never the time the answer came), so no other leader can exist before
+   * S + electionTimeout on their clocks; we trust our own clock up to the drift bound. Needs
+   * check-quorum (followers disregard RequestVote in their lease only with it), and is void for
+   * the rest of the term once a TimeoutNow went out (those elections pass leases).
+   */
+  private leaseValid(): boolean {
+    if (!leasesOn(this.config) || this.leaseRevoked || this.transferTarget !== null) return false;
+    const duration = this.config.electionTimeoutTicks - (this.config.leaseDriftTicks ?? DEFAULT_LEASE_DRIFT_TICKS);
+    return this.now - this.lease.since(this.peers, this.now) < duration;
+  }
+
+  /** The follower with the highest matchIndex (the first in `voters` order on a tie). */
+  private mostUpToDateFollower(): NodeId | null {
+    let best: NodeId | null = null;
+    let bestMatch = -1;
+    for (const peer of this.peers) {
+      const match = this.progress.get(peer)?.matchIndex ?? -1;
+      if (match > bestMatch) {
+        best = peer;
+        bestMatch = match;
+      }
+    }
+    return best;
+  }
+
+  /** Dissertation §3.10: the target's log matches ours; tell it to campaign now. */
+  private sendTimeoutNow(to: NodeId): void {
+    const m: TimeoutNow = { type: 'TimeoutNow', from: this.id, to, term: this.currentTerm };
+    this.outMessages.push(m);
+    this.timeoutNowSent = true;
+    this.leaseRevoked = true;
   }
 
   private appendEntry(kind: LogEntry['kind'], data: Uint8Array | null): LogEntry {
@@ -532,11 +685,16 @@ export class RaftNode {
     if (m.incarnation > pr.incarnation) pr.onRestarted(m.incarnation, this.log.lastIndex + 1);
     pr.recentActive = true;
     this.reads.ack(m.from, m.readRound);
+    this.lease.ack(m.from, m.readRound);
     if (m.success) {
       if (m.matchIndex > this.log.lastIndex) return; // cannot match what we never sent
       if (pr.onAccepted(m.matchIndex)) this.maybeCommit();
     } else {
       pr.onRejected(this.nextIndexAfterRejection(m, pr));
+    }
+    // Dissertation §3.10: once the target holds our whole log, it may campaign.
+    if (m.from === this.transferTarget && !this.timeoutNowSent && pr.matchIndex === this.log.lastIndex) {
+      this.sendTimeoutNow(m.from);
     }
     this.releaseReads();
   }
@@ -581,9 +739,12 @@ export class RaftNode {
 
   /** Builds this Ready's AppendEntries: one ReadIndex round, then every follower's batch. */
   private prepareLeaderSends(): void {
-    if (this.reads.hasUnassigned()) {
-      this.reads.startRound();
-      for (const pr of this.progress.values()) pr.heartbeatDue = true;
+    const readsWaiting = this.reads.hasUnassigned();
+    if (readsWaiting || this.leaseRoundDue) {
+      // Every message built from here on leaves at or after tick `now` (dissertation §6.4.1).
+      this.lease.onRoundStarted(this.reads.startRound(), this.now);
+      this.leaseRoundDue = false;
+      if (readsWaiting) for (const pr of this.progress.values()) pr.heartbeatDue = true;
     }
     for (const [peer, pr] of this.progress) this.sendAppends(peer, pr);
     this.releaseReads(); // a single-voter cluster confirms at once
@@ -669,6 +830,14 @@ export class RaftNode {
   }
 }
 
+/** Lease reads need check-quorum: followers disregard RequestVote in a leader lease only with it. */
+function leasesOn(config: RaftConfig): boolean {
+  return config.leaseReads === true && config.checkQuorum;
+}
+
+/** RaftConfig.leaseDriftTicks when not set. */
+export const DEFAULT_LEASE_DRIFT_TICKS = 2;
+
 function assertValidConfig(config: RaftConfig): void {
   invariant(config.voters.includes(config.id), () => `voters must include ${config.id}`);
   invariant(new Set(config.voters).size === config.voters.length, 'voters must be distinct');
@@ -676,4 +845,6 @@ function assertValidConfig(config: RaftConfig): void {
   invariant(Number.isInteger(config.heartbeatIntervalTicks) && config.heartbeatIntervalTicks >= 1, 'heartbeatIntervalTicks >= 1');
   invariant(config.maxAppendBytes >= 1, 'maxAppendBytes >= 1');
   invariant(Number.isInteger(config.maxInflightAppends) && config.maxInflightAppends >= 1, 'maxInflightAppends >= 1');
+  const drift = config.leaseDriftTicks ?? DEFAULT_LEASE_DRIFT_TICKS;
+  invariant(Number.isInteger(drift) && drift >= 1, 'leaseDriftTicks >= 1');
 }

@@ -3,8 +3,12 @@
  * and etcd-io/raft's interaction tests). A discrete-event loop over a virtual clock drives 3 or 5
  * RaftNodes exactly through the Ready contract, over a network that drops, delays, reorders and
  * duplicates messages and partitions replicas, with replicas that crash (losing everything not
- * yet persisted, the Ready being persisted included) and restart from their simulated disk. Clients
- * propose commands and request ReadIndex reads throughout. After every event the SafetyChecker
+ * yet persisted, the Ready being persisted included) and restart from their simulated disk, and
+ * replicas that pause (SIGSTOP) for several election timeouts. Each replica has its own clock,
+ * drifting at a bounded rate, and is driven like the runtime drives it: before every input it is
+ * given the whole ticks its clock counted since the last call (`tick(elapsed)`), so a pause arrives
+ * as one big tick. Clients propose commands and request ReadIndex and lease reads throughout;
+ * leaders are asked to transfer leadership. After every event the SafetyChecker
  * checks Raft's safety properties; at the end, with faults over, the cluster must recover.
  *
  * Pure: no timers, no clock, no I/O. A seed fully determines a run.
@@ -41,6 +45,10 @@ export interface SimulationReport {
   readsFailed: number;
   crashes: number;
   partitions: number;
+  pauses: number;
+  transfers: number;
+  /** Lease reads requested (served from the lease or by their ReadIndex fallback). */
+  leaseReads: number;
   messagesSent: number;
   messagesDropped: number;
   /** Ticks from the final heal until every replica applied a command proposed after it. */
@@ -52,6 +60,7 @@ export const DEFAULT_STEPS = 5000;
 const TICK = 10;
 /** Ticks the cluster gets to recover once faults stop (the election timeout is 10 ticks). */
 const LIVENESS_TICKS = 600;
+const ELECTION_TIMEOUT = 10;
 
 export function defaultNodes(seed: number): number {
   return seed % 2 === 0 ? 3 : 5;
@@ -104,10 +113,29 @@ interface Params {
   clientGap: number;
   /** Chance that a replica crashes while persisting a given Ready (the riskiest moment). */
   crashWhilePersistingRate: number;
+  /** Lease reads (effective with check-quorum only). */
+  leaseReads: boolean;
+  /** Each replica's clock runs at a rate in [1 - clockDrift, 1 + clockDrift] of true time. */
+  clockDrift: number;
+  /** The smallest leaseDriftTicks that is safe for clockDrift (README, Deviations, "Lease reads"). */
+  leaseDriftTicks: number;
+}
+
+/**
+ * Lease arithmetic (README, Deviations, "Lease reads"): a follower's clock, up to 1 + rho fast,
+ * counts one tick too many at most, so it disregards votes for (T - 1) / (1 + rho) true ticks
+ * after a heartbeat arrives; a leader's clock, up to 1 - rho slow, serves for
+ * (T - drift) / (1 - rho) true ticks after sending it. drift = T - (T - 1)(1 - rho)/(1 + rho)
+ * is the least that keeps the second within the first.
+ */
+export function minimalLeaseDrift(electionTimeoutTicks: number, rho: number): number {
+  const exact = electionTimeoutTicks - ((electionTimeoutTicks - 1) * (1 - rho)) / (1 + rho);
+  return Math.max(1, Math.ceil(exact - 1e-9));
 }
 
 function drawParams(rng: Rng): Params {
   const pick = <T>(values: readonly T[]): T => values[rng.int(values.length)] as T;
+  const clockDrift = pick([0, 0.02, 0.05, 0.2]);
   return {
     preVote: rng.chance(0.75),
     checkQuorum: rng.chance(0.6),
@@ -121,6 +149,10 @@ function drawParams(rng: Rng): Params {
     faultGap: pick([60, 200, 600]),
     clientGap: pick([5, 20, 60]),
     crashWhilePersistingRate: pick([0, 0.002, 0.01]),
+    leaseReads: rng.chance(0.8),
+    clockDrift,
+    // The least safe bound, exactly: a lease one tick longer than the analysis allows fails.
+    leaseDriftTicks: minimalLeaseDrift(ELECTION_TIMEOUT, clockDrift),
   };
 }
 
@@ -147,9 +179,20 @@ interface SimNode {
   observedCommit: number;
   leaderTerm: number;
   proposals: Map<number, Proposal>;
-  /** ctx -> highest acknowledged index when the read was requested. */
+  /** ctx -> highest acknowledged index when the read was issued. */
   reads: Map<number, number>;
+  /** ctx -> true time at which the core got the read request. */
+  readsRequestedAt: Map<number, number>;
+  /** Clock rate against true time (bounded drift). */
+  rate: number;
+  /** True time at which the current life started, and the local time already given as ticks. */
+  bootAt: number;
+  accounted: number;
+  /** Paused (SIGSTOP) until this true time: every event for it waits until then. */
+  pausedUntil: number;
 }
+
+type ClientOp = { kind: 'propose'; burst: number } | { kind: 'read'; ctx: number; lease: boolean };
 
 type SimEvent =
   | { kind: 'tick'; node: SimNode; epoch: number }
@@ -159,7 +202,11 @@ type SimEvent =
   | { kind: 'fault' }
   | { kind: 'crash'; node: SimNode; epoch: number }
   | { kind: 'restart'; node: SimNode }
-  | { kind: 'heal'; partition: number };
+  | { kind: 'heal'; partition: number }
+  /** A client that still believes `node` leads reads from it (aimed at cut-off leaders). */
+  | { kind: 'staleRead'; node: SimNode; epoch: number }
+  /** A client request that reached a paused replica: handled when it resumes. */
+  | { kind: 'op'; node: SimNode; epoch: number; op: ClientOp };
 
 class Simulation {
   private readonly seed: number;
@@ -182,6 +229,8 @@ class Simulation {
   private payloadSeq = 0;
   private readSeq = 0;
   private readonly markers = new Set<Uint8Array>();
+  /** Term -> true time its leader was first seen. */
+  private readonly electedAt = new Map<number, number>();
   private markerTerm = -1;
   private markerIndex = 0;
   private readonly stats = {
@@ -190,6 +239,9 @@ class Simulation {
     readsFailed: 0,
     crashes: 0,
     partitions: 0,
+    pauses: 0,
+    transfers: 0,
+    leaseReads: 0,
     messagesSent: 0,
     messagesDropped: 0,
   };
@@ -234,6 +286,12 @@ class Simulation {
   }
 
   private handle(event: SimEvent): void {
+    const node = eventNode(event, this.byId);
+    if (node !== undefined && node.pausedUntil > this.now && node.raft !== null) {
+      // A stopped process handles nothing; its inputs wait, and come back in a random order.
+      this.queue.push(node.pausedUntil + this.rng.int(TICK), event);
+      return;
+    }
     switch (event.kind) {
       case 'tick':
         return this.onTick(event.node, event.epoch);
@@ -253,6 +311,12 @@ class Simulation {
       case 'heal':
         if (event.partition === this.partitionSeq) this.heal();
         return;
+      case 'op':
+        if (event.node.epoch === event.epoch) this.runOp(event.node, event.op);
+        return;
+      case 'staleRead':
+        if (event.node.epoch === event.epoch && event.node.raft?.role === 'leader') this.read(event.node, this.rng.chance(0.8));
+        return;
       default: {
         const unknown: never = event;
         return unknown;
@@ -260,18 +324,34 @@ class Simulation {
     }
   }
 
+  /** The runtime's setInterval: roughly every tick, sometimes late (a busy event loop). */
   private onTick(node: SimNode, epoch: number): void {
     if (node.raft === null || node.epoch !== epoch) return;
-    node.raft.tick();
+    this.catchUp(node);
     this.pump(node);
-    this.queue.push(this.now + TICK, { kind: 'tick', node, epoch });
+    const late = this.rng.chance(0.05) ? this.rng.between(TICK, 3 * TICK) : 0;
+    this.queue.push(this.now + this.rng.between(TICK - 3, TICK + 3) + late, { kind: 'tick', node, epoch });
+  }
+
+  /**
+   * The runtime contract for time: before any input, give the core every whole tick the replica's
+   * own clock counted since the last call (the remainder carries over).
+   */
+  private catchUp(node: SimNode): void {
+    if (node.raft === null) return;
+    const local = (this.now - node.bootAt) * node.rate;
+    const elapsed = Math.floor((local - node.accounted) / TICK);
+    if (elapsed <= 0) return;
+    node.accounted += elapsed * TICK;
+    node.raft.tick(elapsed);
   }
 
   private onDeliver(m: RaftMessage): void {
     const node = this.byId.get(m.to);
     if (node?.raft == null || !this.linked(m.from, m.to)) return;
     if (this.logMessages) this.trace(`deliver ${describeMessage(m)}`);
-    node.raft.step(m);
+    this.catchUp(node);
+    node.raft?.step(m);
     this.pump(node);
   }
 
@@ -366,13 +446,42 @@ class Simulation {
     this.queue.push(this.now + this.rng.between(1, this.params.clientGap), { kind: 'client' });
     const node = this.pickClientTarget();
     if (node?.raft == null) return;
+    let op: ClientOp;
     if (this.faulty && this.rng.chance(0.7)) {
-      const burst = this.rng.between(1, 4);
-      for (let k = 0; k < burst; k++) this.propose(node, this.payload());
+      op = { kind: 'propose', burst: this.rng.between(1, 4) };
     } else {
-      const ctx = ++this.readSeq;
-      node.reads.set(ctx, this.checker.highestAcked);
-      node.raft.readIndex(ctx);
+      return this.read(node, this.rng.chance(0.5));
+    }
+    this.request(node, op);
+  }
+
+  private read(node: SimNode, lease: boolean): void {
+    const ctx = ++this.readSeq;
+    // The read is issued now: it must see every write acknowledged before now (even if the
+    // replica is paused and answers it later).
+    node.reads.set(ctx, this.checker.highestAcked);
+    this.request(node, { kind: 'read', ctx, lease });
+  }
+
+  private request(node: SimNode, op: ClientOp): void {
+    if (node.pausedUntil > this.now) this.queue.push(node.pausedUntil + this.rng.int(TICK), { kind: 'op', node, epoch: node.epoch, op });
+    else this.runOp(node, op);
+  }
+
+  private runOp(node: SimNode, op: ClientOp): void {
+    const raft = node.raft;
+    if (raft === null) return;
+    this.catchUp(node);
+    if (op.kind === 'propose') {
+      for (let k = 0; k < op.burst; k++) this.propose(node, this.payload());
+    } else {
+      node.readsRequestedAt.set(op.ctx, this.now);
+      if (op.lease) {
+        this.stats.leaseReads++;
+        raft.leaseRead(op.ctx);
+      } else {
+        raft.readIndex(op.ctx);
+      }
     }
     this.pump(node);
   }
@@ -407,6 +516,7 @@ class Simulation {
   private propose(node: SimNode, data: Uint8Array): number {
     const raft = node.raft;
     if (raft === null) return 0;
+    this.catchUp(node);
     const result = raft.propose(data);
     if (!result.ok) return 0;
     node.proposals.set(result.index, { term: result.term, data });
@@ -428,10 +538,21 @@ class Simulation {
     if (ackedAtRequest === undefined) this.fail(`${node.id} released read ${ctx} it was never asked`);
     node.reads.delete(ctx);
     this.checker.checkRead(node.id, ctx, index, ackedAtRequest, node.raft?.commitIndex ?? 0);
+    // Stronger than linearizability, and what ReadIndex and leases both promise: when the leader
+    // took the request, no leader of a later term had been elected yet (dissertation §6.4, §6.4.1).
+    const requestedAt = node.readsRequestedAt.get(ctx) ?? this.now;
+    node.readsRequestedAt.delete(ctx);
+    const term = node.raft?.term ?? 0;
+    for (const [later, at] of this.electedAt) {
+      if (later > term && at < requestedAt) {
+        this.fail(`read ${ctx} served by ${node.id} (term ${term}), requested at t=${requestedAt / TICK} after a leader of term ${later} was elected at t=${at / TICK}`);
+      }
+    }
     this.stats.readsServed++;
   }
 
   private failRead(node: SimNode, ctx: number): void {
+    node.readsRequestedAt.delete(ctx);
     if (!node.reads.delete(ctx)) this.fail(`${node.id} failed read ${ctx} it was never asked`);
     this.stats.readsFailed++;
   }
@@ -442,9 +563,36 @@ class Simulation {
     if (!this.faulty) return;
     this.queue.push(this.now + this.rng.between(1, this.params.faultGap), { kind: 'fault' });
     const roll = this.rng.next();
-    if (roll < 0.45) this.crashSomeone();
-    else if (roll < 0.8) this.partition();
+    if (roll < 0.35) this.crashSomeone();
+    else if (roll < 0.65) this.partition();
+    else if (roll < 0.75) this.pauseSomeone();
+    else if (roll < 0.87) this.transferLeadership();
     else this.heal();
+  }
+
+  /** SIGSTOP for up to six election timeouts; leaders are the interesting victims. */
+  private pauseSomeone(): void {
+    const victim = this.rng.chance(0.7) ? this.someLeader() : this.someUpNode();
+    if (victim?.raft == null || victim.pausedUntil > this.now) return;
+    // Often one to two election timeouts: long enough for a new election, short enough that
+    // check-quorum, counting the missed periods, may not yet depose the paused leader.
+    const long = this.rng.chance(0.5) ? this.rng.between(ELECTION_TIMEOUT * TICK, 2 * ELECTION_TIMEOUT * TICK) : this.rng.between(2 * TICK, 60 * TICK);
+    victim.pausedUntil = this.now + long;
+    this.stats.pauses++;
+    this.trace(`${victim.id} pauses until t=${(victim.pausedUntil / TICK).toFixed(1)}`);
+  }
+
+  /** An admin asks a leader (perhaps a stale one) to hand over, to a named replica or to any. */
+  private transferLeadership(): void {
+    const leader = this.rng.chance(0.8) ? this.currentLeader() : this.someLeader();
+    const raft = leader?.raft;
+    if (leader === undefined || raft == null || leader.pausedUntil > this.now) return;
+    this.catchUp(leader);
+    const target = this.rng.chance(0.3) ? null : (this.ids[this.rng.int(this.ids.length)] as NodeId);
+    const result = raft.transferLeadership(target);
+    if (result.ok) this.stats.transfers++;
+    this.trace(`${leader.id} transfers leadership to ${target ?? 'any'}: ${JSON.stringify(result)}`);
+    this.pump(leader);
   }
 
   /** Leaders are the interesting victims: half the crashes hit one. */
@@ -457,9 +605,11 @@ class Simulation {
     if (victim.raft === null) return;
     victim.raft = null; // everything not persisted is gone, the Ready being persisted included
     victim.epoch++;
+    victim.pausedUntil = 0;
     victim.persisting = null;
     victim.proposals.clear();
     victim.reads.clear();
+    victim.readsRequestedAt.clear();
     this.stats.crashes++;
     this.trace(`${victim.id} crashes`);
     // Quick restarts meet messages sent before the crash: that is where lost state shows.
@@ -476,6 +626,10 @@ class Simulation {
       for (const id of this.ids) sides.set(id, 0);
       sides.set(leader.id, 1);
       if (this.ids.length > 3 && this.rng.chance(0.5)) sides.set(this.someUpNode()?.id ?? leader.id, 1);
+      // Its clients keep reading from it around when its lease ends and the others elect.
+      for (let k = this.rng.between(0, 8); k > 0; k--) {
+        this.queue.push(this.now + this.rng.between(6 * TICK, 25 * TICK), { kind: 'staleRead', node: leader, epoch: leader.epoch });
+      }
     }
     if (new Set(sides.values()).size === 1) sides.set(this.ids[this.rng.int(this.ids.length)] as NodeId, 2);
     this.sides = sides;
@@ -504,6 +658,9 @@ class Simulation {
     node.applied = 0;
     node.stateHash = 0;
     node.leaderTerm = 0;
+    node.bootAt = this.now;
+    node.accounted = 0;
+    node.pausedUntil = 0;
     const restored = { hardState: { ...node.disk.hardState }, entries: node.disk.entries.slice() };
     node.raft = new RaftNode({ ...this.config(node.id), incarnation: node.epoch }, this.rng.fork(), restored);
     node.observedCommit = 0;
@@ -515,12 +672,14 @@ class Simulation {
     return {
       id,
       voters: this.ids,
-      electionTimeoutTicks: 10,
+      electionTimeoutTicks: ELECTION_TIMEOUT,
       heartbeatIntervalTicks: this.params.heartbeatIntervalTicks,
       preVote: this.params.preVote,
       checkQuorum: this.params.checkQuorum,
       maxAppendBytes: this.params.maxAppendBytes,
       maxInflightAppends: this.params.maxInflightAppends,
+      leaseReads: this.params.leaseReads,
+      leaseDriftTicks: this.params.leaseDriftTicks,
     };
   }
 
@@ -537,6 +696,12 @@ class Simulation {
       leaderTerm: 0,
       proposals: new Map(),
       reads: new Map(),
+      readsRequestedAt: new Map(),
+      // Often at the extremes: a slow leader and fast followers are the lease's worst case.
+      rate: 1 + (this.rng.chance(0.5) ? (this.rng.chance(0.5) ? 1 : -1) : 2 * this.rng.next() - 1) * this.params.clockDrift,
+      bootAt: 0,
+      accounted: 0,
+      pausedUntil: 0,
     };
   }
 
@@ -555,6 +720,7 @@ class Simulation {
     this.checker.observeLeader(node.id, raft.term);
     if (node.leaderTerm === raft.term) return;
     node.leaderTerm = raft.term;
+    if (!this.electedAt.has(raft.term)) this.electedAt.set(raft.term, this.now);
     this.trace(`${node.id} is leader of term ${raft.term}`);
     this.checker.checkLeaderHas(node.id, raft.term, (index) => raft.entryAt(index));
   }
@@ -597,6 +763,7 @@ class Simulation {
   private endFaults(): void {
     this.faulty = false;
     this.heal();
+    for (const node of this.nodes) node.pausedUntil = 0;
     for (const node of this.nodes) this.restart(node);
     this.trace('faults end');
   }
@@ -653,17 +820,34 @@ class Simulation {
   }
 }
 
+/** The replica an event is an input of (for pauses); undefined for cluster-wide events. */
+function eventNode(event: SimEvent, byId: ReadonlyMap<NodeId, SimNode>): SimNode | undefined {
+  switch (event.kind) {
+    case 'tick':
+    case 'persisted':
+    case 'op':
+    case 'staleRead':
+      return event.node;
+    case 'deliver':
+      return byId.get(event.message.to);
+    default:
+      return undefined;
+  }
+}
+
 function describeMessage(m: RaftMessage): string {
   const head = `${m.from}->${m.to} ${m.type} t${m.term}`;
   switch (m.type) {
     case 'RequestVote':
-      return `${head}${m.preVote ? ' pre' : ''} last=${m.lastLogIndex}@${m.lastLogTerm}`;
+      return `${head}${m.preVote ? ' pre' : ''}${m.leadershipTransfer === true ? ' transfer' : ''} last=${m.lastLogIndex}@${m.lastLogTerm}`;
     case 'RequestVoteResponse':
       return `${head}${m.preVote ? ' pre' : ''} ${m.voteGranted ? 'granted' : 'rejected'}`;
     case 'AppendEntries':
       return `${head} prev=${m.prevLogIndex}@${m.prevLogTerm} n=${m.entries.length} commit=${m.leaderCommit} round=${m.readRound}`;
     case 'AppendEntriesResponse':
       return `${head} ${m.success ? `ok match=${m.matchIndex}` : `reject hint=${m.conflictIndex}@${m.conflictTerm}`} round=${m.readRound}`;
+    case 'TimeoutNow':
+      return head;
     default: {
       const unknown: never = m;
       return unknown;

@@ -66,6 +66,12 @@ export class TestCluster {
   readonly sent: RaftMessage[] = [];
   /** Return true to drop a message. */
   drop: (m: RaftMessage) => boolean = () => false;
+  /**
+   * Paused replicas (a SIGSTOPped process): not ticked, their Readys wait, and messages to them
+   * are held here instead of delivered, for the test to deliver in whatever order it likes.
+   */
+  readonly paused = new Set<NodeId>();
+  readonly held: RaftMessage[] = [];
   private queue: RaftMessage[] = [];
   private readonly down = new Set<NodeId>();
   private readonly cut = new Set<string>();
@@ -115,7 +121,7 @@ export class TestCluster {
   /** Ticks every live node `times` times, letting messages settle after each tick. */
   tickAll(times = 1): void {
     for (let k = 0; k < times; k++) {
-      for (const id of this.ids) if (!this.down.has(id)) this.node(id).tick();
+      for (const id of this.ids) if (!this.down.has(id) && !this.paused.has(id)) this.node(id).tick();
       this.stabilize();
     }
   }
@@ -130,7 +136,7 @@ export class TestCluster {
   /** Runs one Ready cycle on `id`: send, persist, send after persist, apply, advance. */
   processReady(id: NodeId): Ready | null {
     const node = this.node(id);
-    if (this.down.has(id) || !node.hasReady()) return null;
+    if (this.down.has(id) || this.paused.has(id) || !node.hasReady()) return null;
     const rd = node.ready();
     this.send(rd.messages);
     persist(this.disks.get(id) as Disk, rd);
@@ -153,7 +159,8 @@ export class TestCluster {
   deliverOne(): boolean {
     const m = this.queue.shift();
     if (m === undefined) return false;
-    if (!this.down.has(m.to) && !this.cut.has(`${m.from}>${m.to}`)) this.node(m.to).step(m);
+    if (this.paused.has(m.to)) this.held.push(m);
+    else if (!this.down.has(m.to) && !this.cut.has(`${m.from}>${m.to}`)) this.node(m.to).step(m);
     return true;
   }
 

@@ -40,6 +40,23 @@ export interface RequestVote {
   lastLogIndex: number;
   lastLogTerm: number;
   preVote: boolean;
+  /**
+   * Set (true) only on the RequestVotes of an election started by TimeoutNow (dissertation §3.10):
+   * voters grant it even inside a leader lease (§4.2.3), since the leader itself asked for it.
+   * Absent otherwise.
+   */
+  leadershipTransfer?: boolean;
+}
+
+/**
+ * Leadership transfer (dissertation §3.10): the leader, having brought `to` up to date, tells it
+ * to start an election at once, without pre-vote and without waiting for its election timeout.
+ */
+export interface TimeoutNow {
+  type: 'TimeoutNow';
+  from: NodeId;
+  to: NodeId;
+  term: number;
 }
 
 export interface RequestVoteResponse {
@@ -81,7 +98,7 @@ export interface AppendEntriesResponse {
   incarnation: number;
 }
 
-export type RaftMessage = RequestVote | RequestVoteResponse | AppendEntries | AppendEntriesResponse;
+export type RaftMessage = RequestVote | RequestVoteResponse | AppendEntries | AppendEntriesResponse | TimeoutNow;
 
 /** A ReadIndex result: the read with this context may be served once appliedIndex >= index. */
 export interface ReadState {
@@ -120,7 +137,17 @@ export interface Ready {
 
 export type ProposeResult =
   | { ok: true; index: number; term: number }
-  | { ok: false; reason: 'not-leader'; leader: NodeId | null };
+  | { ok: false; reason: 'not-leader'; leader: NodeId | null }
+  /** A leadership transfer is under way (dissertation §3.10): retry shortly, at the new leader. */
+  | { ok: false; reason: 'transferring'; leader: NodeId };
+
+export type TransferResult =
+  | { ok: true; target: NodeId }
+  /**
+   * not-leader: only a leader transfers; already-leader: the target is this replica; unknown-target:
+   * not a voter; no-target: a single-voter cluster has nobody to transfer to.
+   */
+  | { ok: false; reason: 'not-leader' | 'already-leader' | 'unknown-target' | 'no-target' };
 
 export interface RaftConfig {
   id: NodeId;
@@ -145,6 +172,20 @@ export interface RaftConfig {
    * Defaults to 0.
    */
   incarnation?: number;
+  /**
+   * Lease reads (dissertation §6.4.1), on every replica, and only with checkQuorum. Off (the
+   * default), `leaseRead` is a ReadIndex read. On, a replica also stays in a leader lease for an
+   * election timeout after it restarts, in case it acknowledged a heartbeat a leader counts on.
+   */
+  leaseReads?: boolean;
+  /**
+   * Lease reads (dissertation §6.4.1): the bound, in ticks, on how far the replicas' clocks may
+   * disagree over one election timeout, tick rounding included. A leader serves lease reads only
+   * within electionTimeoutTicks - leaseDriftTicks of a heartbeat round a majority acknowledged,
+   * counted from when that round was sent. Must be >= 1; defaults to 2, which covers the rounding of
+   * ticks at both ends and a 5% rate difference with electionTimeoutTicks = 10 (see README).
+   */
+  leaseDriftTicks?: number;
 }
 
 export interface RaftStatus {
@@ -158,4 +199,6 @@ export interface RaftStatus {
   lastLogTerm: number;
   /** Leader only: per follower replication progress. */
   progress: Record<NodeId, { matchIndex: number; nextIndex: number; inflight: number }> | null;
+  /** Leader only: the replica leadership is being transferred to (dissertation §3.10), or null. */
+  transferTarget: NodeId | null;
 }
