@@ -48,8 +48,9 @@ async function chaos(t: Test, args: string[], timeoutMs: number): Promise<Run> {
   return { code, stdout, dir, results };
 }
 
-t.test('raft under partition, kill and pause: linearizable, no lost writes', async (t) => {
-  const run = await chaos(t, ['--protocol', 'raft', '--nemesis', 'partition,kill,pause', '--time', '14', '--interval', '3', '--recovery', '3', '--seed', '7'], 90_000);
+for (const protocol of ['raft', 'multipaxos']) {
+t.test(`${protocol} under partition, kill and pause: linearizable, no lost writes`, async (t) => {
+  const run = await chaos(t, ['--protocol', protocol, '--nemesis', 'partition,kill,pause', '--time', '14', '--interval', '3', '--recovery', '3', '--seed', '7'], 90_000);
   if (run.code !== 0) t.comment(run.stdout);
   t.equal(run.code, 0, 'exit 0');
   t.equal(run.results['verdict'], 'valid');
@@ -65,6 +66,7 @@ t.test('raft under partition, kill and pause: linearizable, no lost writes', asy
   t.match(history, /"process":"nemesis","type":"info","f":"start-/, 'nemesis events in the history');
   t.match(run.stdout, /verdict: VALID/);
 });
+}
 
 t.test('--unsafe-local-reads under partitions is caught as a linearizability violation', async (t) => {
   const run = await chaos(

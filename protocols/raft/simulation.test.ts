@@ -28,6 +28,7 @@ t.test(`simulation: ${SEEDS} seeds of 3 and 5 replicas stay safe and recover`, a
   t.ok(sum('crashes') > SEEDS && sum('partitions') > SEEDS, 'faults were injected');
   t.ok(sum('leaderTerms') > 2 * SEEDS, 'leadership changed hands');
   t.ok(sum('acknowledged') > 10 * SEEDS && sum('readsServed') > SEEDS, 'clients got answers');
+  t.ok(sum('pauses') > SEEDS && sum('transfers') > SEEDS && sum('leaseReads') > 10 * SEEDS, 'pauses, transfers and lease reads happened');
   t.comment(`${SEEDS} seeds x ${DEFAULT_STEPS} steps in ${seconds.toFixed(1)} s`);
 });
 
