@@ -31,6 +31,8 @@ export const defaultRaftTuning: RaftTuning = {
   heartbeatIntervalTicks: 2,
   preVote: true,
   checkQuorum: true,
+  leaseReads: true,
+  leaseDriftTicks: 2,
   maxAppendBytes: 1024 * 1024,
   maxInflightAppends: 64,
   requestTimeoutMs: 5000,
