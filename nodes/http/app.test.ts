@@ -167,3 +167,15 @@ t.test('status, metrics and health', async (t) => {
   t.match(metrics.body, /consensus_http_requests_total\{replica="n1",method="GET",route="\/status",status="200"\} 1/);
   t.equal((await app.inject({ url: '/health' })).statusCode, 200);
 });
+
+t.test('lease reads and leadership transfer are refused clearly where a protocol lacks them', async (t) => {
+  const app = build({ service: localService() });
+  t.teardown(() => app.close());
+  const lease = await app.inject({ method: 'GET', url: '/kv/k?consistency=lease' });
+  t.equal(lease.statusCode, 400);
+  t.match(lease.json().error.message, /no lease reads/);
+  const transfer = await app.inject({ method: 'POST', url: '/admin/transfer-leadership', headers: json, payload: {} });
+  t.equal(transfer.statusCode, 400);
+  const badBody = await app.inject({ method: 'POST', url: '/admin/transfer-leadership', headers: json, payload: { target: 5 } });
+  t.equal(badBody.statusCode, 400, 'a non-string target is refused');
+});

@@ -11,7 +11,7 @@ export interface AppOptions {
 }
 
 type KeyParams = { key: string };
-type ReadQuery = { consistency?: 'linearizable' | 'stale' };
+type ReadQuery = { consistency?: 'linearizable' | 'stale' | 'lease' };
 
 const keyParams = {
   type: 'object',
@@ -33,7 +33,7 @@ const casBody = {
 
 const readQuery = {
   type: 'object',
-  properties: { consistency: { type: 'string', enum: ['linearizable', 'stale'] } },
+  properties: { consistency: { type: 'string', enum: ['linearizable', 'stale', 'lease'] } },
   additionalProperties: false,
 } as const;
 
@@ -146,10 +146,7 @@ export function build(options: AppOptions): FastifyInstance {
     async (request, reply) => {
       const { key } = request.params;
       checkKey(key);
-      const value =
-        request.query.consistency === 'stale'
-          ? service.readStale(key)
-          : await viaLeader(request, reply, () => service.readLinearizable(key));
+      const value = await read(request, reply, key, request.query.consistency ?? 'linearizable');
       if (isReply(value)) return value;
       if (value === null) throw new ServiceError('KEY_NOT_FOUND', `no key ${JSON.stringify(key)}`, { key });
       return { key, value };
@@ -161,6 +158,28 @@ export function build(options: AppOptions): FastifyInstance {
     const key = `${request.method} ${request.routeOptions.url ?? 'unknown'} ${reply.statusCode}`;
     requests.set(key, (requests.get(key) ?? 0) + 1);
   });
+
+  const read = async (request: FastifyRequest, reply: FastifyReply, key: string, consistency: string) => {
+    if (consistency === 'stale') return service.readStale(key);
+    if (consistency === 'lease') {
+      const { readLease } = service;
+      if (readLease === undefined) throw new ServiceError('BAD_REQUEST', `${service.protocol} has no lease reads`);
+      return viaLeader(request, reply, () => readLease.call(service, key));
+    }
+    return viaLeader(request, reply, () => service.readLinearizable(key));
+  };
+
+  app.post<{ Body: { target?: string | null } | undefined }>(
+    '/admin/transfer-leadership',
+    { schema: { body: { type: ['object', 'null'], properties: { target: { type: ['string', 'null'] } }, additionalProperties: false } } },
+    async (request, reply) => {
+      const { transferLeadership } = service;
+      if (transferLeadership === undefined) throw new ServiceError('BAD_REQUEST', `${service.protocol} has no leadership transfer`);
+      const target = request.body?.target ?? null;
+      const result = await viaLeader(request, reply, () => transferLeadership.call(service, target));
+      return isReply(result) ? result : { ok: true, leader: result.leader };
+    },
+  );
 
   app.get('/status', async () => service.status());
   app.get('/metrics', async (_request, reply) =>

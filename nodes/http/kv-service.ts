@@ -15,6 +15,17 @@ export interface KvService {
   execute(command: KvCommand): Promise<KvResult>;
   /** A linearizable read. Throws NotLeaderError or ServiceError. */
   readLinearizable(key: string): Promise<string | null>;
+  /**
+   * A lease read (`?consistency=lease`, Raft dissertation §6.4.1): no quorum round while the
+   * leader's lease holds; weaker than a linearizable read (it trusts bounded clock drift).
+   * Absent when the protocol has no leases.
+   */
+  readLease?(key: string): Promise<string | null>;
+  /**
+   * Hand leadership to `target` (any up-to-date replica when null) and resolve once it leads
+   * (Raft dissertation §3.10). Throws NotLeaderError on a non-leader. Absent when unsupported.
+   */
+  transferLeadership?(target: string | null): Promise<{ leader: string }>;
   /** Local state, possibly stale (`?consistency=stale`). */
   readStale(key: string): string | null;
   status(): Record<string, unknown>;

@@ -61,6 +61,8 @@ export class RaftReplica implements KvService {
   private scheduled = false;
   private closed = false;
   private timers: NodeJS.Timeout[] = [];
+  /** Real time up to which ticks were delivered to the core. */
+  private tickedUntilMs = performance.now();
   private soft: SoftState = { role: 'follower', leader: null, term: 0 };
 
   private constructor(
@@ -87,7 +89,7 @@ export class RaftReplica implements KvService {
       'recovered raft state from disk',
     );
     opts.transport.onMessage((from, message) => replica.receive(from, message));
-    replica.timers.push(setInterval(() => replica.input(() => replica.core.tick()), opts.tuning.tickMs));
+    replica.timers.push(setInterval(() => replica.input(() => undefined), opts.tuning.tickMs));
     replica.timers.push(setInterval(() => replica.expireRequests(), 100));
     replica.schedule();
     return replica;
@@ -133,6 +135,35 @@ export class RaftReplica implements KvService {
     });
   }
 
+  readLease(key: string): Promise<string | null> {
+    this.admit();
+    const ctx = ++this.readSeq;
+    return new Promise<string | null>((resolve, reject) => {
+      this.reads.add(ctx, { key, readIndex: null, resolve, reject, deadlineMs: this.deadline() });
+      this.input(() => this.core.leaseRead(ctx));
+    });
+  }
+
+  /** Dissertation §3.10; resolves once another replica reports itself leader, or times out. */
+  async transferLeadership(target: string | null): Promise<{ leader: string }> {
+    if (this.soft.role !== 'leader') throw new NotLeaderError(this.soft.leader);
+    const result = await new Promise<ReturnType<RaftNode['transferLeadership']>>((resolve) =>
+      this.input(() => resolve(this.core.transferLeadership(target))),
+    );
+    if (!result.ok) {
+      if (result.reason === 'not-leader') throw new NotLeaderError(this.soft.leader);
+      if (result.reason === 'already-leader') return { leader: this.id };
+      throw new ServiceError('BAD_REQUEST', `cannot transfer leadership: ${result.reason}`);
+    }
+    const { tickMs, electionTimeoutTicks } = this.opts.tuning;
+    const deadline = Date.now() + 4 * electionTimeoutTicks * tickMs;
+    while (Date.now() < deadline) {
+      if (this.soft.leader === result.target) return { leader: result.target };
+      await new Promise((r) => setTimeout(r, tickMs));
+    }
+    throw new ServiceError('TIMEOUT', `${result.target} did not take over in time; the transfer was abandoned`);
+  }
+
   readStale(key: string): string | null {
     return this.sm.get(key);
   }
@@ -174,6 +205,19 @@ export class RaftReplica implements KvService {
 
   // ---- the loop --------------------------------------------------------------------------
 
+  /**
+   * Deliver every tick that elapsed in real time, not one per timer callback: after a SIGSTOP of
+   * 10 s the core must see ~200 ticks at once, or a leader's lease would outlive reality
+   * (protocols/raft/README.md, "Lease reads").
+   */
+  private tickElapsed(): void {
+    const { tickMs } = this.opts.tuning;
+    const ticks = Math.floor((performance.now() - this.tickedUntilMs) / tickMs);
+    if (ticks <= 0) return;
+    this.tickedUntilMs += ticks * tickMs;
+    this.core.tick(ticks);
+  }
+
   private receive(from: string, message: unknown): void {
     // The transport authenticated `from`; a message claiming another sender is dropped.
     if (!isRaftMessage(message) || message.from !== from || message.to !== this.id) {
@@ -194,6 +238,7 @@ export class RaftReplica implements KvService {
 
   private run(fn: () => void): void {
     try {
+      this.tickElapsed(); // elapsed time reaches the core before any input (lease safety)
       fn();
     } catch (err) {
       // An invariant failure in the core means this replica cannot be trusted any more.
