@@ -5,14 +5,15 @@ const b = { round: 2, leader: 'n1' };
 const cmd = { kind: 'batch', origin: b, payloads: [new Uint8Array([1, 2])] };
 const good = [
   { type: 'P1a', from: 'n1', to: 'n2', ballot: b, fromSlot: 1 },
-  { type: 'P1b', from: 'n2', to: 'n1', request: b, ballotNum: b, accepted: [{ ballot: b, slot: 3, command: cmd }] },
-  { type: 'P1b', from: 'n2', to: 'n1', request: b, ballotNum: { round: 0, leader: '' }, accepted: [] },
+  { type: 'P1b', from: 'n2', to: 'n1', request: b, ballotNum: b, accepted: [{ ballot: b, slot: 3, command: cmd }], compactedTo: 0 },
+  { type: 'P1b', from: 'n2', to: 'n1', request: b, ballotNum: { round: 0, leader: '' }, accepted: [], compactedTo: 12 },
   { type: 'P2a', from: 'n1', to: 'n2', pvalue: { ballot: b, slot: 1, command: { kind: 'noop', origin: b, payloads: [] } } },
   { type: 'P2b', from: 'n2', to: 'n1', ballotNum: b, slot: 1 },
   { type: 'Decision', from: 'n1', to: 'n2', decisions: [{ slot: 1, command: cmd }] },
-  { type: 'Heartbeat', from: 'n1', to: 'n2', ballot: b, slotOut: 1, readRound: 0 },
-  { type: 'HeartbeatAck', from: 'n2', to: 'n1', ballotNum: b, readRound: 4 },
+  { type: 'Heartbeat', from: 'n1', to: 'n2', ballot: b, slotOut: 1, readRound: 0, gcSlot: 0 },
+  { type: 'HeartbeatAck', from: 'n2', to: 'n1', ballotNum: b, readRound: 4, applied: 3 },
   { type: 'CatchUp', from: 'n2', to: 'n1', fromSlot: 7 },
+  { type: 'Snapshot', from: 'n1', to: 'n2', slot: 40, data: new Uint8Array([9]) },
 ];
 
 t.test('well-formed Multi-Paxos messages pass', async (t) => {
@@ -35,7 +36,12 @@ t.test('peer frames that are not Multi-Paxos messages are refused', async (t) =>
     { ...p2a, pvalue: { ballot: b, slot: 1, command: { kind: 'noop', origin: b, payloads: [new Uint8Array(1)] } } },
     { type: 'Decision', from: 'n1', to: 'n2', decisions: [{ slot: 'x', command: cmd }] },
     { type: 'Decision', from: 'n1', to: 'n2', decisions: {} },
-    { type: 'Heartbeat', from: 'n1', to: 'n2', ballot: b, slotOut: 1, readRound: Number.NaN },
+    { type: 'Heartbeat', from: 'n1', to: 'n2', ballot: b, slotOut: 1, readRound: Number.NaN, gcSlot: 0 },
+    { type: 'Heartbeat', from: 'n1', to: 'n2', ballot: b, slotOut: 1, readRound: 0 },
+    { type: 'HeartbeatAck', from: 'n2', to: 'n1', ballotNum: b, readRound: 4, applied: -1 },
+    { type: 'Snapshot', from: 'n1', to: 'n2', slot: 0, data: new Uint8Array([9]) },
+    { type: 'Snapshot', from: 'n1', to: 'n2', slot: 4, data: 'bytes' },
+    { type: 'P1b', from: 'n2', to: 'n1', request: b, ballotNum: b, accepted: [] },
     { type: 'CatchUp', from: 'n2', to: 'n1', fromSlot: 0 },
     { type: 'P1b', from: 'n2', to: 'n1', request: b, ballotNum: b, accepted: [{ ballot: b, slot: 3 }] },
   ];

@@ -32,7 +32,7 @@ export function isPaxosMessage(value: unknown): value is PaxosMessage {
     case 'P1a':
       return isBallot(m['ballot']) && isSlot(m['fromSlot']);
     case 'P1b':
-      return isBallot(m['request']) && isBallot(m['ballotNum']) && everyOf(m['accepted'], isPValue);
+      return isBallot(m['request']) && isBallot(m['ballotNum']) && everyOf(m['accepted'], isPValue) && isCount(m['compactedTo']);
     case 'P2a':
       return isPValue(m['pvalue']);
     case 'P2b':
@@ -40,11 +40,13 @@ export function isPaxosMessage(value: unknown): value is PaxosMessage {
     case 'Decision':
       return everyOf(m['decisions'], isDecision);
     case 'Heartbeat':
-      return isBallot(m['ballot']) && isSlot(m['slotOut']) && isCount(m['readRound']);
+      return isBallot(m['ballot']) && isSlot(m['slotOut']) && isCount(m['readRound']) && isCount(m['gcSlot']);
     case 'HeartbeatAck':
-      return isBallot(m['ballotNum']) && isCount(m['readRound']);
+      return isBallot(m['ballotNum']) && isCount(m['readRound']) && isCount(m['applied']);
     case 'CatchUp':
       return isSlot(m['fromSlot']);
+    case 'Snapshot':
+      return isSlot(m['slot']) && m['data'] instanceof Uint8Array;
     default:
       return false;
   }

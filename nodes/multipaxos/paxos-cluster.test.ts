@@ -90,3 +90,35 @@ t.test('a replica restarted with a wiped data directory catches up', async (t) =
     t.equal(res.body['value'], String(i));
   }
 });
+
+t.test('garbage collection: a wiped replica behind the compaction point catches up by snapshot', async (t) => {
+  const cluster = await Cluster.start({ protocol: 'multipaxos', nodes: 3, logLevel: 'warn', paxosTuning: { snapshotEverySlots: 8 } });
+  t.teardown(() => cluster.stopAll());
+  const leader = await cluster.waitForLeader(20_000);
+  const victim = cluster.replicas.find((r) => r.id !== leader)!;
+  const url = cluster.replica(leader).httpUrl;
+  for (let i = 0; i < 5; i++) await until(() => kv.put(url, `early${i}`, String(i)), ok, 20_000);
+  await cluster.kill(victim.id);
+  // Sequential writes: about one slot each, far more than snapshotEverySlots beyond the victim.
+  for (let i = 0; i < 60; i++) await until(() => kv.put(url, `gc${i}`, String(i)), ok, 20_000);
+  const leaderStatus = await cluster.status(leader);
+  t.ok(Number(leaderStatus?.['compactedTo']) > 8, `the leader collected slots (to ${String(leaderStatus?.['compactedTo'])}) the dead replica never applied`);
+  t.ok(Number(leaderStatus?.['snapshotSlot']) >= Number(leaderStatus?.['compactedTo']), 'under a stored snapshot');
+
+  await cluster.restart(victim.id, { wipe: true });
+  const last = await until(() => kv.get(victim.httpUrl, 'gc59', 'stale'), ok, 20_000, 'the wiped replica catches up');
+  t.equal(last.body['value'], '59');
+  for (let i = 0; i < 5; i++) t.equal((await kv.get(victim.httpUrl, `early${i}`, 'stale')).body['value'], String(i), `early${i} came with the snapshot`);
+  const status = await cluster.status(victim.id);
+  t.ok(Number(status?.['snapshotsInstalled']) >= 1, 'it installed a snapshot');
+  t.ok(Number(status?.['snapshotSlot']) > 0, `status shows the snapshot slot (${String(status?.['snapshotSlot'])})`);
+  const metrics = await (await fetch(victim.httpUrl + '/metrics')).text();
+  t.match(metrics, /^paxos_snapshots_installed_total\{[^}]*\} [1-9]/m, 'metrics count installed snapshots');
+
+  // A plain restart now rebuilds from its own stored snapshot plus the decisions after it.
+  await until(() => kv.put(url, 'after', 'yes'), ok, 20_000);
+  await cluster.restart(victim.id);
+  const after = await until(() => kv.get(victim.httpUrl, 'after', 'stale'), ok, 20_000, 'restarted from its snapshot');
+  t.equal(after.body['value'], 'yes');
+  t.equal((await kv.get(victim.httpUrl, 'gc0', 'stale')).body['value'], '0', 'collected slots survive the restart');
+});

@@ -20,6 +20,9 @@ export class PaxosReplicaStats {
   leaderChanges = 0;
   badMessages = 0;
   notApplied = 0;
+  compactions = 0;
+  snapshotsSent = 0;
+  snapshotsInstalled = 0;
 
   render(id: string, status: PaxosStatus, commitIndex: number, appliedIndex: number, store: PaxosStore, transport: Transport): string {
     const m = new Metrics({ replica: id, protocol: 'multipaxos' });
@@ -34,6 +37,10 @@ export class PaxosReplicaStats {
     m.counter('consensus_not_applied_total', 'Proposals whose slot was decided with another ballot (NO_LEADER).', () => this.notApplied);
     m.counter('consensus_leader_changes_total', 'Times this replica saw the leader change.', () => this.leaderChanges);
     m.counter('consensus_bad_peer_messages_total', 'Peer messages dropped as malformed.', () => this.badMessages);
+    m.counter('paxos_compactions_total', 'Garbage collections of decided slots (each stores a snapshot).', () => this.compactions);
+    m.counter('paxos_snapshots_sent_total', 'State-machine snapshots sent to replicas behind the compaction point.', () => this.snapshotsSent);
+    m.counter('paxos_snapshots_installed_total', 'State-machine snapshots received and installed.', () => this.snapshotsInstalled);
+    m.gauge('paxos_compacted_to', 'Every slot at or below it is garbage-collected here.', () => status.compactedTo);
     m.counter('consensus_fsyncs_total', 'Durable (fsync) storage batches.', () => disk.fsyncs);
     m.counter('consensus_storage_writes_total', 'Storage batches written (with or without fsync).', () => disk.writes);
     m.counter('consensus_entries_persisted_total', 'Commands in accepted pvalues written to storage.', () => disk.entriesPersisted);

@@ -3,10 +3,10 @@ import { Packr } from 'msgpackr';
 import { randomInt } from 'node:crypto';
 import { SeededRng } from '../../protocols/common/rng.js';
 import type { KvCommand, KvResult } from '../../protocols/kv/commands.js';
-import { KvStateMachine } from '../../protocols/kv/state-machine.js';
+import { KvStateMachine, type KvSnapshot } from '../../protocols/kv/state-machine.js';
 import { formatBallot, sameBallot } from '../../protocols/multipaxos/ballot.js';
 import { MultiPaxosNode } from '../../protocols/multipaxos/paxos-node.js';
-import type { Ballot, Decision, PaxosMessage, Ready, ReadState, SoftState } from '../../protocols/multipaxos/types.js';
+import type { Ballot, Decision, PaxosMessage, Ready, ReadState, SnapshotData, SoftState } from '../../protocols/multipaxos/types.js';
 import { NotLeaderError, ServiceError } from '../http/errors.js';
 import type { KvService } from '../http/kv-service.js';
 import type { PaxosTuning } from '../config.js';
@@ -18,6 +18,8 @@ import { PaxosReplicaStats } from './paxos-replica-stats.js';
 
 /** The same command encoding as the Raft replica, so both replicate identical bytes. */
 const commandCodec = new Packr({ useRecords: false });
+/** State-machine snapshots (KvSnapshot) as stored and sent: opaque bytes to the core. */
+const snapshotCodec = new Packr({ useRecords: false });
 
 export interface PaxosReplicaOptions {
   id: string;
@@ -75,6 +77,8 @@ export class PaxosReplica implements KvService {
   private closed = false;
   private timers: NodeJS.Timeout[] = [];
   private soft: SoftState;
+  /** The latest stored snapshot (KvSnapshot, msgpack), sent to peers that need collected slots. */
+  private snapshot: SnapshotData | null = null;
 
   private constructor(
     private readonly opts: PaxosReplicaOptions,
@@ -93,8 +97,15 @@ export class PaxosReplica implements KvService {
     const { tickMs: _tickMs, requestTimeoutMs: _timeout, maxPendingRequests: _max, ...coreTuning } = opts.tuning;
     const core = new MultiPaxosNode({ ...coreTuning, id: opts.id, replicas: opts.replicas }, new SeededRng(randomInt(2 ** 31)), disk);
     const replica = new PaxosReplica(opts, core, disk.ballotNum);
+    // Restart = the stored snapshot, then the decisions after it (the core's first Ready).
+    if (disk.snapshot !== null) replica.restoreSnapshot(disk.snapshot);
     opts.logger.info(
-      { ballotNum: formatBallot(disk.ballotNum), accepted: disk.accepted.length, decisions: disk.decisions.length },
+      {
+        ballotNum: formatBallot(disk.ballotNum),
+        accepted: disk.accepted.length,
+        decisions: disk.decisions.length,
+        snapshotSlot: disk.snapshot?.slot ?? 0,
+      },
       'recovered multi-paxos state from disk',
     );
     opts.transport.onMessage((from, message) => replica.receive(from, message));
@@ -175,6 +186,9 @@ export class PaxosReplica implements KvService {
       slotOut: s.slotOut,
       decided: s.decided,
       inflight: s.inflight,
+      compactedTo: s.compactedTo,
+      snapshotSlot: this.snapshot?.slot ?? 0,
+      snapshotsInstalled: this.stats.snapshotsInstalled,
       keys: this.sm.size,
       pendingWrites: this.writes.size,
       pendingReads: this.reads.size,
@@ -248,7 +262,9 @@ export class PaxosReplica implements KvService {
       this.sendAll(rd.messages);
       await this.persist(rd);
       this.sendAll(rd.messagesAfterPersist);
+      this.sendSnapshots(rd.snapshotsTo);
       this.noteSoftState(rd.softState);
+      if (rd.installSnapshot !== null) this.install(rd.installSnapshot);
       this.apply(rd.decided);
       this.readsAnswered(rd.readStates, rd.readsFailed);
       this.core.advance(rd);
@@ -262,9 +278,47 @@ export class PaxosReplica implements KvService {
     this.schedule();
   }
 
+  /**
+   * Garbage collection (protocols/multipaxos/README.md): with `compactTo`, the batch also stores
+   * a snapshot covering it: a received one (installSnapshot), else the state machine now, which
+   * has applied every slot handed out before this Ready (slot_out - 1 >= compactTo).
+   */
   private async persist(rd: Ready): Promise<void> {
     if (isEmptyUpdate(rd.persist)) return;
-    await this.opts.store.persist(rd.persist);
+    let snapshot: SnapshotData | null = null;
+    if (rd.persist.compactTo !== null) {
+      snapshot = rd.installSnapshot ?? { slot: this.appliedIndex, data: snapshotCodec.pack(this.sm.snapshot()) };
+    }
+    await this.opts.store.persist(rd.persist, snapshot);
+    if (snapshot !== null) {
+      this.snapshot = snapshot;
+      this.stats.compactions++;
+    }
+  }
+
+  private sendSnapshots(to: string[]): void {
+    const snap = this.snapshot;
+    if (snap === null) return;
+    for (const peer of to) {
+      this.opts.transport.send(peer, { type: 'Snapshot', from: this.id, to: peer, slot: snap.slot, data: snap.data } satisfies PaxosMessage);
+      this.stats.snapshotsSent++;
+    }
+  }
+
+  /** A snapshot from a peer: the state machine jumps to its slot (its slots are never applied here). */
+  private install(snap: SnapshotData): void {
+    this.restoreSnapshot(snap);
+    this.stats.snapshotsInstalled++;
+    // Writes waiting on collected slots can no longer learn their outcome here: they time out.
+    for (const slot of [...this.slotWaiters.keys()]) if (slot <= snap.slot) this.slotWaiters.delete(slot);
+    this.opts.logger.info({ slot: snap.slot, bytes: snap.data.byteLength }, 'installed a state-machine snapshot from a peer');
+    this.releaseReads();
+  }
+
+  private restoreSnapshot(snap: SnapshotData): void {
+    this.sm.restore(snapshotCodec.unpack(snap.data) as KvSnapshot);
+    this.appliedIndex = snap.slot;
+    this.snapshot = snap;
   }
 
   private sendAll(messages: PaxosMessage[]): void {

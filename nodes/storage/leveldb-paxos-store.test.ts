@@ -13,7 +13,7 @@ const batch = (origin: Ballot, ...texts: string[]): Command => ({
 });
 const noop = (origin: Ballot): Command => ({ kind: 'noop', origin, payloads: [] });
 const pv = (ballot: Ballot, slot: number, command: Command): PValue => ({ ballot, slot, command });
-const update = (u: Partial<PersistState>): PersistState => ({ ballotNum: null, accepted: [], decisions: [], ...u });
+const update = (u: Partial<PersistState>): PersistState => ({ ballotNum: null, accepted: [], decisions: [], compactTo: null, ...u });
 
 /** Comparable form: payloads as strings. */
 const plain = (s: RestoredState) => {
@@ -34,7 +34,7 @@ async function tempDir(t: Test): Promise<string> {
 t.test('ballot, accepted pvalues and decisions survive close and reopen', async (t) => {
   const dir = await tempDir(t);
   const store = await LevelDbPaxosStore.open(dir, { sync: true });
-  t.same(await store.load(), { ballotNum: { round: 0, leader: '' }, accepted: [], decisions: [] }, 'fresh');
+  t.same(await store.load(), { ballotNum: { round: 0, leader: '' }, accepted: [], decisions: [], snapshotSlot: 0, snapshot: null }, 'fresh');
   await store.persist(update({ ballotNum: b(2, 'n1'), accepted: [pv(b(2, 'n1'), 1, batch(b(2, 'n1'), 'a', 'b')), pv(b(2, 'n1'), 2, noop(b(2, 'n1')))] }));
   await store.persist(update({ decisions: [{ slot: 1, command: batch(b(2, 'n1'), 'a', 'b') }] }));
   t.equal(store.stats.fsyncs, 1);
@@ -108,4 +108,34 @@ t.test('the in-memory twin loads what the LevelDB store loads', async (t) => {
   for (const store of [level, memory] as PaxosStore[]) for (const u of updates) await store.persist(u);
   t.same(plain(await memory.load()), plain(await level.load()));
   t.same(memory.stats.fsyncs, 3);
+});
+
+t.test('compaction stores the snapshot and deletes decisions and pvalues at or below it, atomically, across reopen', async (t) => {
+  const dir = await tempDir(t);
+  let store = await LevelDbPaxosStore.open(dir, { sync: true });
+  const o = b(1, 'n1');
+  await store.persist(update({
+    ballotNum: o,
+    accepted: [1, 2, 3, 4, 5].map((s) => pv(o, s, batch(o, `v${s}`))),
+    decisions: [1, 2, 3, 4].map((slot) => ({ slot, command: batch(o, `v${slot}`) })),
+  }));
+  await t.rejects(store.persist(update({ compactTo: 3 })), /needs a snapshot/, 'a compaction without a snapshot is refused');
+  const data = new TextEncoder().encode('state@3');
+  // A decision for slot 2 arriving in the compacting batch itself is collected too.
+  await store.persist(update({ decisions: [{ slot: 2, command: batch(o, 'v2') }, { slot: 5, command: batch(o, 'v5') }], compactTo: 3 }), { slot: 3, data });
+  await store.close();
+  store = await LevelDbPaxosStore.open(dir, { sync: true });
+  t.teardown(() => store.close());
+  const loaded = await store.load();
+  t.equal(loaded.snapshotSlot, 3);
+  t.equal(Buffer.from(loaded.snapshot?.data ?? new Uint8Array()).toString(), 'state@3', 'the snapshot bytes survive');
+  t.same(loaded.decisions.map((d) => d.slot), [4, 5], 'decisions above the compaction point only');
+  t.same(loaded.accepted.map((p) => p.slot), [4, 5], 'pvalues above the compaction point only');
+  t.same(loaded.ballotNum, o, 'ballot_num kept');
+
+  const memory = new MemoryPaxosStore();
+  await memory.persist(update({ decisions: [1, 2, 3, 4].map((slot) => ({ slot, command: batch(o, `v${slot}`) })) }));
+  await memory.persist(update({ compactTo: 2 }), { slot: 3, data });
+  const mem = await memory.load();
+  t.same([mem.snapshotSlot, mem.decisions.map((d) => d.slot)], [3, [3, 4]], 'the in-memory twin: snapshot slot may exceed compactTo');
 });

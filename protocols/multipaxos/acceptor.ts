@@ -47,6 +47,14 @@ export class Acceptor {
     return this.ballotNum;
   }
 
+  /**
+   * Garbage collection: forget the pvalues of slots <= slot. Only for slots this replica has
+   * applied (so decided); its P1b then reports the compaction point instead (README.md).
+   */
+  compact(slot: number): void {
+    for (const s of this.accepted.keys()) if (s <= slot) this.accepted.delete(s);
+  }
+
   /** The pvalue accepted for `slot`, if any (for tests and status). */
   acceptedAt(slot: number): PValue | undefined {
     return this.accepted.get(slot);

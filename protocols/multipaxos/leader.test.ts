@@ -77,7 +77,7 @@ t.test('a leader adopts the highest-ballot pvalue per slot', async (t) => {
   const rd = startScout(n);
   n.advance(rd);
   const ballot = n.currentBallot;
-  const p1b = (from: string, accepted: PValue[]): P1b => ({ type: 'P1b', from, to: 'n1', request: ballot, ballotNum: ballot, accepted });
+  const p1b = (from: string, accepted: PValue[]): P1b => ({ type: 'P1b', from, to: 'n1', request: ballot, ballotNum: ballot, accepted, compactedTo: 0 });
   n.step(p1b('n2', [pv(b(0, 'n2'), 1, 'low')]));
   t.equal(n.role, 'candidate', 'its own P1b (delivered on advance) and n2: two of five');
   n.step(p1b('n3', [pv(b(0, 'n3'), 1, 'high'), pv(b(0, 'n3'), 2, 'two')]));
@@ -94,7 +94,7 @@ t.test('gap filling proposes no-ops', async (t) => {
   const rd = startScout(n);
   n.advance(rd);
   const ballot = n.currentBallot;
-  n.step({ type: 'P1b', from: 'n2', to: 'n1', request: ballot, ballotNum: ballot, accepted: [pv(b(0, 'n2'), 3, 'three')] });
+  n.step({ type: 'P1b', from: 'n2', to: 'n1', request: ballot, ballotNum: ballot, accepted: [pv(b(0, 'n2'), 3, 'three')], compactedTo: 0 });
   t.equal(n.role, 'leader');
   const p2as = of(n.ready().messages, 'P2a').filter((m) => m.to === 'n2');
   t.same(p2as.map((m) => [m.pvalue.slot, m.pvalue.command.kind]), [[1, 'noop'], [2, 'noop'], [3, 'batch']]);

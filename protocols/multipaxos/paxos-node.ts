@@ -38,8 +38,11 @@ import type {
   Ready,
   RestoredState,
   Role,
+  SnapshotData,
+  SnapshotMessage,
   SoftState,
 } from './types.js';
+import { DEFAULT_SNAPSHOT_EVERY_SLOTS } from './types.js';
 
 /** A slot's batch under construction or waiting for the window (PMMC replica `requests`). */
 interface Batch {
@@ -70,6 +73,22 @@ export class MultiPaxosNode {
   private unstableDecisions: Decision[] = [];
   private slotOutNext = 1;
   private maxDecided = 0;
+
+  // Garbage collection and state transfer (README.md, "Garbage collection and snapshots").
+  /** Every slot <= compactedTo is applied here and its decision and pvalue are dropped. */
+  private compactedTo = 0;
+  /** The GC point: every replica has applied every slot <= it (the leader's minimum, or its word). */
+  private gcPoint = 0;
+  /** Leader: the applied slot each peer last reported in a HeartbeatAck. */
+  private readonly appliedBy = new Map<NodeId, number>();
+  private readonly snapshotEvery: number;
+  private readonly gcStep: number;
+  /** A received snapshot, installed (slot_out moved past it) and handed out in the next Ready. */
+  private pendingInstall: SnapshotData | null = null;
+  /** Peers that asked for garbage-collected slots: the runtime sends them its snapshot. */
+  private readonly snapshotsTo = new Set<NodeId>();
+  /** Leader: an acceptor reported (P1b) slots up to `slot` compacted that we have not applied. */
+  private catchUpFrom: { slot: number; from: NodeId } | null = null;
 
   // PMMC leader (with its scout and commanders); `ballot` is the leader's ballot_num.
   private currentRole: Role = 'follower';
@@ -117,8 +136,14 @@ export class MultiPaxosNode {
     this.rng = rng;
     this.peers = config.replicas.filter((r) => r !== config.id);
     this.members = new Set(config.replicas);
-    this.acceptor = new Acceptor(restored.ballotNum, restored.accepted);
-    for (const d of restored.decisions) this.recordDecision(d.slot, d.command);
+    this.snapshotEvery = config.snapshotEverySlots ?? DEFAULT_SNAPSHOT_EVERY_SLOTS;
+    this.gcStep = Math.max(1, Math.floor(this.snapshotEvery / 4));
+    const snap = restored.snapshotSlot ?? 0;
+    this.compactedTo = snap;
+    this.slotOutNext = snap + 1;
+    this.maxDecided = snap;
+    this.acceptor = new Acceptor(restored.ballotNum, restored.accepted.filter((pv) => pv.slot > snap));
+    for (const d of restored.decisions) if (d.slot > snap) this.recordDecision(d.slot, d.command);
     this.ballot = restored.ballotNum;
     this.knownBallot = restored.ballotNum;
     this.resetElectionTimer();
@@ -155,6 +180,16 @@ export class MultiPaxosNode {
     return this.acceptor.ballotNum;
   }
 
+  /** Every slot <= this is garbage-collected here (covered by a snapshot). */
+  get compactionPoint(): number {
+    return this.compactedTo;
+  }
+
+  /** The GC point this replica knows of (the leader computes it). */
+  get gcSlot(): number {
+    return this.gcPoint;
+  }
+
   status(): PaxosStatus {
     return {
       id: this.id,
@@ -165,6 +200,7 @@ export class MultiPaxosNode {
       slotOut: this.slotOutNext,
       decided: this.decisions.size,
       inflight: this.commanders.size,
+      compactedTo: this.compactedTo,
     };
   }
 
@@ -234,6 +270,9 @@ export class MultiPaxosNode {
       this.acceptor.hasUnstable() ||
       this.unstableDecisions.length > 0 ||
       this.decisions.has(this.slotOutNext) ||
+      this.pendingInstall !== null ||
+      this.snapshotsTo.size > 0 ||
+      this.compactionTarget() !== null ||
       this.softStateChanged() ||
       (this.currentRole === 'leader' && (this.canStartBatch() || this.reads.some((r) => r.round === 0)))
     );
@@ -241,18 +280,28 @@ export class MultiPaxosNode {
 
   ready(): Ready {
     invariant(this.outstanding === null, 'ready() called again before advance()');
+    // Before takeDecided: every slot < slot_out was handed out by an earlier, advanced Ready, so
+    // the runtime has applied it and its snapshot covers it.
+    const compactTo = this.compactionTarget();
+    if (compactTo !== null && this.pendingInstall === null) this.compact(compactTo);
+    const installSnapshot = this.pendingInstall;
+    this.pendingInstall = null;
+    const snapshotsTo = [...this.snapshotsTo];
+    this.snapshotsTo.clear();
     const decided = this.takeDecided();
     if (this.currentRole === 'leader') this.prepareLeaderSends();
     this.flushDecisions();
     const acc = this.acceptor.takeUnstable();
     const rd: Ready = {
       softState: this.takeSoftState(),
-      persist: { ballotNum: acc.ballotNum, accepted: acc.accepted, decisions: this.unstableDecisions },
+      persist: { ballotNum: acc.ballotNum, accepted: acc.accepted, decisions: this.unstableDecisions, compactTo },
       messages: this.outMessages,
       messagesAfterPersist: this.outAfterPersist,
       decided,
       readStates: this.outReadStates,
       readsFailed: this.outReadsFailed,
+      installSnapshot,
+      snapshotsTo,
     };
     this.unstableDecisions = [];
     this.outMessages = [];
@@ -294,6 +343,8 @@ export class MultiPaxosNode {
         return this.onHeartbeatAck(m);
       case 'CatchUp':
         return this.onCatchUp(m);
+      case 'Snapshot':
+        return this.onSnapshot(m);
       default: {
         const unknown: never = m;
         return unknown;
@@ -330,12 +381,18 @@ export class MultiPaxosNode {
       this.leaderId = null;
       this.resetElectionTimer();
     }
-    const p1b: P1b = { type: 'P1b', from: this.id, to: m.from, request: m.ballot, ballotNum, accepted };
+    const p1b: P1b = { type: 'P1b', from: this.id, to: m.from, request: m.ballot, ballotNum, accepted, compactedTo: this.compactedTo };
     this.send(p1b, true); // a promise: only once it is durable
   }
 
   private onP2a(m: P2a): void {
     this.observeBallot(m.pvalue.ballot);
+    // A slot already decided, applied and collected here: nothing to accept. The proposer is behind
+    // (it would retransmit forever): it gets our snapshot, which decides that slot for it.
+    if (m.pvalue.slot <= this.compactedTo) {
+      if (m.from !== this.id) this.snapshotsTo.add(m.from);
+      return;
+    }
     const ballotNum = this.acceptor.onP2a(m.pvalue);
     if (m.from !== this.id && sameBallot(ballotNum, m.pvalue.ballot)) this.follow(m.from);
     const p2b: P2b = { type: 'P2b', from: this.id, to: m.from, ballotNum, slot: m.pvalue.slot };
@@ -348,10 +405,18 @@ export class MultiPaxosNode {
     const ballotNum = this.acceptor.ballotNum;
     if (compareBallots(m.ballot, ballotNum) >= 0) {
       this.follow(m.from);
+      this.gcPoint = m.gcSlot;
       const first = this.firstUndecided();
       if (m.slotOut > first) this.send({ type: 'CatchUp', from: this.id, to: m.from, fromSlot: first }, false);
     }
-    const ack: HeartbeatAck = { type: 'HeartbeatAck', from: this.id, to: m.from, ballotNum, readRound: m.readRound };
+    const ack: HeartbeatAck = {
+      type: 'HeartbeatAck',
+      from: this.id,
+      to: m.from,
+      ballotNum,
+      readRound: m.readRound,
+      applied: this.slotOutNext - 1,
+    };
     this.send(ack, false);
   }
 
@@ -395,7 +460,7 @@ export class MultiPaxosNode {
     this.observeBallot(m.ballotNum);
     const scout = this.scout;
     if (this.currentRole !== 'candidate' || scout === null || !sameBallot(m.request, scout.ballot)) return;
-    const result = scout.onP1b(m.from, m.ballotNum, m.accepted);
+    const result = scout.onP1b(m.from, m.ballotNum, m.accepted, m.compactedTo);
     if (result.kind === 'adopted') this.adopted(scout, result.pvalues);
     else if (result.kind === 'preempted') this.preempted(result.ballot);
   }
@@ -414,9 +479,17 @@ export class MultiPaxosNode {
     this.ackedRound.clear();
     this.recentActive.clear();
     this.quorumElapsed = 0;
-    let top = Math.max(this.maxDecided, scout.fromSlot - 1);
+    // Slots <= a P1b's compaction point are decided (that acceptor applied them): propose nothing
+    // there, not even a no-op, and fetch them (a snapshot) from that acceptor.
+    const collected = scout.compactedTo;
+    let top = Math.max(this.maxDecided, scout.fromSlot - 1, collected);
     for (const slot of pvalues.keys()) top = Math.max(top, slot);
-    for (let slot = scout.fromSlot; slot <= top; slot++) {
+    this.catchUpFrom = null;
+    if (scout.compactedBy !== null && scout.compactedBy !== this.id && collected >= this.firstUndecided()) {
+      this.catchUpFrom = { slot: collected, from: scout.compactedBy };
+      this.sendCatchUp();
+    }
+    for (let slot = Math.max(scout.fromSlot, collected + 1); slot <= top; slot++) {
       if (this.decisions.has(slot)) continue;
       const pv = pvalues.get(slot);
       const command: Command = pv !== undefined ? pv.command : { kind: 'noop', origin: this.ballot, payloads: [] };
@@ -492,6 +565,7 @@ export class MultiPaxosNode {
     if (this.heartbeatElapsed < this.config.heartbeatIntervalTicks) return;
     this.heartbeatElapsed = 0;
     this.broadcastHeartbeat();
+    this.sendCatchUp();
     // Retransmission: a commander resends its P2a to the acceptors it still waits for.
     for (const commander of this.commanders.values()) {
       for (const to of commander.waitfor) {
@@ -500,11 +574,38 @@ export class MultiPaxosNode {
     }
   }
 
+  /**
+   * The GC point: the minimum applied slot over every replica (a peer that never reported counts
+   * as 0), sent with every heartbeat.
+   */
   private broadcastHeartbeat(): void {
+    let gc = this.slotOutNext - 1;
+    for (const peer of this.peers) gc = Math.min(gc, this.appliedBy.get(peer) ?? 0);
+    this.gcPoint = gc;
     for (const to of this.peers) {
-      const hb: Heartbeat = { type: 'Heartbeat', from: this.id, to, ballot: this.ballot, slotOut: this.slotOutNext, readRound: this.readRound };
+      const hb: Heartbeat = {
+        type: 'Heartbeat',
+        from: this.id,
+        to,
+        ballot: this.ballot,
+        slotOut: this.slotOutNext,
+        readRound: this.readRound,
+        gcSlot: gc,
+      };
       this.send(hb, false);
     }
+  }
+
+  /** A new leader behind an acceptor's compaction point asks it for its snapshot, until caught up. */
+  private sendCatchUp(): void {
+    const target = this.catchUpFrom;
+    if (target === null) return;
+    const first = this.firstUndecided();
+    if (first > target.slot) {
+      this.catchUpFrom = null;
+      return;
+    }
+    this.send({ type: 'CatchUp', from: this.id, to: target.from, fromSlot: first }, false);
   }
 
   /** Batches waiting for the window start when slot < slot_out + WINDOW (PMMC replica propose). */
@@ -534,6 +635,7 @@ export class MultiPaxosNode {
     this.observeBallot(m.ballotNum);
     if (this.currentRole !== 'leader') return;
     this.recentActive.add(m.from);
+    if (Number.isSafeInteger(m.applied) && m.applied >= 0) this.appliedBy.set(m.from, m.applied);
     // The acceptor had adopted no ballot above ours when it answered.
     if (m.readRound > (this.ackedRound.get(m.from) ?? 0)) this.ackedRound.set(m.from, m.readRound);
     this.releaseReads();
@@ -560,7 +662,7 @@ export class MultiPaxosNode {
 
   /** PMMC replica, on ⟨decision, s, c⟩: decisions := decisions ∪ {(s, c)}. */
   private learn(slot: number, command: Command): void {
-    if (!Number.isSafeInteger(slot) || slot < 1) return;
+    if (!Number.isSafeInteger(slot) || slot < 1 || slot <= this.compactedTo) return;
     if (!this.recordDecision(slot, command)) return;
     this.unstableDecisions.push({ slot, command });
     this.commanders.delete(slot);
@@ -594,16 +696,57 @@ export class MultiPaxosNode {
     return slot;
   }
 
-  /** Catch-up: any replica answers with the decisions it holds from fromSlot on. */
+  /**
+   * Catch-up: any replica answers with the decisions it holds from fromSlot on; for slots it has
+   * already collected, the runtime sends its snapshot (Ready.snapshotsTo), then the decisions after.
+   */
   private onCatchUp(m: CatchUp): void {
     if (!Number.isSafeInteger(m.fromSlot) || m.fromSlot < 1) return;
+    if (m.fromSlot <= this.compactedTo) this.snapshotsTo.add(m.from);
+    const from = Math.max(m.fromSlot, this.compactedTo + 1);
     const decisions: Decision[] = [];
-    const end = Math.min(this.maxDecided, m.fromSlot + this.config.maxCatchUpSlots - 1);
-    for (let slot = m.fromSlot; slot <= end; slot++) {
+    const end = Math.min(this.maxDecided, from + this.config.maxCatchUpSlots - 1);
+    for (let slot = from; slot <= end; slot++) {
       const command = this.decisions.get(slot);
       if (command !== undefined) decisions.push({ slot, command });
     }
     if (decisions.length > 0) this.send({ type: 'Decision', from: this.id, to: m.from, decisions }, false);
+  }
+
+  /**
+   * State transfer: a snapshot beyond slot_out replaces every slot up to it. slot_out moves past
+   * it at once; the Ready hands it out (installSnapshot) before any later decided slot.
+   */
+  private onSnapshot(m: SnapshotMessage): void {
+    if (!Number.isSafeInteger(m.slot) || m.slot < this.slotOutNext || !(m.data instanceof Uint8Array)) return;
+    this.pendingInstall = { slot: m.slot, data: m.data };
+    this.slotOutNext = m.slot + 1;
+    if (m.slot > this.maxDecided) this.maxDecided = m.slot;
+    this.compact(m.slot);
+    if (this.currentRole === 'leader' && this.slotIn <= m.slot) {
+      // Cannot happen (a leader's adoption saw every decided slot); stay consistent anyway.
+      this.slotIn = m.slot + 1;
+      this.batches = this.batches.filter((b) => b.slot > m.slot);
+    }
+    if (m.slot > this.highestStarted) this.highestStarted = m.slot;
+  }
+
+  /** Which slot the next Ready compacts to, if any (README.md, "Garbage collection"). */
+  private compactionTarget(): number | null {
+    if (this.pendingInstall !== null) return this.pendingInstall.slot;
+    const applied = this.slotOutNext - 1;
+    const gc = Math.min(this.gcPoint, applied);
+    if (gc - this.compactedTo >= this.gcStep) return gc;
+    if (applied - this.compactedTo > this.snapshotEvery) return applied;
+    return null;
+  }
+
+  /** Drops decisions, accepted pvalues and commanders for slots <= slot (all applied here). */
+  private compact(slot: number): void {
+    for (const s of this.decisions.keys()) if (s <= slot) this.decisions.delete(s);
+    for (const s of this.commanders.keys()) if (s <= slot) this.commanders.delete(s);
+    this.acceptor.compact(slot);
+    if (slot > this.compactedTo) this.compactedTo = slot;
   }
 
   private flushDecisions(): void {
@@ -663,8 +806,10 @@ function assertValidConfig(config: PaxosConfig): void {
   invariant(Number.isInteger(config.window) && config.window >= 1, 'window >= 1');
   invariant(config.maxBatchBytes >= 1, 'maxBatchBytes >= 1');
   invariant(Number.isInteger(config.maxCatchUpSlots) && config.maxCatchUpSlots >= 1, 'maxCatchUpSlots >= 1');
+  const every = config.snapshotEverySlots;
+  invariant(every === undefined || (Number.isInteger(every) && every >= 1), 'snapshotEverySlots >= 1');
 }
 
 export function emptyRestored(): RestoredState {
-  return { ballotNum: { round: 0, leader: '' }, accepted: [], decisions: [] };
+  return { ballotNum: { round: 0, leader: '' }, accepted: [], decisions: [], snapshotSlot: 0 };
 }

@@ -19,6 +19,9 @@ export class Scout {
   private readonly pvalues = new Map<number, PValue>();
   private readonly needed: number;
   private adopted = 0;
+  /** The highest compaction point reported (slots <= it are decided) and who reported it. */
+  compactedTo = 0;
+  compactedBy: NodeId | null = null;
 
   constructor(
     readonly ballot: Ballot,
@@ -30,7 +33,7 @@ export class Scout {
   }
 
   /** PMMC scout, on ⟨p1b, α, b', r⟩. */
-  onP1b(from: NodeId, ballotNum: Ballot, accepted: readonly PValue[]): ScoutResult {
+  onP1b(from: NodeId, ballotNum: Ballot, accepted: readonly PValue[], compactedTo = 0): ScoutResult {
     if (!sameBallot(ballotNum, this.ballot)) {
       // "else send ⟨preempted, b'⟩ to λ": b' > b, since an acceptor's ballot_num only grows.
       if (compareBallots(ballotNum, this.ballot) > 0) return { kind: 'preempted', ballot: ballotNum };
@@ -40,6 +43,10 @@ export class Scout {
     for (const pv of accepted) {
       const held = this.pvalues.get(pv.slot);
       if (held === undefined || compareBallots(pv.ballot, held.ballot) > 0) this.pvalues.set(pv.slot, pv);
+    }
+    if (compactedTo > this.compactedTo) {
+      this.compactedTo = compactedTo;
+      this.compactedBy = from;
     }
     this.adopted++;
     // "if |waitfor| < |acceptors|/2 then send ⟨adopted, b, pvalues⟩ to λ"

@@ -54,16 +54,26 @@ export class PaxosSafetyChecker {
     else if (known !== stateHash) this.fail(`state machines diverge at slot ${slot} (${id})`);
   }
 
+  /** State transfer: a snapshot installed at `slot` is the state every replica had there. */
+  observeSnapshot(id: NodeId, slot: number, stateHash: number): void {
+    const known = this.stateHashAt.get(slot);
+    if (known === undefined) this.stateHashAt.set(slot, stateHash);
+    else if (known !== stateHash) this.fail(`snapshot installed by ${id} at slot ${slot} differs from the state applied there`);
+  }
+
   /** The proposer applied its own command at `slot`: the client hears "ok". */
   acknowledge(slot: number, command: Command): void {
     this.acked.set(slot, command);
     if (slot > this.highestAcked) this.highestAcked = slot;
   }
 
-  /** No acknowledged write lost: a replica's decision at an acknowledged slot is that write. */
-  checkHolds(id: NodeId, decisionAt: (slot: number) => Command | undefined, appliedThrough: number): void {
+  /**
+   * No acknowledged write lost: a replica's decision at an acknowledged slot is that write. Slots
+   * at or below `collectedThrough` were garbage-collected: the state hashes cover them.
+   */
+  checkHolds(id: NodeId, decisionAt: (slot: number) => Command | undefined, appliedThrough: number, collectedThrough = 0): void {
     for (const [slot, command] of this.acked) {
-      if (slot > appliedThrough) continue;
+      if (slot > appliedThrough || slot <= collectedThrough) continue;
       const held = decisionAt(slot);
       if (held === undefined || !sameCommand(held, command)) this.fail(`acknowledged write at slot ${slot} lost on ${id}`);
     }

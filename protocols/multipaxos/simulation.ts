@@ -15,7 +15,7 @@ import { EventQueue } from '../raft/sim-event-queue.js';
 import { compareBallots, formatBallot, sameBallot } from './ballot.js';
 import { MultiPaxosNode } from './paxos-node.js';
 import { applyToHash, PaxosSafetyChecker } from './sim-checker.js';
-import type { Ballot, Command, NodeId, PaxosConfig, PaxosMessage, PValue, Ready } from './types.js';
+import type { Ballot, Command, NodeId, PaxosConfig, PaxosMessage, PValue, Ready, SnapshotData } from './types.js';
 
 export interface SimulationOptions {
   seed: number;
@@ -42,6 +42,9 @@ export interface SimulationReport {
   partitions: number;
   messagesSent: number;
   messagesDropped: number;
+  /** Garbage collections (each stores a snapshot) and snapshots installed from a peer. */
+  compactions: number;
+  snapshotsInstalled: number;
   recoveryTicks: number;
 }
 
@@ -95,6 +98,7 @@ interface Params {
   faultGap: number;
   clientGap: number;
   crashWhilePersistingRate: number;
+  snapshotEverySlots: number;
 }
 
 function drawParams(rng: Rng): Params {
@@ -111,6 +115,7 @@ function drawParams(rng: Rng): Params {
     faultGap: pick([60, 200, 600]),
     clientGap: pick([5, 20, 60]),
     crashWhilePersistingRate: pick([0, 0.002, 0.01]),
+    snapshotEverySlots: pick([1, 3, 8, 32]),
   };
 }
 
@@ -118,7 +123,12 @@ interface Disk {
   ballotNum: Ballot;
   accepted: Map<number, PValue>;
   decisions: Map<number, Command>;
+  /** The simulated state machine's snapshot: its hash (4 bytes) after applying `slot`. */
+  snapshot: SnapshotData | null;
 }
+
+const encodeHash = (hash: number): Uint8Array => new Uint8Array(new Uint32Array([hash]).buffer);
+const decodeHash = (data: Uint8Array): number => new DataView(data.buffer, data.byteOffset, data.byteLength).getUint32(0, true);
 
 interface Proposal {
   ballot: Ballot;
@@ -179,6 +189,8 @@ class Simulation {
     partitions: 0,
     messagesSent: 0,
     messagesDropped: 0,
+    compactions: 0,
+    snapshotsInstalled: 0,
   };
 
   constructor(options: SimulationOptions) {
@@ -208,7 +220,7 @@ class Simulation {
     this.runUntilRecovered();
     for (const node of this.nodes) {
       const paxos = node.paxos;
-      if (paxos !== null) this.checker.checkHolds(node.id, (slot) => paxos.decisionAt(slot), node.applied);
+      if (paxos !== null) this.checker.checkHolds(node.id, (slot) => paxos.decisionAt(slot), node.applied, paxos.compactionPoint);
     }
     return this.report(Math.ceil((this.now - healedAt) / TICK));
   }
@@ -286,6 +298,12 @@ class Simulation {
     if (node.paxos === null || node.epoch !== epoch || rd === null) return;
     this.writeDisk(node, rd);
     for (const m of rd.messagesAfterPersist) this.send(m);
+    for (const to of rd.snapshotsTo) {
+      const snap = node.disk.snapshot;
+      if (snap === null) this.fail(`${node.id} asked to send a snapshot it never stored`);
+      this.send({ type: 'Snapshot', from: node.id, to, slot: snap.slot, data: snap.data });
+    }
+    if (rd.installSnapshot !== null) this.install(node, rd.installSnapshot);
     for (const d of rd.decided) this.apply(node, d.slot, d.command);
     for (const rs of rd.readStates) this.serveRead(node, rs.ctx, rs.slot);
     for (const ctx of rd.readsFailed) this.failRead(node, ctx);
@@ -305,6 +323,31 @@ class Simulation {
       this.checker.observeDecided(node.id, d.slot, d.command);
       node.disk.decisions.set(d.slot, d.command);
     }
+    if (p.compactTo !== null) {
+      // The runtime's half of the contract: a snapshot at the applied slot (before rd.decided).
+      const snap = rd.installSnapshot ?? { slot: node.applied, data: encodeHash(node.stateHash) };
+      if (snap.slot < p.compactTo) this.fail(`${node.id} compacts to ${p.compactTo} but has applied only ${snap.slot}`);
+      node.disk.snapshot = snap;
+      for (const slot of node.disk.accepted.keys()) if (slot <= p.compactTo) node.disk.accepted.delete(slot);
+      for (const slot of node.disk.decisions.keys()) if (slot <= p.compactTo) node.disk.decisions.delete(slot);
+      this.stats.compactions++;
+    }
+  }
+
+  /** State transfer: the state machine jumps to the snapshot, which must match everyone's there. */
+  private install(node: SimNode, snap: SnapshotData): void {
+    if (snap.slot <= node.applied) this.fail(`${node.id} installs a snapshot at ${snap.slot} after applying ${node.applied}`);
+    node.applied = snap.slot;
+    node.stateHash = decodeHash(snap.data);
+    this.checker.observeSnapshot(node.id, snap.slot, node.stateHash);
+    // Proposals in covered slots never learn their outcome here (a client would time out and
+    // retry); a lost marker is proposed again.
+    for (const [slot, proposal] of node.proposals) {
+      if (slot > snap.slot) continue;
+      node.proposals.delete(slot);
+      if (proposal.payloads.some((data) => this.markers.has(data))) this.markerBallot = '';
+    }
+    this.stats.snapshotsInstalled++;
   }
 
   private apply(node: SimNode, slot: number, command: Command): void {
@@ -484,13 +527,15 @@ class Simulation {
 
   private start(node: SimNode): void {
     node.epoch++;
-    node.applied = 0;
-    node.stateHash = 0;
+    const snap = node.disk.snapshot;
+    node.applied = snap?.slot ?? 0;
+    node.stateHash = snap === null ? 0 : decodeHash(snap.data);
     node.leaderBallot = '';
     const restored = {
       ballotNum: node.disk.ballotNum,
       accepted: [...node.disk.accepted.values()],
       decisions: [...node.disk.decisions].map(([slot, command]) => ({ slot, command })),
+      snapshotSlot: node.applied,
     };
     node.paxos = new MultiPaxosNode(this.config(node.id), this.rng.fork(), restored);
     this.queue.push(this.now + this.rng.between(1, TICK), { kind: 'tick', node, epoch: node.epoch });
@@ -506,6 +551,7 @@ class Simulation {
       window: this.params.window,
       maxBatchBytes: this.params.maxBatchBytes,
       maxCatchUpSlots: this.params.maxCatchUpSlots,
+      snapshotEverySlots: this.params.snapshotEverySlots,
     };
   }
 
@@ -514,7 +560,7 @@ class Simulation {
       id,
       paxos: null,
       epoch: 0,
-      disk: { ballotNum: { round: 0, leader: '' }, accepted: new Map(), decisions: new Map() },
+      disk: { ballotNum: { round: 0, leader: '' }, accepted: new Map(), decisions: new Map(), snapshot: null },
       persisting: null,
       applied: 0,
       stateHash: 0,
@@ -606,7 +652,7 @@ function describeMessage(m: PaxosMessage): string {
     case 'P1a':
       return `${head} b=${formatBallot(m.ballot)} from=${m.fromSlot}`;
     case 'P1b':
-      return `${head} req=${formatBallot(m.request)} ballotNum=${formatBallot(m.ballotNum)} accepted=${m.accepted.length}`;
+      return `${head} req=${formatBallot(m.request)} ballotNum=${formatBallot(m.ballotNum)} accepted=${m.accepted.length} compacted=${m.compactedTo}`;
     case 'P2a':
       return `${head} b=${formatBallot(m.pvalue.ballot)} s=${m.pvalue.slot} ${m.pvalue.command.kind}`;
     case 'P2b':
@@ -614,11 +660,13 @@ function describeMessage(m: PaxosMessage): string {
     case 'Decision':
       return `${head} slots=${m.decisions.map((d) => d.slot).join(',')}`;
     case 'Heartbeat':
-      return `${head} b=${formatBallot(m.ballot)} slotOut=${m.slotOut} round=${m.readRound}`;
+      return `${head} b=${formatBallot(m.ballot)} slotOut=${m.slotOut} round=${m.readRound} gc=${m.gcSlot}`;
     case 'HeartbeatAck':
-      return `${head} ballotNum=${formatBallot(m.ballotNum)} round=${m.readRound}`;
+      return `${head} ballotNum=${formatBallot(m.ballotNum)} round=${m.readRound} applied=${m.applied}`;
     case 'CatchUp':
       return `${head} from=${m.fromSlot}`;
+    case 'Snapshot':
+      return `${head} slot=${m.slot}`;
     default: {
       const unknown: never = m;
       return unknown;

@@ -61,6 +61,11 @@ export interface P1b {
   request: Ballot;
   ballotNum: Ballot;
   accepted: PValue[];
+  /**
+   * Garbage collection: every slot <= compactedTo is decided, applied by this replica and its
+   * pvalue dropped. The new leader must not propose anything there (README.md, Garbage collection).
+   */
+  compactedTo: number;
 }
 
 /** Commander → acceptor (PMMC phase 2a). */
@@ -99,15 +104,21 @@ export interface Heartbeat {
   ballot: Ballot;
   slotOut: number;
   readRound: number;
+  /** The GC point: every replica has applied every slot <= gcSlot (as far as the leader knows). */
+  gcSlot: number;
 }
 
-/** Acceptor → leader: its ballot_num (higher than the leader's = preempted) and the echoed round. */
+/**
+ * Acceptor → leader: its ballot_num (higher than the leader's = preempted), the echoed round, and
+ * how far this replica has applied (for the leader's GC point).
+ */
 export interface HeartbeatAck {
   type: 'HeartbeatAck';
   from: NodeId;
   to: NodeId;
   ballotNum: Ballot;
   readRound: number;
+  applied: number;
 }
 
 /** Replica → leader: "send me the decisions from fromSlot on" (catch-up). */
@@ -118,7 +129,27 @@ export interface CatchUp {
   fromSlot: number;
 }
 
-export type PaxosMessage = P1a | P1b | P2a | P2b | DecisionMessage | Heartbeat | HeartbeatAck | CatchUp;
+/**
+ * Replica → replica: state transfer for a replica that asked for slots this one has already
+ * garbage-collected. `data` is the runtime's opaque state-machine snapshot covering slots 1..slot.
+ * The core never builds one: it asks the runtime to (Ready.snapshotsTo) and installs a received one
+ * (Ready.installSnapshot).
+ */
+export interface SnapshotMessage {
+  type: 'Snapshot';
+  from: NodeId;
+  to: NodeId;
+  slot: number;
+  data: Uint8Array;
+}
+
+export type PaxosMessage = P1a | P1b | P2a | P2b | DecisionMessage | Heartbeat | HeartbeatAck | CatchUp | SnapshotMessage;
+
+/** A state-machine snapshot covering every slot <= slot (opaque bytes made by the runtime). */
+export interface SnapshotData {
+  slot: number;
+  data: Uint8Array;
+}
 
 /** A read-index result: the read with this context may be served once slotOut > slot. */
 export interface ReadState {
@@ -141,14 +172,23 @@ export interface PersistState {
   accepted: PValue[];
   /** Newly learned decisions. */
   decisions: Decision[];
+  /**
+   * Garbage collection, applied after the puts above in the same batch: when not null, delete
+   * every decision and accepted pvalue for slots <= compactTo, and store a snapshot that covers
+   * them: `Ready.installSnapshot` if set, else the state machine as applied before this Ready's
+   * `decided` (it is at slot >= compactTo; store that slot with it).
+   */
+  compactTo: number | null;
 }
 
 /**
  * Everything the core wants done, handed out by `ready()`. The runtime must:
  * 1. send `messages` at once (P1a after its own promise is durable are in 3, not here);
- * 2. persist `persist` in one durable batch;
- * 3. only then send `messagesAfterPersist` (P1b, P2b, HeartbeatAck and the leader's P1a);
- * 4. apply `decided` in order (slot-ordered, contiguous), release `readStates`, fail `readsFailed`;
+ * 2. persist `persist` in one durable batch (with a snapshot when `persist.compactTo` is set);
+ * 3. only then send `messagesAfterPersist` (P1b, P2b and the leader's P1a), and a `Snapshot`
+ *    message with its latest stored snapshot to every id in `snapshotsTo`;
+ * 4. install `installSnapshot` if set, then apply `decided` in order (slot-ordered, contiguous),
+ *    release `readStates`, fail `readsFailed`;
  * 5. call `advance(ready)`.
  */
 export interface Ready {
@@ -159,6 +199,17 @@ export interface Ready {
   decided: Decision[];
   readStates: ReadState[];
   readsFailed: number[];
+  /**
+   * A snapshot received from a peer to install before applying `decided`: restore the state
+   * machine from `data`, applied slot := `slot`; persist it as this replica's snapshot
+   * (`persist.compactTo` is `slot` then).
+   */
+  installSnapshot: SnapshotData | null;
+  /**
+   * Peers that asked for slots already garbage-collected here: after the persist, send each a
+   * `Snapshot` message with this replica's latest stored snapshot (its slot and bytes).
+   */
+  snapshotsTo: NodeId[];
 }
 
 export type ProposeResult =
@@ -170,6 +221,11 @@ export interface RestoredState {
   ballotNum: Ballot;
   accepted: PValue[];
   decisions: Decision[];
+  /**
+   * The slot covered by the stored state-machine snapshot (0 or absent: none). Decisions and
+   * pvalues at or below it are ignored; the runtime restores its state machine from the snapshot.
+   */
+  snapshotSlot?: number;
 }
 
 export interface PaxosConfig {
@@ -185,7 +241,16 @@ export interface PaxosConfig {
   maxBatchBytes: number;
   /** Upper bound on the decisions in one catch-up answer. */
   maxCatchUpSlots: number;
+  /**
+   * Local compaction: when more than this many applied slots are held above the last compaction
+   * point, compact up to the applied slot even if some replica has not applied them (a long-dead
+   * replica then catches up by snapshot). The GC point compacts earlier, every quarter of it.
+   * Default DEFAULT_SNAPSHOT_EVERY_SLOTS.
+   */
+  snapshotEverySlots?: number;
 }
+
+export const DEFAULT_SNAPSHOT_EVERY_SLOTS = 4096;
 
 export interface PaxosStatus {
   id: NodeId;
@@ -198,4 +263,6 @@ export interface PaxosStatus {
   slotOut: number;
   decided: number;
   inflight: number;
+  /** Every slot <= compactedTo is garbage-collected (covered by a snapshot). */
+  compactedTo: number;
 }

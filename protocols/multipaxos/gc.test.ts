@@ -1,0 +1,167 @@
+/** Garbage collection of decided slots, and catch-up by snapshot (README.md, "Garbage collection"). */
+import t from 'tap';
+import { bytes, emptyDisk, node, persist, TestCluster, texts } from './test-cluster.js';
+import type { Ballot, Command, Heartbeat, PaxosMessage, PValue } from './types.js';
+
+const THREE = ['n1', 'n2', 'n3'];
+const b = (round: number, leader: string): Ballot => ({ round, leader });
+const batch = (origin: Ballot, text: string): Command => ({ kind: 'batch', origin, payloads: [bytes(text)] });
+const pv = (ballot: Ballot, slot: number, text: string): PValue => ({ ballot, slot, command: batch(ballot, text) });
+const of = <T extends PaxosMessage['type']>(ms: PaxosMessage[], type: T) =>
+  ms.filter((m): m is Extract<PaxosMessage, { type: T }> => m.type === type);
+
+/** Proposes `count` commands one slot each, settling after every one. */
+function write(c: TestCluster, leader: string, count: number, prefix = 'v'): string[] {
+  const out: string[] = [];
+  for (let k = 0; k < count; k++) {
+    const text = `${prefix}${k}`;
+    if (!c.node(leader).propose(bytes(text)).ok) throw new Error(`${leader} refused ${text}`);
+    out.push(text);
+    c.settle();
+  }
+  return out;
+}
+
+t.test('the GC point is the minimum applied slot over every replica, sent with heartbeats', async (t) => {
+  const c = new TestCluster(3, 1, { snapshotEverySlots: 1000 });
+  c.elect('n1');
+  write(c, 'n1', 3);
+  c.tickAll(4);
+  t.equal(c.node('n1').gcSlot, 3, 'everyone applied 3 slots');
+  c.cut.add('n1->n3').add('n3->n1');
+  write(c, 'n1', 4, 'w');
+  c.tickAll(4);
+  t.equal(c.node('n1').slotOut, 8, 'the leader applied 7 slots');
+  t.equal(c.node('n2').slotOut, 8, 'n2 too');
+  t.equal(c.node('n1').gcSlot, 3, 'n3 is stuck at 3: so is the GC point');
+  c.node('n1').tick();
+  c.node('n1').tick();
+  const hbs = of(c.node('n1').ready().messages, 'Heartbeat') as Heartbeat[];
+  t.ok(hbs.length > 0 && hbs.every((m) => m.gcSlot === 3), 'heartbeats carry the GC point');
+});
+
+t.test('compaction at the GC point drops decisions, accepted pvalues and stores a snapshot', async (t) => {
+  const c = new TestCluster(3, 1, { snapshotEverySlots: 4 }); // GC step: 1 slot
+  c.elect('n1');
+  const written = write(c, 'n1', 6);
+  c.tickAll(8);
+  for (const id of THREE) {
+    const n = c.node(id);
+    t.ok(n.compactionPoint >= 5, `${id} compacted (to ${n.compactionPoint})`);
+    t.equal(n.decisionAt(1), undefined, `${id} dropped decision 1`);
+    t.equal(n.acceptedAt(1), undefined, `${id} dropped pvalue 1`);
+    const disk = c.disks.get(id);
+    t.equal(disk?.decisions.has(1), false, `${id}: decision 1 deleted on disk`);
+    t.equal(disk?.accepted.has(1), false, `${id}: pvalue 1 deleted on disk`);
+    t.ok((disk?.snapshot?.slot ?? 0) >= n.compactionPoint, `${id}: a snapshot covers the collected slots`);
+    t.same(c.appliedTexts(id), written, `${id} state intact`);
+  }
+});
+
+t.test('the GC point never passes a replica that has not applied; local compaction does', async (t) => {
+  const c = new TestCluster(3, 1, { snapshotEverySlots: 1000 });
+  c.elect('n1');
+  c.isolate('n3');
+  write(c, 'n1', 10);
+  c.tickAll(4);
+  t.equal(c.node('n1').compactionPoint, 0, 'n3 applied nothing: no GC');
+  const d = new TestCluster(3, 1, { snapshotEverySlots: 4 });
+  d.elect('n1');
+  d.isolate('n3');
+  write(d, 'n1', 10);
+  d.tickAll(4);
+  t.ok(d.node('n1').compactionPoint >= 5, `more than snapshotEverySlots applied: compacted to ${d.node('n1').compactionPoint}`);
+});
+
+t.test('catch-up below the compaction point gets a snapshot, then the later decisions', async (t) => {
+  const c = new TestCluster(3, 1, { snapshotEverySlots: 4 });
+  c.elect('n1');
+  const before = write(c, 'n1', 2, 'a');
+  c.tickAll(4);
+  c.isolate('n3');
+  const during = write(c, 'n1', 12, 'b');
+  c.tickAll(4);
+  t.ok(c.node('n1').compactionPoint > c.node('n3').slotOut, 'the leader collected slots n3 still needs');
+  c.healAll();
+  c.tickAll(6);
+  t.ok((c.installed.get('n3') ?? []).length >= 1, 'n3 installed a snapshot');
+  t.ok(c.snapshotsSent >= 1);
+  t.same(c.appliedTexts('n3'), [...before, ...during], 'n3 has the same state as the others');
+  const after = write(c, 'n1', 2, 'c');
+  c.tickAll(2);
+  t.same(c.appliedTexts('n3'), [...before, ...during, ...after], 'and continues with decisions after it');
+  t.equal(c.node('n3').slotOut, c.node('n1').slotOut);
+});
+
+t.test('a wiped replica catches up by snapshot; a restarted one from its snapshot and later decisions', async (t) => {
+  const c = new TestCluster(3, 1, { snapshotEverySlots: 4 });
+  c.elect('n1');
+  const written = write(c, 'n1', 12);
+  c.tickAll(4);
+  c.crash('n2');
+  c.restart('n2');
+  t.same(c.appliedTexts('n2'), written, 'restart: snapshot + later decisions rebuild the state');
+  t.ok(c.node('n2').compactionPoint > 0, 'restarted from a snapshot');
+  c.crash('n3');
+  c.wipe('n3');
+  c.tickAll(6);
+  t.ok((c.installed.get('n3') ?? []).length >= 1, 'the wiped replica installed a snapshot');
+  t.same(c.appliedTexts('n3'), written);
+});
+
+t.test('a P1b after compaction reports the compaction point: the new leader proposes nothing there', async (t) => {
+  // An acceptor that collected slots 1..5 answers a P1a from slot 1 with no pvalue below 6.
+  const disk = emptyDisk();
+  const acc = node('n2', THREE, 1, disk, { snapshotEverySlots: 2 });
+  const o = b(1, 'n1');
+  acc.step({ type: 'Heartbeat', from: 'n1', to: 'n2', ballot: o, slotOut: 1, readRound: 0, gcSlot: 0 });
+  for (let s = 1; s <= 6; s++) acc.step({ type: 'P2a', from: 'n1', to: 'n2', pvalue: pv(o, s, `x${s}`) });
+  acc.step({ type: 'Decision', from: 'n1', to: 'n2', decisions: [1, 2, 3, 4, 5].map((slot) => ({ slot, command: batch(o, `x${slot}`) })) });
+  for (let k = 0; k < 3 && acc.hasReady(); k++) {
+    const rd = acc.ready();
+    persist(disk, rd);
+    acc.advance(rd);
+  }
+  t.equal(acc.compactionPoint, 5, 'applied 5 > snapshotEverySlots 2: compacted to 5');
+  acc.step({ type: 'P1a', from: 'n3', to: 'n2', ballot: b(2, 'n3'), fromSlot: 1 });
+  const rd = acc.ready();
+  const p1b = of(rd.messagesAfterPersist, 'P1b')[0];
+  t.equal(p1b?.compactedTo, 5, 'the P1b says slots <= 5 are decided');
+  t.same(p1b?.accepted.map((p) => p.slot), [6], 'only the pvalue above it');
+  acc.advance(rd);
+  acc.step({ type: 'P2a', from: 'n3', to: 'n2', pvalue: pv(b(2, 'n3'), 3, 'late') });
+  const rd2 = acc.ready();
+  t.same(of(rd2.messagesAfterPersist, 'P2b'), [], 'a P2a for a collected slot is not accepted');
+  t.same(rd2.snapshotsTo, ['n3'], 'its proposer is sent the snapshot instead');
+
+  // The new leader (n3, knowing nothing) adopts with that P1b and its own.
+  const leader = node('n3', THREE);
+  for (let k = 0; k < 40 && leader.role !== 'candidate'; k++) leader.tick();
+  const scoutRd = leader.ready();
+  leader.advance(scoutRd); // its own P1b counts
+  const ballot = leader.currentBallot;
+  leader.step({ type: 'P1b', from: 'n2', to: 'n3', request: ballot, ballotNum: ballot, accepted: [pv(o, 3, 'x3'), pv(o, 6, 'x6')], compactedTo: 5 });
+  t.equal(leader.role, 'leader', 'adopted');
+  const out = leader.ready();
+  const slots = [...new Set(of(out.messages, 'P2a').map((m) => m.pvalue.slot))];
+  t.same(slots, [6], 'no P2a (and no no-op) at slots <= 5; slot 6 re-proposed');
+  t.same(of(out.messages, 'CatchUp').map((m) => [m.to, m.fromSlot]), [['n2', 1]], 'asks the compacted acceptor for its state');
+  leader.advance(out);
+  leader.step({ type: 'Snapshot', from: 'n2', to: 'n3', slot: 5, data: bytes('state@5') });
+  const inst = leader.ready();
+  t.same(inst.installSnapshot && [inst.installSnapshot.slot, texts({ kind: 'batch', origin: o, payloads: [inst.installSnapshot.data] })], [5, ['state@5']]);
+  t.equal(inst.persist.compactTo, 5, 'the received snapshot is persisted as ours');
+  t.equal(leader.slotOut, 6, 'slot_out moved past it');
+  leader.advance(inst);
+});
+
+t.test('a snapshot at or below slot_out is ignored', async (t) => {
+  const c = new TestCluster(3, 1, { snapshotEverySlots: 1000 });
+  c.elect('n1');
+  write(c, 'n1', 3);
+  c.tickAll(2);
+  const n2 = c.node('n2');
+  n2.step({ type: 'Snapshot', from: 'n1', to: 'n2', slot: 2, data: bytes('old') });
+  t.notOk(n2.hasReady(), 'nothing to install');
+  t.equal(n2.slotOut, 4);
+});
