@@ -53,6 +53,8 @@ export const defaultPaxosTuning: PaxosTuning = {
   window: 64,
   maxBatchBytes: 1024 * 1024,
   maxCatchUpSlots: 256,
+  /** Compact (snapshot) once this many applied slots are held. */
+  snapshotEverySlots: 4096,
   requestTimeoutMs: 5000,
   maxPendingRequests: 20_000,
 };
