@@ -14,7 +14,6 @@ export class PaxosReplicaStats {
   proposals = 0;
   applied = 0;
   appliedSlots = 0;
-  reads = 0;
   timeouts = 0;
   overloaded = 0;
   leaderChanges = 0;
@@ -24,14 +23,14 @@ export class PaxosReplicaStats {
   snapshotsSent = 0;
   snapshotsInstalled = 0;
 
-  render(id: string, status: PaxosStatus, commitIndex: number, appliedIndex: number, store: PaxosStore, transport: Transport): string {
+  render(id: string, status: PaxosStatus, commitIndex: number, appliedIndex: number, readsServed: number, store: PaxosStore, transport: Transport): string {
     const m = new Metrics({ replica: id, protocol: 'multipaxos' });
     const disk: StorageStats = (store as { stats?: StorageStats }).stats ?? { fsyncs: 0, writes: 0, entriesPersisted: 0, bytesPersisted: 0 };
     const peers = Object.entries(transport.stats().peers);
     m.counter('consensus_proposals_total', 'Commands proposed by this replica as leader.', () => this.proposals);
     m.counter('consensus_applied_entries_total', 'Commands (and no-ops) applied to the state machine.', () => this.applied);
     m.counter('paxos_applied_slots_total', 'Decided slots applied to the state machine.', () => this.appliedSlots);
-    m.counter('consensus_linearizable_reads_total', 'Linearizable reads served (read index).', () => this.reads);
+    m.counter('consensus_linearizable_reads_total', 'Linearizable reads served (read index).', () => readsServed);
     m.counter('consensus_request_timeouts_total', 'Client requests answered TIMEOUT.', () => this.timeouts);
     m.counter('consensus_overloaded_total', 'Client requests refused OVERLOADED.', () => this.overloaded);
     m.counter('consensus_not_applied_total', 'Proposals whose slot was decided with another ballot (NO_LEADER).', () => this.notApplied);

@@ -12,12 +12,13 @@ import type { KvService } from '../http/kv-service.js';
 import type { PaxosTuning } from '../config.js';
 import { isEmptyUpdate, type PaxosStore } from '../storage/leveldb-paxos-store.js';
 import type { Transport } from '../transport/index.js';
-import { WaiterTable, type Waiter } from '../raft/pending.js';
+import { WaiterTable, type Waiter } from '../waiter-table.js';
+import { ReadWaiters } from '../read-waiters.js';
+import { applyEncodedCommand, encodeCommand } from '../command-codec.js';
 import { isPaxosMessage } from './message-guard.js';
 import { PaxosReplicaStats } from './paxos-replica-stats.js';
 
 /** The same command encoding as the Raft replica, so both replicate identical bytes. */
-const commandCodec = new Packr({ useRecords: false });
 /** State-machine snapshots (KvSnapshot) as stored and sent: opaque bytes to the core. */
 const snapshotCodec = new Packr({ useRecords: false });
 
@@ -35,11 +36,6 @@ export interface PaxosReplicaOptions {
 }
 
 type PendingWrite = Waiter<KvResult>;
-interface PendingRead extends Waiter<string | null> {
-  key: string;
-  /** Set once the read-index round answered; the read waits for appliedIndex to reach it. */
-  slot: number | null;
-}
 /**
  * The proposals this leader put into one slot, in batch order: the k-th proposal is the slot's
  * k-th payload, because the core appends every successful propose() to the open batch.
@@ -66,12 +62,11 @@ export class PaxosReplica implements KvService {
   private readonly sm = new KvStateMachine();
   private readonly writes = new WaiterTable<number, KvResult, PendingWrite>();
   private readonly slotWaiters = new Map<number, SlotWaiters>();
-  private readonly reads = new WaiterTable<number, string | null, PendingRead>();
+  private readonly reads: ReadWaiters;
   private readonly inbox: Array<() => void> = [];
   /** The highest slot applied to the state machine (slots apply in order, from 1). */
   private appliedIndex = 0;
   private writeSeq = 0;
-  private readSeq = 0;
   private persisting = false;
   private scheduled = false;
   private closed = false;
@@ -86,6 +81,7 @@ export class PaxosReplica implements KvService {
     ballot: Ballot,
   ) {
     this.soft = { role: 'follower', leader: null, ballot };
+    this.reads = new ReadWaiters(opts.tuning.requestTimeoutMs);
   }
 
   get id(): string {
@@ -131,7 +127,7 @@ export class PaxosReplica implements KvService {
 
   execute(command: KvCommand): Promise<KvResult> {
     this.admit();
-    const data = commandCodec.pack(command);
+    const data = encodeCommand(command);
     return new Promise<KvResult>((resolve, reject) => {
       this.input(() => {
         const r = this.core.propose(data);
@@ -158,11 +154,7 @@ export class PaxosReplica implements KvService {
   readLinearizable(key: string): Promise<string | null> {
     if (this.opts.unsafeLocalReads === true) return Promise.resolve(this.sm.get(key));
     this.admit();
-    const ctx = ++this.readSeq;
-    return new Promise<string | null>((resolve, reject) => {
-      this.reads.add(ctx, { key, slot: null, resolve, reject, deadlineMs: this.deadline() });
-      this.input(() => this.core.readIndex(ctx));
-    });
+    return this.reads.add(key, (ctx) => this.input(() => this.core.readIndex(ctx)));
   }
 
   readStale(key: string): string | null {
@@ -196,7 +188,7 @@ export class PaxosReplica implements KvService {
   }
 
   metrics(): string {
-    return this.stats.render(this.id, this.core.status(), this.commitIndex(), this.appliedIndex, this.opts.store, this.opts.transport);
+    return this.stats.render(this.id, this.core.status(), this.commitIndex(), this.appliedIndex, this.reads.served, this.opts.store, this.opts.transport);
   }
 
   async close(): Promise<void> {
@@ -312,7 +304,7 @@ export class PaxosReplica implements KvService {
     // Writes waiting on collected slots can no longer learn their outcome here: they time out.
     for (const slot of [...this.slotWaiters.keys()]) if (slot <= snap.slot) this.slotWaiters.delete(slot);
     this.opts.logger.info({ slot: snap.slot, bytes: snap.data.byteLength }, 'installed a state-machine snapshot from a peer');
-    this.releaseReads();
+    this.reads.release(this.appliedIndex, this.sm);
   }
 
   private restoreSnapshot(snap: SnapshotData): void {
@@ -345,7 +337,7 @@ export class PaxosReplica implements KvService {
   private apply(decided: Decision[]): void {
     for (const { slot, command } of decided) {
       if (slot <= this.appliedIndex) continue;
-      const results: Array<KvResult | null> = command.kind === 'batch' ? command.payloads.map((p) => this.applyCommand(p)) : [];
+      const results: Array<KvResult | null> = command.kind === 'batch' ? command.payloads.map((p) => applyEncodedCommand(this.sm, p, this.opts.logger)) : [];
       this.appliedIndex = slot;
       this.stats.appliedSlots++;
       this.stats.applied += Math.max(1, command.payloads.length);
@@ -364,7 +356,7 @@ export class PaxosReplica implements KvService {
         else w.reject(notApplied());
       });
     }
-    if (decided.length > 0) this.releaseReads();
+    if (decided.length > 0) this.reads.release(this.appliedIndex, this.sm);
   }
 
   private rejectSlot(waiting: SlotWaiters): void {
@@ -376,33 +368,9 @@ export class PaxosReplica implements KvService {
     }
   }
 
-  private applyCommand(data: Uint8Array): KvResult | null {
-    try {
-      return this.sm.apply(commandCodec.unpack(data) as KvCommand);
-    } catch (err) {
-      // Every replica decodes the same bytes, so every replica skips the same command.
-      this.opts.logger.error({ err }, 'skipped an undecodable command in a decided slot');
-      return null;
-    }
-  }
-
   private readsAnswered(states: ReadState[], failed: number[]): void {
-    for (const { ctx, slot } of states) {
-      const read = this.reads.get(ctx);
-      if (read !== undefined) read.slot = slot;
-    }
-    for (const ctx of failed) this.reads.take(ctx)?.reject(new NotLeaderError(this.soft.leader));
-    if (states.length > 0) this.releaseReads();
-  }
-
-  /** Read index: serve once every slot up to the read's slot is applied. */
-  private releaseReads(): void {
-    for (const [ctx, read] of this.reads.entries()) {
-      if (read.slot === null || read.slot > this.appliedIndex) continue;
-      this.reads.take(ctx);
-      this.stats.reads++;
-      read.resolve(this.sm.get(read.key));
-    }
+    this.reads.answered(states.map(({ ctx, slot }) => ({ ctx, index: slot })), failed, this.soft.leader);
+    if (states.length > 0) this.reads.release(this.appliedIndex, this.sm);
   }
 
   private admit(): void {
@@ -421,7 +389,7 @@ export class PaxosReplica implements KvService {
     const now = Date.now();
     const timeout = () => new ServiceError('TIMEOUT', 'not decided in time; the outcome is unknown');
     this.stats.timeouts += this.writes.expire(now, timeout);
-    this.stats.timeouts += this.reads.expire(now, () => new ServiceError('TIMEOUT', 'the read could not be confirmed in time'));
+    this.stats.timeouts += this.reads.expire(now);
   }
 }
 

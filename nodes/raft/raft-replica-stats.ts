@@ -8,18 +8,17 @@ import type { Transport } from '../transport/index.js';
 export class RaftReplicaStats {
   proposals = 0;
   applied = 0;
-  reads = 0;
   timeouts = 0;
   overloaded = 0;
   leaderChanges = 0;
   badMessages = 0;
 
-  render(id: string, status: RaftStatus, appliedIndex: number, store: RaftLogStore, transport: Transport): string {
+  render(id: string, status: RaftStatus, appliedIndex: number, readsServed: number, store: RaftLogStore, transport: Transport): string {
     const m = new Metrics({ replica: id, protocol: 'raft' });
     const disk: DiskStats = (store as { stats?: DiskStats }).stats ?? { fsyncs: 0, writes: 0, entriesPersisted: 0, bytesPersisted: 0 };
     m.counter('consensus_proposals_total', 'Commands proposed by this replica as leader.', () => this.proposals);
     m.counter('consensus_applied_entries_total', 'Log entries applied to the state machine.', () => this.applied);
-    m.counter('consensus_linearizable_reads_total', 'Linearizable reads served (ReadIndex).', () => this.reads);
+    m.counter('consensus_linearizable_reads_total', 'Linearizable reads served (ReadIndex).', () => readsServed);
     m.counter('consensus_request_timeouts_total', 'Client requests answered TIMEOUT.', () => this.timeouts);
     m.counter('consensus_overloaded_total', 'Client requests refused OVERLOADED.', () => this.overloaded);
     m.counter('consensus_leader_changes_total', 'Times this replica saw the leader change.', () => this.leaderChanges);

@@ -1,5 +1,4 @@
 import type { Logger } from 'pino';
-import { Packr } from 'msgpackr';
 import { randomInt } from 'node:crypto';
 import { SeededRng } from '../../protocols/common/rng.js';
 import type { KvCommand, KvResult } from '../../protocols/kv/commands.js';
@@ -11,11 +10,11 @@ import type { KvService } from '../http/kv-service.js';
 import type { RaftTuning } from '../config.js';
 import type { RaftLogStore } from '../storage/raft-log-store.js';
 import type { Transport } from '../transport/index.js';
-import { WaiterTable, type Waiter } from './pending.js';
+import { WaiterTable, type Waiter } from '../waiter-table.js';
 import { isRaftMessage } from './message-guard.js';
 import { RaftReplicaStats } from './raft-replica-stats.js';
-
-const commandCodec = new Packr({ useRecords: false });
+import { ReadWaiters } from '../read-waiters.js';
+import { applyEncodedCommand, encodeCommand } from '../command-codec.js';
 
 export interface RaftReplicaOptions {
   id: string;
@@ -33,11 +32,6 @@ export interface RaftReplicaOptions {
 interface PendingWrite extends Waiter<KvResult> {
   term: number;
 }
-interface PendingRead extends Waiter<string | null> {
-  key: string;
-  /** Set once the ReadIndex round answered; the read waits for appliedIndex to reach it. */
-  readIndex: number | null;
-}
 
 /**
  * One Raft replica: the pure core (protocols/raft) driven by real time, a real disk and real
@@ -53,10 +47,9 @@ export class RaftReplica implements KvService {
   readonly stats = new RaftReplicaStats();
   private readonly sm = new KvStateMachine();
   private readonly writes = new WaiterTable<number, KvResult, PendingWrite>();
-  private readonly reads = new WaiterTable<number, string | null, PendingRead>();
+  private readonly reads: ReadWaiters;
   private readonly inbox: Array<() => void> = [];
   private appliedIndex = 0;
-  private readSeq = 0;
   private persisting = false;
   private scheduled = false;
   private closed = false;
@@ -68,7 +61,9 @@ export class RaftReplica implements KvService {
   private constructor(
     private readonly opts: RaftReplicaOptions,
     private readonly core: RaftNode,
-  ) {}
+  ) {
+    this.reads = new ReadWaiters(opts.tuning.requestTimeoutMs);
+  }
 
   get id(): string {
     return this.opts.id;
@@ -111,7 +106,7 @@ export class RaftReplica implements KvService {
 
   execute(command: KvCommand): Promise<KvResult> {
     this.admit();
-    const data = commandCodec.pack(command);
+    const data = encodeCommand(command);
     return new Promise<KvResult>((resolve, reject) => {
       this.input(() => {
         const r = this.core.propose(data);
@@ -128,20 +123,12 @@ export class RaftReplica implements KvService {
   readLinearizable(key: string): Promise<string | null> {
     if (this.opts.unsafeLocalReads === true) return Promise.resolve(this.sm.get(key));
     this.admit();
-    const ctx = ++this.readSeq;
-    return new Promise<string | null>((resolve, reject) => {
-      this.reads.add(ctx, { key, readIndex: null, resolve, reject, deadlineMs: this.deadline() });
-      this.input(() => this.core.readIndex(ctx));
-    });
+    return this.reads.add(key, (ctx) => this.input(() => this.core.readIndex(ctx)));
   }
 
   readLease(key: string): Promise<string | null> {
     this.admit();
-    const ctx = ++this.readSeq;
-    return new Promise<string | null>((resolve, reject) => {
-      this.reads.add(ctx, { key, readIndex: null, resolve, reject, deadlineMs: this.deadline() });
-      this.input(() => this.core.leaseRead(ctx));
-    });
+    return this.reads.add(key, (ctx) => this.input(() => this.core.leaseRead(ctx)));
   }
 
   /** Dissertation §3.10; resolves once another replica reports itself leader, or times out. */
@@ -190,7 +177,7 @@ export class RaftReplica implements KvService {
   }
 
   metrics(): string {
-    return this.stats.render(this.id, this.core.status(), this.appliedIndex, this.opts.store, this.opts.transport);
+    return this.stats.render(this.id, this.core.status(), this.appliedIndex, this.reads.served, this.opts.store, this.opts.transport);
   }
 
   async close(): Promise<void> {
@@ -299,7 +286,7 @@ export class RaftReplica implements KvService {
   private apply(entries: LogEntry[]): void {
     for (const entry of entries) {
       if (entry.index <= this.appliedIndex) continue;
-      const result = entry.kind === 'command' && entry.data !== null ? this.applyCommand(entry.data) : null;
+      const result = entry.kind === 'command' && entry.data !== null ? applyEncodedCommand(this.sm, entry.data, this.opts.logger) : null;
       this.appliedIndex = entry.index;
       this.stats.applied++;
       const waiter = this.writes.take(entry.index);
@@ -307,36 +294,12 @@ export class RaftReplica implements KvService {
       if (waiter.term === entry.term && result !== null) waiter.resolve(result);
       else waiter.reject(notApplied());
     }
-    if (entries.length > 0) this.releaseReads();
-  }
-
-  private applyCommand(data: Uint8Array): KvResult | null {
-    try {
-      return this.sm.apply(commandCodec.unpack(data) as KvCommand);
-    } catch (err) {
-      // Every replica decodes the same bytes, so every replica skips the same entry.
-      this.opts.logger.error({ err }, 'skipped an undecodable command in the log');
-      return null;
-    }
+    if (entries.length > 0) this.reads.release(this.appliedIndex, this.sm);
   }
 
   private readsAnswered(states: ReadState[], failed: number[]): void {
-    for (const { ctx, index } of states) {
-      const read = this.reads.get(ctx);
-      if (read !== undefined) read.readIndex = index;
-    }
-    for (const ctx of failed) this.reads.take(ctx)?.reject(new NotLeaderError(this.soft.leader));
-    if (states.length > 0) this.releaseReads();
-  }
-
-  /** ReadIndex step 4 (dissertation §6.4): serve once the state machine has applied readIndex. */
-  private releaseReads(): void {
-    for (const [ctx, read] of this.reads.entries()) {
-      if (read.readIndex === null || read.readIndex > this.appliedIndex) continue;
-      this.reads.take(ctx);
-      this.stats.reads++;
-      read.resolve(this.sm.get(read.key));
-    }
+    this.reads.answered(states, failed, this.soft.leader);
+    if (states.length > 0) this.reads.release(this.appliedIndex, this.sm);
   }
 
   private admit(): void {
@@ -355,7 +318,7 @@ export class RaftReplica implements KvService {
     const now = Date.now();
     const timeout = () => new ServiceError('TIMEOUT', 'not committed in time; the outcome is unknown');
     this.stats.timeouts += this.writes.expire(now, timeout);
-    this.stats.timeouts += this.reads.expire(now, () => new ServiceError('TIMEOUT', 'the read could not be confirmed in time'));
+    this.stats.timeouts += this.reads.expire(now);
   }
 }
 

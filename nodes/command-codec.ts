@@ -1,0 +1,24 @@
+import type { Logger } from 'pino';
+import { Packr } from 'msgpackr';
+import type { KvCommand, KvResult } from '../protocols/kv/commands.js';
+import type { KvStateMachine } from '../protocols/kv/state-machine.js';
+
+const codec = new Packr({ useRecords: false });
+
+/** The bytes a protocol core replicates for one client command (opaque to every core). */
+export function encodeCommand(command: KvCommand): Uint8Array {
+  return codec.pack(command);
+}
+
+/**
+ * Decode and apply one replicated command. Every replica decodes the same bytes, so an
+ * undecodable command is skipped identically everywhere and the state machines stay equal.
+ */
+export function applyEncodedCommand(sm: KvStateMachine, data: Uint8Array, logger: Logger): KvResult | null {
+  try {
+    return sm.apply(codec.unpack(data) as KvCommand);
+  } catch (err) {
+    logger.error({ err }, 'skipped an undecodable replicated command');
+    return null;
+  }
+}
