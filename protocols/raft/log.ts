@@ -3,8 +3,12 @@
  * to change on disk, so that once a Ready is persisted the disk log equals this log.
  *
  * Entries live in one array with an offset (entries[k] holds index offset + k), so appending,
- * truncating and reading are O(1) or O(entries touched), never O(log length). There is no
- * compaction yet, so the offset is always 1; it is kept so that snapshots can be added later.
+ * truncating and reading are O(1) or O(entries touched), never O(log length).
+ *
+ * Log compaction (Raft §7): the log may start after a snapshot. Entries up to `snapshotIndex` are
+ * gone (offset = snapshotIndex + 1); only the index and term of the last one covered by the
+ * snapshot are kept, so `term(snapshotIndex)` still answers (the AppendEntries consistency check
+ * at prevLogIndex = snapshotIndex, and `lastTerm` of an empty log).
  */
 import { invariant } from '../common/invariant.js';
 import type { LogEntry } from './types.js';
@@ -17,15 +21,28 @@ export function entryBytes(entry: LogEntry): number {
   return ENTRY_OVERHEAD_BYTES + (entry.data === null ? 0 : entry.data.byteLength);
 }
 
-/** What the runtime must change on disk: delete from `truncateFrom` (if set), then append. */
+/**
+ * What the runtime must change on disk: delete entries >= `truncateFrom` (if set), then append
+ * `entries` (and delete entries <= `takeCompactTo()`, Raft §7).
+ */
 export interface UnstableLog {
   truncateFrom: number | null;
   entries: LogEntry[];
 }
 
+/** The index and term of the last entry a snapshot covers (Raft §7, lastIncludedIndex/Term). */
+export interface SnapshotMeta {
+  index: number;
+  term: number;
+}
+
 export class RaftLog {
-  private readonly entries: LogEntry[];
-  private readonly offset = 1;
+  private entries: LogEntry[];
+  /** Raft §7: the last index and term the snapshot covers; entries up to it are gone. */
+  private snapIndex: number;
+  private snapTerm: number;
+  /** Entries <= this index may still be on disk and must be deleted there. */
+  private pendingCompactTo: number | null = null;
   /** First index not yet handed to the runtime in a Ready. */
   private unstableFrom: number;
   /** Last index the disk holds once every Ready handed out so far is persisted. */
@@ -39,9 +56,29 @@ export class RaftLog {
   /** Lowest index truncated since the outstanding Ready was built. */
   private truncatedSinceReady = Number.POSITIVE_INFINITY;
 
-  constructor(persisted: readonly LogEntry[]) {
+  /**
+   * `persisted`: the disk log, contiguous; `snapshot`: the stored snapshot's last index and term.
+   * Entries the snapshot covers are ignored (and deleted on disk by the next Ready): a crash may
+   * come between saving a snapshot and deleting them. If the log holds the snapshot's last index
+   * with another term, the whole log conflicts with the snapshot and is discarded (Figure 13 rule 7,
+   * as for an installed snapshot: the runtime may save an installed snapshot before the log batch).
+   */
+  constructor(persisted: readonly LogEntry[], snapshot: SnapshotMeta | null = null) {
     assertContiguous(persisted);
-    this.entries = persisted.slice();
+    this.snapIndex = snapshot?.index ?? 0;
+    this.snapTerm = snapshot?.term ?? 0;
+    invariant(this.snapIndex >= 0 && (this.snapIndex === 0) === (this.snapTerm === 0), 'restored snapshot: bad index or term');
+    const first = persisted[0]?.index ?? this.snapIndex + 1;
+    invariant(first <= this.snapIndex + 1, () => `restored log starts at ${first}, after the snapshot at ${this.snapIndex}`);
+    let kept = persisted.filter((entry) => entry.index > this.snapIndex);
+    const atSnapshot = persisted.find((entry) => entry.index === this.snapIndex);
+    if (kept.length > 0 && atSnapshot !== undefined && atSnapshot.term !== this.snapTerm) {
+      kept = []; // Figure 13 rule 7: the log conflicts with the snapshot
+      this.pendingTruncateFrom = this.snapIndex + 1;
+    }
+    invariant(kept.length === 0 || (kept[0] as LogEntry).term >= this.snapTerm, 'restored log: term decreases after the snapshot');
+    if (first <= this.snapIndex && persisted.length > 0) this.pendingCompactTo = this.snapIndex;
+    this.entries = kept;
     const last = this.lastIndex;
     this.unstableFrom = last + 1;
     this.diskLastIndex = last;
@@ -49,12 +86,26 @@ export class RaftLog {
     this.readyLastIndex = last;
   }
 
+  /** entries[k] holds index offset + k. */
+  private get offset(): number {
+    return this.snapIndex + 1;
+  }
+
   get lastIndex(): number {
-    return this.offset + this.entries.length - 1;
+    return this.snapIndex + this.entries.length;
   }
 
   get lastTerm(): number {
-    return this.entries[this.entries.length - 1]?.term ?? 0;
+    return this.entries[this.entries.length - 1]?.term ?? this.snapTerm;
+  }
+
+  /** Raft §7: the last index covered by the snapshot (0: none); entries up to it are gone. */
+  get snapshotIndex(): number {
+    return this.snapIndex;
+  }
+
+  get snapshotTerm(): number {
+    return this.snapTerm;
   }
 
   /** Highest index the leader may count for itself in matchIndex (dissertation §10.2.1). */
@@ -62,9 +113,13 @@ export class RaftLog {
     return this.durable;
   }
 
-  /** Term of the entry at `index`; 0 for index 0 (the empty prefix); undefined when absent. */
+  /**
+   * Term of the entry at `index`; 0 for index 0 (the empty prefix), the snapshot's term at
+   * snapshotIndex; undefined when absent or compacted away.
+   */
   term(index: number): number | undefined {
     if (index === 0) return 0;
+    if (index === this.snapIndex) return this.snapTerm;
     if (index < this.offset) return undefined;
     return this.entries[index - this.offset]?.term;
   }
@@ -107,7 +162,7 @@ export class RaftLog {
   lastIndexOfTerm(term: number): number {
     const after = this.firstIndexOfTerm(term + 1);
     const candidate = after - 1;
-    return candidate >= this.offset && this.term(candidate) === term ? candidate : 0;
+    return candidate >= 1 && this.term(candidate) === term ? candidate : 0;
   }
 
   /** Entries lo..hi inclusive (clamped to the log). */
@@ -151,12 +206,63 @@ export class RaftLog {
     this.truncatedSinceReady = Math.min(this.truncatedSinceReady, index);
   }
 
-  /** Is there anything the disk does not have yet? */
-  hasUnstable(): boolean {
-    return this.pendingTruncateFrom !== null || this.unstableFrom <= this.lastIndex;
+  /**
+   * Raft §7: a snapshot covering `index` is durable (the runtime saved it): drop the entries up to
+   * it. Only entries already handed to the disk may be compacted (the caller bounds `index` by
+   * the applied index, and an entry is applied only after the Ready holding it was persisted).
+   */
+  compact(index: number): void {
+    invariant(index > this.snapIndex && index <= this.lastIndex, () => `compact(${index}) outside log ${this.snapIndex}..${this.lastIndex}`);
+    invariant(index < this.unstableFrom, () => `compact(${index}): entries from ${this.unstableFrom} are not on disk yet`);
+    const term = this.term(index) as number;
+    this.entries = this.entries.slice(index - this.snapIndex);
+    this.snapIndex = index;
+    this.snapTerm = term;
+    this.pendingCompactTo = index;
   }
 
-  /** Hands out the disk changes for one Ready; afterwards the disk-to-be equals memory. */
+  /**
+   * Raft §7, Figure 13 receiver rules 6 and 7, for a snapshot received from the leader: if the log
+   * holds the snapshot's last entry (same index and term), keep the entries after it; otherwise
+   * discard the whole log. Entries not yet on disk and now covered are never written.
+   */
+  installSnapshot(index: number, term: number): void {
+    invariant(index > this.snapIndex, () => `install snapshot ${index} at or before snapshot ${this.snapIndex}`);
+    if (index <= this.lastIndex && this.term(index) === term) {
+      this.entries = this.entries.slice(index - this.snapIndex); // rule 6: retain what follows
+    } else {
+      this.entries = []; // rule 7: discard the entire log
+      const from = index + 1;
+      if (from <= this.diskLastIndex) this.pendingTruncateFrom = Math.min(this.pendingTruncateFrom ?? from, from);
+      this.diskLastIndex = Math.min(this.diskLastIndex, index);
+      this.durable = Math.min(this.durable, index);
+      this.truncatedSinceReady = Math.min(this.truncatedSinceReady, from);
+    }
+    this.snapIndex = index;
+    this.snapTerm = term;
+    this.unstableFrom = Math.max(this.unstableFrom, index + 1);
+    this.pendingCompactTo = index;
+  }
+
+  /** Is there anything the disk does not have yet? */
+  hasUnstable(): boolean {
+    return this.pendingTruncateFrom !== null || this.pendingCompactTo !== null || this.unstableFrom <= this.lastIndex;
+  }
+
+  /**
+   * Raft §7: the disk entries to delete as covered by the snapshot (<= the returned index), for
+   * the same Ready as `takeUnstable()`; null if none.
+   */
+  takeCompactTo(): number | null {
+    const compactTo = this.pendingCompactTo;
+    this.pendingCompactTo = null;
+    return compactTo;
+  }
+
+  /**
+   * Hands out the disk changes for one Ready (with `takeCompactTo()`); afterwards the disk-to-be
+   * equals memory.
+   */
   takeUnstable(): UnstableLog {
     const truncateFrom = this.pendingTruncateFrom;
     const entries = this.slice(this.unstableFrom, this.lastIndex);
@@ -179,8 +285,9 @@ export class RaftLog {
 
 function assertContiguous(entries: readonly LogEntry[]): void {
   let previousTerm = 0;
+  const first = entries[0]?.index ?? 1;
   entries.forEach((entry, k) => {
-    invariant(entry.index === k + 1, () => `restored log: entry ${k} has index ${entry.index}`);
+    invariant(entry.index === first + k, () => `restored log: entry ${k} has index ${entry.index}`);
     invariant(entry.term >= previousTerm, () => `restored log: term decreases at ${entry.index}`);
     previousTerm = entry.term;
   });

@@ -23,6 +23,13 @@ export function isWellFormed(m: RaftMessage): boolean {
         isIndex(m.incarnation);
     case 'TimeoutNow':
       return true;
+    case 'InstallSnapshot':
+      return isIndex(m.lastIncludedIndex) && m.lastIncludedIndex > 0 && isIndex(m.lastIncludedTerm) && m.lastIncludedTerm > 0 &&
+        m.lastIncludedTerm <= m.term && isIndex(m.offset) && m.data instanceof Uint8Array && typeof m.done === 'boolean' &&
+        isIndex(m.readRound);
+    case 'InstallSnapshotResponse':
+      return isIndex(m.lastIncludedIndex) && isIndex(m.nextOffset) && typeof m.done === 'boolean' && isIndex(m.readRound) &&
+        isIndex(m.incarnation);
     default: {
       const unknown: never = m;
       void unknown;

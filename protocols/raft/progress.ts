@@ -7,21 +7,36 @@
  * - `replicate`: its log matches up to matchIndex; AppendEntries are pipelined, nextIndex advances
  *   optimistically as they are sent, up to `maxInflightAppends` unacknowledged messages.
  *
- * A rejection sends the follower back to `probe`; an acceptance moves it to `replicate`.
+ * - `snapshot`: the entries it needs are compacted away (Raft §7); the leader sends its snapshot
+ *   in InstallSnapshot chunks, one at a time (the next once the previous is answered, or again on
+ *   the heartbeat timeout, as a probe), from the offset the follower last said it expects.
+ *
+ * A rejection sends the follower back to `probe`; an acceptance moves it to `replicate`; a
+ * follower that acknowledges the whole snapshot goes to `probe` from just after it.
  */
 import { Inflights } from './inflights.js';
 
-export type ProgressState = 'probe' | 'replicate';
+export type ProgressState = 'probe' | 'replicate' | 'snapshot';
 
-/** What the leader should send this follower next: entries, an empty AppendEntries, or nothing. */
-export type SendKind = 'entries' | 'empty' | null;
+/**
+ * What the leader should send this follower next: entries, an empty AppendEntries, a snapshot
+ * chunk, or nothing.
+ */
+export type SendKind = 'entries' | 'empty' | 'snapshot' | null;
 
 export class Progress {
   matchIndex = 0;
   nextIndex: number;
   state: ProgressState = 'probe';
-  /** Probe: an AppendEntries is out and unanswered, so we wait (or a heartbeat timeout passes). */
+  /**
+   * Probe: an AppendEntries is out and unanswered, so we wait (or a heartbeat timeout passes).
+   * Snapshot: likewise for the last InstallSnapshot chunk.
+   */
   probeSent = false;
+  /** Snapshot state: the lastIncludedIndex of the snapshot being sent. */
+  snapshotIndex = 0;
+  /** Snapshot state: the offset of the next chunk (what the follower said it expects). */
+  snapshotOffset = 0;
   /** A heartbeat (or a ReadIndex round) must reach this follower in the next batch of sends. */
   heartbeatDue = false;
   /** Heard from during the current check-quorum period. */
@@ -39,6 +54,7 @@ export class Progress {
 
   /** Decides the next message; the leader calls this until it returns null. */
   nextSend(lastIndex: number, commitIndex: number): SendKind {
+    if (this.state === 'snapshot') return this.probeSent ? null : 'snapshot';
     if (this.state === 'probe') {
       if (!this.probeSent && (this.nextIndex <= lastIndex || this.heartbeatDue)) return 'entries';
       return this.heartbeatDue ? 'empty' : null;
@@ -54,7 +70,7 @@ export class Progress {
     this.heartbeatDue = false;
     this.lastSentCommit = commitIndex;
     if (!withEntries) return;
-    if (this.state === 'probe') {
+    if (this.state === 'probe' || this.state === 'snapshot') {
       this.probeSent = true;
     } else if (lastSent >= this.nextIndex) {
       this.nextIndex = lastSent + 1;
@@ -71,7 +87,10 @@ export class Progress {
   onAccepted(matchIndex: number): boolean {
     const advanced = matchIndex > this.matchIndex;
     if (advanced) this.matchIndex = matchIndex;
-    if (this.state === 'probe') {
+    if (this.state === 'snapshot') {
+      // A late acceptance: the follower needs the snapshot no more once it matches beyond it.
+      if (this.matchIndex >= this.snapshotIndex) this.becomeReplicate();
+    } else if (this.state === 'probe') {
       this.becomeReplicate();
     } else {
       this.inflight.freeUpTo(this.matchIndex);
@@ -102,6 +121,38 @@ export class Progress {
   }
 
   /**
+   * Raft §7: the follower's nextIndex is compacted away; send it the snapshot ending at `index`
+   * from offset 0 (a new transfer, or a newer snapshot than the one being sent).
+   */
+  becomeSnapshot(index: number): void {
+    this.state = 'snapshot';
+    this.snapshotIndex = index;
+    this.snapshotOffset = 0;
+    this.inflight.reset();
+    this.probeSent = false;
+  }
+
+  /** The follower holds the snapshot's bytes up to `nextOffset`: the next chunk starts there. */
+  onSnapshotProgress(nextOffset: number): void {
+    this.snapshotOffset = nextOffset;
+    this.probeSent = false;
+  }
+
+  /**
+   * The follower holds everything up to `index` (it installed the snapshot, or had it all): it
+   * matches us there; probe from just after it.
+   */
+  onSnapshotDone(index: number): boolean {
+    const advanced = index > this.matchIndex;
+    if (advanced) this.matchIndex = index;
+    this.state = 'probe';
+    this.nextIndex = this.matchIndex + 1;
+    this.inflight.reset();
+    this.probeSent = false;
+    return advanced;
+  }
+
+  /**
    * Heartbeat timeout: in probe state the unanswered probe may be lost, so it is sent again; in
    * replicate state an empty AppendEntries at nextIndex - 1 goes out, outside the inflight window:
    * accepted, it acknowledges everything in flight; rejected, it sends us back to probe. Either way
@@ -109,7 +160,7 @@ export class Progress {
    */
   onHeartbeatTimeout(): void {
     this.heartbeatDue = true;
-    if (this.state === 'probe') this.probeSent = false;
+    if (this.state === 'probe' || this.state === 'snapshot') this.probeSent = false; // resend (a lost chunk)
   }
 
   private becomeReplicate(): void {

@@ -20,6 +20,8 @@ import type {
   AppendEntries,
   AppendEntriesResponse,
   HardState,
+  InstallSnapshot,
+  InstallSnapshotResponse,
   LogEntry,
   NodeId,
   ProposeResult,
@@ -31,6 +33,7 @@ import type {
   RequestVote,
   RequestVoteResponse,
   Role,
+  Snapshot,
   SoftState,
   TimeoutNow,
   TransferResult,
@@ -40,8 +43,31 @@ import { VoteTally } from './vote-tally.js';
 /** What a restarted replica finds on disk. A fresh replica passes term 0, no vote, no entries. */
 export interface RestoredState {
   hardState: HardState;
-  /** The persisted log, indices 1..n contiguous. */
+  /**
+   * The persisted log, contiguous: indices 1..n, or, with a snapshot, starting anywhere from 1 to
+   * snapshot.index + 1 (entries the snapshot covers are ignored, and deleted by the first Ready).
+   */
   entries: LogEntry[];
+  /**
+   * Raft §7: the stored snapshot, if any. The runtime restores its state machine from `data`
+   * itself (applied index = index); the core keeps the bytes to send them to followers
+   * (InstallSnapshot) and re-emits only the committed entries after `index`.
+   */
+  snapshot?: Snapshot | null;
+}
+
+/** RaftConfig.maxSnapshotChunkBytes when not set. */
+export const DEFAULT_MAX_SNAPSHOT_CHUNK_BYTES = 1 << 20;
+
+/** A snapshot being received from a leader, chunk by chunk (Raft §7, Figure 13 rules 2-5). */
+interface IncomingSnapshot {
+  leader: NodeId;
+  term: number;
+  index: number;
+  snapshotTerm: number;
+  chunks: Uint8Array[];
+  /** Bytes received so far: the offset the next chunk must start at. */
+  received: number;
 }
 
 export class RaftNode {
@@ -59,8 +85,14 @@ export class RaftNode {
   private commit: number;
   private currentRole: Role = 'follower';
   private leaderId: NodeId | null = null;
-  /** Highest index handed to the runtime in Ready.committed. */
+  /** Highest index handed to the runtime in Ready.committed (or covered by Ready.snapshot). */
   private handedToApply = 0;
+  /** Raft §7: the bytes of the snapshot the log starts after (null with no snapshot). */
+  private snapshotData: Uint8Array | null = null;
+  /** Raft §7: the snapshot being received from the leader, if any. */
+  private incoming: IncomingSnapshot | null = null;
+  /** Raft §7: an installed snapshot for the next Ready. */
+  private outSnapshot: Snapshot | null = null;
   private votes: VoteTally | null = null;
 
   // Volatile state on leaders (Figure 2 nextIndex[] and matchIndex[] live in Progress).
@@ -103,7 +135,8 @@ export class RaftNode {
     this.id = config.id;
     this.peers = config.voters.filter((voter) => voter !== config.id);
     this.voters = new Set(config.voters);
-    this.log = new RaftLog(restored.entries);
+    const snapshot = restored.snapshot ?? null;
+    this.log = new RaftLog(restored.entries, snapshot);
     const hard = restored.hardState;
     invariant(
       hard.commitIndex >= 0 && hard.commitIndex <= this.log.lastIndex,
@@ -111,7 +144,10 @@ export class RaftNode {
     );
     this.currentTerm = hard.currentTerm;
     this.votedFor = hard.votedFor;
-    this.commit = hard.commitIndex;
+    // A snapshot covers committed entries only; the hard state may predate it (saved separately).
+    this.commit = Math.max(hard.commitIndex, this.log.snapshotIndex);
+    this.handedToApply = this.log.snapshotIndex; // the runtime restores its state machine from it
+    this.snapshotData = snapshot === null ? null : snapshot.data;
     this.bootLease = leasesOn(config) && hard.currentTerm > 0;
     this.timer = new ElectionTimer(config.electionTimeoutTicks, rng, this.bootLease);
     this.lease = new LeaseTracker(config.electionTimeoutTicks);
@@ -139,6 +175,11 @@ export class RaftNode {
     return this.log.lastIndex;
   }
 
+  /** Raft §7: the last index covered by this replica's snapshot (0: none). */
+  get snapshotIndex(): number {
+    return this.log.snapshotIndex;
+  }
+
   /** The entry at `index` in the in-memory log (entries are shared: never mutate them). */
   entryAt(index: number): LogEntry | undefined {
     return this.log.entry(index);
@@ -154,6 +195,7 @@ export class RaftNode {
       commitIndex: this.commit,
       lastLogIndex: this.log.lastIndex,
       lastLogTerm: this.log.lastTerm,
+      snapshotIndex: this.log.snapshotIndex,
       progress: this.currentRole === 'leader' ? this.progressStatus() : null,
       transferTarget: this.transferTarget,
     };
@@ -196,6 +238,10 @@ export class RaftNode {
         return this.handleAppendResponse(m);
       case 'TimeoutNow':
         return this.handleTimeoutNow();
+      case 'InstallSnapshot':
+        return this.handleInstallSnapshot(m);
+      case 'InstallSnapshotResponse':
+        return this.handleSnapshotResponse(m);
       default: {
         const unknown: never = m;
         return unknown;
@@ -261,6 +307,27 @@ export class RaftNode {
     return { ok: true, target: to };
   }
 
+  /**
+   * Raft §7, log compaction. The runtime calls this once it has durably saved a snapshot of its
+   * state machine as of applied index `index` (`data`: its bytes, kept here to send to followers
+   * that need them). `index` must be at most the applied index (everything handed out in
+   * Ready.committed so far). The core drops its entries up to `index`; the next Ready's
+   * `compactTo` tells the runtime to delete them on disk. Returns false, changing nothing, if the
+   * log already starts at or after `index` (e.g. a snapshot from the leader was installed since):
+   * the runtime must then keep the newer snapshot it stored.
+   */
+  compact(index: number, data: Uint8Array): boolean {
+    invariant(Number.isSafeInteger(index) && index >= 0, () => `compact(${index}): not an index`);
+    invariant(
+      index <= this.handedToApply && index <= this.commit,
+      () => `${this.id}: compact(${index}) beyond the applied index ${this.handedToApply}`,
+    );
+    if (index <= this.log.snapshotIndex) return false;
+    this.log.compact(index);
+    this.snapshotData = data;
+    return true;
+  }
+
   // ---------------------------------------------------------------- Ready contract
 
   /** Is there anything in a Ready? Always false while a Ready is outstanding (before advance). */
@@ -271,6 +338,7 @@ export class RaftNode {
       this.outAfterPersist.length > 0 ||
       this.outReadStates.length > 0 ||
       this.outReadsFailed.length > 0 ||
+      this.outSnapshot !== null ||
       this.log.hasUnstable() ||
       this.handedToApply < this.commit ||
       this.softStateChanged() ||
@@ -283,10 +351,13 @@ export class RaftNode {
   ready(): Ready {
     invariant(this.outstanding === null, 'ready() called again before advance()');
     if (this.currentRole === 'leader') this.prepareLeaderSends();
+    const compactTo = this.log.takeCompactTo();
     const { truncateFrom, entries } = this.log.takeUnstable();
     const rd: Ready = {
       softState: this.takeSoftState(),
       hardState: this.takeHardState(),
+      snapshot: this.outSnapshot,
+      compactTo,
       truncateFrom,
       entries,
       messages: this.outMessages,
@@ -299,6 +370,7 @@ export class RaftNode {
     this.outAfterPersist = [];
     this.outReadStates = [];
     this.outReadsFailed = [];
+    this.outSnapshot = null;
     this.outstanding = rd;
     return rd;
   }
@@ -339,6 +411,12 @@ export class RaftNode {
       case 'TimeoutNow':
         this.becomeFollower(m.term, m.from); // only the leader of m.term sends it
         return true;
+      case 'InstallSnapshot':
+        this.becomeFollower(m.term, m.from);
+        return true;
+      case 'InstallSnapshotResponse':
+        this.becomeFollower(m.term, null);
+        return false;
       default: {
         const unknown: never = m;
         return unknown;
@@ -353,6 +431,9 @@ export class RaftNode {
       // ReadIndex round: it answers a message of an earlier term, whose round number a leader
       // of our term (restarted, its rounds counted from 0 again) might be reusing.
       this.outAfterPersist.push(this.appendResponse(m, false, 0, 0, 0, 0));
+    } else if (m.type === 'InstallSnapshot') {
+      // Figure 13 rule 1; our term makes the stale leader step down. No round acknowledged.
+      this.outAfterPersist.push(this.snapshotResponse(m, 0, false, 0));
     } else if (m.type === 'RequestVote') {
       this.sendVoteResponse(m, false);
     }
@@ -420,6 +501,7 @@ export class RaftNode {
     if (term > this.currentTerm) {
       this.currentTerm = term;
       this.votedFor = null;
+      this.incoming = null; // a snapshot half received from an earlier leader is never completed
     }
     this.currentRole = 'follower';
     this.leaderId = leader;
@@ -535,6 +617,12 @@ export class RaftNode {
       this.timer.reset(); // Figure 2, Followers: AppendEntries from the current leader
       this.timer.heardFromLeader();
     }
+    if (m.prevLogIndex < this.log.snapshotIndex) {
+      // Raft §7: the entries up to our snapshot are committed, so they match the leader's; we
+      // cannot check prevLogTerm there, but we match it up to snapshotIndex. Resume after it.
+      this.outAfterPersist.push(this.appendResponse(m, true, this.log.snapshotIndex, 0, 0));
+      return;
+    }
     if (m.prevLogIndex > this.log.lastIndex) {
       // AppendEntries receiver rule 2; hint: our log is too short (§5.3 end, dissertation §3.5).
       this.outAfterPersist.push(this.appendResponse(m, false, 0, this.log.lastIndex + 1, 0));
@@ -573,6 +661,85 @@ export class RaftNode {
       break;
     }
     return m.prevLogIndex + m.entries.length;
+  }
+
+  /**
+   * Raft §7, Figure 13 (InstallSnapshot receiver), with chunks accumulated in order:
+   * 1. (term < currentTerm: `onLowerTerm`.)
+   * 2-4. a chunk at offset 0 of a snapshot not being received starts it; a chunk at another
+   *    offset than the bytes received so far is not taken: the answer names the offset expected,
+   *    and the leader resumes from there (a lost or reordered chunk);
+   * 5. on `done`, the snapshot is complete:
+   * 6. if the log holds its last entry (same index and term), the entries after it are kept;
+   * 7. otherwise the whole log is discarded;
+   * 8. the state machine is reset from the snapshot (by the runtime: Ready.snapshot).
+   * A snapshot that covers nothing beyond our commitIndex (older than ours) is ignored, and
+   * answered `done`: we hold all of it.
+   */
+  private handleInstallSnapshot(m: InstallSnapshot): void {
+    if (this.currentRole === 'leader') return; // election safety: no other leader in our term
+    if (this.currentRole !== 'follower' || this.leaderId !== m.from) {
+      this.becomeFollower(m.term, m.from);
+    } else {
+      this.timer.reset(); // like AppendEntries: the leader is alive
+      this.timer.heardFromLeader();
+    }
+    const index = m.lastIncludedIndex;
+    if (index <= this.commit) {
+      this.incoming = null;
+      this.outAfterPersist.push(this.snapshotResponse(m, index, true, 0));
+      return;
+    }
+    let incoming = this.incoming;
+    const same =
+      incoming !== null &&
+      incoming.leader === m.from &&
+      incoming.term === m.term &&
+      incoming.index === index &&
+      incoming.snapshotTerm === m.lastIncludedTerm;
+    if (!same) {
+      incoming = null;
+      this.incoming = null;
+      if (m.offset === 0) {
+        incoming = { leader: m.from, term: m.term, index, snapshotTerm: m.lastIncludedTerm, chunks: [], received: 0 };
+        this.incoming = incoming;
+      }
+    }
+    // Answers to chunks other than the last claim nothing durable (the bytes are held in memory
+    // only), so they go at once: a transfer costs no fsync per chunk.
+    if (incoming === null || m.offset !== incoming.received) {
+      this.outMessages.push(this.snapshotResponse(m, index, false, incoming?.received ?? 0));
+      return;
+    }
+    incoming.chunks.push(m.data);
+    incoming.received += m.data.byteLength;
+    if (!m.done) {
+      this.outMessages.push(this.snapshotResponse(m, index, false, incoming.received));
+      return;
+    }
+    this.incoming = null;
+    const data = concatChunks(incoming.chunks, incoming.received);
+    this.log.installSnapshot(index, m.lastIncludedTerm); // rules 6 and 7
+    this.commit = index;
+    this.handedToApply = index; // rule 8: the runtime restores the state machine from it
+    this.snapshotData = data;
+    this.outSnapshot = { index, term: m.lastIncludedTerm, data };
+    // Sent once the snapshot is durable (Ready contract step 3).
+    this.outAfterPersist.push(this.snapshotResponse(m, index, true, incoming.received));
+  }
+
+  private snapshotResponse(m: InstallSnapshot, index: number, done: boolean, nextOffset: number): InstallSnapshotResponse {
+    return {
+      type: 'InstallSnapshotResponse',
+      from: this.id,
+      to: m.from,
+      term: this.currentTerm,
+      lastIncludedIndex: index,
+      nextOffset,
+      done,
+      readRound: m.term === this.currentTerm ? m.readRound : 0,
+      incarnation: this.config.incarnation ?? 0,
+    };
   }
 
   private appendResponse(
@@ -700,6 +867,33 @@ export class RaftNode {
   }
 
   /**
+   * Raft §7: a follower answered an InstallSnapshot chunk. `done`: it holds everything up to
+   * lastIncludedIndex, so matchIndex = lastIncludedIndex and normal replication resumes after it.
+   * Otherwise the next chunk starts at the offset it expects (resuming after a lost chunk).
+   */
+  private handleSnapshotResponse(m: InstallSnapshotResponse): void {
+    if (this.currentRole !== 'leader') return;
+    const pr = this.progress.get(m.from);
+    if (pr === undefined) return;
+    if (m.incarnation < pr.incarnation) return; // from a previous life of the follower
+    if (m.incarnation > pr.incarnation) pr.onRestarted(m.incarnation, this.log.lastIndex + 1);
+    pr.recentActive = true;
+    this.reads.ack(m.from, m.readRound);
+    this.lease.ack(m.from, m.readRound);
+    if (m.done) {
+      // It holds a prefix of our log up to there (committed entries, or a snapshot of ours).
+      if (m.lastIncludedIndex <= this.log.lastIndex && pr.onSnapshotDone(m.lastIncludedIndex)) this.maybeCommit();
+    } else if (pr.state === 'snapshot' && m.lastIncludedIndex === pr.snapshotIndex) {
+      const size = this.snapshotData?.byteLength ?? 0;
+      pr.onSnapshotProgress(m.nextOffset <= size ? m.nextOffset : 0);
+    }
+    if (m.from === this.transferTarget && !this.timeoutNowSent && pr.matchIndex === this.log.lastIndex) {
+      this.sendTimeoutNow(m.from);
+    }
+    this.releaseReads();
+  }
+
+  /**
    * Fast back-off (§5.3, last paragraphs; dissertation §3.5): if we hold entries of the
    * follower's conflicting term, resume after our last one; otherwise skip its whole term.
    */
@@ -751,11 +945,52 @@ export class RaftNode {
   }
 
   private sendAppends(to: NodeId, pr: Progress): void {
+    this.maybeSendSnapshot(pr);
     for (let kind = pr.nextSend(this.log.lastIndex, this.commit); kind !== null; ) {
-      const lastSent = this.sendAppend(to, pr, kind === 'entries');
-      pr.onSent(lastSent, kind === 'entries', this.commit);
+      if (kind === 'snapshot') {
+        this.sendSnapshotChunk(to, pr);
+        pr.onSent(0, true, this.commit);
+      } else {
+        const lastSent = this.sendAppend(to, pr, kind === 'entries');
+        pr.onSent(lastSent, kind === 'entries', this.commit);
+      }
       kind = pr.nextSend(this.log.lastIndex, this.commit);
     }
+  }
+
+  /**
+   * Raft §7: "the leader must occasionally send snapshots to followers that lag behind", when the
+   * entry before nextIndex is compacted away. A newer snapshot replaces one being sent (the
+   * leader keeps only its latest), and the transfer starts over.
+   */
+  private maybeSendSnapshot(pr: Progress): void {
+    const snapshotIndex = this.log.snapshotIndex;
+    if (pr.state === 'snapshot') {
+      if (pr.snapshotIndex !== snapshotIndex) pr.becomeSnapshot(snapshotIndex);
+    } else if (pr.nextIndex <= snapshotIndex) {
+      pr.becomeSnapshot(snapshotIndex);
+    }
+  }
+
+  /** One InstallSnapshot chunk from the follower's expected offset, at most maxSnapshotChunkBytes. */
+  private sendSnapshotChunk(to: NodeId, pr: Progress): void {
+    const data = this.snapshotData;
+    invariant(data !== null, () => `${this.id}: snapshot ${this.log.snapshotIndex} without its bytes`);
+    const max = this.config.maxSnapshotChunkBytes ?? DEFAULT_MAX_SNAPSHOT_CHUNK_BYTES;
+    const offset = Math.min(pr.snapshotOffset, data.byteLength);
+    const end = Math.min(offset + max, data.byteLength);
+    this.outMessages.push({
+      type: 'InstallSnapshot',
+      from: this.id,
+      to,
+      term: this.currentTerm,
+      lastIncludedIndex: this.log.snapshotIndex,
+      lastIncludedTerm: this.log.snapshotTerm,
+      offset,
+      data: data.subarray(offset, end),
+      done: end === data.byteLength,
+      readRound: this.reads.currentRound,
+    });
   }
 
   /** One AppendEntries from nextIndex, entries bounded by maxAppendBytes; returns its last index. */
@@ -847,4 +1082,17 @@ function assertValidConfig(config: RaftConfig): void {
   invariant(Number.isInteger(config.maxInflightAppends) && config.maxInflightAppends >= 1, 'maxInflightAppends >= 1');
   const drift = config.leaseDriftTicks ?? DEFAULT_LEASE_DRIFT_TICKS;
   invariant(Number.isInteger(drift) && drift >= 1, 'leaseDriftTicks >= 1');
+  const chunk = config.maxSnapshotChunkBytes ?? DEFAULT_MAX_SNAPSHOT_CHUNK_BYTES;
+  invariant(Number.isInteger(chunk) && chunk >= 1, 'maxSnapshotChunkBytes >= 1');
+}
+
+function concatChunks(chunks: readonly Uint8Array[], size: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0] as Uint8Array;
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return out;
 }

@@ -95,18 +95,26 @@ export class SafetyChecker {
   /**
    * Figure 3, Log Matching, checked on every persisted entry: an (index, term) always has the same
    * content and the same term before it, so by induction two logs holding it agree up to there.
+   * `disk` is contiguous and may start after index 1 (compacted, Raft §7); `before` is the index and
+   * term of what precedes disk[0] on that disk (the snapshot's last entry), if known. Checks the
+   * entries from index `fromIndex` on.
    */
-  observePersisted(id: NodeId, disk: readonly LogEntry[], fromIndex: number): void {
-    for (let index = fromIndex; index <= disk.length; index++) {
-      const entry = disk[index - 1] as LogEntry;
+  observePersisted(id: NodeId, disk: readonly LogEntry[], fromIndex: number, before: { index: number; term: number } | null = null): void {
+    const first = disk[0]?.index ?? 1;
+    for (let k = Math.max(0, fromIndex - first); k < disk.length; k++) {
+      const entry = disk[k] as LogEntry;
+      const index = first + k;
       if (entry.index !== index) this.fail(`${id}: disk holds ${describe(entry)} at position ${index}`);
       if (entry.term >= TERM_LIMIT) this.fail(`term ${entry.term} too large for the checker`);
-      const prevTerm = index === 1 ? 0 : (disk[index - 2] as LogEntry).term;
+      let prevTerm: number | null;
+      if (k > 0) prevTerm = (disk[k - 1] as LogEntry).term;
+      else if (index === 1) prevTerm = 0;
+      else prevTerm = before !== null && before.index === index - 1 ? before.term : null;
       const key = index * TERM_LIMIT + entry.term;
       const known = this.registry.get(key);
       if (known === undefined) {
-        this.registry.set(key, { entry, prevTerm });
-      } else if (known.prevTerm !== prevTerm || !sameEntry(known.entry, entry)) {
+        if (prevTerm !== null) this.registry.set(key, { entry, prevTerm });
+      } else if ((prevTerm !== null && known.prevTerm !== prevTerm) || !sameEntry(known.entry, entry)) {
         this.fail(`log matching: ${id} persisted ${describe(entry)} after term ${prevTerm}, another log has ` +
           `${describe(known.entry)} after term ${known.prevTerm}`);
       }
@@ -122,6 +130,20 @@ export class SafetyChecker {
     const known = this.stateHashAt[entry.index];
     if (known === undefined) this.stateHashAt[entry.index] = stateHash;
     else if (known !== stateHash) this.fail(`state machines diverge at index ${entry.index} (${id})`);
+  }
+
+  /**
+   * Raft §7: replica `id` holds (made, stored, installed or restarted from) a snapshot of its state
+   * machine after `index`, whose last entry has `term`: `index` must be committed with that term,
+   * and the state must be the one every replica had after applying `index`.
+   */
+  observeSnapshot(id: NodeId, index: number, term: number, stateHash: number): void {
+    const committed = this.committedEntry(index);
+    if (committed === undefined) this.fail(`${id}: snapshot at ${index}, beyond everything committed (${this.committed.length})`);
+    if (committed.term !== term) this.fail(`${id}: snapshot at ${index}@${term}, but ${describe(committed)} is committed there`);
+    const known = this.stateHashAt[index];
+    if (known === undefined) this.stateHashAt[index] = stateHash;
+    else if (known !== stateHash) this.fail(`state machines diverge at index ${index} (${id}'s snapshot)`);
   }
 
   /** A client learned that its command at `index` is committed. */
@@ -147,13 +169,19 @@ export class SafetyChecker {
     }
   }
 
+  /** Over the indexes both logs hold (either may start after 1, compacted). */
   private checkPair(x: { id: NodeId; entries: readonly LogEntry[] }, y: { id: NodeId; entries: readonly LogEntry[] }): void {
-    const shorter = Math.min(x.entries.length, y.entries.length);
-    let lastSame = 0;
-    for (let k = 0; k < shorter; k++) if (x.entries[k]!.term === y.entries[k]!.term) lastSame = k + 1;
-    for (let k = 0; k < lastSame; k++) {
-      if (!sameEntry(x.entries[k], y.entries[k])) {
-        this.fail(`log matching: ${x.id} and ${y.id} agree at ${lastSame} but differ at ${k + 1}`);
+    const xFirst = x.entries[0]?.index ?? 1;
+    const yFirst = y.entries[0]?.index ?? 1;
+    const from = Math.max(xFirst, yFirst);
+    const to = Math.min(xFirst + x.entries.length, yFirst + y.entries.length) - 1;
+    let lastSame = from - 1;
+    for (let index = from; index <= to; index++) {
+      if (x.entries[index - xFirst]!.term === y.entries[index - yFirst]!.term) lastSame = index;
+    }
+    for (let index = from; index <= lastSame; index++) {
+      if (!sameEntry(x.entries[index - xFirst], y.entries[index - yFirst])) {
+        this.fail(`log matching: ${x.id} and ${y.id} agree at ${lastSame} but differ at ${index}`);
       }
     }
   }

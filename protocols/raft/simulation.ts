@@ -8,7 +8,9 @@
  * drifting at a bounded rate, and is driven like the runtime drives it: before every input it is
  * given the whole ticks its clock counted since the last call (`tick(elapsed)`), so a pause arrives
  * as one big tick. Clients propose commands and request ReadIndex and lease reads throughout;
- * leaders are asked to transfer leadership. After every event the SafetyChecker
+ * leaders are asked to transfer leadership. Replicas snapshot their state machine and compact
+ * their logs at random applied points (Raft §7), so lagging and restarted replicas often catch up
+ * through InstallSnapshot, in tiny chunks. After every event the SafetyChecker
  * checks Raft's safety properties; at the end, with faults over, the cluster must recover.
  *
  * Pure: no timers, no clock, no I/O. A seed fully determines a run.
@@ -18,7 +20,7 @@ import { SeededRng, type Rng } from '../common/rng.js';
 import { RaftNode } from './raft-node.js';
 import { applyToHash, SafetyChecker } from './sim-checker.js';
 import { EventQueue } from './sim-event-queue.js';
-import type { HardState, LogEntry, NodeId, RaftConfig, RaftMessage, Ready } from './types.js';
+import type { HardState, LogEntry, NodeId, RaftConfig, RaftMessage, Ready, Snapshot } from './types.js';
 
 export interface SimulationOptions {
   seed: number;
@@ -51,6 +53,10 @@ export interface SimulationReport {
   leaseReads: number;
   messagesSent: number;
   messagesDropped: number;
+  /** Snapshots taken by replicas (log compactions, Raft §7). */
+  compactions: number;
+  /** Snapshots installed from a leader (InstallSnapshot, Raft §7). */
+  snapshotsInstalled: number;
   /** Ticks from the final heal until every replica applied a command proposed after it. */
   recoveryTicks: number;
 }
@@ -119,6 +125,12 @@ interface Params {
   clockDrift: number;
   /** The smallest leaseDriftTicks that is safe for clockDrift (README, Deviations, "Lease reads"). */
   leaseDriftTicks: number;
+  /** Chance that a replica takes a snapshot and compacts its log after a Ready (Raft §7). */
+  compactRate: number;
+  /** Entries a replica keeps after its snapshot point at most (0: compact up to the applied index). */
+  compactLag: number;
+  /** InstallSnapshot chunk size, often tiny so transfers take many chunks. */
+  maxSnapshotChunkBytes: number;
 }
 
 /**
@@ -153,12 +165,44 @@ function drawParams(rng: Rng): Params {
     clockDrift,
     // The least safe bound, exactly: a lease one tick longer than the analysis allows fails.
     leaseDriftTicks: minimalLeaseDrift(ELECTION_TIMEOUT, clockDrift),
+    compactRate: pick([0, 0.01, 0.05, 0.2]),
+    compactLag: pick([0, 3, 20]),
+    maxSnapshotChunkBytes: pick([4, 16, 64, 1 << 20]),
   };
 }
 
 interface Disk {
   hardState: HardState;
+  /** Contiguous; starts after 1 once compacted. */
   entries: LogEntry[];
+  /** The stored snapshot (Raft §7): the state machine after `index`. */
+  snapshot: Snapshot | null;
+}
+
+/**
+ * The simulation's state machine snapshot: the applied index and the running hash, then filler
+ * (a function of both) so that a snapshot is tens of bytes and takes many tiny chunks.
+ */
+export function encodeSimSnapshot(index: number, hash: number): Uint8Array {
+  const filler = (index * 7 + hash) % 41;
+  const data = new Uint8Array(8 + filler);
+  const view = new DataView(data.buffer);
+  view.setUint32(0, index, true);
+  view.setUint32(4, hash, true);
+  for (let k = 0; k < filler; k++) data[8 + k] = (hash >>> (k % 4) * 8) & 0xff;
+  return data;
+}
+
+export function decodeSimSnapshot(data: Uint8Array): { index: number; hash: number } {
+  if (data.byteLength < 8) throw new InvariantError(`snapshot of ${data.byteLength} bytes`);
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const index = view.getUint32(0, true);
+  const hash = view.getUint32(4, true);
+  const expected = encodeSimSnapshot(index, hash);
+  if (expected.byteLength !== data.byteLength || expected.some((byte, k) => data[k] !== byte)) {
+    throw new InvariantError(`snapshot bytes of index ${index} are corrupt`);
+  }
+  return { index, hash };
 }
 
 interface Proposal {
@@ -176,6 +220,8 @@ interface SimNode {
   persisting: Ready | null;
   applied: number;
   stateHash: number;
+  /** stateHash after each applied index of this life (from the snapshot it started from on). */
+  hashAt: Map<number, number>;
   observedCommit: number;
   leaderTerm: number;
   proposals: Map<number, Proposal>;
@@ -244,6 +290,8 @@ class Simulation {
     leaseReads: 0,
     messagesSent: 0,
     messagesDropped: 0,
+    compactions: 0,
+    snapshotsInstalled: 0,
   };
 
   constructor(options: SimulationOptions) {
@@ -379,33 +427,100 @@ class Simulation {
   private onPersisted(node: SimNode, epoch: number): void {
     const rd = node.persisting;
     if (node.raft === null || node.epoch !== epoch || rd === null) return;
-    this.writeDisk(node, rd);
+    if (!this.writeDisk(node, rd)) {
+      this.trace(`${node.id} crashes after saving snapshot ${rd.snapshot?.index}, before its log batch`);
+      return this.crash(node);
+    }
     for (const m of rd.messagesAfterPersist) this.send(m);
+    if (rd.snapshot !== null) this.installSnapshot(node, rd.snapshot);
     for (const entry of rd.committed) this.apply(node, entry);
     for (const rs of rd.readStates) this.serveRead(node, rs.ctx, rs.index);
     for (const ctx of rd.readsFailed) this.failRead(node, ctx);
     node.persisting = null;
     node.raft.advance(rd);
+    if (this.faulty && this.rng.chance(this.params.compactRate)) this.compact(node);
     this.pump(node);
   }
 
-  private writeDisk(node: SimNode, rd: Ready): void {
-    if (rd.hardState !== null) node.disk.hardState = { ...rd.hardState };
+  /**
+   * Raft §7, as the runtime does it: snapshot the state machine at an applied index (at random,
+   * up to compactLag entries behind the applied index), save it durably, then tell the core,
+   * whose next Ready deletes the covered entries on disk (a crash may come in between).
+   */
+  private compact(node: SimNode): void {
+    const raft = node.raft;
+    if (raft === null || node.applied <= raft.snapshotIndex) return;
+    const lowest = Math.max(raft.snapshotIndex + 1, node.applied - this.params.compactLag);
+    const index = this.rng.between(lowest, node.applied);
+    const hash = node.hashAt.get(index);
+    const term = raft.entryAt(index)?.term;
+    if (hash === undefined || term === undefined) return this.fail(`${node.id} cannot snapshot applied index ${index}`);
+    const data = encodeSimSnapshot(index, hash);
+    this.checker.observeSnapshot(node.id, index, term, hash);
+    node.disk.snapshot = { index, term, data };
+    if (!raft.compact(index, data)) this.fail(`${node.id}: compact(${index}) refused after snapshot ${raft.snapshotIndex}`);
+    for (const old of node.hashAt.keys()) if (old < index) node.hashAt.delete(old);
+    this.stats.compactions++;
+    this.trace(`${node.id} snapshots at ${index}@${term} (applied ${node.applied})`);
+  }
+
+  /** Ready.snapshot: the state machine is reset from the installed snapshot (Figure 13 rule 8). */
+  private installSnapshot(node: SimNode, snapshot: Snapshot): void {
+    const { index, hash } = decodeSimSnapshot(snapshot.data);
+    if (index !== snapshot.index) this.fail(`${node.id} installed snapshot ${snapshot.index} holding state ${index}`);
+    if (index <= node.applied) this.fail(`${node.id} installed snapshot ${index} at applied index ${node.applied}`);
+    this.checker.observeSnapshot(node.id, index, snapshot.term, hash);
+    node.applied = index;
+    node.stateHash = hash;
+    node.hashAt.clear();
+    node.hashAt.set(index, hash);
+    this.stats.snapshotsInstalled++;
+    this.trace(`${node.id} installs snapshot ${index}@${snapshot.term}`);
+  }
+
+  /** Persists a Ready; false if the replica crashed between the snapshot and the log batch. */
+  private writeDisk(node: SimNode, rd: Ready): boolean {
+    const disk = node.disk;
+    if (rd.snapshot !== null) {
+      disk.snapshot = rd.snapshot;
+      // With a separate snapshot file, this is where a crash splits the two writes: the log
+      // batch below would be lost and the core restarts from the snapshot and the old log.
+      if (this.faulty && this.rng.chance(this.params.crashWhilePersistingRate * 20)) return false;
+    }
+    if (rd.hardState !== null) disk.hardState = { ...rd.hardState };
+    const compactTo = rd.compactTo;
+    if (compactTo !== null) {
+      invariant(disk.snapshot !== null && disk.snapshot.index >= compactTo, `compactTo ${compactTo} beyond the stored snapshot`);
+      const drop = disk.entries.findIndex((entry) => entry.index > compactTo);
+      disk.entries.splice(0, drop < 0 ? disk.entries.length : drop);
+    }
     if (rd.truncateFrom !== null) {
       invariant(rd.truncateFrom >= 1, 'truncateFrom must be >= 1');
-      node.disk.entries.length = Math.min(node.disk.entries.length, rd.truncateFrom - 1);
+      const first = disk.entries[0]?.index ?? 1;
+      disk.entries.length = Math.max(0, Math.min(disk.entries.length, rd.truncateFrom - first));
     }
-    const first = node.disk.entries.length + 1;
-    for (const entry of rd.entries) node.disk.entries.push(entry);
-    this.checker.observePersisted(node.id, node.disk.entries, first);
-    const commit = node.disk.hardState.commitIndex;
-    if (commit > node.disk.entries.length) this.fail(`${node.id} persisted commitIndex ${commit} beyond its disk log`);
+    const snapshotIndex = disk.snapshot?.index ?? 0;
+    const last = disk.entries[disk.entries.length - 1]?.index ?? snapshotIndex;
+    const firstNew = rd.entries[0]?.index;
+    if (firstNew !== undefined && firstNew !== last + 1) {
+      this.fail(`${node.id} appends ${firstNew} to a disk log ending at ${last} (snapshot ${snapshotIndex})`);
+    }
+    const from = disk.entries.length;
+    for (const entry of rd.entries) disk.entries.push(entry);
+    // After an installed snapshot, the entries kept after it must follow it (Figure 13 rules 6-7).
+    const fromIndex = rd.snapshot !== null ? rd.snapshot.index + 1 : (disk.entries[0]?.index ?? 1) + from;
+    this.checker.observePersisted(node.id, disk.entries, fromIndex, disk.snapshot);
+    const commit = disk.hardState.commitIndex;
+    const diskLast = Math.max(disk.entries[disk.entries.length - 1]?.index ?? 0, snapshotIndex);
+    if (commit > diskLast) this.fail(`${node.id} persisted commitIndex ${commit} beyond its disk log`);
+    return true;
   }
 
   private apply(node: SimNode, entry: LogEntry): void {
     if (entry.index !== node.applied + 1) this.fail(`${node.id} applied ${entry.index} after ${node.applied}`);
     node.applied = entry.index;
     node.stateHash = applyToHash(node.stateHash, entry);
+    node.hashAt.set(entry.index, node.stateHash);
     this.checker.observeApplied(node.id, entry, node.stateHash);
     const proposal = node.proposals.get(entry.index);
     if (proposal === undefined) return;
@@ -649,19 +764,33 @@ class Simulation {
   private restart(node: SimNode): void {
     if (node.raft !== null) return;
     this.start(node);
-    this.trace(`${node.id} restarts at term ${node.disk.hardState.currentTerm} with ${node.disk.entries.length} entries`);
+    const snapshot = node.disk.snapshot === null ? 'no snapshot' : `snapshot ${node.disk.snapshot.index}`;
+    this.trace(`${node.id} restarts at term ${node.disk.hardState.currentTerm} with ${snapshot} and ${node.disk.entries.length} entries`);
   }
 
-  /** Boots a replica from its disk, re-applying from scratch (its state machine is volatile). */
+  /**
+   * Boots a replica from its disk: its state machine (volatile) from the stored snapshot, if any,
+   * then re-applying the log after it.
+   */
   private start(node: SimNode): void {
     node.epoch++;
     node.applied = 0;
     node.stateHash = 0;
+    node.hashAt = new Map([[0, 0]]);
+    const snapshot = node.disk.snapshot;
+    if (snapshot !== null) {
+      const { index, hash } = decodeSimSnapshot(snapshot.data);
+      if (index !== snapshot.index) this.fail(`${node.id}: stored snapshot ${snapshot.index} holds state ${index}`);
+      this.checker.observeSnapshot(node.id, index, snapshot.term, hash);
+      node.applied = index;
+      node.stateHash = hash;
+      node.hashAt = new Map([[index, hash]]);
+    }
     node.leaderTerm = 0;
     node.bootAt = this.now;
     node.accounted = 0;
     node.pausedUntil = 0;
-    const restored = { hardState: { ...node.disk.hardState }, entries: node.disk.entries.slice() };
+    const restored = { hardState: { ...node.disk.hardState }, entries: node.disk.entries.slice(), snapshot };
     node.raft = new RaftNode({ ...this.config(node.id), incarnation: node.epoch }, this.rng.fork(), restored);
     node.observedCommit = 0;
     this.queue.push(this.now + this.rng.between(1, TICK), { kind: 'tick', node, epoch: node.epoch });
@@ -680,6 +809,7 @@ class Simulation {
       maxInflightAppends: this.params.maxInflightAppends,
       leaseReads: this.params.leaseReads,
       leaseDriftTicks: this.params.leaseDriftTicks,
+      maxSnapshotChunkBytes: this.params.maxSnapshotChunkBytes,
     };
   }
 
@@ -688,10 +818,11 @@ class Simulation {
       id,
       raft: null,
       epoch: 0,
-      disk: { hardState: { currentTerm: 0, votedFor: null, commitIndex: 0 }, entries: [] },
+      disk: { hardState: { currentTerm: 0, votedFor: null, commitIndex: 0 }, entries: [], snapshot: null },
       persisting: null,
       applied: 0,
       stateHash: 0,
+      hashAt: new Map(),
       observedCommit: 0,
       leaderTerm: 0,
       proposals: new Map(),
@@ -722,7 +853,15 @@ class Simulation {
     node.leaderTerm = raft.term;
     if (!this.electedAt.has(raft.term)) this.electedAt.set(raft.term, this.now);
     this.trace(`${node.id} is leader of term ${raft.term}`);
-    this.checker.checkLeaderHas(node.id, raft.term, (index) => raft.entryAt(index));
+    this.checker.checkLeaderHas(node.id, raft.term, this.entryAt(raft));
+  }
+
+  /**
+   * A replica's log, as the checker reads it: up to its snapshot, the committed entries (its
+   * snapshot was checked to be the state after them: observeSnapshot).
+   */
+  private entryAt(raft: RaftNode): (index: number) => LogEntry | undefined {
+    return (index) => (index <= raft.snapshotIndex ? this.checker.committedEntry(index) : raft.entryAt(index));
   }
 
   /** Records what a replica's commitIndex newly covers; current leaders must hold it too. */
@@ -731,6 +870,11 @@ class Simulation {
     if (commit <= node.observedCommit) return;
     const before = this.checker.committedCount;
     for (let index = node.observedCommit + 1; index <= commit; index++) {
+      if (index <= raft.snapshotIndex) {
+        // Covered by an installed snapshot, which observeSnapshot checked against what is committed.
+        if (index > this.checker.committedCount) this.fail(`${node.id}: snapshot covers ${index}, never seen committed`);
+        continue;
+      }
       const entry = raft.entryAt(index);
       this.checker.observeCommitted(node.id, index, entry, raft.term);
       if (entry?.data != null && this.markers.has(entry.data) && this.markerIndex === 0) this.markerIndex = index;
@@ -740,7 +884,7 @@ class Simulation {
     for (const other of this.nodes) {
       const leader = other.raft;
       if (leader?.role !== 'leader') continue;
-      this.checker.checkLeaderHas(other.id, leader.term, (index) => leader.entryAt(index), before + 1);
+      this.checker.checkLeaderHas(other.id, leader.term, this.entryAt(leader), before + 1);
     }
   }
 
@@ -751,7 +895,7 @@ class Simulation {
       const raft = node.raft;
       if (raft === null) continue;
       const entries: LogEntry[] = [];
-      for (let index = 1; index <= raft.lastIndex; index++) entries.push(raft.entryAt(index) as LogEntry);
+      for (let index = raft.snapshotIndex + 1; index <= raft.lastIndex; index++) entries.push(raft.entryAt(index) as LogEntry);
       logs.push({ id: node.id, entries });
     }
     this.checker.checkLogsMatch(logs);
@@ -848,6 +992,10 @@ function describeMessage(m: RaftMessage): string {
       return `${head} ${m.success ? `ok match=${m.matchIndex}` : `reject hint=${m.conflictIndex}@${m.conflictTerm}`} round=${m.readRound}`;
     case 'TimeoutNow':
       return head;
+    case 'InstallSnapshot':
+      return `${head} snap=${m.lastIncludedIndex}@${m.lastIncludedTerm} off=${m.offset} n=${m.data.byteLength}${m.done ? ' done' : ''} round=${m.readRound}`;
+    case 'InstallSnapshotResponse':
+      return `${head} snap=${m.lastIncludedIndex} ${m.done ? 'done' : `next=${m.nextOffset}`} round=${m.readRound}`;
     default: {
       const unknown: never = m;
       return unknown;

@@ -15,11 +15,14 @@ import type {
   ReadState,
   Ready,
   RequestVote,
+  Snapshot,
 } from './types.js';
 
 export interface Disk {
   hardState: HardState;
+  /** Contiguous; may start after 1 once compacted (Raft §7). */
   entries: LogEntry[];
+  snapshot?: Snapshot | null;
 }
 
 export const TEST_CONFIG: Omit<RaftConfig, 'id' | 'voters'> = {
@@ -48,11 +51,20 @@ export function text(entry: LogEntry | undefined): string | null {
   return entry?.data ? new TextDecoder().decode(entry.data) : null;
 }
 
-/** Applies one Ready to a disk as the runtime would: hard state, truncation, appends. */
+/** Applies one Ready to a disk as the runtime would: snapshot, hard state, compaction, truncation, appends. */
 export function persist(disk: Disk, rd: Ready): void {
+  if (rd.snapshot !== null) disk.snapshot = rd.snapshot;
   if (rd.hardState !== null) disk.hardState = { ...rd.hardState };
-  if (rd.truncateFrom !== null) disk.entries.length = rd.truncateFrom - 1;
+  const compactTo = rd.compactTo;
+  if (compactTo !== null) disk.entries = disk.entries.filter((entry) => entry.index > compactTo);
+  const truncateFrom = rd.truncateFrom;
+  if (truncateFrom !== null) disk.entries = disk.entries.filter((entry) => entry.index < truncateFrom);
   for (const entry of rd.entries) disk.entries.push(entry);
+}
+
+/** What a replica restarts from: its disk, copied. */
+export function restoredFrom(disk: Disk): { hardState: HardState; entries: LogEntry[]; snapshot: Snapshot | null } {
+  return { hardState: { ...disk.hardState }, entries: disk.entries.slice(), snapshot: disk.snapshot ?? null };
 }
 
 export class TestCluster {
@@ -60,6 +72,8 @@ export class TestCluster {
   readonly nodes = new Map<NodeId, RaftNode>();
   readonly disks = new Map<NodeId, Disk>();
   readonly applied = new Map<NodeId, LogEntry[]>();
+  /** Snapshots each replica installed from a leader (Ready.snapshot), in order. */
+  readonly installed = new Map<NodeId, Snapshot[]>();
   readonly readStates = new Map<NodeId, ReadState[]>();
   readonly readsFailed = new Map<NodeId, number[]>();
   /** Every message handed to the network, in order (also the dropped ones). */
@@ -141,6 +155,10 @@ export class TestCluster {
     this.send(rd.messages);
     persist(this.disks.get(id) as Disk, rd);
     this.send(rd.messagesAfterPersist);
+    if (rd.snapshot !== null) {
+      this.installed.set(id, [...(this.installed.get(id) ?? []), rd.snapshot]);
+      this.applied.set(id, []); // the state machine is reset from the snapshot
+    }
     this.applied.set(id, [...this.appliedOf(id), ...rd.committed]);
     this.readStates.set(id, [...(this.readStates.get(id) ?? []), ...rd.readStates]);
     this.readsFailed.set(id, [...(this.readsFailed.get(id) ?? []), ...rd.readsFailed]);
@@ -184,6 +202,20 @@ export class TestCluster {
     return taken;
   }
 
+  /**
+   * Raft §7 as the runtime does it: save a snapshot of `id`'s state machine at `index` (its bytes:
+   * `data`) to its disk, then tell the core. Returns what `compact` returned.
+   */
+  compact(id: NodeId, index: number, data: Uint8Array = bytes(`snapshot@${index}`)): boolean {
+    const node = this.node(id);
+    const disk = this.disks.get(id) as Disk;
+    if (index <= node.snapshotIndex) return node.compact(index, data);
+    const term = node.entryAt(index)?.term;
+    if (term === undefined) throw new Error(`${id} has no entry ${index}`);
+    disk.snapshot = { index, term, data };
+    return node.compact(index, data);
+  }
+
   isolate(id: NodeId): void {
     for (const other of this.ids) if (other !== id) this.cutLink(id, other);
   }
@@ -212,8 +244,7 @@ export class TestCluster {
   private start(id: NodeId): void {
     const disk = this.disks.get(id) as Disk;
     const rng = new SeededRng(this.seed * 1000 + this.ids.indexOf(id) + 100 * this.restarts);
-    const restored = { hardState: { ...disk.hardState }, entries: disk.entries.slice() };
-    this.nodes.set(id, new RaftNode(this.config(id), rng, restored));
+    this.nodes.set(id, new RaftNode(this.config(id), rng, restoredFrom(disk)));
   }
 
   private send(messages: RaftMessage[]): void {
@@ -234,7 +265,7 @@ export function soloNode(
   seed = 7,
 ): RaftNode {
   const config: RaftConfig = { ...TEST_CONFIG, ...overrides, id, voters };
-  return new RaftNode(config, new SeededRng(seed), { hardState: { ...disk.hardState }, entries: disk.entries.slice() });
+  return new RaftNode(config, new SeededRng(seed), restoredFrom(disk));
 }
 
 /** One full Ready cycle on a lone node (persisting into `disk` if given); returns the Ready. */

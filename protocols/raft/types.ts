@@ -98,7 +98,61 @@ export interface AppendEntriesResponse {
   incarnation: number;
 }
 
-export type RaftMessage = RequestVote | RequestVoteResponse | AppendEntries | AppendEntriesResponse | TimeoutNow;
+/**
+ * Raft §7, Figure 13: the leader sends its snapshot to a follower whose nextIndex it has compacted
+ * away, in chunks of at most `maxSnapshotChunkBytes`, one at a time. `data` holds the snapshot's
+ * bytes offset..offset + data.byteLength; `done` marks the last chunk.
+ */
+export interface InstallSnapshot {
+  type: 'InstallSnapshot';
+  from: NodeId;
+  to: NodeId;
+  term: number;
+  /** Figure 13 `leaderId` is `from`. */
+  lastIncludedIndex: number;
+  lastIncludedTerm: number;
+  offset: number;
+  data: Uint8Array;
+  done: boolean;
+  /** As in AppendEntries: the ReadIndex / lease round this message confirms leadership for. */
+  readRound: number;
+}
+
+/**
+ * The follower's answer to one InstallSnapshot chunk. `done` false: it holds the bytes of the
+ * snapshot `lastIncludedIndex` up to `nextOffset` and wants the chunk starting there (after a lost
+ * or reordered chunk, the leader resumes from it). `done` true: it holds everything up to
+ * `lastIncludedIndex` (it installed the snapshot, durably, or already had it all).
+ */
+export interface InstallSnapshotResponse {
+  type: 'InstallSnapshotResponse';
+  from: NodeId;
+  to: NodeId;
+  term: number;
+  lastIncludedIndex: number;
+  nextOffset: number;
+  done: boolean;
+  /** Echo of the request's readRound. */
+  readRound: number;
+  /** The follower's RaftConfig.incarnation, as in AppendEntriesResponse. */
+  incarnation: number;
+}
+
+export type RaftMessage =
+  | RequestVote
+  | RequestVoteResponse
+  | AppendEntries
+  | AppendEntriesResponse
+  | TimeoutNow
+  | InstallSnapshot
+  | InstallSnapshotResponse;
+
+/** A state-machine snapshot as the core sees it (Raft §7): the last index and term it covers, and its bytes. */
+export interface Snapshot {
+  index: number;
+  term: number;
+  data: Uint8Array;
+}
 
 /** A ReadIndex result: the read with this context may be served once appliedIndex >= index. */
 export interface ReadState {
@@ -115,16 +169,30 @@ export interface SoftState {
 /**
  * Everything the core wants done, handed out by `ready()`. The runtime must:
  * 1. send `messages` (may go out at once: a leader's AppendEntries, §10.2.1 of the dissertation);
- * 2. persist `hardState` (if set), delete log entries with index >= `truncateFrom` (if set) and
- *    append `entries`, all in one durable batch;
- * 3. only then send `messagesAfterPersist` (votes and append responses, Raft §5.2 "Persisted
- *    state ... updated on stable storage before responding to RPCs");
- * 4. apply `committed` in order, release `readStates`;
+ * 2. if `snapshot` is set, save it durably as the replica's snapshot (replacing the stored one);
+ *    then persist `hardState` (if set), delete log entries with index <= `compactTo` (if set) and
+ *    with index >= `truncateFrom` (if set), and append `entries`, all in one durable batch (the
+ *    snapshot may be in the same batch; if not, it must be durable first);
+ * 3. only then send `messagesAfterPersist` (votes and append and snapshot responses, Raft §5.2
+ *    "Persisted state ... updated on stable storage before responding to RPCs");
+ * 4. if `snapshot` is set, restore the state machine from `snapshot.data` (applied index =
+ *    snapshot.index); then apply `committed` in order (they follow the snapshot), release
+ *    `readStates`;
  * 5. call `advance(ready)`.
  */
 export interface Ready {
   softState: SoftState | null;
   hardState: HardState | null;
+  /**
+   * Raft §7: a snapshot received from the leader (InstallSnapshot), to save durably (step 2)
+   * and restore the state machine from (step 4). Null almost always.
+   */
+  snapshot: Snapshot | null;
+  /**
+   * Raft §7: delete log entries with index <= compactTo on disk (idempotent: some may already be
+   * gone). Set after `compact()` and after an installed snapshot.
+   */
+  compactTo: number | null;
   truncateFrom: number | null;
   entries: LogEntry[];
   messages: RaftMessage[];
@@ -186,6 +254,8 @@ export interface RaftConfig {
    * ticks at both ends and a 5% rate difference with electionTimeoutTicks = 10 (see README).
    */
   leaseDriftTicks?: number;
+  /** Raft §7: upper bound on the snapshot bytes in one InstallSnapshot. Defaults to 1 MiB. */
+  maxSnapshotChunkBytes?: number;
 }
 
 export interface RaftStatus {
@@ -197,6 +267,8 @@ export interface RaftStatus {
   commitIndex: number;
   lastLogIndex: number;
   lastLogTerm: number;
+  /** Raft §7: the last index covered by this replica's snapshot (0: none); the log starts after it. */
+  snapshotIndex: number;
   /** Leader only: per follower replication progress. */
   progress: Record<NodeId, { matchIndex: number; nextIndex: number; inflight: number }> | null;
   /** Leader only: the replica leadership is being transferred to (dissertation §3.10), or null. */
