@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { Packr } from 'msgpackr';
 import type { KvCommand, KvResult } from '../protocols/kv/commands.js';
-import type { KvStateMachine } from '../protocols/kv/state-machine.js';
+import type { KvSnapshot, KvStateMachine } from '../protocols/kv/state-machine.js';
 
 const codec = new Packr({ useRecords: false });
 
@@ -21,4 +21,13 @@ export function applyEncodedCommand(sm: KvStateMachine, data: Uint8Array, logger
     logger.error({ err }, 'skipped an undecodable replicated command');
     return null;
   }
+}
+
+/** A state-machine snapshot as bytes (Raft §7 snapshots, Multi-Paxos catch-up). */
+export function encodeSnapshot(snapshot: KvSnapshot): Uint8Array {
+  return codec.pack(snapshot);
+}
+
+export function decodeSnapshot(data: Uint8Array): KvSnapshot {
+  return codec.unpack(data) as KvSnapshot;
 }

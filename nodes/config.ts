@@ -23,6 +23,8 @@ export type RaftTuning = Omit<RaftConfig, 'id' | 'voters' | 'incarnation'> & {
   requestTimeoutMs: number;
   /** Proposals plus reads waiting in this replica; beyond it clients get 429 OVERLOADED. */
   maxPendingRequests: number;
+  /** Raft §7: snapshot the state machine and compact the log once it holds this many applied entries. */
+  snapshotEveryEntries: number;
 };
 
 export const defaultRaftTuning: RaftTuning = {
@@ -37,6 +39,7 @@ export const defaultRaftTuning: RaftTuning = {
   maxInflightAppends: 64,
   requestTimeoutMs: 5000,
   maxPendingRequests: 20_000,
+  snapshotEveryEntries: 50_000,
 };
 
 /** The Multi-Paxos core's own settings (protocols/multipaxos/types.ts), plus the same runtime ones. */

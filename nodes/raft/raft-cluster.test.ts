@@ -80,6 +80,29 @@ t.test('a replica restarted with a wiped data directory catches up', async (t) =
   }
 });
 
+t.test('a wiped replica rejoins through InstallSnapshot after the log was compacted past it (Raft §7)', async (t) => {
+  const cluster = await Cluster.start({ protocol: 'raft', nodes: 3, logLevel: 'warn', tuning: { snapshotEveryEntries: 20, maxSnapshotChunkBytes: 512 } });
+  t.teardown(() => cluster.stopAll());
+  const leader = await cluster.waitForLeader(20_000);
+  const victim = cluster.replicas.find((r) => r.id !== leader)!;
+  await cluster.kill(victim.id);
+  const url = cluster.replica(leader).httpUrl;
+  for (let i = 0; i < 60; i++) await until(() => kv.put(url, `s${i}`, 'x'.repeat(100) + i), ok);
+  const before = await cluster.status(leader);
+  t.ok(Number(before?.['snapshotIndex']) > 0, `the leader compacted its log (snapshotIndex ${before?.['snapshotIndex']})`);
+  await cluster.restart(victim.id, { wipe: true });
+  for (let i = 0; i < 60; i++) {
+    const res = await until(() => kv.get(victim.httpUrl, `s${i}`, 'stale'), ok, 20_000, `s${i} on wiped ${victim.id}`);
+    t.equal(res.body['value'], 'x'.repeat(100) + i);
+  }
+  const metrics = await (await fetch(victim.httpUrl + '/metrics')).text();
+  t.match(metrics, /raft_snapshots_installed_total\{[^}]*\} [1-9]/, 'it installed a snapshot from the leader');
+  // A plain restart recovers from its own snapshot plus its log tail.
+  await cluster.restart(victim.id);
+  const again = await until(() => kv.get(victim.httpUrl, 's59', 'stale'), ok, 20_000);
+  t.equal(again.body['value'], 'x'.repeat(100) + 59, 'restart from snapshot plus log tail');
+});
+
 t.test('garbage and a wrong secret on the peer port are refused; the replica keeps serving', async (t) => {
   const warnings: string[] = [];
   const cluster = await startCluster(t, (id, line) => id === 'n1' && warnings.push(line));

@@ -12,6 +12,8 @@ export class RaftReplicaStats {
   overloaded = 0;
   leaderChanges = 0;
   badMessages = 0;
+  snapshotsTaken = 0;
+  snapshotsInstalled = 0;
 
   render(id: string, status: RaftStatus, appliedIndex: number, readsServed: number, store: RaftLogStore, transport: Transport): string {
     const m = new Metrics({ replica: id, protocol: 'raft' });
@@ -23,6 +25,8 @@ export class RaftReplicaStats {
     m.counter('consensus_overloaded_total', 'Client requests refused OVERLOADED.', () => this.overloaded);
     m.counter('consensus_leader_changes_total', 'Times this replica saw the leader change.', () => this.leaderChanges);
     m.counter('consensus_bad_peer_messages_total', 'Peer messages dropped as malformed.', () => this.badMessages);
+    m.counter('raft_snapshots_taken_total', 'Snapshots taken for log compaction (Raft §7).', () => this.snapshotsTaken);
+    m.counter('raft_snapshots_installed_total', 'Snapshots restored: from disk at start or from the leader (InstallSnapshot).', () => this.snapshotsInstalled);
     addStorageMetrics(m, disk);
     m.gauge('raft_term', 'Current term.', () => status.term);
     m.gauge('raft_is_leader', '1 when this replica leads.', () => (status.role === 'leader' ? 1 : 0));

@@ -4,7 +4,7 @@ import { SeededRng } from '../../protocols/common/rng.js';
 import type { KvCommand, KvResult } from '../../protocols/kv/commands.js';
 import { KvStateMachine } from '../../protocols/kv/state-machine.js';
 import { RaftNode } from '../../protocols/raft/raft-node.js';
-import type { LogEntry, RaftMessage, Ready, ReadState, SoftState } from '../../protocols/raft/types.js';
+import type { LogEntry, RaftMessage, Ready, ReadState, Snapshot, SoftState } from '../../protocols/raft/types.js';
 import { NotLeaderError, ServiceError } from '../http/errors.js';
 import type { KvService } from '../http/kv-service.js';
 import type { RaftTuning } from '../config.js';
@@ -14,7 +14,7 @@ import { WaiterTable, type Waiter } from '../waiter-table.js';
 import { isRaftMessage } from './message-guard.js';
 import { RaftReplicaStats } from './raft-replica-stats.js';
 import { ReadWaiters } from '../read-waiters.js';
-import { applyEncodedCommand, encodeCommand } from '../command-codec.js';
+import { applyEncodedCommand, decodeSnapshot, encodeCommand, encodeSnapshot } from '../command-codec.js';
 
 export interface RaftReplicaOptions {
   id: string;
@@ -71,13 +71,14 @@ export class RaftReplica implements KvService {
 
   static async start(opts: RaftReplicaOptions): Promise<RaftReplica> {
     const disk = await opts.store.load();
-    const { tickMs: _tickMs, requestTimeoutMs: _timeout, maxPendingRequests: _max, ...coreTuning } = opts.tuning;
+    const { tickMs: _tickMs, requestTimeoutMs: _timeout, maxPendingRequests: _max, snapshotEveryEntries: _every, ...coreTuning } = opts.tuning;
     const core = new RaftNode(
       { ...coreTuning, id: opts.id, voters: opts.voters, incarnation: Date.now() },
       new SeededRng(randomInt(2 ** 31)),
       disk,
     );
     const replica = new RaftReplica(opts, core);
+    if (disk.snapshot !== null) replica.restoreSnapshot(disk.snapshot);
     replica.soft = { role: 'follower', leader: null, term: disk.hardState.currentTerm };
     opts.logger.info(
       { term: disk.hardState.currentTerm, votedFor: disk.hardState.votedFor, lastIndex: disk.entries.length, commitIndex: disk.hardState.commitIndex },
@@ -169,6 +170,7 @@ export class RaftReplica implements KvService {
       appliedIndex: this.appliedIndex,
       lastLogIndex: s.lastLogIndex,
       lastLogTerm: s.lastLogTerm,
+      snapshotIndex: s.snapshotIndex,
       keys: this.sm.size,
       pendingWrites: this.writes.size,
       pendingReads: this.reads.size,
@@ -250,9 +252,11 @@ export class RaftReplica implements KvService {
       await this.persist(rd);
       this.sendAll(rd.messagesAfterPersist);
       this.noteSoftState(rd.softState);
+      if (rd.snapshot !== null) this.restoreSnapshot(rd.snapshot);
       this.apply(rd.committed);
       this.readsAnswered(rd.readStates, rd.readsFailed);
       this.core.advance(rd);
+      await this.maybeCompact();
     } catch (err) {
       this.opts.logger.fatal({ err }, 'persisting raft state failed; stopping the replica');
       process.exit(70);
@@ -264,8 +268,36 @@ export class RaftReplica implements KvService {
   }
 
   private async persist(rd: Ready): Promise<void> {
-    if (rd.hardState === null && rd.truncateFrom === null && rd.entries.length === 0) return;
-    await this.opts.store.persist({ hardState: rd.hardState, truncateFrom: rd.truncateFrom, entries: rd.entries });
+    if (rd.hardState === null && rd.truncateFrom === null && rd.entries.length === 0 && rd.snapshot === null && rd.compactTo === null) return;
+    await this.opts.store.persist({
+      hardState: rd.hardState,
+      truncateFrom: rd.truncateFrom,
+      entries: rd.entries,
+      snapshot: rd.snapshot,
+      compactTo: rd.compactTo,
+    });
+  }
+
+  /** Raft §7: a snapshot from the leader (or from disk at start) replaces the state machine. */
+  private restoreSnapshot(snapshot: Snapshot): void {
+    this.sm.restore(decodeSnapshot(snapshot.data));
+    this.appliedIndex = Math.max(this.appliedIndex, snapshot.index);
+    this.stats.snapshotsInstalled++;
+  }
+
+  /**
+   * Raft §7 log compaction: once the log holds snapshotEveryEntries applied entries, save a
+   * snapshot of the state machine durably, then let the core drop the entries it covers (the
+   * next Ready deletes them on disk). Runs inside the loop, so no snapshot can overtake it.
+   */
+  private async maybeCompact(): Promise<void> {
+    const index = this.appliedIndex;
+    if (index - this.core.status().snapshotIndex < this.opts.tuning.snapshotEveryEntries) return;
+    const term = this.core.entryAt(index)?.term;
+    if (term === undefined) return;
+    const snapshot: Snapshot = { index, term, data: encodeSnapshot(this.sm.snapshot()) };
+    await this.opts.store.persist({ hardState: null, truncateFrom: null, entries: [], snapshot, compactTo: null });
+    if (this.core.compact(index, snapshot.data)) this.stats.snapshotsTaken++;
   }
 
   private sendAll(messages: RaftMessage[]): void {

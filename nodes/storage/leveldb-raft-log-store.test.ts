@@ -21,7 +21,7 @@ async function tempDir(t: Test): Promise<string> {
 t.test('hard state and entries survive close and reopen', async (t) => {
   const dir = await tempDir(t);
   const store = await LevelDbRaftLogStore.open(dir, { sync: true });
-  t.same(await store.load(), { hardState: { currentTerm: 0, votedFor: null, commitIndex: 0 }, entries: [] });
+  t.same(await store.load(), { hardState: { currentTerm: 0, votedFor: null, commitIndex: 0 }, entries: [], snapshot: null });
   await store.persist({
     hardState: { currentTerm: 2, votedFor: 'n1', commitIndex: 1 },
     truncateFrom: null,
@@ -65,6 +65,27 @@ t.test('truncation removes the conflicting suffix before appending (Raft §5.3)'
   await store.persist({ hardState: null, truncateFrom: 2, entries: [entry(2, 3, 'x')] });
   const loaded = await store.load();
   t.same(loaded.entries.map((e) => [e.index, e.term]), [[1, 1], [2, 3]]);
+});
+
+t.test('a snapshot and compaction survive reopen; entries then follow the snapshot (Raft §7)', async (t) => {
+  const dir = await tempDir(t);
+  const store = await LevelDbRaftLogStore.open(dir, { sync: true });
+  await store.load();
+  await store.persist({ hardState: null, truncateFrom: null, entries: [1, 2, 3, 4, 5].map((i) => entry(i, 1, String(i))) });
+  const snapshot = { index: 3, term: 1, data: new Uint8Array([7, 7, 7]) };
+  await store.persist({ hardState: null, truncateFrom: null, entries: [], snapshot, compactTo: 3 });
+  await store.close();
+  const again = await LevelDbRaftLogStore.open(dir, { sync: true });
+  t.teardown(() => again.close());
+  const loaded = await again.load();
+  t.same(loaded.entries.map((e) => e.index), [4, 5], 'entries covered by the snapshot are gone');
+  t.same([...(loaded.snapshot?.data ?? [])], [7, 7, 7]);
+  t.equal(loaded.snapshot?.index, 3);
+  // An installed snapshot beyond the log replaces it; the next entry follows the snapshot.
+  await again.persist({ hardState: null, truncateFrom: null, entries: [entry(11, 2, 'x')], snapshot: { index: 10, term: 2, data: new Uint8Array([1]) }, compactTo: 10 });
+  const last = await again.load();
+  t.same(last.entries.map((e) => e.index), [11]);
+  t.equal(last.snapshot?.index, 10);
 });
 
 t.test('an entry that does not follow the log is refused', async (t) => {
