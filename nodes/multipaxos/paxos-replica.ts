@@ -13,6 +13,7 @@ import type { PaxosTuning } from '../config.js';
 import { isEmptyUpdate, type PaxosStore } from '../storage/leveldb-paxos-store.js';
 import type { Transport } from '../transport/index.js';
 import { WaiterTable, type Waiter } from '../waiter-table.js';
+import { ReadyLoop } from '../ready-loop.js';
 import { ReadWaiters } from '../read-waiters.js';
 import { applyEncodedCommand, encodeCommand } from '../command-codec.js';
 import { isPaxosMessage } from './message-guard.js';
@@ -63,14 +64,11 @@ export class PaxosReplica implements KvService {
   private readonly writes = new WaiterTable<number, KvResult, PendingWrite>();
   private readonly slotWaiters = new Map<number, SlotWaiters>();
   private readonly reads: ReadWaiters;
-  private readonly inbox: Array<() => void> = [];
   /** The highest slot applied to the state machine (slots apply in order, from 1). */
   private appliedIndex = 0;
   private writeSeq = 0;
-  private persisting = false;
-  private scheduled = false;
-  private closed = false;
   private timers: NodeJS.Timeout[] = [];
+  private readonly loop: ReadyLoop;
   private soft: SoftState;
   /** The latest stored snapshot (KvSnapshot, msgpack), sent to peers that need collected slots. */
   private snapshot: SnapshotData | null = null;
@@ -80,6 +78,12 @@ export class PaxosReplica implements KvService {
     private readonly core: MultiPaxosNode,
     ballot: Ballot,
   ) {
+    this.loop = new ReadyLoop({
+      protocol: 'multi-paxos',
+      logger: opts.logger,
+      hasReady: () => core.hasReady(),
+      cycle: () => this.cycle(),
+    });
     this.soft = { role: 'follower', leader: null, ballot };
     this.reads = new ReadWaiters(opts.tuning.requestTimeoutMs);
   }
@@ -105,9 +109,9 @@ export class PaxosReplica implements KvService {
       'recovered multi-paxos state from disk',
     );
     opts.transport.onMessage((from, message) => replica.receive(from, message));
-    replica.timers.push(setInterval(() => replica.input(() => replica.core.tick()), opts.tuning.tickMs));
+    replica.timers.push(setInterval(() => replica.loop.input(() => replica.core.tick()), opts.tuning.tickMs));
     replica.timers.push(setInterval(() => replica.expireRequests(), 100));
-    replica.schedule();
+    replica.loop.input(() => undefined); // hand out the first Ready (re-apply after restart)
     return replica;
   }
 
@@ -122,14 +126,14 @@ export class PaxosReplica implements KvService {
   }
 
   healthy(): boolean {
-    return !this.closed;
+    return !this.loop.isClosed;
   }
 
   execute(command: KvCommand): Promise<KvResult> {
     this.admit();
     const data = encodeCommand(command);
     return new Promise<KvResult>((resolve, reject) => {
-      this.input(() => {
+      this.loop.input(() => {
         const r = this.core.propose(data);
         if (!r.ok) return reject(new NotLeaderError(r.leader));
         let slot = this.slotWaiters.get(r.slot);
@@ -154,7 +158,7 @@ export class PaxosReplica implements KvService {
   readLinearizable(key: string): Promise<string | null> {
     if (this.opts.unsafeLocalReads === true) return Promise.resolve(this.sm.get(key));
     this.admit();
-    return this.reads.add(key, (ctx) => this.input(() => this.core.readIndex(ctx)));
+    return this.reads.add(key, (ctx) => this.loop.input(() => this.core.readIndex(ctx)));
   }
 
   readStale(key: string): string | null {
@@ -192,14 +196,14 @@ export class PaxosReplica implements KvService {
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
+    if (this.loop.isClosed) return;
+    const stopped = this.loop.close(); // no input is taken from here on
     for (const t of this.timers) clearInterval(t);
     const closing = () => new ServiceError('NO_LEADER', 'the replica is shutting down', {}, 1);
     this.writes.rejectAll(closing);
     this.slotWaiters.clear();
     this.reads.rejectAll(closing);
-    while (this.persisting) await new Promise((r) => setTimeout(r, 5));
+    await stopped;
   }
 
   /** Highest slot s such that every slot 1..s is decided (the twin of Raft's commitIndex). */
@@ -218,56 +222,21 @@ export class PaxosReplica implements KvService {
       this.opts.logger.warn({ from }, 'dropped a malformed or misaddressed peer message');
       return;
     }
-    this.input(() => this.core.step(message));
+    this.loop.input(() => this.core.step(message));
   }
 
-  /** Step an input now, or right after the batch being persisted (group commit). */
-  private input(fn: () => void): void {
-    if (this.closed) return;
-    if (this.persisting) this.inbox.push(fn);
-    else this.run(fn);
-    this.schedule();
-  }
-
-  private run(fn: () => void): void {
-    try {
-      fn();
-    } catch (err) {
-      // An invariant failure in the core means this replica cannot be trusted any more.
-      this.opts.logger.fatal({ err }, 'multi-paxos core failed; stopping the replica');
-      process.exit(70);
-    }
-  }
-
-  private schedule(): void {
-    if (this.scheduled || this.persisting || this.closed) return;
-    this.scheduled = true;
-    setImmediate(() => void this.pump());
-  }
-
-  private async pump(): Promise<void> {
-    this.scheduled = false;
-    if (this.persisting || this.closed || !this.core.hasReady()) return;
+  /** One Ready cycle (the order is the core's Ready contract); ReadyLoop runs one at a time. */
+  private async cycle(): Promise<void> {
     const rd = this.core.ready();
-    this.persisting = true;
-    try {
-      this.sendAll(rd.messages);
-      await this.persist(rd);
-      this.sendAll(rd.messagesAfterPersist);
-      this.sendSnapshots(rd.snapshotsTo);
-      this.noteSoftState(rd.softState);
-      if (rd.installSnapshot !== null) this.install(rd.installSnapshot);
-      this.apply(rd.decided);
-      this.readsAnswered(rd.readStates, rd.readsFailed);
-      this.core.advance(rd);
-    } catch (err) {
-      this.opts.logger.fatal({ err }, 'persisting multi-paxos state failed; stopping the replica');
-      process.exit(70);
-    }
-    this.persisting = false;
-    const queued = this.inbox.splice(0);
-    for (const fn of queued) this.run(fn);
-    this.schedule();
+    this.sendAll(rd.messages);
+    await this.persist(rd);
+    this.sendAll(rd.messagesAfterPersist);
+    this.sendSnapshots(rd.snapshotsTo);
+    this.noteSoftState(rd.softState);
+    if (rd.installSnapshot !== null) this.install(rd.installSnapshot);
+    this.apply(rd.decided);
+    this.readsAnswered(rd.readStates, rd.readsFailed);
+    this.core.advance(rd);
   }
 
   /**

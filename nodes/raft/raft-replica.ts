@@ -13,6 +13,7 @@ import type { Transport } from '../transport/index.js';
 import { WaiterTable, type Waiter } from '../waiter-table.js';
 import { isRaftMessage } from './message-guard.js';
 import { RaftReplicaStats } from './raft-replica-stats.js';
+import { ReadyLoop } from '../ready-loop.js';
 import { ReadWaiters } from '../read-waiters.js';
 import { applyEncodedCommand, decodeSnapshot, encodeCommand, encodeSnapshot } from '../command-codec.js';
 
@@ -40,7 +41,7 @@ interface PendingWrite extends Waiter<KvResult> {
  * durability → apply committed entries → answer clients → advance().
  *
  * Inputs that arrive while a batch is being persisted are queued and stepped together right
- * after it, so they share the next fsync: that is the group commit.
+ * after it, so they share the next fsync: that is the group commit (nodes/ready-loop.ts).
  */
 export class RaftReplica implements KvService {
   readonly protocol = 'raft';
@@ -48,12 +49,9 @@ export class RaftReplica implements KvService {
   private readonly sm = new KvStateMachine();
   private readonly writes = new WaiterTable<number, KvResult, PendingWrite>();
   private readonly reads: ReadWaiters;
-  private readonly inbox: Array<() => void> = [];
   private appliedIndex = 0;
-  private persisting = false;
-  private scheduled = false;
-  private closed = false;
   private timers: NodeJS.Timeout[] = [];
+  private readonly loop: ReadyLoop;
   /** Real time up to which ticks were delivered to the core. */
   private tickedUntilMs = performance.now();
   private soft: SoftState = { role: 'follower', leader: null, term: 0 };
@@ -62,6 +60,13 @@ export class RaftReplica implements KvService {
     private readonly opts: RaftReplicaOptions,
     private readonly core: RaftNode,
   ) {
+    this.loop = new ReadyLoop({
+      protocol: 'raft',
+      logger: opts.logger,
+      hasReady: () => core.hasReady(),
+      cycle: () => this.cycle(),
+      beforeInput: () => this.tickElapsed(),
+    });
     this.reads = new ReadWaiters(opts.tuning.requestTimeoutMs);
   }
 
@@ -85,9 +90,9 @@ export class RaftReplica implements KvService {
       'recovered raft state from disk',
     );
     opts.transport.onMessage((from, message) => replica.receive(from, message));
-    replica.timers.push(setInterval(() => replica.input(() => undefined), opts.tuning.tickMs));
+    replica.timers.push(setInterval(() => replica.loop.input(() => undefined), opts.tuning.tickMs));
     replica.timers.push(setInterval(() => replica.expireRequests(), 100));
-    replica.schedule();
+    replica.loop.input(() => undefined); // hand out the first Ready (re-apply after restart)
     return replica;
   }
 
@@ -102,14 +107,14 @@ export class RaftReplica implements KvService {
   }
 
   healthy(): boolean {
-    return !this.closed;
+    return !this.loop.isClosed;
   }
 
   execute(command: KvCommand): Promise<KvResult> {
     this.admit();
     const data = encodeCommand(command);
     return new Promise<KvResult>((resolve, reject) => {
-      this.input(() => {
+      this.loop.input(() => {
         const r = this.core.propose(data);
         if (!r.ok) return reject(new NotLeaderError(r.leader));
         // A waiter still at this index belongs to an entry this leader's log no longer has:
@@ -124,19 +129,19 @@ export class RaftReplica implements KvService {
   readLinearizable(key: string): Promise<string | null> {
     if (this.opts.unsafeLocalReads === true) return Promise.resolve(this.sm.get(key));
     this.admit();
-    return this.reads.add(key, (ctx) => this.input(() => this.core.readIndex(ctx)));
+    return this.reads.add(key, (ctx) => this.loop.input(() => this.core.readIndex(ctx)));
   }
 
   readLease(key: string): Promise<string | null> {
     this.admit();
-    return this.reads.add(key, (ctx) => this.input(() => this.core.leaseRead(ctx)));
+    return this.reads.add(key, (ctx) => this.loop.input(() => this.core.leaseRead(ctx)));
   }
 
   /** Dissertation §3.10; resolves once another replica reports itself leader, or times out. */
   async transferLeadership(target: string | null): Promise<{ leader: string }> {
     if (this.soft.role !== 'leader') throw new NotLeaderError(this.soft.leader);
     const result = await new Promise<ReturnType<RaftNode['transferLeadership']>>((resolve) =>
-      this.input(() => resolve(this.core.transferLeadership(target))),
+      this.loop.input(() => resolve(this.core.transferLeadership(target))),
     );
     if (!result.ok) {
       if (result.reason === 'not-leader') throw new NotLeaderError(this.soft.leader);
@@ -183,13 +188,13 @@ export class RaftReplica implements KvService {
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
+    if (this.loop.isClosed) return;
+    const stopped = this.loop.close(); // no input is taken from here on
     for (const t of this.timers) clearInterval(t);
     const closing = () => new ServiceError('NO_LEADER', 'the replica is shutting down', {}, 1);
     this.writes.rejectAll(closing);
     this.reads.rejectAll(closing);
-    while (this.persisting) await new Promise((r) => setTimeout(r, 5));
+    await stopped;
   }
 
   // ---- the loop --------------------------------------------------------------------------
@@ -214,57 +219,21 @@ export class RaftReplica implements KvService {
       this.opts.logger.warn({ from }, 'dropped a malformed or misaddressed peer message');
       return;
     }
-    this.input(() => this.core.step(message));
+    this.loop.input(() => this.core.step(message));
   }
 
-  /** Step an input now, or right after the batch being persisted (group commit). */
-  private input(fn: () => void): void {
-    if (this.closed) return;
-    if (this.persisting) this.inbox.push(fn);
-    else this.run(fn);
-    this.schedule();
-  }
-
-  private run(fn: () => void): void {
-    try {
-      this.tickElapsed(); // elapsed time reaches the core before any input (lease safety)
-      fn();
-    } catch (err) {
-      // An invariant failure in the core means this replica cannot be trusted any more.
-      this.opts.logger.fatal({ err }, 'raft core failed; stopping the replica');
-      process.exit(70);
-    }
-  }
-
-  private schedule(): void {
-    if (this.scheduled || this.persisting || this.closed) return;
-    this.scheduled = true;
-    setImmediate(() => void this.pump());
-  }
-
-  private async pump(): Promise<void> {
-    this.scheduled = false;
-    if (this.persisting || this.closed || !this.core.hasReady()) return;
+  /** One Ready cycle (the order is the core's Ready contract); ReadyLoop runs one at a time. */
+  private async cycle(): Promise<void> {
     const rd = this.core.ready();
-    this.persisting = true;
-    try {
-      this.sendAll(rd.messages);
-      await this.persist(rd);
-      this.sendAll(rd.messagesAfterPersist);
-      this.noteSoftState(rd.softState);
-      if (rd.snapshot !== null) this.restoreSnapshot(rd.snapshot);
-      this.apply(rd.committed);
-      this.readsAnswered(rd.readStates, rd.readsFailed);
-      this.core.advance(rd);
-      await this.maybeCompact();
-    } catch (err) {
-      this.opts.logger.fatal({ err }, 'persisting raft state failed; stopping the replica');
-      process.exit(70);
-    }
-    this.persisting = false;
-    const queued = this.inbox.splice(0);
-    for (const fn of queued) this.run(fn);
-    this.schedule();
+    this.sendAll(rd.messages);
+    await this.persist(rd);
+    this.sendAll(rd.messagesAfterPersist);
+    this.noteSoftState(rd.softState);
+    if (rd.snapshot !== null) this.restoreSnapshot(rd.snapshot);
+    this.apply(rd.committed);
+    this.readsAnswered(rd.readStates, rd.readsFailed);
+    this.core.advance(rd);
+    await this.maybeCompact();
   }
 
   private async persist(rd: Ready): Promise<void> {
