@@ -58,10 +58,10 @@ export class LeaseTracker {
   }
 
   /**
-   * The latest tick S such that a majority (the leader, counting itself at `now`) is known to have
-   * followed us at or after S.
+   * The latest tick S such that a majority of `voters` (the leader, `self`, counting itself at
+   * `now` if it is one) is known to have followed us at or after S.
    */
-  since(peers: readonly NodeId[], now: number): number {
-    return majorityValue([now, ...peers.map((peer) => this.ackedAt.get(peer) ?? NEVER)]);
+  since(voters: readonly NodeId[], self: NodeId, now: number): number {
+    return majorityValue(voters.map((voter) => (voter === self ? now : (this.ackedAt.get(voter) ?? NEVER))));
   }
 }

@@ -86,3 +86,15 @@ t.test('durableIndex follows persisted Readys and truncations', async (t) => {
   log.markPersisted();
   t.equal(log.durableIndex, 3);
 });
+
+t.test('§7 rule 7: after a snapshot discards a longer log, entries appended after it are unstable', async (t) => {
+  // Found by the simulation (seed 2010): a follower held 1..9 of a stale term on disk, installed a
+  // snapshot at 7 of another term (rule 7: discard the whole log), then took entry 8 from the
+  // leader. The Ready must delete 8..9 on disk AND write the new 8.
+  const log = new RaftLog(logOfTerms([1, 1, 1, 1, 1, 1, 1, 1, 1]));
+  log.installSnapshot(7, 2);
+  log.append({ index: 8, term: 3, kind: 'noop', data: null });
+  const out = log.takeUnstable();
+  t.equal(out.truncateFrom, 8, 'the stale 8..9 go');
+  t.same(out.entries.map((e) => `${e.index}@${e.term}`), ['8@3'], 'the new 8 is written');
+});

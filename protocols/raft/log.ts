@@ -230,6 +230,7 @@ export class RaftLog {
     invariant(index > this.snapIndex, () => `install snapshot ${index} at or before snapshot ${this.snapIndex}`);
     if (index <= this.lastIndex && this.term(index) === term) {
       this.entries = this.entries.slice(index - this.snapIndex); // rule 6: retain what follows
+      this.unstableFrom = Math.max(this.unstableFrom, index + 1);
     } else {
       this.entries = []; // rule 7: discard the entire log
       const from = index + 1;
@@ -237,10 +238,12 @@ export class RaftLog {
       this.diskLastIndex = Math.min(this.diskLastIndex, index);
       this.durable = Math.min(this.durable, index);
       this.truncatedSinceReady = Math.min(this.truncatedSinceReady, from);
+      // Whatever is appended after the snapshot is new to the disk (entries of the discarded log
+      // at those indexes are deleted by pendingTruncateFrom).
+      this.unstableFrom = from;
     }
     this.snapIndex = index;
     this.snapTerm = term;
-    this.unstableFrom = Math.max(this.unstableFrom, index + 1);
     this.pendingCompactTo = index;
   }
 

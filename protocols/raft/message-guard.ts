@@ -2,6 +2,7 @@
  * Cheap shape checks on messages from peers. A consensus core must never crash on what a buggy
  * peer sends (DESIGN.md §2); a message that fails these checks is ignored.
  */
+import { decodeMembership, isMembership } from './membership.js';
 import type { AppendEntries, LogEntry, RaftMessage } from './types.js';
 
 function isIndex(value: unknown): value is number {
@@ -26,7 +27,7 @@ export function isWellFormed(m: RaftMessage): boolean {
     case 'InstallSnapshot':
       return isIndex(m.lastIncludedIndex) && m.lastIncludedIndex > 0 && isIndex(m.lastIncludedTerm) && m.lastIncludedTerm > 0 &&
         m.lastIncludedTerm <= m.term && isIndex(m.offset) && m.data instanceof Uint8Array && typeof m.done === 'boolean' &&
-        isIndex(m.readRound);
+        isIndex(m.readRound) && isMembership(m.membership);
     case 'InstallSnapshotResponse':
       return isIndex(m.lastIncludedIndex) && isIndex(m.nextOffset) && typeof m.done === 'boolean' && isIndex(m.readRound) &&
         isIndex(m.incarnation);
@@ -57,5 +58,7 @@ function isWellFormedAppend(m: AppendEntries): boolean {
 function isWellFormedEntry(entry: LogEntry): boolean {
   if (!isIndex(entry.index) || !isIndex(entry.term) || entry.term === 0) return false;
   if (entry.kind === 'noop') return entry.data === null;
-  return entry.kind === 'command' && entry.data instanceof Uint8Array;
+  if (!(entry.data instanceof Uint8Array)) return false;
+  if (entry.kind === 'config') return decodeMembership(entry.data) !== null; // dissertation §4.1
+  return entry.kind === 'command';
 }

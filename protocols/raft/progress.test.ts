@@ -63,17 +63,27 @@ t.test('a commit advance is news for an idle follower', async (t) => {
 });
 
 t.test('vote tally: majority wins, a blocking minority of rejections loses, duplicates count once', async (t) => {
-  const tally = new VoteTally(5);
+  const tally = new VoteTally(['a', 'b', 'c', 'd', 'e']);
   tally.record('a', true);
   tally.record('a', true);
   tally.record('b', true);
   t.equal(tally.result(), 'pending');
   tally.record('c', true);
   t.equal(tally.result(), 'won');
-  const losing = new VoteTally(3);
+  const losing = new VoteTally(['a', 'b', 'c']);
   losing.record('a', true);
   losing.record('b', false);
   t.equal(losing.result(), 'pending');
   losing.record('c', false);
   t.equal(losing.result(), 'lost');
+});
+
+t.test('vote tally: dissertation §4.1, only voters of the configuration count', async (t) => {
+  const tally = new VoteTally(['a', 'b', 'c']);
+  tally.record('a', true);
+  tally.record('x', true); // a learner or a removed server
+  tally.record('y', true);
+  t.equal(tally.result(), 'pending');
+  tally.record('b', true);
+  t.equal(tally.result(), 'won');
 });

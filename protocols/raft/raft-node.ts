@@ -1,7 +1,9 @@
 /**
  * RaftNode: one Raft replica as a deterministic state machine (DESIGN.md §2). The runtime feeds it
  * time (`tick`), peer messages (`step`), client commands (`propose`) and read requests
- * (`readIndex`, `leaseRead`) and leadership transfers (`transferLeadership`), and collects everything it must do from `ready()`: persist, send, apply, answer.
+ * (`readIndex`, `leaseRead`), leadership transfers (`transferLeadership`) and membership changes
+ * (`proposeMembership`), and collects everything it must do from `ready()`: persist, send, apply,
+ * answer.
  * Then it calls `advance()`. No I/O, no clock, no randomness except the injected generator.
  *
  * Rules are cited from the Raft paper (Ongaro and Ousterhout 2014, "§5.x", "Figure 2") and
@@ -13,6 +15,14 @@ import type { Rng } from '../common/rng.js';
 import { ElectionTimer } from './election-timer.js';
 import { RaftLog } from './log.js';
 import { LeaseTracker } from './lease.js';
+import {
+  applyChange,
+  encodeMembership,
+  isMember,
+  MembershipLog,
+  type Membership,
+  type MembershipChange,
+} from './membership.js';
 import { isWellFormed } from './message-guard.js';
 import { Progress } from './progress.js';
 import { ReadIndexTracker } from './read-index.js';
@@ -23,6 +33,7 @@ import type {
   InstallSnapshot,
   InstallSnapshotResponse,
   LogEntry,
+  MembershipResult,
   NodeId,
   ProposeResult,
   RaftConfig,
@@ -59,6 +70,16 @@ export interface RestoredState {
 /** RaftConfig.maxSnapshotChunkBytes when not set. */
 export const DEFAULT_MAX_SNAPSHOT_CHUNK_BYTES = 1 << 20;
 
+/** A learner's catch-up rounds (dissertation §4.2.1), tracked by the leader. */
+interface CatchUp {
+  /** The round ends when the learner's matchIndex reaches this (our lastIndex when it began). */
+  roundEnd: number;
+  /** Ticks since the round began. */
+  elapsed: number;
+  /** The last round ended within an election timeout: the learner may be promoted. */
+  caughtUp: boolean;
+}
+
 /** A snapshot being received from a leader, chunk by chunk (Raft §7, Figure 13 rules 2-5). */
 interface IncomingSnapshot {
   leader: NodeId;
@@ -73,9 +94,9 @@ interface IncomingSnapshot {
 export class RaftNode {
   readonly id: NodeId;
   private readonly config: RaftConfig;
-  private readonly peers: readonly NodeId[];
-  private readonly voters: ReadonlySet<NodeId>;
   private readonly log: RaftLog;
+  /** Dissertation §4.1: the configurations in the log; the latest one is in force. */
+  private members: MembershipLog;
   private readonly timer: ElectionTimer;
 
   // Persistent state on all servers (Raft Figure 2); made durable through Ready.hardState.
@@ -97,6 +118,8 @@ export class RaftNode {
 
   // Volatile state on leaders (Figure 2 nextIndex[] and matchIndex[] live in Progress).
   private progress = new Map<NodeId, Progress>();
+  /** Dissertation §4.2.1: catch-up rounds of each learner. */
+  private readonly catchUp = new Map<NodeId, CatchUp>();
   private readonly reads = new ReadIndexTracker();
   private heartbeatElapsed = 0;
   private quorumElapsed = 0;
@@ -133,10 +156,13 @@ export class RaftNode {
     assertValidConfig(config);
     this.config = config;
     this.id = config.id;
-    this.peers = config.voters.filter((voter) => voter !== config.id);
-    this.voters = new Set(config.voters);
     const snapshot = restored.snapshot ?? null;
     this.log = new RaftLog(restored.entries, snapshot);
+    const bootstrap: Membership = { voters: [...config.voters], learners: [], addresses: {} };
+    this.members = new MembershipLog(
+      { index: this.log.snapshotIndex, membership: snapshot?.membership ?? bootstrap },
+      this.log.slice(this.log.snapshotIndex + 1, this.log.lastIndex),
+    );
     const hard = restored.hardState;
     invariant(
       hard.commitIndex >= 0 && hard.commitIndex <= this.log.lastIndex,
@@ -198,7 +224,20 @@ export class RaftNode {
       snapshotIndex: this.log.snapshotIndex,
       progress: this.currentRole === 'leader' ? this.progressStatus() : null,
       transferTarget: this.transferTarget,
+      membership: this.membership,
+      membershipIndex: this.members.current.index,
+      membershipCommitted: this.members.current.index <= this.commit,
     };
+  }
+
+  /** Dissertation §4.1: the configuration in force (the latest in the log, committed or not). */
+  get membership(): Membership {
+    return this.members.current.membership;
+  }
+
+  /** The configuration as of log index `index` (what a snapshot taken there must record, §5.1). */
+  membershipAt(index: number): Membership {
+    return this.members.at(index).membership;
   }
 
   // ---------------------------------------------------------------- inputs
@@ -214,13 +253,14 @@ export class RaftNode {
     if (elapsedTicks === 0) return;
     this.now += elapsedTicks;
     if (this.currentRole === 'leader') this.tickLeader(elapsedTicks);
-    else if (this.timer.tick(elapsedTicks)) this.campaign(); // Figure 2, Rules for Servers, Followers
-    if (!this.timer.leaderRecentlySeen) this.bootLease = false;
+    else if (this.timer.tick(elapsedTicks)) this.campaign(); // Figure 2, Rules for Servers, Followers    if (!this.timer.leaderRecentlySeen) this.bootLease = false;
   }
 
   /** Handles any message from a peer: stale, duplicated, reordered or malformed ones included. */
   step(m: RaftMessage): void {
-    if (m.to !== this.id || m.from === this.id || !this.voters.has(m.from)) return;
+    // Dissertation §4.1: RPCs are processed whatever our configuration says about the sender (a
+    // new server learns the configuration from the leader). Votes count only from voters.
+    if (m.to !== this.id || m.from === this.id) return;
     if (!isWellFormed(m)) return;
     if (m.term > this.currentTerm && !this.onHigherTerm(m)) return;
     if (m.term < this.currentTerm) {
@@ -297,7 +337,7 @@ export class RaftNode {
     if (to === null) return { ok: false, reason: 'no-target' };
     if (to === this.id) return { ok: false, reason: 'already-leader' };
     const pr = this.progress.get(to);
-    if (pr === undefined) return { ok: false, reason: 'unknown-target' };
+    if (pr === undefined || !this.isVoter(to)) return { ok: false, reason: 'unknown-target' };
     if (this.transferTarget === to) return { ok: true, target: to };
     this.transferTarget = to;
     this.transferElapsed = 0;
@@ -305,6 +345,28 @@ export class RaftNode {
     if (pr.matchIndex === this.log.lastIndex) this.sendTimeoutNow(to);
     else pr.heartbeatDue = true; // the answer tells us what it lacks; replication does the rest
     return { ok: true, target: to };
+  }
+
+  /**
+   * Dissertation §4.1-§4.2: one membership change, as a configuration entry that takes effect
+   * as soon as it is appended. Only one change may be uncommitted at a time, and only once the
+   * leader has committed an entry of its own term (its no-op): without that rule a leader could
+   * append a change whose configuration overlaps no majority with a change it never learned of
+   * (Ongaro, "bug in single-server membership changes", raft-dev, 2015).
+   */
+  proposeMembership(change: MembershipChange): MembershipResult {
+    if (this.currentRole !== 'leader') return { ok: false, reason: 'not-leader', leader: this.leaderId };
+    if (this.transferTarget !== null) return { ok: false, reason: 'busy', message: 'a leadership transfer is under way' };
+    if (!this.termCommitted()) return { ok: false, reason: 'busy', message: 'the leader has not committed an entry of its term yet' };
+    if (this.members.current.index > this.commit) return { ok: false, reason: 'busy', message: 'another membership change is not committed yet' };
+    if (change.type === 'promote' && this.membership.learners.includes(change.id) && !this.isCaughtUp(change.id)) {
+      return { ok: false, reason: 'not-caught-up', message: `${change.id} has not caught up with the leader's log yet` };
+    }
+    const next = applyChange(this.membership, change);
+    if (typeof next === 'string') return { ok: false, reason: 'invalid', message: next };
+    const entry = this.appendEntry('config', encodeMembership(next));
+    this.syncProgress();
+    return { ok: true, index: entry.index, membership: next };
   }
 
   /**
@@ -324,6 +386,7 @@ export class RaftNode {
     );
     if (index <= this.log.snapshotIndex) return false;
     this.log.compact(index);
+    this.members.compact(index);
     this.snapshotData = data;
     return true;
   }
@@ -443,6 +506,10 @@ export class RaftNode {
   // ---------------------------------------------------------------- elections (§5.2, §9.6)
 
   private campaign(): void {
+    if (!this.mayCampaign()) {
+      this.timer.reset();
+      return;
+    }
     if (this.config.preVote) this.becomePreCandidate();
     else this.becomeCandidate();
   }
@@ -452,10 +519,10 @@ export class RaftNode {
     this.currentRole = 'precandidate';
     this.leaderId = null;
     this.timer.reset();
-    this.votes = new VoteTally(this.voters.size);
+    this.votes = new VoteTally(this.membership.voters);
     this.votes.record(this.id, true);
     if (this.votes.result() === 'won') return this.becomeCandidate();
-    for (const peer of this.peers) this.outMessages.push(this.voteRequest(peer, this.currentTerm + 1, true));
+    for (const peer of this.otherVoters()) this.outMessages.push(this.voteRequest(peer, this.currentTerm + 1, true));
   }
 
   /**
@@ -468,11 +535,11 @@ export class RaftNode {
     this.currentRole = 'candidate';
     this.leaderId = null;
     this.timer.reset();
-    this.votes = new VoteTally(this.voters.size);
+    this.votes = new VoteTally(this.membership.voters);
     this.votes.record(this.id, true);
     if (this.votes.result() === 'won') return this.becomeLeader();
     // The new term and our own vote must be durable before anyone can count on them.
-    for (const peer of this.peers) {
+    for (const peer of this.otherVoters()) {
       const request = this.voteRequest(peer, this.currentTerm, false);
       if (transfer) request.leadershipTransfer = true;
       this.outAfterPersist.push(request);
@@ -490,10 +557,71 @@ export class RaftNode {
     this.leaseRoundDue = true; // the first sends start a round, so the lease can begin
     this.leaseRevoked = false;
     this.transferTarget = null;
-    // Figure 2: nextIndex initialized to leader last log index + 1, matchIndex to 0.
-    const next = this.log.lastIndex + 1;
-    this.progress = new Map(this.peers.map((peer) => [peer, new Progress(next, this.config.maxInflightAppends)]));
+    this.progress = new Map();
+    this.catchUp.clear();
+    this.syncProgress();
     this.appendEntry('noop', null);
+  }
+
+  /**
+   * The leader replicates to every member of the configuration in force, learners included
+   * (dissertation §4.1, §4.2.1), and to nobody else. Figure 2: a new follower's nextIndex starts
+   * at the leader's last log index + 1, its matchIndex at 0.
+   */
+  private syncProgress(): void {
+    const { voters, learners } = this.membership;
+    for (const id of [...voters, ...learners]) {
+      if (id !== this.id && !this.progress.has(id)) {
+        const pr = new Progress(this.log.lastIndex + 1, this.config.maxInflightAppends);
+        pr.heartbeatDue = true; // probe at once: a new member learns of us without waiting a heartbeat
+        this.progress.set(id, pr);
+      }
+    }
+    for (const id of [...this.progress.keys()]) if (!isMember(this.membership, id)) this.progress.delete(id);
+    for (const id of learners) {
+      if (!this.catchUp.has(id)) this.catchUp.set(id, { roundEnd: this.log.lastIndex, elapsed: 0, caughtUp: false });
+    }
+    for (const id of [...this.catchUp.keys()]) if (!learners.includes(id)) this.catchUp.delete(id);
+  }
+
+  /**
+   * Dissertation §4.2: voters campaign; learners and servers outside the configuration wait, except
+   * that "a server that is not part of its own latest configuration should still start new
+   * elections, as it might still be needed until the Cnew entry is committed" (§4.2.2; it then
+   * does not count its own vote, see VoteTally). Without that, a leader that appended its own
+   * removal and lost leadership before it committed could leave the others unable to elect
+   * anyone: they lack the entry, so it refuses them its vote.
+   */
+  private mayCampaign(): boolean {
+    const { voters, learners } = this.membership;
+    if (voters.includes(this.id)) return true;
+    if (learners.includes(this.id)) return false;
+    return this.members.current.index > this.commit;
+  }
+
+  private isVoter(id: NodeId): boolean {
+    return this.membership.voters.includes(id);
+  }
+
+  private otherVoters(): NodeId[] {
+    return this.membership.voters.filter((voter) => voter !== this.id);
+  }
+
+  private isCaughtUp(learner: NodeId): boolean {
+    return this.catchUp.get(learner)?.caughtUp === true && this.progress.get(learner)?.recentActive === true;
+  }
+
+  /**
+   * Dissertation §4.2.1: a learner catches up in rounds; each round replicates what the leader
+   * held when it began. A round that ends within an election timeout means the learner keeps up,
+   * so making it a voter will not stall commits for long.
+   */
+  private trackCatchUp(learner: NodeId, matchIndex: number): void {
+    const round = this.catchUp.get(learner);
+    if (round === undefined || matchIndex < round.roundEnd) return;
+    round.caughtUp = round.elapsed < this.config.electionTimeoutTicks;
+    round.roundEnd = this.log.lastIndex;
+    round.elapsed = 0;
   }
 
   private becomeFollower(term: number, leader: NodeId | null): void {
@@ -522,7 +650,7 @@ export class RaftNode {
    * fail: every voter still hears from the leader) with RequestVotes that pass leader leases.
    */
   private handleTimeoutNow(): void {
-    if (this.currentRole !== 'follower') return;
+    if (this.currentRole !== 'follower' || !this.mayCampaign()) return;
     this.becomeCandidate(true);
   }
 
@@ -656,8 +784,13 @@ export class RaftNode {
         // Leader completeness (§5.4) guarantees committed entries never conflict.
         invariant(entry.index > this.commit, () => `${this.id}: truncating committed entry ${entry.index}`);
         this.log.truncateFrom(entry.index);
+        this.members.truncateFrom(entry.index); // dissertation §4.1: back to the previous configuration
       }
-      for (let j = k; j < m.entries.length; j++) this.log.append(m.entries[j] as LogEntry);
+      for (let j = k; j < m.entries.length; j++) {
+        const appended = m.entries[j] as LogEntry;
+        this.log.append(appended);
+        this.members.onAppend(appended); // dissertation §4.1: in force once in the log
+      }
       break;
     }
     return m.prevLogIndex + m.entries.length;
@@ -720,10 +853,12 @@ export class RaftNode {
     this.incoming = null;
     const data = concatChunks(incoming.chunks, incoming.received);
     this.log.installSnapshot(index, m.lastIncludedTerm); // rules 6 and 7
+    // Dissertation §5.1: the snapshot's configuration, then any config entries of the kept tail.
+    this.members = new MembershipLog({ index, membership: m.membership }, this.log.slice(index + 1, this.log.lastIndex));
     this.commit = index;
     this.handedToApply = index; // rule 8: the runtime restores the state machine from it
     this.snapshotData = data;
-    this.outSnapshot = { index, term: m.lastIncludedTerm, data };
+    this.outSnapshot = { index, term: m.lastIncludedTerm, data, membership: m.membership };
     // Sent once the snapshot is durable (Ready contract step 3).
     this.outAfterPersist.push(this.snapshotResponse(m, index, true, incoming.received));
   }
@@ -779,6 +914,7 @@ export class RaftNode {
       }
       for (const pr of this.progress.values()) pr.recentActive = false;
     }
+    for (const round of this.catchUp.values()) round.elapsed += ticks;
     if (this.transferTarget !== null) {
       this.transferElapsed += ticks;
       // Dissertation §3.10: abort after an election timeout; proposals are accepted again.
@@ -798,9 +934,10 @@ export class RaftNode {
    * `countPeers` false: the period was spent paused, and only we were there.
    */
   private quorumActive(countPeers = true): boolean {
-    let active = 1;
-    if (countPeers) for (const pr of this.progress.values()) if (pr.recentActive) active++;
-    return active * 2 > this.voters.size;
+    const voters = this.membership.voters;
+    let active = voters.includes(this.id) ? 1 : 0;
+    if (countPeers) for (const voter of voters) if (this.progress.get(voter)?.recentActive === true) active++;
+    return active * 2 > voters.length;
   }
 
   /**
@@ -813,14 +950,14 @@ export class RaftNode {
   private leaseValid(): boolean {
     if (!leasesOn(this.config) || this.leaseRevoked || this.transferTarget !== null) return false;
     const duration = this.config.electionTimeoutTicks - (this.config.leaseDriftTicks ?? DEFAULT_LEASE_DRIFT_TICKS);
-    return this.now - this.lease.since(this.peers, this.now) < duration;
+    return this.now - this.lease.since(this.membership.voters, this.id, this.now) < duration;
   }
 
   /** The follower with the highest matchIndex (the first in `voters` order on a tie). */
   private mostUpToDateFollower(): NodeId | null {
     let best: NodeId | null = null;
     let bestMatch = -1;
-    for (const peer of this.peers) {
+    for (const peer of this.otherVoters()) {
       const match = this.progress.get(peer)?.matchIndex ?? -1;
       if (match > bestMatch) {
         best = peer;
@@ -841,6 +978,7 @@ export class RaftNode {
   private appendEntry(kind: LogEntry['kind'], data: Uint8Array | null): LogEntry {
     const entry: LogEntry = { index: this.log.lastIndex + 1, term: this.currentTerm, kind, data };
     this.log.append(entry);
+    this.members.onAppend(entry);
     return entry;
   }
 
@@ -856,6 +994,8 @@ export class RaftNode {
     if (m.success) {
       if (m.matchIndex > this.log.lastIndex) return; // cannot match what we never sent
       if (pr.onAccepted(m.matchIndex)) this.maybeCommit();
+      this.trackCatchUp(m.from, pr.matchIndex);
+      if (this.currentRole !== 'leader') return; // a removed leader stepped down (§4.2.2)
     } else {
       pr.onRejected(this.nextIndexAfterRejection(m, pr));
     }
@@ -883,6 +1023,8 @@ export class RaftNode {
     if (m.done) {
       // It holds a prefix of our log up to there (committed entries, or a snapshot of ours).
       if (m.lastIncludedIndex <= this.log.lastIndex && pr.onSnapshotDone(m.lastIncludedIndex)) this.maybeCommit();
+      this.trackCatchUp(m.from, pr.matchIndex);
+      if (this.currentRole !== 'leader') return; // a removed leader stepped down (§4.2.2)
     } else if (pr.state === 'snapshot' && m.lastIncludedIndex === pr.snapshotIndex) {
       const size = this.snapshotData?.byteLength ?? 0;
       pr.onSnapshotProgress(m.nextOffset <= size ? m.nextOffset : 0);
@@ -911,12 +1053,29 @@ export class RaftNode {
    * log[N].term == currentTerm. The leader counts only its durable entries (dissertation §10.2.1).
    */
   private maybeCommit(): void {
-    const matches = [this.log.durableIndex];
-    for (const pr of this.progress.values()) matches.push(pr.matchIndex);
+    // Dissertation §4.1: a majority of the configuration in force; a leader outside it (being
+    // removed, §4.2.2) replicates but does not count itself.
+    const matches = this.membership.voters.map((voter) =>
+      voter === this.id ? this.log.durableIndex : (this.progress.get(voter)?.matchIndex ?? 0),
+    );
     const candidate = majorityValue(matches);
     if (candidate <= this.commit || this.log.term(candidate) !== this.currentTerm) return;
     this.commit = candidate;
     this.reads.onTermCommitted(this.commit);
+    if (!this.isVoter(this.id) && this.members.current.index <= this.commit) this.stepDownRemoved();
+  }
+
+  /**
+   * Dissertation §4.2.2: a leader removed from the configuration steps down once that
+   * configuration is committed. It hands over to the most up-to-date voter with TimeoutNow
+   * (§3.10) if one holds its whole log, so the cluster need not wait for an election timeout.
+   */
+  private stepDownRemoved(): void {
+    const successor = this.mostUpToDateFollower();
+    if (successor !== null && this.progress.get(successor)?.matchIndex === this.log.lastIndex) {
+      this.sendTimeoutNow(successor);
+    }
+    this.becomeFollower(this.currentTerm, null);
   }
 
   /** Has the leader committed an entry of its own term (dissertation §6.4 step 1)? */
@@ -990,6 +1149,7 @@ export class RaftNode {
       data: data.subarray(offset, end),
       done: end === data.byteLength,
       readRound: this.reads.currentRound,
+      membership: this.members.at(this.log.snapshotIndex).membership,
     });
   }
 
@@ -1014,7 +1174,7 @@ export class RaftNode {
   }
 
   private releaseReads(): void {
-    for (const read of this.reads.release(this.peers)) this.outReadStates.push(read);
+    for (const read of this.reads.release(this.membership.voters, this.id)) this.outReadStates.push(read);
   }
 
   // ---------------------------------------------------------------- Ready helpers
@@ -1074,7 +1234,7 @@ function leasesOn(config: RaftConfig): boolean {
 export const DEFAULT_LEASE_DRIFT_TICKS = 2;
 
 function assertValidConfig(config: RaftConfig): void {
-  invariant(config.voters.includes(config.id), () => `voters must include ${config.id}`);
+  invariant(config.voters.length > 0, 'voters must not be empty');
   invariant(new Set(config.voters).size === config.voters.length, 'voters must be distinct');
   invariant(Number.isInteger(config.electionTimeoutTicks) && config.electionTimeoutTicks >= 1, 'electionTimeoutTicks >= 1');
   invariant(Number.isInteger(config.heartbeatIntervalTicks) && config.heartbeatIntervalTicks >= 1, 'heartbeatIntervalTicks >= 1');

@@ -69,10 +69,13 @@ export class ReadIndexTracker {
     if ((this.acks.get(follower) ?? 0) < round) this.acks.set(follower, round);
   }
 
-  /** Releases the reads whose round a majority (the leader included) acknowledged. */
-  release(peers: readonly NodeId[]): ReadState[] {
+  /**
+   * Releases the reads whose round a majority of `voters` acknowledged, the leader (`self`)
+   * counting itself if it is one (a leader being removed is not, dissertation §4.2.2).
+   */
+  release(voters: readonly NodeId[], self: NodeId): ReadState[] {
     if (this.pending.length === 0) return [];
-    const rounds = [this.round, ...peers.map((peer) => this.acks.get(peer) ?? 0)];
+    const rounds = voters.map((voter) => (voter === self ? this.round : (this.acks.get(voter) ?? 0)));
     const confirmed = majorityValue(rounds);
     let count = 0;
     while (count < this.pending.length) {

@@ -6,14 +6,23 @@ import type { RaftMessage } from './types.js';
 
 const THREE = ['n1', 'n2', 'n3'];
 
-t.test('messages addressed to another replica, or from unknown ids, are ignored', async (t) => {
+t.test('messages addressed to another replica, or claiming to come from this one, are ignored', async (t) => {
   const node = soloNode('n2', THREE);
   node.step(requestVote('n1', 'n3', { term: 5 }));
-  node.step(requestVote('mallory', 'n2', { term: 5 }));
-  node.step(appendEntries('mallory', 'n2', { term: 5 }));
+  node.step(appendEntries('n1', 'n3', { term: 5 }));
   node.step(requestVote('n2', 'n2', { term: 5 }));
+  node.step(appendEntries('n2', 'n2', { term: 5 }));
   t.equal(node.term, 0);
   t.equal(node.hasReady(), false);
+});
+
+t.test('dissertation §4.1: RPCs from servers outside the configuration are processed', async (t) => {
+  // A server joining an existing cluster does not know its configuration yet: it must take the
+  // leader's AppendEntries (peers are authenticated by the transport, not by the configuration).
+  const node = soloNode('n4', THREE);
+  node.step(appendEntries('n5', 'n4', { term: 5 }));
+  t.equal(node.term, 5);
+  t.equal(node.leader, 'n5');
 });
 
 t.test('malformed messages are ignored, never thrown on', async (t) => {

@@ -1,6 +1,8 @@
 /**
  * The seeded simulation (simulation.ts): hundreds of random schedules of drops, delays,
- * duplicates, partitions, crashes and restarts, log compactions and InstallSnapshot transfers, with Raft's safety properties checked after every
+ * duplicates, partitions, crashes and restarts, log compactions and InstallSnapshot transfers,
+ * leadership transfers and membership changes, with Raft's safety properties (election safety
+ * across configurations included) checked after every
  * event and recovery checked at the end. A failure names the seed and the command replaying it.
  */
 import t from 'tap';
@@ -30,6 +32,7 @@ t.test(`simulation: ${SEEDS} seeds of 3 and 5 replicas stay safe and recover`, a
   t.ok(sum('acknowledged') > 10 * SEEDS && sum('readsServed') > SEEDS, 'clients got answers');
   t.ok(sum('pauses') > SEEDS && sum('transfers') > SEEDS && sum('leaseReads') > 10 * SEEDS, 'pauses, transfers and lease reads happened');
   t.ok(sum('compactions') > 10 * SEEDS && sum('snapshotsInstalled') > SEEDS, 'logs were compacted and snapshots installed (§7)');
+  t.ok(sum('membershipChanges') > SEEDS / 2, 'learners were added and promoted, members removed (dissertation ch. 4)');
   t.comment(`${SEEDS} seeds x ${DEFAULT_STEPS} steps in ${seconds.toFixed(1)} s`);
 });
 

@@ -20,6 +20,7 @@ import { SeededRng, type Rng } from '../common/rng.js';
 import { RaftNode } from './raft-node.js';
 import { applyToHash, SafetyChecker } from './sim-checker.js';
 import { EventQueue } from './sim-event-queue.js';
+import type { MembershipChange } from './membership.js';
 import type { HardState, LogEntry, NodeId, RaftConfig, RaftMessage, Ready, Snapshot } from './types.js';
 
 export interface SimulationOptions {
@@ -49,6 +50,8 @@ export interface SimulationReport {
   partitions: number;
   pauses: number;
   transfers: number;
+  /** Membership changes a leader accepted (dissertation ch. 4). */
+  membershipChanges: number;
   /** Lease reads requested (served from the lease or by their ReadIndex fallback). */
   leaseReads: number;
   messagesSent: number;
@@ -131,6 +134,11 @@ interface Params {
   compactLag: number;
   /** InstallSnapshot chunk size, often tiny so transfers take many chunks. */
   maxSnapshotChunkBytes: number;
+  /**
+   * Membership changes (dissertation ch. 4): two spare servers beyond the bootstrap voters, and
+   * faults that add learners, promote them and remove members (the leader included).
+   */
+  membershipChanges: boolean;
 }
 
 /**
@@ -168,6 +176,7 @@ function drawParams(rng: Rng): Params {
     compactRate: pick([0, 0.01, 0.05, 0.2]),
     compactLag: pick([0, 3, 20]),
     maxSnapshotChunkBytes: pick([4, 16, 64, 1 << 20]),
+    membershipChanges: rng.chance(0.5),
   };
 }
 
@@ -236,6 +245,15 @@ interface SimNode {
   accounted: number;
   /** Paused (SIGSTOP) until this true time: every event for it waits until then. */
   pausedUntil: number;
+  /** The configuration it boots with when its log has none (its "cluster file", §4.1). */
+  bootstrapVoters: NodeId[];
+  /**
+   * Shut down for good: a spare never added, or a member whose removal committed (an operator
+   * stops it, dissertation §4.2.2). It comes back only if it is added again, with a wiped disk.
+   */
+  retired: boolean;
+  /** Removals this replica proposed as leader, by log index: the operator waits for them. */
+  removals: Map<number, { term: number; id: NodeId }>;
 }
 
 type ClientOp = { kind: 'propose'; burst: number } | { kind: 'read'; ctx: number; lease: boolean };
@@ -249,6 +267,8 @@ type SimEvent =
   | { kind: 'crash'; node: SimNode; epoch: number }
   | { kind: 'restart'; node: SimNode }
   | { kind: 'heal'; partition: number }
+  /** The operator shuts down a server whose removal it saw committed. */
+  | { kind: 'retire'; id: NodeId }
   /** A client that still believes `node` leads reads from it (aimed at cut-off leaders). */
   | { kind: 'staleRead'; node: SimNode; epoch: number }
   /** A client request that reached a paused replica: handled when it resumes. */
@@ -259,7 +279,10 @@ class Simulation {
   private readonly steps: number;
   private readonly rng: SeededRng;
   private readonly params: Params;
+  /** Every server, the spares that membership changes add included. */
   private readonly ids: NodeId[];
+  /** The bootstrap configuration's size. */
+  private readonly size: number;
   private readonly nodes: SimNode[];
   private readonly byId = new Map<NodeId, SimNode>();
   private readonly queue = new EventQueue<SimEvent>();
@@ -287,6 +310,7 @@ class Simulation {
     partitions: 0,
     pauses: 0,
     transfers: 0,
+    membershipChanges: 0,
     leaseReads: 0,
     messagesSent: 0,
     messagesDropped: 0,
@@ -304,15 +328,19 @@ class Simulation {
     this.rng = new SeededRng(options.seed);
     this.params = drawParams(this.rng);
     const count = options.nodes ?? defaultNodes(options.seed);
-    invariant(count >= 1 && count <= 9, 'nodes must be 1..9');
-    this.ids = Array.from({ length: count }, (_, k) => `n${k + 1}`);
-    this.nodes = this.ids.map((id) => this.newNode(id));
+    invariant(count >= 1 && count <= 7, 'nodes must be 1..7');
+    this.size = count;
+    const spares = this.params.membershipChanges ? 2 : 0;
+    this.ids = Array.from({ length: count + spares }, (_, k) => `n${k + 1}`);
+    const bootstrap = this.ids.slice(0, count);
+    this.nodes = this.ids.map((id) => this.newNode(id, bootstrap));
     for (const node of this.nodes) this.byId.set(node.id, node);
+    for (const node of this.nodes) node.retired = !bootstrap.includes(node.id); // spares wait to be added
   }
 
   run(): SimulationReport {
     this.trace(`params ${JSON.stringify(this.params)}`);
-    for (const node of this.nodes) this.start(node);
+    for (const node of this.nodes) if (!node.retired) this.start(node);
     this.queue.push(this.rng.between(1, this.params.clientGap), { kind: 'client' });
     this.queue.push(this.rng.between(1, this.params.faultGap), { kind: 'fault' });
     for (let step = 0; step < this.steps; step++) this.step();
@@ -359,6 +387,8 @@ class Simulation {
       case 'heal':
         if (event.partition === this.partitionSeq) this.heal();
         return;
+      case 'retire':
+        return this.retire(event.id);
       case 'op':
         if (event.node.epoch === event.epoch) this.runOp(event.node, event.op);
         return;
@@ -409,6 +439,7 @@ class Simulation {
     if (raft === null || node.persisting !== null || !raft.hasReady()) return;
     const rd = raft.ready();
     node.persisting = rd;
+    if (this.logMessages) this.trace(`${node.id} ready ${describeReady(rd)}`);
     for (const m of rd.messages) this.send(m);
     // Disks are fast next to an election timeout (10 ticks), with an occasional stall.
     const stall = this.rng.chance(0.05);
@@ -457,7 +488,7 @@ class Simulation {
     if (hash === undefined || term === undefined) return this.fail(`${node.id} cannot snapshot applied index ${index}`);
     const data = encodeSimSnapshot(index, hash);
     this.checker.observeSnapshot(node.id, index, term, hash);
-    node.disk.snapshot = { index, term, data };
+    node.disk.snapshot = { index, term, data, membership: raft.membershipAt(index) };
     if (!raft.compact(index, data)) this.fail(`${node.id}: compact(${index}) refused after snapshot ${raft.snapshotIndex}`);
     for (const old of node.hashAt.keys()) if (old < index) node.hashAt.delete(old);
     this.stats.compactions++;
@@ -522,6 +553,11 @@ class Simulation {
     node.stateHash = applyToHash(node.stateHash, entry);
     node.hashAt.set(entry.index, node.stateHash);
     this.checker.observeApplied(node.id, entry, node.stateHash);
+    const removal = node.removals.get(entry.index);
+    if (removal !== undefined) {
+      node.removals.delete(entry.index);
+      if (removal.term === entry.term) this.queue.push(this.now + 1, { kind: 'retire', id: removal.id });
+    }
     const proposal = node.proposals.get(entry.index);
     if (proposal === undefined) return;
     node.proposals.delete(entry.index);
@@ -678,11 +714,63 @@ class Simulation {
     if (!this.faulty) return;
     this.queue.push(this.now + this.rng.between(1, this.params.faultGap), { kind: 'fault' });
     const roll = this.rng.next();
-    if (roll < 0.35) this.crashSomeone();
-    else if (roll < 0.65) this.partition();
-    else if (roll < 0.75) this.pauseSomeone();
-    else if (roll < 0.87) this.transferLeadership();
+    if (roll < 0.3) this.crashSomeone();
+    else if (roll < 0.55) this.partition();
+    else if (roll < 0.65) this.pauseSomeone();
+    else if (roll < 0.77) this.transferLeadership();
+    else if (roll < 0.92 && this.params.membershipChanges) this.changeMembership();
     else this.heal();
+  }
+
+  /**
+   * Dissertation ch. 4, as an operator would: at the leader (perhaps a stale one), add a spare as a
+   * learner, promote a learner, or remove a member, the leader included. A removed server is shut
+   * down once the leader that proposed its removal has applied it (the operator got the answer).
+   */
+  private changeMembership(): void {
+    const leader = this.rng.chance(0.85) ? this.currentLeader() : this.someLeader();
+    const raft = leader?.raft;
+    if (leader === undefined || raft == null || leader.pausedUntil > this.now) return;
+    this.catchUp(leader);
+    const { voters, learners } = raft.membership;
+    const outside = this.nodes.filter((n) => !voters.includes(n.id) && !learners.includes(n.id) && n.retired);
+    const roll = this.rng.next();
+    let change: MembershipChange;
+    if (learners.length > 0 && roll < 0.5) change = { type: 'promote', id: learners[this.rng.int(learners.length)] as NodeId };
+    else if (outside.length > 0 && roll < 0.8) change = { type: 'add-learner', id: (outside[this.rng.int(outside.length)] as SimNode).id, address: '' };
+    else {
+      const members = [...voters, ...learners];
+      change = { type: 'remove', id: members[this.rng.int(members.length)] as NodeId };
+    }
+    const result = raft.proposeMembership(change);
+    this.trace(`${leader.id} membership ${JSON.stringify(change)}: ${result.ok ? `ok at ${result.index}` : result.reason}`);
+    if (result.ok) {
+      this.stats.membershipChanges++;
+      if (change.type === 'add-learner') this.unretire(this.byId.get(change.id) as SimNode, voters);
+      if (change.type === 'remove') leader.removals.set(result.index, { term: raft.term, id: change.id });
+    }
+    this.pump(leader);
+  }
+
+  private retire(id: NodeId): void {
+    const node = this.byId.get(id) as SimNode;
+    if (node.retired) return;
+    this.crash(node, false);
+    node.retired = true;
+    this.trace(`${node.id} is shut down: its removal committed`);
+  }
+
+  /**
+   * The operator starts the server it adds: a spare with an empty disk, told the voters as they
+   * are now (its cluster file); a server removed earlier comes back with its disk as it left it.
+   * A wiped disk under a reused id would be outside Raft's model: a stale replica that still
+   * counts it as a voter could get the vote it already gave in some term a second time.
+   */
+  private unretire(node: SimNode, voters: readonly NodeId[]): void {
+    if (!node.retired) return;
+    node.retired = false;
+    if (node.epoch === 0) node.bootstrapVoters = [...voters];
+    this.restart(node);
   }
 
   /** SIGSTOP for up to six election timeouts; leaders are the interesting victims. */
@@ -716,18 +804,20 @@ class Simulation {
     if (victim !== undefined) this.crash(victim);
   }
 
-  private crash(victim: SimNode): void {
+  private crash(victim: SimNode, restart = true): void {
     if (victim.raft === null) return;
     victim.raft = null; // everything not persisted is gone, the Ready being persisted included
     victim.epoch++;
     victim.pausedUntil = 0;
     victim.persisting = null;
     victim.proposals.clear();
+    victim.removals.clear();
     victim.reads.clear();
     victim.readsRequestedAt.clear();
     this.stats.crashes++;
     this.trace(`${victim.id} crashes`);
     // Quick restarts meet messages sent before the crash: that is where lost state shows.
+    if (!restart) return;
     const downtime = this.rng.chance(0.5) ? this.rng.between(1, 2 * TICK) : this.rng.between(TICK, 40 * TICK);
     this.queue.push(this.now + downtime, { kind: 'restart', node: victim });
   }
@@ -762,7 +852,7 @@ class Simulation {
   }
 
   private restart(node: SimNode): void {
-    if (node.raft !== null) return;
+    if (node.raft !== null || node.retired) return;
     this.start(node);
     const snapshot = node.disk.snapshot === null ? 'no snapshot' : `snapshot ${node.disk.snapshot.index}`;
     this.trace(`${node.id} restarts at term ${node.disk.hardState.currentTerm} with ${snapshot} and ${node.disk.entries.length} entries`);
@@ -800,7 +890,7 @@ class Simulation {
   private config(id: NodeId): RaftConfig {
     return {
       id,
-      voters: this.ids,
+      voters: (this.byId.get(id) as SimNode).bootstrapVoters,
       electionTimeoutTicks: ELECTION_TIMEOUT,
       heartbeatIntervalTicks: this.params.heartbeatIntervalTicks,
       preVote: this.params.preVote,
@@ -813,7 +903,7 @@ class Simulation {
     };
   }
 
-  private newNode(id: NodeId): SimNode {
+  private newNode(id: NodeId, bootstrapVoters: NodeId[]): SimNode {
     return {
       id,
       raft: null,
@@ -833,6 +923,9 @@ class Simulation {
       bootAt: 0,
       accounted: 0,
       pausedUntil: 0,
+      bootstrapVoters,
+      retired: false,
+      removals: new Map(),
     };
   }
 
@@ -914,16 +1007,30 @@ class Simulation {
 
   /** A leader must emerge and a command proposed after the heal must reach every replica. */
   private runUntilRecovered(): void {
-    const deadline = this.now + LIVENESS_TICKS * TICK;
+    // A replica far behind with a tiny pipeline (1 message in flight, 256-byte batches, slow
+    // disks) may need longer than LIVENESS_TICKS to catch up: stalling is the failure, so the
+    // deadline moves while some replica keeps applying, up to 5 windows in all.
+    const limit = this.now + 5 * LIVENESS_TICKS * TICK;
+    let deadline = this.now + LIVENESS_TICKS * TICK;
+    let progress = this.appliedTotal();
     while (!this.recovered()) {
+      const applied = this.appliedTotal();
+      if (applied > progress) {
+        progress = applied;
+        deadline = Math.min(limit, this.now + LIVENESS_TICKS * TICK);
+      }
       if (this.now > deadline) {
         const states = this.nodes.map((n) => `${n.id}:${n.raft?.role}/t${n.raft?.term}/c${n.raft?.commitIndex}/a${n.applied}/l${n.raft?.lastIndex}`);
         this.trace(JSON.stringify(this.currentLeader()?.raft?.status()));
-        this.fail(`liveness: no recovery within ${LIVENESS_TICKS} ticks of the final heal (${states.join(' ')})`);
+        this.fail(`liveness: no recovery after the final heal, nothing applied for ${LIVENESS_TICKS} ticks (${states.join(' ')})`);
       }
       this.proposeMarker();
       this.step();
     }
+  }
+
+  private appliedTotal(): number {
+    return this.nodes.reduce((total, node) => total + node.applied, 0);
   }
 
   private proposeMarker(): void {
@@ -936,8 +1043,13 @@ class Simulation {
     this.pump(leader);
   }
 
+  /** Every member of the leader's configuration (dissertation §4.1) applied the marker. */
   private recovered(): boolean {
-    return this.markerIndex > 0 && this.nodes.every((node) => node.applied >= this.markerIndex);
+    if (this.markerIndex === 0) return false;
+    const membership = this.currentLeader()?.raft?.membership;
+    if (membership === undefined) return false;
+    const members = [...membership.voters, ...membership.learners];
+    return this.nodes.every((node) => !members.includes(node.id) || node.applied >= this.markerIndex);
   }
 
   // ---------------------------------------------------------------- reporting
@@ -945,7 +1057,7 @@ class Simulation {
   private report(recoveryTicks: number): SimulationReport {
     return {
       seed: this.seed,
-      nodes: this.ids.length,
+      nodes: this.size,
       steps: this.steps,
       virtualTicks: Math.ceil(this.now / TICK),
       leaderTerms: this.checker.leaderTerms,
@@ -977,6 +1089,15 @@ function eventNode(event: SimEvent, byId: ReadonlyMap<NodeId, SimNode>): SimNode
     default:
       return undefined;
   }
+}
+
+function describeReady(rd: Ready): string {
+  const first = rd.entries[0]?.index;
+  const entries = first === undefined ? 'none' : `${first}..${first + rd.entries.length - 1}`;
+  const snapshot = rd.snapshot === null ? '' : ` snapshot=${rd.snapshot.index}`;
+  const compact = rd.compactTo === null ? '' : ` compactTo=${rd.compactTo}`;
+  const truncate = rd.truncateFrom === null ? '' : ` truncateFrom=${rd.truncateFrom}`;
+  return `entries=${entries}${snapshot}${compact}${truncate} committed=${rd.committed.length}`;
 }
 
 function describeMessage(m: RaftMessage): string {

@@ -10,7 +10,8 @@ const THREE = ['n1', 'n2', 'n3'];
 function installSnapshot(fields: Partial<Omit<InstallSnapshot, 'type' | 'from' | 'to'>>): InstallSnapshot {
   return {
     type: 'InstallSnapshot', from: 'n1', to: 'n2', term: 3, lastIncludedIndex: 3, lastIncludedTerm: 3,
-    offset: 0, data: bytes('state'), done: true, readRound: 0, ...fields,
+    offset: 0, data: bytes('state'), done: true, readRound: 0,
+    membership: { voters: THREE, learners: [], addresses: {} }, ...fields,
   };
 }
 
@@ -118,7 +119,9 @@ t.test('a lost chunk is resent and the transfer resumes', async (t) => {
   cycle(node);
   node.step(installSnapshot({ offset: 8, data: bytes('89'), done: true }));
   const rd = cycle(node);
-  t.same(rd.snapshot, { index: 3, term: 3, data: bytes('0123456789') });
+  t.same(rd.snapshot, {
+    index: 3, term: 3, data: bytes('0123456789'), membership: { voters: THREE, learners: [], addresses: {} },
+  }, 'the snapshot carries its configuration (dissertation §5.1)');
   t.equal(snapshotAnswer(rd.messagesAfterPersist)?.done, true);
   t.equal(snapshotAnswer(rd.messages), undefined, 'the answer waits until the snapshot is durable');
 });
@@ -129,7 +132,7 @@ t.test('InstallSnapshot discards a conflicting log (§7 Figure 13 rules 6–7)',
   const node = soloNode('n2', THREE, {}, disk);
   node.step(installSnapshot({ lastIncludedIndex: 3, lastIncludedTerm: 3 }));
   const rd = cycle(node, disk);
-  t.same(rd.snapshot, { index: 3, term: 3, data: bytes('state') }, 'rule 8: the runtime resets its state machine from it');
+  t.same(rd.snapshot, { index: 3, term: 3, data: bytes('state'), membership: { voters: THREE, learners: [], addresses: {} } }, 'rule 8: the runtime resets its state machine from it');
   t.equal(rd.compactTo, 3);
   t.equal(rd.truncateFrom, 4, 'rule 7: the conflicting entry after it is deleted too');
   t.same(rd.committed, [], 'nothing before the snapshot is applied');

@@ -110,8 +110,9 @@ export class TestCluster {
     return node;
   }
 
+  /** `overrides.voters` sets the bootstrap configuration (default: every replica). */
   config(id: NodeId): RaftConfig {
-    return { ...TEST_CONFIG, ...this.overrides, id, voters: this.ids };
+    return { ...TEST_CONFIG, ...this.overrides, id, voters: this.overrides.voters ?? this.ids };
   }
 
   appliedOf(id: NodeId): LogEntry[] {
@@ -212,7 +213,7 @@ export class TestCluster {
     if (index <= node.snapshotIndex) return node.compact(index, data);
     const term = node.entryAt(index)?.term;
     if (term === undefined) throw new Error(`${id} has no entry ${index}`);
-    disk.snapshot = { index, term, data };
+    disk.snapshot = { index, term, data, membership: node.membershipAt(index) };
     return node.compact(index, data);
   }
 

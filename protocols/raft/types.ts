@@ -6,6 +6,8 @@
  * and Practice", 2014).
  */
 
+import type { Membership } from './membership.js';
+
 export type NodeId = string;
 
 /** Role of a replica. `precandidate` is a replica running a pre-vote round (dissertation §9.6). */
@@ -14,12 +16,14 @@ export type Role = 'follower' | 'precandidate' | 'candidate' | 'leader';
 /**
  * One log entry. `noop` is the entry a new leader appends to commit entries of earlier terms
  * (Raft §5.4.2, §8). `command` carries an opaque payload: the core never looks inside it, so the
- * same core replicates key-value commands, and the simulation replicates its own.
+ * same core replicates key-value commands, and the simulation replicates its own. `config` holds
+ * a cluster configuration (dissertation §4.1; encoded by membership.ts): the runtime applies
+ * nothing for it.
  */
 export interface LogEntry {
   index: number;
   term: number;
-  kind: 'noop' | 'command';
+  kind: 'noop' | 'command' | 'config';
   data: Uint8Array | null;
 }
 
@@ -116,6 +120,8 @@ export interface InstallSnapshot {
   done: boolean;
   /** As in AppendEntries: the ReadIndex / lease round this message confirms leadership for. */
   readRound: number;
+  /** Dissertation Figure 5.3 `lastConfig`: the configuration as of lastIncludedIndex. */
+  membership: Membership;
 }
 
 /**
@@ -152,6 +158,11 @@ export interface Snapshot {
   index: number;
   term: number;
   data: Uint8Array;
+  /**
+   * Dissertation §5.1: the latest configuration as of `index` (the log no longer holds its
+   * entry). Absent in snapshots written before membership changes existed: the bootstrap one.
+   */
+  membership?: Membership;
 }
 
 /** A ReadIndex result: the read with this context may be served once appliedIndex >= index. */
@@ -217,9 +228,25 @@ export type TransferResult =
    */
   | { ok: false; reason: 'not-leader' | 'already-leader' | 'unknown-target' | 'no-target' };
 
+/** The answer to `proposeMembership` (dissertation §4.1). */
+export type MembershipResult =
+  /** The configuration entry is at `index`; the change is done once it is committed. */
+  | { ok: true; index: number; membership: Membership }
+  | { ok: false; reason: 'not-leader'; leader: NodeId | null }
+  /**
+   * busy: a change is still uncommitted, the leader has not committed an entry of its term yet, or
+   * leadership is being transferred; retry shortly. not-caught-up: a learner may be promoted only
+   * once it has caught up (§4.2.1). invalid: the change makes no sense against the configuration.
+   */
+  | { ok: false; reason: 'busy' | 'not-caught-up' | 'invalid'; message: string };
+
 export interface RaftConfig {
   id: NodeId;
-  /** Every voter, this replica included. */
+  /**
+   * The bootstrap configuration's voters: used until the log or snapshot holds a configuration
+   * (dissertation §4.1). A replica joining an existing cluster is not among them: it waits,
+   * never campaigning, until a leader sends it the log (§4.2.1, learners).
+   */
   voters: NodeId[];
   /** Base election timeout; the actual one is drawn from [base, 2*base) (Raft §5.2). */
   electionTimeoutTicks: number;
@@ -273,4 +300,8 @@ export interface RaftStatus {
   progress: Record<NodeId, { matchIndex: number; nextIndex: number; inflight: number }> | null;
   /** Leader only: the replica leadership is being transferred to (dissertation §3.10), or null. */
   transferTarget: NodeId | null;
+  /** Dissertation §4.1: the latest configuration in the log, its index, and whether it is committed. */
+  membership: Membership;
+  membershipIndex: number;
+  membershipCommitted: boolean;
 }

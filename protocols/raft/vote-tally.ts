@@ -6,12 +6,23 @@ export type ElectionResult = 'won' | 'lost' | 'pending';
 
 export class VoteTally {
   private readonly votes = new Map<NodeId, boolean>();
+  private readonly voters: ReadonlySet<NodeId>;
 
-  constructor(private readonly voterCount: number) {}
+  /** `voters`: the configuration the election runs in (dissertation §4.1). */
+  constructor(voters: readonly NodeId[]) {
+    this.voters = new Set(voters);
+  }
 
-  /** A duplicated or repeated answer from the same voter counts once, as first given. */
+  private get voterCount(): number {
+    return this.voters.size;
+  }
+
+  /**
+   * A duplicated or repeated answer from the same voter counts once, as first given; an answer
+   * from a server outside the configuration does not count at all.
+   */
   record(voter: NodeId, granted: boolean): void {
-    if (!this.votes.has(voter)) this.votes.set(voter, granted);
+    if (this.voters.has(voter) && !this.votes.has(voter)) this.votes.set(voter, granted);
   }
 
   result(): ElectionResult {
