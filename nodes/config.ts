@@ -1,6 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import type { PaxosConfig } from '../protocols/multipaxos/types.js';
 import type { RaftConfig } from '../protocols/raft/types.js';
+import type { PbftPublicKeys } from './pbft/keys.js';
+import { validatePbftFile, type PbftTuning } from './pbft/pbft-config.js';
 
 /** One replica in a cluster file. */
 export interface NodeSpec {
@@ -13,6 +15,8 @@ export interface NodeSpec {
    * points these at its fault proxy so that it can cut and slow individual links.
    */
   dial?: Record<string, string>;
+  /** PBFT only: this replica's public keys (SPKI DER, base64), see nodes/pbft/keys.ts. */
+  publicKeys?: PbftPublicKeys;
 }
 
 /** The Raft core's own settings (protocols/raft/types.ts), plus what the runtime adds. */
@@ -62,7 +66,7 @@ export const defaultPaxosTuning: PaxosTuning = {
   maxPendingRequests: 20_000,
 };
 
-export const protocols = ['raft', 'multipaxos'] as const;
+export const protocols = ['raft', 'multipaxos', 'pbft'] as const;
 export type Protocol = (typeof protocols)[number];
 
 /** The cluster file every replica of a cluster is started with (DESIGN.md §5). */
@@ -71,8 +75,14 @@ export interface ClusterFile {
   /** Shared secret for the peer handshake (HMAC); never sent over the wire. */
   secret: string;
   nodes: NodeSpec[];
+  /**
+   * Raft: the bootstrap configuration's voters (dissertation §4.1), when not every node of
+   * `nodes`: a replica started to join a running cluster is in `nodes` but not here.
+   */
+  voters?: string[];
   raft?: Partial<RaftTuning>;
   multipaxos?: Partial<PaxosTuning>;
+  pbft?: Partial<PbftTuning>;
 }
 
 export async function readClusterFile(path: string): Promise<ClusterFile> {
@@ -96,6 +106,11 @@ export function validateClusterFile(value: unknown, source = 'cluster file'): Cl
     if (!Number.isInteger(n.httpPort) || !Number.isInteger(n.peerPort)) fail(`node ${n.id}: ports must be integers`);
     if (typeof n.host !== 'string') fail(`node ${n.id}: host must be a string`);
   }
+  if (file.voters !== undefined) {
+    if (!Array.isArray(file.voters) || file.voters.length === 0) fail('voters must be a non-empty array');
+    for (const v of file.voters) if (!ids.has(v)) fail(`voter ${JSON.stringify(v)} is not in nodes`);
+  }
+  if (file.protocol === 'pbft') validatePbftFile(file, fail);
   return file;
 }
 

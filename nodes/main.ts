@@ -5,6 +5,7 @@
  * and the HTTP API, and stops cleanly on SIGTERM/SIGINT (DESIGN.md §3, §5).
  */
 import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build } from './http/app.js';
 import { createLogger } from './logger.js';
@@ -15,9 +16,13 @@ import { LevelDbRaftLogStore } from './storage/leveldb-raft-log-store.js';
 import { TcpTransport } from './transport/index.js';
 import { PaxosReplica } from './multipaxos/paxos-replica.js';
 import { RaftReplica } from './raft/raft-replica.js';
+import { enableDebugApi } from './debug/enable-debug-api.js';
+import { startPbft, type StartedPbft } from './pbft/start-pbft.js';
+import { keyFilePath } from './pbft/keys.js';
 
 const usage = `usage: node --import tsx nodes/main.ts --cluster FILE --id ID --data-dir DIR
-  [--log-level info] [--exit-with-parent] [--unsafe-no-fsync] [--unsafe-local-reads]`;
+  [--log-level info] [--exit-with-parent] [--unsafe-no-fsync] [--unsafe-local-reads] [--debug-api]
+  PBFT: [--key-file FILE (default <data-dir>/../keys/<id>.json)] [--byzantine MODE]`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -29,6 +34,9 @@ async function main(): Promise<void> {
       'exit-with-parent': { type: 'boolean', default: false },
       'unsafe-no-fsync': { type: 'boolean', default: false },
       'unsafe-local-reads': { type: 'boolean', default: false },
+      'debug-api': { type: 'boolean', default: false },
+      'key-file': { type: 'string' },
+      byzantine: { type: 'string' },
     },
   });
   if (values.cluster === undefined || values.id === undefined || values['data-dir'] === undefined) {
@@ -61,17 +69,30 @@ async function main(): Promise<void> {
   // The replica registers its message handler before the transport accepts peers.
   let replica: KvService & { close(): Promise<void> };
   let store: { close(): Promise<void> };
-  if (cluster.protocol === 'multipaxos') {
+  let pbft: StartedPbft | undefined;
+  if (cluster.protocol === 'pbft') {
+    const keyFile = values['key-file'] ?? keyFilePath(join(dataDir, '..'), self.id);
+    pbft = await startPbft({ ...common, cluster, self, dataDir, keyFile, sync, byzantine: values.byzantine });
+    ({ replica, store } = pbft);
+  } else if (cluster.protocol === 'multipaxos') {
     const paxosStore = await LevelDbPaxosStore.open(dataDir, { sync });
     store = paxosStore;
     replica = await PaxosReplica.start({ ...common, replicas: cluster.nodes.map((n) => n.id), tuning: paxosTuning(cluster), store: paxosStore });
   } else {
     const raftStore = await LevelDbRaftLogStore.open(dataDir, { sync });
     store = raftStore;
-    replica = await RaftReplica.start({ ...common, voters: cluster.nodes.map((n) => n.id), tuning: raftTuning(cluster), store: raftStore });
+    replica = await RaftReplica.start({
+      ...common,
+      voters: cluster.voters ?? cluster.nodes.map((n) => n.id),
+      clusterNodes: cluster.nodes,
+      tuning: raftTuning(cluster),
+      store: raftStore,
+    });
   }
+  const debug = values['debug-api'] ? enableDebugApi(self.id, replica, transport) : undefined;
   await transport.start();
-  const app = build({ service: replica });
+  const app = build({ service: replica, ...(debug === undefined ? {} : { debug }) });
+  await pbft?.routes(app);
   await app.listen({ host: self.host, port: self.httpPort });
   logger.info({ http: `http://${self.host}:${self.httpPort}`, peer: `${self.host}:${self.peerPort}`, dataDir }, 'replica serving');
 

@@ -1,7 +1,9 @@
 import { createInterface } from 'node:readline';
 import type { Cluster } from '../harness/cluster/cluster.js';
+import { call } from '../harness/client/kv-client.js';
 
-const help = `commands: status | kill <id> | restart <id> | wipe <id> | pause <id> | resume <id> | help`;
+const help = `commands: status | kill <id> | restart <id> | wipe <id> | pause <id> | resume <id>
+          add [<id>] [learner] | remove <id> | members | help   (add/remove/members: Raft membership changes)`;
 
 /**
  * Commands typed into the cluster script's terminal, to break and repair the cluster by hand:
@@ -14,7 +16,7 @@ export function startConsole(cluster: Cluster, print: (line: string) => void): v
 }
 
 async function run(cluster: Cluster, line: string, print: (line: string) => void): Promise<void> {
-  const [cmd, id] = line.split(/\s+/);
+  const [cmd, id, extra] = line.split(/\s+/);
   if (cmd === undefined || cmd === '') return;
   const needId = (): string => {
     if (id === undefined) throw new Error(`${cmd} needs a replica id, e.g. ${cmd} n1`);
@@ -43,6 +45,24 @@ async function run(cluster: Cluster, line: string, print: (line: string) => void
     case 'resume':
       cluster.resume(needId());
       return print(`resumed ${id} (SIGCONT)`);
+    case 'add': {
+      // `add`, `add n4`, `add learner`, `add n4 learner` (dissertation §4.2.1)
+      const learner = id === 'learner' || extra === 'learner';
+      const named = id !== undefined && id !== 'learner' ? id : undefined;
+      print(`adding ${named ?? 'a replica'}${learner ? ' as a learner' : ''}: it starts, catches up, then joins...`);
+      const r = await cluster.addReplica({ ...(named === undefined ? {} : { id: named }), learner });
+      return print(`added ${r.id} (${learner ? 'learner' : 'voter'}) http ${r.httpUrl} peer 127.0.0.1:${r.peerPort}`);
+    }
+    case 'remove':
+      await cluster.removeReplica(needId());
+      return print(`removed ${id} from the configuration and stopped it`);
+    case 'members': {
+      const up = cluster.replicas.find((r) => r.state === 'up');
+      if (up === undefined) return print('no replica is up');
+      const m = (await call(up.httpUrl, 'GET', '/admin/members')).body;
+      const ids = (key: string) => ((m[key] as Array<{ id: string }> | undefined) ?? []).map((x) => x.id).join(', ') || '-';
+      return print(`  voters ${ids('voters')}   learners ${ids('learners')}   (config entry ${m['index']}, ${m['committed'] === true ? 'committed' : 'not committed yet'})`);
+    }
     default:
       return print(help);
   }

@@ -10,14 +10,20 @@ import type { RunningSystem, SystemDefinition, SystemStartOptions } from './type
 
 type Protocol = ClusterOptions['protocol'];
 
-export function ourProtocol(protocol: Protocol, name: string = protocol, description = `${protocol}, our implementation`): SystemDefinition {
+/** `cluster` adds launcher options, e.g. PBFT's `{ pbftTuning: { authentication: 'sign-all' } }`. */
+export function ourProtocol(
+  protocol: Protocol,
+  name: string = protocol,
+  description = `${protocol}, our implementation`,
+  cluster: Partial<ClusterOptions> = {},
+): SystemDefinition {
   return {
     name,
     kind: 'protocol',
     description,
     failover: true,
     unavailable: () => Promise.resolve(null),
-    start: (options) => startOurs(name, protocol, options.nodes, options),
+    start: (options) => startOurs(name, protocol, replicasFor(protocol, options.nodes), options, cluster),
   };
 }
 
@@ -32,8 +38,23 @@ export function singleBaseline(protocol: Protocol = 'raft'): SystemDefinition {
   };
 }
 
-async function startOurs(name: string, protocol: Protocol, nodes: number, options: SystemStartOptions): Promise<RunningSystem> {
+/**
+ * Compare at equal fault tolerance: `--nodes N` means N crash-tolerant replicas (f = (N-1)/2
+ * crashes); PBFT tolerating the same f Byzantine faults needs 3f+1 (4 for the default 3).
+ */
+function replicasFor(protocol: Protocol, nodes: number): number {
+  return protocol === 'pbft' ? 3 * Math.max(1, Math.floor((nodes - 1) / 2)) + 1 : nodes;
+}
+
+async function startOurs(
+  name: string,
+  protocol: Protocol,
+  nodes: number,
+  options: SystemStartOptions,
+  extra: Partial<ClusterOptions> = {},
+): Promise<RunningSystem> {
   const cluster = await Cluster.start({
+    ...extra,
     protocol,
     nodes,
     logLevel: 'warn',

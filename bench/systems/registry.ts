@@ -10,7 +10,10 @@ import type { SystemDefinition } from './types.js';
 export const systemRegistry: Readonly<Record<string, SystemDefinition>> = {
   raft: ourProtocol('raft'),
   multipaxos: ourProtocol('multipaxos'),
-  // pbft: ourProtocol('pbft'),
+  pbft: ourProtocol('pbft', 'pbft', 'pbft, our implementation: MAC authenticators (3f+1 replicas for the same f)'),
+  'pbft-sign': ourProtocol('pbft', 'pbft-sign', 'pbft with an Ed25519 signature on every message instead of MACs', {
+    pbftTuning: { authentication: 'sign-all' },
+  }),
   single: singleBaseline('raft'),
   hello: helloBaseline,
   etcd: etcdBaseline,

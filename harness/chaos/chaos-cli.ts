@@ -12,12 +12,12 @@ import { defaultMix, parseMix } from '../workload/workload.js';
 import { defaultChaosOptions, runChaos, type ChaosOptions } from './run-chaos.js';
 
 const usage = `usage: npm run chaos -- [options]
-  --protocol raft|multipaxos  protocol of the cluster (default raft)
+  --protocol raft|multipaxos|pbft  protocol of the cluster (default raft)
   --nemesis LIST              comma-separated faults: ${faultNames().join(', ')} (default partition,kill,pause; "none" for none)
   --time S                    seconds of workload under faults (default 60)
   --interval S                seconds between fault starts (default 5)
   --seed N                    seed of the fault schedule and the workload (default 1)
-  --nodes N                   replicas (default 3)
+  --nodes N                   replicas (default 3; 4 for pbft)
   --clients N                 concurrent client processes (default 10)
   --keys N                    keys (default 5)
   --rate N                    operations per second over all clients, 0 = unlimited (default 200)
@@ -25,7 +25,7 @@ const usage = `usage: npm run chaos -- [options]
   --recovery S                seconds of workload after the final heal (default 10)
   --op-timeout MS             client timeout per operation, then info (default 3000)
   --checker-timeout S         linearizability checker budget (default 60)
-  --allow-majority-down       let kill/pause take down a majority at once
+  --allow-majority-down       let kill/pause take down a majority at once (PBFT: more than f)
   --unsafe-local-reads        replicas answer linearizable reads locally (a bug, on purpose)
   --unsafe-no-fsync           replicas do not fsync their log (a bug, on purpose)
   --out DIR                   where runs are stored (default store)
@@ -72,6 +72,7 @@ function parse(argv: string[]): ChaosOptions {
   };
   const nemesis = values.nemesis === 'none' || values.nemesis === '' ? [] : values.nemesis.split(',').map((s) => s.trim());
   for (const f of nemesis) if (!faultNames().includes(f)) throw new UsageError(`unknown nemesis ${f}; known: ${faultNames().join(', ')}`);
+  if (nemesis.includes('byzantine') && protocol !== 'pbft') throw new UsageError('the byzantine nemesis needs --protocol pbft');
   const tuning: ChaosOptions['tuning'] = {};
   if (values['election-timeout-ticks'] !== undefined) tuning.electionTimeoutTicks = num('election-timeout-ticks', values['election-timeout-ticks'], 10, 2);
   if (values['tick-ms'] !== undefined) tuning.tickMs = num('tick-ms', values['tick-ms'], 50, 1);
@@ -82,7 +83,7 @@ function parse(argv: string[]): ChaosOptions {
     timeS: num('time', values.time, defaultChaosOptions.timeS, 1),
     intervalS: num('interval', values.interval, defaultChaosOptions.intervalS, 0.1),
     seed: Math.floor(num('seed', values.seed, defaultChaosOptions.seed)),
-    nodes: Math.floor(num('nodes', values.nodes, defaultChaosOptions.nodes, 1)),
+    nodes: Math.floor(num('nodes', values.nodes, protocol === 'pbft' ? 4 : defaultChaosOptions.nodes, protocol === 'pbft' ? 4 : 1)),
     clients: Math.floor(num('clients', values.clients, defaultChaosOptions.clients, 1)),
     keys: Math.floor(num('keys', values.keys, defaultChaosOptions.keys, 1)),
     ratePerSec: num('rate', values.rate, defaultChaosOptions.ratePerSec),

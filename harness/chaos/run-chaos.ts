@@ -7,6 +7,7 @@
  */
 import { mkdir, symlink, unlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { byzantineF } from '../../protocols/common/quorum.js';
 import { SeededRng } from '../../protocols/common/rng.js';
 import type { PaxosTuning, Protocol, RaftTuning } from '../../nodes/config.js';
 import { checkHistory, type CheckResult } from '../checker/check-history.js';
@@ -103,6 +104,8 @@ export async function runChaos(partial: Partial<ChaosOptions>): Promise<ChaosRes
   const dir = join(outRoot, dirName);
   await mkdir(dir, { recursive: true });
   const ids = Array.from({ length: o.nodes }, (_, i) => `n${i + 1}`);
+  // PBFT survives f faulty replicas (crashed, paused or Byzantine), not a minority.
+  const maxImpaired = o.protocol === 'pbft' && !o.allowMajorityDown ? byzantineF(o.nodes) : undefined;
   const schedule = planSchedule({
     faults: o.nemesis,
     ids,
@@ -110,6 +113,7 @@ export async function runChaos(partial: Partial<ChaosOptions>): Promise<ChaosRes
     intervalMs: o.intervalS * 1000,
     seed: o.seed,
     allowMajorityDown: o.allowMajorityDown,
+    ...(maxImpaired === undefined ? {} : { maxImpaired }),
   });
   const rng = new SeededRng(o.seed ^ 0x5eed);
   const recorder = new HistoryRecorder();
@@ -167,6 +171,7 @@ export async function runChaos(partial: Partial<ChaosOptions>): Promise<ChaosRes
       },
       recorder,
       o.allowMajorityDown,
+      maxImpaired,
     );
     runStartMs = recorder.nowMs();
     workload.start();
@@ -300,9 +305,13 @@ function sleepOrAbort(ms: number, signal: AbortSignal | undefined): Promise<void
 }
 
 /** The CLI's tuning flags (tick and election timeout) go to the protocol's own section. */
-function clusterTuning(o: ChaosOptions): Pick<ClusterOptions, 'tuning' | 'paxosTuning'> {
+function clusterTuning(o: ChaosOptions): Pick<ClusterOptions, 'tuning' | 'paxosTuning' | 'pbftTuning'> {
   if (o.tuning === undefined) return {};
   if (o.protocol === 'raft') return { tuning: o.tuning };
+  if (o.protocol === 'pbft') {
+    const { tickMs, requestTimeoutMs } = o.tuning;
+    return { pbftTuning: { ...(tickMs === undefined ? {} : { tickMs }), ...(requestTimeoutMs === undefined ? {} : { requestTimeoutMs }) } };
+  }
   const { tickMs, electionTimeoutTicks, requestTimeoutMs } = o.tuning;
   const paxosTuning: Partial<PaxosTuning> = {};
   if (tickMs !== undefined) paxosTuning.tickMs = tickMs;

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -9,6 +9,9 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { ClusterFile, NodeSpec, PaxosTuning, Protocol, RaftTuning } from '../../nodes/config.js';
 import { freePorts } from './free-port.js';
+import { addMember, removeMember } from './membership.js';
+import { pbftNodeKeys, pbftReplicaArgs } from './pbft-cluster.js';
+import type { PbftTuning } from '../../nodes/pbft/pbft-config.js';
 import { track } from './process-registry.js';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -39,6 +42,10 @@ export interface ClusterOptions {
   tuning?: Partial<RaftTuning>;
   /** Multi-Paxos settings (the cluster file's `multipaxos` section). */
   paxosTuning?: Partial<PaxosTuning>;
+  /** PBFT settings (the cluster file's `pbft` section). */
+  pbftTuning?: Partial<PbftTuning>;
+  /** PBFT: replicas started with `--byzantine MODE` (id → mode), e.g. { n2: 'equivocate' }. */
+  byzantine?: Record<string, string>;
   /** Extra command-line flags for every replica (e.g. --unsafe-local-reads). */
   replicaArgs?: string[];
   /** Where each replica's raw JSON log goes (`<logDir>/<id>.log`). */
@@ -59,6 +66,8 @@ export interface ClusterOptions {
  */
 export class Cluster {
   private readonly logs = new Map<string, WriteStream>();
+  /** Replicas removed from the configuration (removeReplica). */
+  private readonly removed: Replica[] = [];
   private constructor(
     readonly options: ClusterOptions,
     readonly replicas: Replica[],
@@ -104,7 +113,10 @@ export class Cluster {
       nodes: replicas.map((r) => nodeSpec(r, replicas, options)),
       ...(options.tuning === undefined ? {} : { raft: options.tuning }),
       ...(options.paxosTuning === undefined ? {} : { multipaxos: options.paxosTuning }),
+      ...(options.pbftTuning === undefined ? {} : { pbft: options.pbftTuning }),
     };
+    // PBFT: the cluster file carries every replica's public keys, so the keys exist first.
+    if (options.protocol === 'pbft') await pbftNodeKeys(dataRoot, file.nodes);
     const clusterFilePath = join(dataRoot, 'cluster.json');
     await writeFile(clusterFilePath, JSON.stringify(file, null, 2));
     if (options.logDir !== undefined) await mkdir(options.logDir, { recursive: true });
@@ -162,6 +174,75 @@ export class Cluster {
     if (this.ownsDataRoot) await rm(this.dataRoot, { recursive: true, force: true });
   }
 
+  /**
+   * Raft membership change (dissertation §4.2.1): start a new replica n<k> on free ports (or the
+   * next base ports) with an empty data directory, then ask the cluster to add it as a learner
+   * and promote it once it has caught up (`learner`: leave it a learner). The cluster file gains
+   * the node; its bootstrap `voters` stay those of the first start, so the new replica waits for
+   * the leader instead of campaigning.
+   */
+  async addReplica(opts: { id?: string; learner?: boolean; timeoutMs?: number } = {}): Promise<Replica> {
+    if (this.options.protocol !== 'raft') throw new Error(`${this.options.protocol} has no membership changes`);
+    const k = opts.id === undefined ? Math.max(...this.allIds().map((id) => Number(id.slice(1)))) + 1 : Number(opts.id.slice(1));
+    if (!/^n[1-9][0-9]*$/.test(`n${k}`) || !Number.isInteger(k)) throw new Error(`replica ids are n1, n2, ...: not ${opts.id}`);
+    if (this.replicas.some((x) => x.id === `n${k}`)) throw new Error(`n${k} is already a replica`);
+    const [httpPort, peerPort] =
+      this.options.basePort === undefined ? await freePorts(2) : [this.options.basePort + k, this.options.basePort + 100 + k];
+    this.removed.splice(0, this.removed.length, ...this.removed.filter((x) => x.id !== `n${k}`));
+    const r: Replica = {
+      id: `n${k}`,
+      httpPort: httpPort!,
+      peerPort: peerPort!,
+      httpUrl: `http://127.0.0.1:${httpPort!}`,
+      dataDir: join(this.dataRoot, `n${k}`),
+      state: 'stopped',
+      process: null,
+    };
+    // An existing data directory is kept: a replica added again under its old id must come back
+    // with its votes (a wiped voter could vote twice in one term; protocols/raft/README.md).
+    const file = JSON.parse(await readFile(this.clusterFilePath, 'utf8')) as ClusterFile;
+    file.voters ??= file.nodes.map((n) => n.id);
+    file.nodes = file.nodes.filter((n) => n.id !== r.id);
+    file.nodes.push({ id: r.id, host: '127.0.0.1', httpPort: r.httpPort, peerPort: r.peerPort });
+    await writeFile(this.clusterFilePath, JSON.stringify(file, null, 2));
+    this.replicas.push(r);
+    await this.launch(r);
+    await this.waitServing([r]);
+    const urls = this.replicas.filter((x) => x.state === 'up' && x.id !== r.id).map((x) => x.httpUrl);
+    await addMember(urls, { id: r.id, host: '127.0.0.1', httpPort: r.httpPort, peerPort: r.peerPort }, opts.learner ?? false, opts.timeoutMs);
+    return r;
+  }
+
+  /**
+   * Raft membership change (dissertation §4.2.2): remove `id` from the configuration (the leader
+   * too: it steps down), then stop its process; it is no longer one of `replicas`.
+   */
+  async removeReplica(id: string, opts: { timeoutMs?: number } = {}): Promise<void> {
+    const r = this.replica(id);
+    const urls = this.replicas.filter((x) => x.state === 'up').map((x) => x.httpUrl);
+    await removeMember(urls, id, opts.timeoutMs);
+    await this.stop(id);
+    this.replicas.splice(this.replicas.indexOf(r), 1);
+    this.removed.push(r);
+  }
+
+  /**
+   * PBFT: from its next start, replica `id` misbehaves in `mode` (`--byzantine MODE`), or behaves
+   * again (null). The nemesis's `byzantine` fault restarts it around this.
+   */
+  setByzantine(id: string, mode: string | null): void {
+    this.replica(id);
+    const modes = { ...this.options.byzantine };
+    if (mode === null) delete modes[id];
+    else modes[id] = mode;
+    this.options.byzantine = modes;
+  }
+
+  /** Every replica id ever started here, removed ones included (ids are never reused). */
+  private allIds(): string[] {
+    return [...this.replicas, ...this.removed].map((r) => r.id);
+  }
+
   /** Wait until a majority of the running replicas agree on a leader that says it leads. */
   async waitForLeader(timeoutMs = 15_000, exclude: string[] = []): Promise<string> {
     const deadline = Date.now() + timeoutMs;
@@ -203,6 +284,7 @@ export class Cluster {
       '--data-dir', r.dataDir,
       '--exit-with-parent',
       '--log-level', this.options.logLevel ?? 'info',
+      ...(this.options.protocol === 'pbft' ? pbftReplicaArgs(this.dataRoot, r.id, this.options.byzantine) : []),
       ...(this.options.replicaArgs ?? []),
     ];
     const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });

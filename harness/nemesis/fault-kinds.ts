@@ -1,7 +1,7 @@
 /**
  * The nemesis's faults, in an extensible registry: each kind plans its targets from the seeded
  * rng (so a seed fixes the schedule) and knows how to start and stop itself against a running
- * cluster. PBFT's `byzantine` fault is meant to be added here with registerFault().
+ * cluster. New kinds plug in with registerFault().
  */
 import type { Rng } from '../../protocols/common/rng.js';
 import type { FaultProxy } from '../proxy/fault-proxy.js';
@@ -15,6 +15,8 @@ export interface ClusterControl {
   resume(id: string): void;
   restart(id: string, opts?: { wipe?: boolean }): Promise<void>;
   replica(id: string): { state: string };
+  /** PBFT only: the replica's misbehaviour from its next start (null: none). */
+  setByzantine?(id: string, mode: string | null): void;
 }
 
 export interface NemesisEnv {
@@ -153,6 +155,41 @@ registerFault(
     (env, id) => env.cluster.restart(id, { wipe: true }),
   ),
 );
+
+/** PBFT's Byzantine modes (`--byzantine MODE`, protocols/pbft/byzantine.ts). */
+export const BYZANTINE_MODES = ['silent', 'equivocate', 'bad-digest', 'wrong-reply', 'forge', 'stale-view'] as const;
+
+/**
+ * PBFT: restart a replica (often the primary) misbehaving in a random Byzantine mode, and restart
+ * it honest at the end. It counts as a node down: with the schedule's bound, at most f replicas
+ * are faulty at once (Byzantine, crashed or paused together), which PBFT must survive.
+ */
+registerFault({
+  name: 'byzantine',
+  resource: 'nodes',
+  impairs: (fault) => fault.targets.length,
+  plan: (ctx) => {
+    if (ctx.downCapacity < 1 || ctx.available.length === 0) return null;
+    const targets = ctx.rng.chance(0.5) ? ['leader'] : [ctx.available[ctx.rng.int(ctx.available.length)]!];
+    return { targets, params: { mode: BYZANTINE_MODES[ctx.rng.int(BYZANTINE_MODES.length)] } };
+  },
+  start: async (fault, env, targets) => {
+    const mode = String(fault.params?.['mode'] ?? 'silent');
+    for (const id of targets) {
+      if (env.cluster.setByzantine === undefined) throw new Error('the byzantine nemesis needs a PBFT cluster');
+      env.cluster.setByzantine(id, mode);
+      await env.cluster.restart(id);
+    }
+    return { nodes: targets, mode };
+  },
+  stop: async (_fault, env, targets) => {
+    for (const id of targets) {
+      env.cluster.setByzantine?.(id, null);
+      await env.cluster.restart(id);
+    }
+    return { nodes: targets };
+  },
+});
 
 type ShapeChoice = 'isolate' | 'isolate-leader' | 'halves' | 'bridge' | 'ring';
 

@@ -34,8 +34,10 @@ export class NemesisRunner {
     private readonly env: NemesisEnv,
     private readonly recorder: HistoryRecorder,
     allowMajorityDown = false,
+    /** Overrides the majority rule's bound (PBFT: f, the faulty replicas it tolerates). */
+    maxImpaired?: number,
   ) {
-    this.maxDown = majorityDownLimit(env.ids.length, allowMajorityDown);
+    this.maxDown = maxImpaired ?? majorityDownLimit(env.ids.length, allowMajorityDown);
   }
 
   /** Runs the whole schedule; `t0Ms` is the recorder time the schedule's atMs count from. */
@@ -63,6 +65,12 @@ export class NemesisRunner {
     await Promise.all(
       [...ids].map(async (id) => {
         const state = this.env.cluster.replica(id).state;
+        if (running.some((a) => a.kind.name === 'byzantine' && a.targets.includes(id))) {
+          this.env.cluster.setByzantine?.(id, null); // back to an honest replica
+          if (state === 'paused') this.env.cluster.resume(id);
+          await this.env.cluster.restart(id);
+          return;
+        }
         if (state === 'paused') this.env.cluster.resume(id);
         else if (state === 'killed' || state === 'stopped') {
           const wiped = running.some((a) => a.kind.name === 'restart-wiped' && a.targets.includes(id));

@@ -16,6 +16,8 @@ export interface ScheduleOptions {
   intervalMs: number;
   seed: number;
   allowMajorityDown?: boolean;
+  /** Overrides the majority rule's bound on nodes impaired at once (PBFT: f). */
+  maxImpaired?: number;
 }
 
 export interface Schedule {
@@ -33,7 +35,7 @@ export function planSchedule(options: ScheduleOptions): Schedule {
   const { ids, timeMs, intervalMs } = options;
   const kinds = options.faults.map((f) => faultKind(f));
   const rng = new SeededRng(options.seed);
-  const maxDown = majorityDownLimit(ids.length, options.allowMajorityDown === true);
+  const maxDown = options.maxImpaired ?? majorityDownLimit(ids.length, options.allowMajorityDown === true);
   const planned: ScheduledFault[] = [];
   if (kinds.length === 0 || intervalMs <= 0) return { seed: options.seed, timeMs, intervalMs, faults: planned };
   const warmupMs = Math.min(intervalMs, 2000);

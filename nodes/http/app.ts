@@ -4,10 +4,14 @@ import { NotLeaderError, ServiceError } from './errors.js';
 import { FORWARDED_HEADER, forwardToLeader } from './forward.js';
 import type { KvService } from './kv-service.js';
 import { defaultHttpLimits, type HttpLimits } from './limits.js';
+import { registerMemberRoutes } from './member-routes.js';
+import { registerDebugRoutes, type DebugApi } from '../debug/debug-routes.js';
 
 export interface AppOptions {
   service: KvService;
   limits?: Partial<HttpLimits>;
+  /** `--debug-api`: GET /admin/debug/state and /admin/debug/messages (nodes/debug/); absent: no such routes. */
+  debug?: DebugApi;
 }
 
 type KeyParams = { key: string };
@@ -181,6 +185,8 @@ export function build(options: AppOptions): FastifyInstance {
     },
   );
 
+  registerMemberRoutes(app, service, viaLeader);
+  if (options.debug !== undefined) registerDebugRoutes(app, options.debug);
   app.get('/status', async () => service.status());
   app.get('/metrics', async (_request, reply) =>
     reply.header('content-type', 'text/plain; version=0.0.4').send(service.metrics() + renderRequests(service, requests)),

@@ -1,4 +1,5 @@
 import type { KvCommand, KvResult } from '../../protocols/kv/commands.js';
+import type { MembershipService } from './members.js';
 
 /**
  * What the HTTP API needs from a replica, whatever protocol runs behind it. Raft, Multi-Paxos
@@ -26,6 +27,8 @@ export interface KvService {
    * (Raft dissertation §3.10). Throws NotLeaderError on a non-leader. Absent when unsupported.
    */
   transferLeadership?(target: string | null): Promise<{ leader: string }>;
+  /** Membership changes (Raft dissertation ch. 4). Absent when unsupported. */
+  membership?: MembershipService;
   /** Local state, possibly stale (`?consistency=stale`). */
   readStale(key: string): string | null;
   status(): Record<string, unknown>;

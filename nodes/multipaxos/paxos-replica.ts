@@ -18,6 +18,8 @@ import { ReadWaiters } from '../read-waiters.js';
 import { applyEncodedCommand, encodeCommand } from '../command-codec.js';
 import { isPaxosMessage } from './message-guard.js';
 import { PaxosReplicaStats } from './paxos-replica-stats.js';
+import type { DebugSource } from '../debug/debug-source.js';
+import { paxosDebugState } from '../debug/paxos-debug-state.js';
 
 /** The same command encoding as the Raft replica, so both replicate identical bytes. */
 /** State-machine snapshots (KvSnapshot) as stored and sent: opaque bytes to the core. */
@@ -57,7 +59,7 @@ interface SlotWaiters {
  * after it, so they share the next fsync (group commit) and, on the leader, the next slot
  * (the core batches every proposal made between two Readys into one slot).
  */
-export class PaxosReplica implements KvService {
+export class PaxosReplica implements KvService, DebugSource {
   readonly protocol = 'multipaxos';
   readonly stats = new PaxosReplicaStats();
   private readonly sm = new KvStateMachine();
@@ -189,6 +191,11 @@ export class PaxosReplica implements KvService {
       pendingWrites: this.writes.size,
       pendingReads: this.reads.size,
     };
+  }
+
+  /** GET /admin/debug/state with --debug-api (nodes/debug/). */
+  debugState(): ReturnType<DebugSource['debugState']> {
+    return paxosDebugState(this.core, this.commitIndex(), this.appliedIndex);
   }
 
   metrics(): string {

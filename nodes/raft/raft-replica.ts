@@ -4,22 +4,29 @@ import { SeededRng } from '../../protocols/common/rng.js';
 import type { KvCommand, KvResult } from '../../protocols/kv/commands.js';
 import { KvStateMachine } from '../../protocols/kv/state-machine.js';
 import { RaftNode } from '../../protocols/raft/raft-node.js';
-import type { LogEntry, RaftMessage, Ready, ReadState, Snapshot, SoftState } from '../../protocols/raft/types.js';
+import type { Membership, MembershipChange } from '../../protocols/raft/membership.js';
+import type { LogEntry, MembershipResult, RaftMessage, Ready, ReadState, Snapshot, SoftState } from '../../protocols/raft/types.js';
 import { NotLeaderError, ServiceError } from '../http/errors.js';
 import type { KvService } from '../http/kv-service.js';
-import type { RaftTuning } from '../config.js';
+import type { NodeSpec, RaftTuning } from '../config.js';
 import type { RaftLogStore } from '../storage/raft-log-store.js';
 import type { Transport } from '../transport/index.js';
 import { WaiterTable, type Waiter } from '../waiter-table.js';
 import { isRaftMessage } from './message-guard.js';
 import { RaftReplicaStats } from './raft-replica-stats.js';
+import { RaftMembership, specOf } from './raft-membership.js';
 import { ReadyLoop } from '../ready-loop.js';
 import { ReadWaiters } from '../read-waiters.js';
 import { applyEncodedCommand, decodeSnapshot, encodeCommand, encodeSnapshot } from '../command-codec.js';
+import type { DebugSource } from '../debug/debug-source.js';
+import { raftDebugState } from '../debug/raft-debug-state.js';
 
 export interface RaftReplicaOptions {
   id: string;
+  /** The bootstrap configuration (dissertation §4.1); the log's configurations supersede it. */
   voters: string[];
+  /** Every replica of the cluster file, to reach members whose configuration entry has no address. */
+  clusterNodes?: NodeSpec[];
   /** HTTP base URL of every replica, for forwarding to the leader. */
   httpUrls: Record<string, string>;
   tuning: RaftTuning;
@@ -34,6 +41,10 @@ interface PendingWrite extends Waiter<KvResult> {
   term: number;
 }
 
+interface PendingConfig extends Waiter<void> {
+  term: number;
+}
+
 /**
  * One Raft replica: the pure core (protocols/raft) driven by real time, a real disk and real
  * sockets (DESIGN.md §3). The loop is: inputs → core.step → ready() → send the leader's
@@ -43,11 +54,16 @@ interface PendingWrite extends Waiter<KvResult> {
  * Inputs that arrive while a batch is being persisted are queued and stepped together right
  * after it, so they share the next fsync: that is the group commit (nodes/ready-loop.ts).
  */
-export class RaftReplica implements KvService {
+export class RaftReplica implements KvService, DebugSource {
   readonly protocol = 'raft';
   readonly stats = new RaftReplicaStats();
   private readonly sm = new KvStateMachine();
   private readonly writes = new WaiterTable<number, KvResult, PendingWrite>();
+  /** Membership changes waiting for their configuration entry to be applied (dissertation §4.1). */
+  private readonly configs = new WaiterTable<number, void, PendingConfig>();
+  /** The configuration the transport and forwarding were last set up for. */
+  private knownMembership: Membership | null = null;
+  readonly membership: RaftMembership;
   private readonly reads: ReadWaiters;
   private appliedIndex = 0;
   private timers: NodeJS.Timeout[] = [];
@@ -68,6 +84,17 @@ export class RaftReplica implements KvService {
       beforeInput: () => this.tickElapsed(),
     });
     this.reads = new ReadWaiters(opts.tuning.requestTimeoutMs);
+    this.membership = new RaftMembership({
+      current: () => {
+        const st = core.status();
+        return { membership: st.membership, index: st.membershipIndex, committed: st.membershipCommitted };
+      },
+      leader: () => this.soft.leader,
+      propose: (change) => this.proposeMembership(change),
+      clusterNodes: opts.clusterNodes ?? [],
+      deadlineMs: Math.max(8000, opts.tuning.requestTimeoutMs),
+      retryMs: opts.tuning.tickMs,
+    });
   }
 
   get id(): string {
@@ -92,6 +119,7 @@ export class RaftReplica implements KvService {
     opts.transport.onMessage((from, message) => replica.receive(from, message));
     replica.timers.push(setInterval(() => replica.loop.input(() => undefined), opts.tuning.tickMs));
     replica.timers.push(setInterval(() => replica.expireRequests(), 100));
+    replica.syncMembers(); // members added earlier (in the log or snapshot) may be missing from the cluster file
     replica.loop.input(() => undefined); // hand out the first Ready (re-apply after restart)
     return replica;
   }
@@ -157,6 +185,21 @@ export class RaftReplica implements KvService {
     throw new ServiceError('TIMEOUT', `${result.target} did not take over in time; the transfer was abandoned`);
   }
 
+  /** Dissertation §4.1: propose a configuration entry; `applied` settles when it is applied. */
+  private proposeMembership(change: MembershipChange): Promise<{ result: MembershipResult; applied: Promise<void> }> {
+    return new Promise((resolve) => {
+      this.loop.input(() => {
+        const result = this.core.proposeMembership(change);
+        if (!result.ok) return resolve({ result, applied: Promise.resolve() });
+        const applied = new Promise<void>((done, fail) => {
+          this.writes.take(result.index)?.reject(notApplied());
+          this.configs.add(result.index, { term: this.core.term, resolve: done, reject: fail, deadlineMs: this.deadline() });
+        });
+        resolve({ result, applied });
+      });
+    });
+  }
+
   readStale(key: string): string | null {
     return this.sm.get(key);
   }
@@ -180,7 +223,15 @@ export class RaftReplica implements KvService {
       pendingWrites: this.writes.size,
       pendingReads: this.reads.size,
       progress: s.progress,
+      voters: s.membership.voters,
+      learners: s.membership.learners,
+      membershipIndex: s.membershipIndex,
     };
+  }
+
+  /** GET /admin/debug/state with --debug-api (nodes/debug/). */
+  debugState(): ReturnType<DebugSource['debugState']> {
+    return raftDebugState(this.core, this.appliedIndex);
   }
 
   metrics(): string {
@@ -193,6 +244,7 @@ export class RaftReplica implements KvService {
     for (const t of this.timers) clearInterval(t);
     const closing = () => new ServiceError('NO_LEADER', 'the replica is shutting down', {}, 1);
     this.writes.rejectAll(closing);
+    this.configs.rejectAll(closing);
     this.reads.rejectAll(closing);
     await stopped;
   }
@@ -233,6 +285,7 @@ export class RaftReplica implements KvService {
     this.apply(rd.committed);
     this.readsAnswered(rd.readStates, rd.readsFailed);
     this.core.advance(rd);
+    this.syncMembers();
     await this.maybeCompact();
   }
 
@@ -264,7 +317,7 @@ export class RaftReplica implements KvService {
     if (index - this.core.status().snapshotIndex < this.opts.tuning.snapshotEveryEntries) return;
     const term = this.core.entryAt(index)?.term;
     if (term === undefined) return;
-    const snapshot: Snapshot = { index, term, data: encodeSnapshot(this.sm.snapshot()) };
+    const snapshot: Snapshot = { index, term, data: encodeSnapshot(this.sm.snapshot()), membership: this.core.membershipAt(index) };
     await this.opts.store.persist({ hardState: null, truncateFrom: null, entries: [], snapshot, compactTo: null });
     if (this.core.compact(index, snapshot.data)) this.stats.snapshotsTaken++;
   }
@@ -290,12 +343,39 @@ export class RaftReplica implements KvService {
       const result = entry.kind === 'command' && entry.data !== null ? applyEncodedCommand(this.sm, entry.data, this.opts.logger) : null;
       this.appliedIndex = entry.index;
       this.stats.applied++;
+      if (entry.kind === 'config') this.configApplied(entry);
       const waiter = this.writes.take(entry.index);
       if (waiter === undefined) continue;
       if (waiter.term === entry.term && result !== null) waiter.resolve(result);
       else waiter.reject(notApplied());
     }
     if (entries.length > 0) this.reads.release(this.appliedIndex, this.sm);
+  }
+
+  private configApplied(entry: LogEntry): void {
+    const waiter = this.configs.take(entry.index);
+    if (waiter === undefined) return;
+    if (waiter.term === entry.term) waiter.resolve();
+    else waiter.reject(notApplied());
+  }
+
+  /**
+   * Dissertation §4.1: a configuration is in force once in the log, so the leader must reach a
+   * new member as soon as it appends the entry: every member gets a transport peer and a
+   * forwarding URL. Removed members are kept (harmless: nobody sends them anything).
+   */
+  private syncMembers(): void {
+    const membership = this.core.membership;
+    if (membership === this.knownMembership) return;
+    this.knownMembership = membership;
+    for (const id of [...membership.voters, ...membership.learners]) {
+      if (id === this.id || this.opts.httpUrls[id] !== undefined) continue;
+      const spec = specOf(membership, id, this.opts.clusterNodes ?? []);
+      if (spec === null) continue;
+      this.opts.transport.addPeer(id, { host: spec.host, port: spec.peerPort });
+      this.opts.httpUrls[id] = `http://${spec.host}:${spec.httpPort}`;
+      this.opts.logger.info({ member: id, peer: `${spec.host}:${spec.peerPort}` }, 'reaching a new member');
+    }
   }
 
   private readsAnswered(states: ReadState[], failed: number[]): void {
@@ -319,6 +399,7 @@ export class RaftReplica implements KvService {
     const now = Date.now();
     const timeout = () => new ServiceError('TIMEOUT', 'not committed in time; the outcome is unknown');
     this.stats.timeouts += this.writes.expire(now, timeout);
+    this.configs.expire(now, timeout);
     this.stats.timeouts += this.reads.expire(now);
   }
 }

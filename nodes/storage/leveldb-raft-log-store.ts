@@ -12,7 +12,9 @@ const SNAPSHOT_KEY = 'raft:snapshot';
 /** Fixed-width hex so that LevelDB's byte order is log order. */
 const logKey = (index: number): string => LOG_PREFIX + index.toString(16).padStart(13, '0');
 
-type StoredEntry = [term: number, kind: 0 | 1, data: Uint8Array | null];
+type StoredEntry = [term: number, kind: 0 | 1 | 2, data: Uint8Array | null];
+const KIND_CODES = { noop: 0, command: 1, config: 2 } as const;
+const KINDS = ['noop', 'command', 'config'] as const;
 
 export interface LevelDbStoreOptions {
   /** fsync every batch (Raft §5.2 requires it). False only for the harness's unsafe mode. */
@@ -64,7 +66,7 @@ export class LevelDbRaftLogStore implements RaftLogStore {
       const index = parseInt(key.slice(LOG_PREFIX.length), 16);
       const previous = entries.at(-1);
       invariant(previous === undefined || index === previous.index + 1, `log on disk has a gap before index ${index}`);
-      entries.push({ index, term, kind: kind === 0 ? 'noop' : 'command', data: data ?? null });
+      entries.push({ index, term, kind: KINDS[kind] ?? 'command', data: data ?? null });
     }
     this.firstIndex = entries[0]?.index ?? (snapshot?.index ?? 0) + 1;
     this.lastIndex = entries.at(-1)?.index ?? (snapshot?.index ?? 0);
@@ -98,7 +100,7 @@ export class LevelDbRaftLogStore implements RaftLogStore {
     let bytes = 0;
     for (const e of update.entries) {
       invariant(e.index === this.lastIndex + 1, `persist: entry ${e.index} does not follow ${this.lastIndex}`);
-      const stored: StoredEntry = [e.term, e.kind === 'noop' ? 0 : 1, e.data];
+      const stored: StoredEntry = [e.term, KIND_CODES[e.kind], e.data];
       const value = packr.pack(stored);
       bytes += value.length;
       batch.put(logKey(e.index), value);

@@ -41,6 +41,8 @@ export class TcpTransport implements Transport {
   private closing: Promise<void> | undefined;
   private rejectedConnections = 0;
   private badFrames = 0;
+  /** Debug API hook (nodes/debug/message-tap.ts), set only with --debug-api: null costs one check a message. */
+  tap: ((dir: 'send' | 'recv', peer: NodeId, message: unknown) => void) | null = null;
 
   constructor(opts: TransportOptions) {
     this.opts = resolveTransportOptions(opts);
@@ -66,6 +68,7 @@ export class TcpTransport implements Transport {
   send(to: NodeId, message: unknown): boolean {
     const peer = this.peers.get(to);
     if (peer === undefined || this.state === 'closed') return false;
+    this.tap?.('send', to, message);
     // Checked before encoding so a full queue costs nothing.
     if (peer.outbound.queue.isFull()) {
       peer.counters.dropped += 1;
@@ -192,6 +195,7 @@ export class TcpTransport implements Transport {
     const peer = from === undefined ? undefined : this.peers.get(from);
     if (from === undefined || peer === undefined) return;
     peer.counters.messagesReceived += 1;
+    this.tap?.('recv', from, message);
     peer.counters.bytesReceived += frameBytes;
     for (const handler of this.handlers) {
       try {

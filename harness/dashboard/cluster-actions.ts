@@ -1,0 +1,82 @@
+/**
+ * What the dashboard's buttons do, through the harness: replica faults with Cluster (kill,
+ * restart, restart wiped, pause, resume) and network faults with the FaultProxy (one link, a named
+ * split, heal everything).
+ */
+import type { Cluster } from '../cluster/cluster.js';
+import type { FaultProxy } from '../proxy/fault-proxy.js';
+import type { LinkView } from './dashboard-types.js';
+
+export const replicaActions = ['kill', 'restart', 'wipe', 'pause', 'resume'] as const;
+export type ReplicaAction = (typeof replicaActions)[number];
+
+export const splitNames = ['isolate-leader', 'halves', 'heal-all'] as const;
+export type SplitName = (typeof splitNames)[number];
+
+export type ControlledCluster = Pick<Cluster, 'replicas' | 'kill' | 'restart' | 'pause' | 'resume'>;
+export type LinkControl = Pick<FaultProxy, 'ids' | 'link' | 'setMode' | 'isolate' | 'split' | 'healPartitions'>;
+
+export class ActionError extends Error {}
+
+export async function replicaAction(cluster: ControlledCluster, id: string, action: ReplicaAction): Promise<string> {
+  if (!cluster.replicas.some((r) => r.id === id)) throw new ActionError(`no replica ${id}`);
+  switch (action) {
+    case 'kill':
+      await cluster.kill(id);
+      return `killed ${id} (SIGKILL)`;
+    case 'restart':
+      await cluster.restart(id);
+      return `restarted ${id}`;
+    case 'wipe':
+      await cluster.restart(id, { wipe: true });
+      return `restarted ${id} with an empty data directory`;
+    case 'pause':
+      guard(() => cluster.pause(id));
+      return `paused ${id} (SIGSTOP)`;
+    case 'resume':
+      guard(() => cluster.resume(id));
+      return `resumed ${id} (SIGCONT)`;
+  }
+}
+
+/** Cut (blackhole) or heal both directions of the link a–b. */
+export function linkAction(proxy: LinkControl, a: string, b: string, action: 'partition' | 'heal'): string {
+  if (a === b || !proxy.ids.includes(a) || !proxy.ids.includes(b)) throw new ActionError(`no link ${a}–${b}`);
+  proxy.setMode([[a, b], [b, a]], action === 'partition' ? 'blackhole' : 'pass');
+  return action === 'partition' ? `cut ${a}–${b}` : `healed ${a}–${b}`;
+}
+
+export function splitAction(proxy: LinkControl, split: SplitName, leader: string | null): string {
+  switch (split) {
+    case 'isolate-leader': {
+      if (leader === null) throw new ActionError('no leader to isolate right now');
+      return `isolated ${proxy.isolate(leader).description}`;
+    }
+    case 'halves': {
+      const half = Math.ceil(proxy.ids.length / 2);
+      return `split ${proxy.split([proxy.ids.slice(0, half), proxy.ids.slice(half)]).description}`;
+    }
+    case 'heal-all':
+      proxy.healPartitions();
+      return 'healed every link';
+  }
+}
+
+/** Every undirected link with the mode of each direction. */
+export function linkViews(proxy: Pick<FaultProxy, 'ids' | 'link'>): LinkView[] {
+  const out: LinkView[] = [];
+  for (const a of proxy.ids) {
+    for (const b of proxy.ids) {
+      if (a < b) out.push({ a, b, ab: proxy.link(a, b).mode, ba: proxy.link(b, a).mode });
+    }
+  }
+  return out;
+}
+
+function guard(fn: () => void): void {
+  try {
+    fn();
+  } catch (err) {
+    throw new ActionError((err as Error).message);
+  }
+}

@@ -1,0 +1,63 @@
+import t from 'tap';
+import { build } from '../http/app.js';
+import type { KvService } from '../http/kv-service.js';
+import type { RaftStatus } from '../../protocols/raft/types.js';
+import type { RaftDebugState } from './debug-state.js';
+import { enableDebugApi } from './enable-debug-api.js';
+import { raftDebugState } from './raft-debug-state.js';
+
+const service: KvService = {
+  id: 'n1',
+  protocol: 'raft',
+  leader: () => 'n1',
+  httpUrlOf: () => null,
+  execute: async () => ({ kind: 'put' }) as never,
+  readLinearizable: async () => null,
+  readStale: () => null,
+  status: () => ({ id: 'n1' }),
+  metrics: () => '',
+  healthy: () => true,
+};
+
+const state: RaftDebugState = raftDebugState(
+  {
+    status: () => ({ id: 'n1', role: 'leader', term: 3, leader: 'n1', votedFor: 'n1', commitIndex: 24, lastLogIndex: 25, lastLogTerm: 3, snapshotIndex: 2, progress: null, transferTarget: null }) as RaftStatus,
+    entryAt: (i) => ({ index: i, term: i < 20 ? 2 : 3, kind: i === 20 ? 'noop' : 'command', data: null }),
+  },
+  23,
+);
+
+t.test('the raft debug state carries the last 20 entries with their terms', async (t) => {
+  t.equal(state.log.length, 20);
+  t.same(state.log[0], { index: 6, term: 2, kind: 'command' });
+  t.same(state.log.at(-1), { index: 25, term: 3, kind: 'command' });
+  t.match(state, { protocol: 'raft', role: 'leader', epoch: 3, epochLabel: 'term 3', commitIndex: 24, appliedIndex: 23 });
+});
+
+t.test('without --debug-api the debug routes do not exist', async (t) => {
+  const app = build({ service });
+  t.teardown(() => app.close());
+  const res = await app.inject({ method: 'GET', url: '/admin/debug/state' });
+  t.equal(res.statusCode, 404);
+  t.equal((await app.inject({ method: 'GET', url: '/admin/debug/messages' })).statusCode, 404);
+});
+
+t.test('with --debug-api: state and sampled messages', async (t) => {
+  const transport = { tap: null as null | ((dir: 'send' | 'recv', peer: string, m: unknown) => void) };
+  const debug = enableDebugApi('n1', { debugState: () => state }, transport);
+  const app = build({ service, debug });
+  t.teardown(() => app.close());
+  t.same((await app.inject({ method: 'GET', url: '/admin/debug/state' })).json(), state);
+  transport.tap?.('send', 'n2', { type: 'AppendEntries' });
+  transport.tap?.('recv', 'n2', { type: 'AppendEntriesResponse' });
+  const body = (await app.inject({ method: 'GET', url: '/admin/debug/messages?since=1' })).json();
+  t.match(body, { id: 'n1', seq: 2, messages: [{ seq: 2, from: 'n2', to: 'n1', type: 'AppendEntriesResponse', dir: 'recv' }] });
+  t.equal((await app.inject({ method: 'GET', url: '/admin/debug/messages?since=x' })).statusCode, 400);
+});
+
+t.test('a runtime without a debug state answers 404 on /state, messages still work', async (t) => {
+  const app = build({ service, debug: enableDebugApi('n1', {}, { tap: null }) });
+  t.teardown(() => app.close());
+  t.equal((await app.inject({ method: 'GET', url: '/admin/debug/state' })).statusCode, 404);
+  t.equal((await app.inject({ method: 'GET', url: '/admin/debug/messages' })).statusCode, 200);
+});

@@ -1,0 +1,23 @@
+/** The canonical encoding: deterministic, key order independent, round-trips. */
+import t from 'tap';
+import { authenticatedBytes, decodeValue, encodeBatch, encodeValue } from './canonical.js';
+
+t.test('canonical: the same value gives the same bytes, whatever the key order', async (t) => {
+  t.same(encodeValue({ a: 1, b: 'x' }), encodeValue({ b: 'x', a: 1 }));
+  t.notSame(encodeValue({ a: 1 }), encodeValue({ a: 2 }));
+});
+
+t.test('canonical: decodeValue inverts encodeValue', async (t) => {
+  const value = { data: [['k', 'vé🙂']], sessions: [['c', 3, [[3, { kind: 'cas', ok: false, current: null }]]]], n: -5, f: 1.5, b: new Uint8Array([1, 2]) };
+  t.same(decodeValue(encodeValue(value)), value);
+  t.throws(() => decodeValue(new Uint8Array([99])));
+  t.throws(() => decodeValue(new Uint8Array([6, 10, 65])), /truncated/);
+});
+
+t.test('canonical: a PrePrepare authenticates (v, n, d), not the batch; batches digest by content', async (t) => {
+  const base = { type: 'PrePrepare' as const, view: 1, sequence: 2, digest: 'd', batch: [], replica: 0, auth: new Uint8Array(0) };
+  t.same(authenticatedBytes(base), authenticatedBytes({ ...base, batch: [{ clientId: 'c', seq: 1, origin: 0, operation: { op: 'get', key: 'k' } }] }));
+  t.notSame(authenticatedBytes(base), authenticatedBytes({ ...base, sequence: 3 }));
+  const r = { clientId: 'c', seq: 1, origin: 0, operation: { op: 'put' as const, key: 'k', value: 'v' } };
+  t.notSame(encodeBatch([r]), encodeBatch([{ ...r, operation: { op: 'put', key: 'k', value: 'w' } }]));
+});

@@ -1,0 +1,437 @@
+/**
+ * The canonical encoding PBFT authenticates and digests (OSDI §4: digests and MACs are computed
+ * over a message's bytes, so every replica must produce the same bytes for the same message).
+ * Deterministic and pure JS: a tagged binary format, integers as varints, strings as UTF-8,
+ * object keys in sorted order for generic values. Hot messages (Prepare, Commit, PrePrepare,
+ * Reply, Request) have hand-written encoders with a fixed field order, so a message is encoded
+ * once and then MAC'd per receiver (TOCS §3.1 authenticators).
+ *
+ * A message's authenticated bytes never include its own `auth`, and exclude fields that verify
+ * themselves against a digest inside the message (a PrePrepare's batch, a ViewChange's and a
+ * NewView's batches: OSDI §4.2 "<<PRE-PREPARE, v, n, d>_αp, m>").
+ */
+import type { KvOperation, KvResult } from '../kv/commands.js';
+import type { Batch, Checkpoint, ClientRequest, PbftMessage, PreparedEntry, ViewChange } from './types.js';
+
+const T_NULL = 0;
+const T_FALSE = 1;
+const T_TRUE = 2;
+const T_INT = 3;
+const T_NEGINT = 4;
+const T_FLOAT = 5;
+const T_STRING = 6;
+const T_BYTES = 7;
+const T_ARRAY = 8;
+const T_OBJECT = 9;
+
+const utf8 = new TextEncoder();
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
+
+/** One scratch buffer shared by every writer (single-threaded; writers never nest). */
+let scratch = new Uint8Array(4096);
+let scratchInUse = false;
+
+/** A growable byte buffer; `finish()` copies the bytes out, so the scratch buffer is reused. */
+export class ByteWriter {
+  private buf: Uint8Array;
+  private len = 0;
+  private readonly shared: boolean;
+
+  constructor() {
+    this.shared = !scratchInUse;
+    this.buf = this.shared ? scratch : new Uint8Array(256);
+    if (this.shared) scratchInUse = true;
+  }
+
+  private ensure(extra: number): void {
+    if (this.len + extra <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.len + extra) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.len));
+    this.buf = next;
+    if (this.shared) scratch = next;
+  }
+
+  byte(b: number): void {
+    this.ensure(1);
+    this.buf[this.len++] = b;
+  }
+
+  /** Unsigned LEB128 for non-negative safe integers. */
+  varint(value: number): void {
+    this.ensure(10);
+    let v = value;
+    while (v >= 0x80) {
+      this.buf[this.len++] = (v % 0x80) | 0x80;
+      v = Math.floor(v / 0x80);
+    }
+    this.buf[this.len++] = v;
+  }
+
+  int(value: number): void {
+    if (Number.isSafeInteger(value)) {
+      if (value >= 0) {
+        this.byte(T_INT);
+        this.varint(value);
+      } else {
+        this.byte(T_NEGINT);
+        this.varint(-value);
+      }
+      return;
+    }
+    this.byte(T_FLOAT);
+    this.ensure(8);
+    new DataView(this.buf.buffer).setFloat64(this.len, value);
+    this.len += 8;
+  }
+
+  string(value: string): void {
+    this.byte(T_STRING);
+    // ASCII fast path: most keys, digests and ids; anything else goes through TextEncoder.
+    const length = value.length;
+    if (length < 128) {
+      this.ensure(length + 1);
+      const start = this.len;
+      this.buf[start] = length;
+      let k = 0;
+      for (; k < length; k++) {
+        const c = value.charCodeAt(k);
+        if (c >= 0x80) break;
+        this.buf[start + 1 + k] = c;
+      }
+      if (k === length) {
+        this.len = start + 1 + length;
+        return;
+      }
+    }
+    const body = utf8.encode(value);
+    this.varint(body.length);
+    this.ensure(body.length);
+    this.buf.set(body, this.len);
+    this.len += body.length;
+  }
+
+  bytes(value: Uint8Array): void {
+    this.byte(T_BYTES);
+    this.varint(value.length);
+    this.ensure(value.length);
+    this.buf.set(value, this.len);
+    this.len += value.length;
+  }
+
+  nullish(): void {
+    this.byte(T_NULL);
+  }
+
+  bool(value: boolean): void {
+    this.byte(value ? T_TRUE : T_FALSE);
+  }
+
+  arrayHeader(length: number): void {
+    this.byte(T_ARRAY);
+    this.varint(length);
+  }
+
+  finish(): Uint8Array {
+    const out = this.buf.slice(0, this.len);
+    if (this.shared) scratchInUse = false;
+    return out;
+  }
+}
+
+// ------------------------------------------------------------------------------ generic values
+
+/** Encodes a JSON-like value (null, boolean, number, string, Uint8Array, array, plain object). */
+export function writeValue(w: ByteWriter, value: unknown): void {
+  if (value === null || value === undefined) return w.nullish();
+  if (typeof value === 'boolean') return w.bool(value);
+  if (typeof value === 'number') return w.int(value);
+  if (typeof value === 'string') return w.string(value);
+  if (value instanceof Uint8Array) return w.bytes(value);
+  if (Array.isArray(value)) {
+    w.arrayHeader(value.length);
+    for (const item of value) writeValue(w, item);
+    return;
+  }
+  const obj = value as Record<string, unknown>;
+  const keys = Object.keys(obj)
+    .filter((k) => obj[k] !== undefined)
+    .sort();
+  w.byte(T_OBJECT);
+  w.varint(keys.length);
+  for (const k of keys) {
+    w.string(k);
+    writeValue(w, obj[k]);
+  }
+}
+
+export function encodeValue(value: unknown): Uint8Array {
+  const w = new ByteWriter();
+  writeValue(w, value);
+  return w.finish();
+}
+
+/** Inverse of encodeValue (state transfer decodes checkpoint state with it). Throws on garbage. */
+export function decodeValue(bytes: Uint8Array): unknown {
+  const reader = new ByteReader(bytes);
+  const value = reader.value();
+  if (reader.offset !== bytes.length) throw new Error('canonical: trailing bytes');
+  return value;
+}
+
+class ByteReader {
+  offset = 0;
+  private readonly view: DataView;
+
+  constructor(private readonly buf: Uint8Array) {
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+
+  private byte(): number {
+    const b = this.buf[this.offset++];
+    if (b === undefined) throw new Error('canonical: truncated');
+    return b;
+  }
+
+  private varint(): number {
+    let result = 0;
+    let scale = 1;
+    for (let k = 0; k < 8; k++) {
+      const b = this.byte();
+      result += (b & 0x7f) * scale;
+      if (b < 0x80) return result;
+      scale *= 0x80;
+    }
+    throw new Error('canonical: varint too long');
+  }
+
+  private take(length: number): Uint8Array {
+    if (this.offset + length > this.buf.length) throw new Error('canonical: truncated');
+    const out = this.buf.subarray(this.offset, this.offset + length);
+    this.offset += length;
+    return out;
+  }
+
+  value(): unknown {
+    const tag = this.byte();
+    switch (tag) {
+      case T_NULL:
+        return null;
+      case T_FALSE:
+        return false;
+      case T_TRUE:
+        return true;
+      case T_INT:
+        return this.varint();
+      case T_NEGINT:
+        return -this.varint();
+      case T_FLOAT: {
+        const v = this.view.getFloat64(this.offset);
+        this.take(8);
+        return v;
+      }
+      case T_STRING:
+        return utf8Decoder.decode(this.take(this.varint()));
+      case T_BYTES:
+        return this.take(this.varint()).slice();
+      case T_ARRAY: {
+        const length = this.varint();
+        const out: unknown[] = [];
+        for (let k = 0; k < length; k++) out.push(this.value());
+        return out;
+      }
+      case T_OBJECT: {
+        const count = this.varint();
+        const out: Record<string, unknown> = {};
+        for (let k = 0; k < count; k++) {
+          const key = this.value();
+          if (typeof key !== 'string') throw new Error('canonical: object key');
+          out[key] = this.value();
+        }
+        return out;
+      }
+      default:
+        throw new Error(`canonical: bad tag ${tag}`);
+    }
+  }
+}
+
+// ------------------------------------------------------------------------------ requests, batches
+
+function writeOperation(w: ByteWriter, op: KvOperation): void {
+  w.string(op.op);
+  w.string(op.key);
+  switch (op.op) {
+    case 'put':
+      return w.string(op.value);
+    case 'cas':
+      if (op.expected === null) w.nullish();
+      else w.string(op.expected);
+      return w.string(op.value);
+    case 'delete':
+    case 'get':
+      return;
+  }
+}
+
+export function writeRequest(w: ByteWriter, r: ClientRequest): void {
+  w.string(r.clientId);
+  w.int(r.seq);
+  w.int(r.origin);
+  writeOperation(w, r.operation);
+}
+
+export function encodeBatch(batch: Batch): Uint8Array {
+  const w = new ByteWriter();
+  w.arrayHeader(batch.length);
+  for (const r of batch) writeRequest(w, r);
+  return w.finish();
+}
+
+/** Approximate wire size of a request, for maxBatchBytes. */
+export function requestSize(r: ClientRequest): number {
+  const op = r.operation;
+  const value = op.op === 'put' || op.op === 'cas' ? op.value.length + (op.op === 'cas' ? (op.expected?.length ?? 0) : 0) : 0;
+  return 24 + r.clientId.length + op.key.length + value;
+}
+
+/** Equal results from different replicas get equal keys (ReplyQuorum matching). */
+export function canonicalResultKey(result: KvResult): string {
+  switch (result.kind) {
+    case 'put':
+    case 'session-expired':
+      return result.kind;
+    case 'delete':
+      return `delete:${result.existed ? 1 : 0}`;
+    case 'get':
+      return result.value === null ? 'get:null' : `get:=${result.value}`;
+    case 'cas':
+      if (result.ok) return 'cas:ok';
+      return result.current === null ? 'cas:fail:null' : `cas:fail:=${result.current}`;
+  }
+}
+
+function writeResult(w: ByteWriter, result: KvResult): void {
+  w.string(canonicalResultKey(result));
+}
+
+// ------------------------------------------------------------------------------ messages
+
+function writeCheckpoint(w: ByteWriter, c: Checkpoint, withAuth: boolean): void {
+  w.string('Checkpoint');
+  w.int(c.sequence);
+  w.string(c.digest);
+  w.int(c.replica);
+  if (withAuth) w.bytes(c.auth);
+}
+
+function writeEntries(w: ByteWriter, entries: PreparedEntry[]): void {
+  w.arrayHeader(entries.length);
+  for (const e of entries) {
+    w.int(e.sequence);
+    w.string(e.digest);
+    w.int(e.view);
+  }
+}
+
+function writeViewChange(w: ByteWriter, m: ViewChange, withAuth: boolean): void {
+  w.string('ViewChange');
+  w.int(m.view);
+  w.int(m.h);
+  w.string(m.checkpointDigest);
+  w.arrayHeader(m.checkpointProof.length);
+  for (const c of m.checkpointProof) writeCheckpoint(w, c, true);
+  writeEntries(w, m.prepared);
+  writeEntries(w, m.prePrepared);
+  w.int(m.replica);
+  if (withAuth) w.bytes(m.auth);
+}
+
+/** The bytes a message's `auth` covers. Encode once per message; MAC per receiver. */
+export function authenticatedBytes(m: PbftMessage): Uint8Array {
+  const w = new ByteWriter();
+  switch (m.type) {
+    case 'Request':
+    case 'ReadRequest':
+      w.string(m.type);
+      writeRequest(w, m.request);
+      w.int(m.replica);
+      break;
+    case 'PrePrepare':
+    case 'Prepare':
+    case 'Commit':
+      w.string(m.type);
+      w.int(m.view);
+      w.int(m.sequence);
+      w.string(m.digest);
+      w.int(m.replica);
+      break;
+    case 'Reply':
+    case 'ReadReply':
+      w.string(m.type);
+      w.int(m.type === 'Reply' ? m.view : 0);
+      w.string(m.clientId);
+      w.int(m.seq);
+      writeResult(w, m.result);
+      w.int(m.replica);
+      break;
+    case 'Checkpoint':
+      writeCheckpoint(w, m, false);
+      break;
+    case 'ViewChange':
+      writeViewChange(w, m, false);
+      break;
+    case 'NewView':
+      w.string(m.type);
+      w.int(m.view);
+      w.arrayHeader(m.viewChanges.length);
+      for (const vc of m.viewChanges) writeViewChange(w, vc, true);
+      w.int(m.h);
+      w.arrayHeader(m.chosen.length);
+      for (const c of m.chosen) {
+        w.int(c.sequence);
+        w.string(c.digest);
+      }
+      w.int(m.replica);
+      break;
+    case 'Fetch':
+      w.string(m.type);
+      w.int(m.from);
+      w.int(m.replica);
+      break;
+    case 'FetchReply':
+      w.string(m.type);
+      w.arrayHeader(m.entries.length);
+      for (const e of m.entries) {
+        w.int(e.sequence);
+        w.string(e.digest);
+      }
+      if (m.stable === null) w.nullish();
+      else {
+        w.int(m.stable.sequence);
+        w.string(m.stable.digest);
+        w.arrayHeader(m.stable.proof.length);
+        for (const c of m.stable.proof) writeCheckpoint(w, c, true);
+      }
+      w.int(m.replica);
+      break;
+    case 'FetchState':
+      w.string(m.type);
+      w.int(m.sequence);
+      w.string(m.digest);
+      w.int(m.chunk);
+      w.int(m.replica);
+      break;
+    case 'StateChunk':
+      w.string(m.type);
+      w.int(m.sequence);
+      w.string(m.digest);
+      w.int(m.chunk);
+      w.int(m.chunks);
+      w.bytes(m.bytes);
+      w.int(m.replica);
+      break;
+  }
+  return w.finish();
+}

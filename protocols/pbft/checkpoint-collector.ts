@@ -1,0 +1,45 @@
+/**
+ * Checkpoint stability (OSDI §4.3): a checkpoint (n, d) is stable once 2f+1 replicas sent
+ * matching signed Checkpoint messages; those messages are its proof. Memory is bounded: only
+ * each replica's most recent checkpoints are kept.
+ */
+import type { Checkpoint } from './types.js';
+
+const PER_REPLICA = 4;
+
+export class CheckpointCollector {
+  /** replica -> its recent Checkpoints (highest sequence numbers). */
+  private readonly byReplica = new Map<number, Checkpoint[]>();
+
+  constructor(private readonly quorum: number) {}
+
+  /** Adds a verified Checkpoint; returns its proof when (n, d) just became stable. */
+  add(c: Checkpoint): Checkpoint[] | null {
+    const list = this.byReplica.get(c.replica) ?? [];
+    if (list.some((x) => x.sequence === c.sequence)) return null;
+    list.push(c);
+    list.sort((a, b) => b.sequence - a.sequence);
+    if (list.length > PER_REPLICA) list.length = PER_REPLICA;
+    this.byReplica.set(c.replica, list);
+    return this.proofFor(c.sequence, c.digest);
+  }
+
+  /** The 2f+1 matching Checkpoints for (n, d), or null. */
+  proofFor(sequence: number, digest: string): Checkpoint[] | null {
+    const proof: Checkpoint[] = [];
+    for (const list of this.byReplica.values()) {
+      const c = list.find((x) => x.sequence === sequence && x.digest === digest);
+      if (c !== undefined) proof.push(c);
+    }
+    return proof.length >= this.quorum ? proof.slice(0, this.quorum) : null;
+  }
+
+  /** Garbage collection below a stable checkpoint. */
+  discardUpTo(sequence: number): void {
+    for (const [replica, list] of this.byReplica) {
+      const kept = list.filter((c) => c.sequence > sequence);
+      if (kept.length === 0) this.byReplica.delete(replica);
+      else this.byReplica.set(replica, kept);
+    }
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * Unit tests of the normal case (OSDI §4.2), named after the paper's predicates and rules.
+ */
+import t from 'tap';
+import { Slot } from './slot.js';
+import { TestCluster } from './test-cluster.js';
+import type { PrePrepare } from './types.js';
+
+t.test('prepared(m, v, n, i): the pre-prepare and 2f matching Prepares from distinct backups', async (t) => {
+  const f = 1;
+  const primary = 0;
+  const s = new Slot(1);
+  s.acceptPrePrepare(0, 'd', []);
+  s.prepares.set(1, 'd');
+  t.notOk(s.prepared(f, primary), 'one Prepare is not 2f');
+  s.prepares.set(0, 'd');
+  t.notOk(s.prepared(f, primary), "the primary's Prepare does not count");
+  s.prepares.set(2, 'other');
+  t.notOk(s.prepared(f, primary), 'a Prepare for another digest does not match');
+  s.prepares.set(3, 'd');
+  t.ok(s.prepared(f, primary), '2f matching Prepares from backups 1 and 3');
+  const noPrePrepare = new Slot(2);
+  noPrePrepare.enterView(0);
+  for (const r of [1, 2, 3]) noPrePrepare.prepares.set(r, 'd');
+  t.notOk(noPrePrepare.prepared(f, primary), 'no pre-prepare, not prepared');
+});
+
+t.test('committed-local(m, v, n, i): prepared and 2f+1 matching Commits', async (t) => {
+  const s = new Slot(1);
+  s.acceptPrePrepare(0, 'd', []);
+  s.prepares.set(1, 'd');
+  s.prepares.set(2, 'd');
+  s.commits.set(0, 'd');
+  s.commits.set(1, 'd');
+  s.commits.set(2, 'x');
+  t.notOk(s.committedLocal(1, 0), 'two matching Commits are not 2f+1');
+  s.commits.set(3, 'd');
+  t.ok(s.committedLocal(1, 0), 'three matching Commits');
+  const unprepared = new Slot(2);
+  unprepared.acceptPrePrepare(0, 'd', []);
+  for (const r of [0, 1, 2, 3]) unprepared.commits.set(r, 'd');
+  t.notOk(unprepared.committedLocal(1, 0), 'Commits alone are not enough: prepared is required');
+});
+
+t.test('normal case: request -> pre-prepare -> prepare -> commit -> reply, executed in order everywhere', async (t) => {
+  const c = new TestCluster(4);
+  for (let k = 1; k <= 10; k++) c.replicas[1]?.submit(c.request('c1', k, `k${k}`, `v${k}`, 1));
+  c.run();
+  for (let i = 0; i < 4; i++) {
+    t.equal(c.cores[i]?.status().lastExecuted, c.cores[0]?.status().lastExecuted, `replica ${i} executed as far`);
+    t.same(c.executed[i]?.map((e) => e.request.seq), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], `replica ${i} executed in order`);
+    t.equal(c.cores[i]?.get('k10'), 'v10');
+  }
+  const replies = c.replies[1] ?? [];
+  t.equal(new Set(replies.filter((r) => r.seq === 10).map((r) => r.from)).size, 3, 'the origin got a Reply from each other replica');
+});
+
+t.test('batching: the primary puts many requests in one PrePrepare and keeps several n in flight', async (t) => {
+  const c = new TestCluster(4, { maxBatchRequests: 4 });
+  for (let k = 1; k <= 16; k++) c.replicas[0]?.submit(c.request('c1', k, 'k', `v${k}`, 0));
+  c.pump(0);
+  const prePrepares = c.queue.filter((e) => e.message.type === 'PrePrepare' && e.to === 1).map((e) => e.message as PrePrepare);
+  t.same(prePrepares.map((m) => m.batch.length), [4, 4, 4, 4], 'four batches of four');
+  t.same(prePrepares.map((m) => m.sequence), [1, 2, 3, 4], 'four sequence numbers in flight at once');
+  c.run();
+  t.equal(c.cores[3]?.status().lastExecuted, 4);
+  t.equal(c.executed[3]?.length, 16);
+});
+
+t.test('exactly-once: a retransmitted request is not executed twice and gets the first result', async (t) => {
+  const c = new TestCluster(4);
+  c.replicas[1]?.submit({ clientId: 'c', seq: 1, operation: { op: 'cas', key: 'k', expected: null, value: 'a' }, origin: 1 });
+  c.run();
+  c.replicas[1]?.submit({ clientId: 'c', seq: 1, operation: { op: 'cas', key: 'k', expected: null, value: 'a' }, origin: 1 });
+  c.run();
+  const results = (c.executed[1] ?? []).map((e) => e.result);
+  t.same(results, [{ kind: 'cas', ok: true }, { kind: 'cas', ok: true }], 'the retry answers from the session, not a failed cas');
+  t.equal(c.cores[0]?.status().lastExecuted, 1, 'the retry was not ordered again');
+});
+
+t.test('a backup accepts a PrePrepare only for its view, from the primary, with a matching digest, once per (v, n)', async (t) => {
+  const c = new TestCluster(4);
+  c.replicas[0]?.submit(c.request('c', 1, 'k', 'v', 0));
+  c.pump(0);
+  const original = c.queue.find((e) => e.to === 1 && e.message.type === 'PrePrepare')?.message as PrePrepare;
+  c.queue = [];
+  const backup = c.cores[1];
+  const before = backup?.status().rejectedInvalid ?? 0;
+  // A second batch for the same (v, n), properly authenticated by the primary: must be refused.
+  const primaryCrypto = c.crypto(0);
+  const other = c.request('c', 2, 'k', 'other', 0);
+  const { authenticatedBytes, encodeBatch } = await import('./canonical.js');
+  const conflicting: PrePrepare = { ...original, batch: [other], digest: primaryCrypto.digest(encodeBatch([other])) };
+  const sealed = { ...conflicting, auth: primaryCrypto.mac(1, authenticatedBytes(conflicting)) };
+  backup?.step(0, original);
+  backup?.step(0, sealed);
+  t.equal(backup?.status().rejectedInvalid, before + 1, 'the second digest for (v, n) is refused');
+  const wrongView = { ...original, view: 1 };
+  backup?.step(0, { ...wrongView, auth: primaryCrypto.mac(1, authenticatedBytes(wrongView)) });
+  const badDigest = { ...original, digest: 'ffff' };
+  backup?.step(0, { ...badDigest, auth: primaryCrypto.mac(1, authenticatedBytes(badDigest)) });
+  t.equal(backup?.status().rejectedInvalid, before + 3, 'a wrong view and a digest not matching the batch are refused');
+});

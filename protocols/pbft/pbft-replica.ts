@@ -1,0 +1,1203 @@
+/**
+ * One PBFT replica (Castro and Liskov, OSDI '99 §4; TOCS 2002 §4-§6), a pure deterministic state
+ * machine driven from outside (DESIGN §2): step() for peer messages, submit()/readOnly() for
+ * client requests, tick() for time; outputs come out of ready() and are released by advance().
+ *
+ * Sections follow the paper: client requests (§4.1), normal case (§4.2: pre-prepare, prepare,
+ * commit, execution), checkpoints and garbage collection (§4.3), view changes (§4.4, TOCS §4.5),
+ * state transfer (TOCS §6.2), read-only requests (§5.1.3), retransmission, persistence.
+ */
+import { invariant } from '../common/invariant.js';
+import type { Rng } from '../common/rng.js';
+import type { KvResult } from '../kv/commands.js';
+import { SessionTable } from '../kv/sessions.js';
+import { KvStateMachine, type KvSnapshot } from '../kv/state-machine.js';
+import { Authenticator, NO_AUTH } from './auth.js';
+import { decodeValue, encodeBatch, encodeValue, requestSize } from './canonical.js';
+import { CheckpointCollector } from './checkpoint-collector.js';
+import type { PbftCrypto } from './crypto.js';
+import {
+  batchKey,
+  parseKey,
+  slotFromRecord,
+  slotKey,
+  slotRecord,
+  type CheckpointRecord,
+  type SlotRecord,
+  type ViewRecord,
+} from './records.js';
+import { Slot } from './slot.js';
+import { BatchVotes, chunkAt, chunkCount, StateAssembly } from './state-transfer.js';
+import type {
+  Batch,
+  BatchEntry,
+  Checkpoint,
+  ClientRequest,
+  Commit,
+  Fetch,
+  FetchReply,
+  FetchState,
+  NewView,
+  PbftConfig,
+  PbftMessage,
+  PbftReady,
+  PbftReplicaApi,
+  PbftStatus,
+  PersistRecord,
+  PrePrepare,
+  Prepare,
+  ReadReply,
+  ReadRequest,
+  ReceivedReadReply,
+  ReceivedReply,
+  ExecutedRequest,
+  Reply,
+  RequestMessage,
+  StateChunk,
+  ViewChange,
+} from './types.js';
+import { decideNewView, validCheckpointProof, validViewChange, verifyNewView, type NewViewDecision, type ViewChangeRules } from './view-change.js';
+import { ViewTimer } from './view-timer.js';
+import { wellFormed } from './well-formed.js';
+
+const requestKey = (r: { clientId: string; seq: number }): string => `${r.clientId}\u0000${r.seq}`;
+const RESEND_CAP = 64;
+const FETCH_ENTRIES_MAX = 64;
+/** The view-change timeout doubles per consecutive view change up to T * 2^5 (README Deviations). */
+const MAX_BACKOFF_DOUBLINGS = 5;
+/** An idle replica probes for missed progress once every this many retransmission intervals. */
+const PROBE_EVERY_RETRANSMITS = 8;
+
+interface Waiting {
+  request: ClientRequest;
+  since: number;
+  multicast: boolean;
+}
+
+/** Test and simulation hook: what this replica executed and checkpointed (checkers only). */
+export interface PbftObserver {
+  executed(replica: number, n: number, digest: string, batch: Batch): void;
+  checkpoint(replica: number, n: number, digest: string): void;
+}
+
+interface OwnCheckpoint {
+  digest: string;
+  bytes: Uint8Array;
+  message: Checkpoint;
+}
+
+export class PbftReplica implements PbftReplicaApi {
+  readonly n: number;
+  readonly f: number;
+  readonly self: number;
+  private readonly K: number;
+  private readonly L: number;
+  private readonly maxPending: number;
+  private readonly retransmitTicks: number;
+  private readonly maxTransferBytes: number;
+  private readonly auth: Authenticator;
+  private readonly rules: ViewChangeRules;
+  private readonly others: number[];
+  readonly nullDigest: string;
+  readonly genesisDigest: string;
+
+  private readonly kv = new KvStateMachine();
+  /**
+   * A mirror of the state machine's session table (same limits, same updates), so the replica
+   * can tell an executed request from a new one without executing it: a retransmitted request
+   * gets the cached reply again instead of being ordered again (OSDI §4.1, "the replica
+   * re-sends the reply"). It is rebuilt from every snapshot, so it never diverges.
+   */
+  private readonly sessions = new SessionTable();
+  private oldestWaiting: string | null = null;
+  private view = 0;
+  private viewChanging = false;
+  private readonly slots = new Map<number, Slot>();
+  private lastStable = 0;
+  private stableDigest: string;
+  private stableProof: Checkpoint[] = [];
+  private stableBytes: Uint8Array;
+  private lastExecuted = 0;
+  private lastAssigned = 0;
+  private highestSeen = 0;
+  private readonly ownCheckpoints = new Map<number, OwnCheckpoint>();
+  private readonly checkpoints: CheckpointCollector;
+  /** Each replica's latest valid ViewChange (bounded: one per replica). */
+  private readonly viewChanges = new Map<number, ViewChange>();
+  private myViewChange: ViewChange | null = null;
+  private lastNewView: NewView | null = null;
+  private readonly timer: ViewTimer;
+  private ticks = 0;
+  private sinceRetransmit = 0;
+  private executedAtLastRetransmit = 0;
+  private idleRetransmits = 0;
+  private readonly waiting = new Map<string, Waiting>();
+  private queue: ClientRequest[] = [];
+  private readonly queued = new Set<string>();
+  private readonly inFlight = new Set<string>();
+  private stateTransfer: StateAssembly | null = null;
+  private readonly batchVotes: BatchVotes;
+  private readonly newViewSentAt = new Map<number, number>();
+
+  // Ready buffers.
+  private persistOut: PersistRecord[] = [];
+  private messagesOut: Array<{ to: number; message: PbftMessage }> = [];
+  private executedOut: ExecutedRequest[] = [];
+  private repliesOut: ReceivedReply[] = [];
+  private readRepliesOut: ReceivedReadReply[] = [];
+  private readonly dirtySlots = new Set<number>();
+  private viewDirty = false;
+  private outstanding = false;
+  /** Set by checkers (simulation, tests); never by the runtime. */
+  observer: PbftObserver | null = null;
+
+  private readonly stats = { rejectedAuth: 0, rejectedInvalid: 0, executedRequests: 0, viewChanges: 0, stateTransfers: 0 };
+
+  constructor(
+    readonly config: PbftConfig,
+    readonly crypto: PbftCrypto,
+    readonly rng: Rng,
+  ) {
+    invariant(config.n >= 1 && config.self >= 0 && config.self < config.n, 'pbft: bad n/self');
+    invariant(config.checkpointInterval >= 1, 'pbft: checkpointInterval >= 1');
+    invariant(config.watermarkWindow >= config.checkpointInterval && config.watermarkWindow % config.checkpointInterval === 0, 'pbft: L must be a multiple of K');
+    this.n = config.n;
+    this.f = Math.floor((config.n - 1) / 3);
+    this.self = config.self;
+    this.K = config.checkpointInterval;
+    this.L = config.watermarkWindow;
+    this.maxPending = config.maxPendingRequests ?? 10_000;
+    this.retransmitTicks = config.retransmitTicks ?? Math.max(1, Math.floor(config.requestTimeoutTicks / 4));
+    this.maxTransferBytes = config.maxTransferBytes ?? 256 * 1024;
+    this.auth = new Authenticator(crypto, config.authentication);
+    this.others = Array.from({ length: this.n }, (_, k) => k).filter((k) => k !== this.self);
+    this.nullDigest = crypto.digest(encodeBatch([]));
+    this.stableBytes = encodeValue(this.kv.snapshot());
+    this.genesisDigest = crypto.digest(this.stableBytes);
+    this.stableDigest = this.genesisDigest;
+    this.rules = {
+      n: this.n,
+      f: this.f,
+      checkpointInterval: this.K,
+      watermarkWindow: this.L,
+      genesisDigest: this.genesisDigest,
+      auth: this.auth,
+    };
+    this.checkpoints = new CheckpointCollector(2 * this.f + 1);
+    this.batchVotes = new BatchVotes(this.f + 1);
+    this.timer = new ViewTimer(config.requestTimeoutTicks, MAX_BACKOFF_DOUBLINGS);
+  }
+
+  // ================================================================ public surface
+
+  primaryOf(view: number): number {
+    return view % this.n;
+  }
+
+  get isPrimary(): boolean {
+    return this.primaryOf(this.view) === this.self;
+  }
+
+  /** OSDI §4.1: a request arrives at this replica (gateway or library client). */
+  submit(request: ClientRequest): 'accepted' | 'overloaded' {
+    const cached = this.cachedResult(request);
+    if (cached !== null) {
+      // Already executed: our own reply again, and the others are asked to resend theirs.
+      this.executedOut.push({ request, result: cached, sequence: this.lastExecuted });
+      if (request.origin === this.self) this.sendTo(this.others, { type: 'Request', request, replica: this.self, auth: NO_AUTH });
+      return 'accepted';
+    }
+    const key = requestKey(request);
+    if (!this.waiting.has(key)) {
+      if (this.waiting.size >= this.maxPending) return 'overloaded';
+      this.waiting.set(key, { request, since: this.ticks, multicast: false });
+    }
+    this.startRequestTimer();
+    if (this.isPrimary && !this.viewChanging) this.enqueue(request);
+    else if (!this.viewChanging) this.sendTo([this.primaryOf(this.view)], { type: 'Request', request, replica: this.self, auth: NO_AUTH });
+    return 'accepted';
+  }
+
+  /** OSDI §5.1.3 read-only optimisation: answer from the current state; the origin gathers 2f+1. */
+  readOnly(request: ClientRequest): void {
+    const result = this.readResult(request);
+    if (result === null) return;
+    if (request.origin === this.self || request.origin < 0) {
+      this.readRepliesOut.push({ from: this.self, clientId: request.clientId, seq: request.seq, result });
+    }
+    if (request.origin === this.self) {
+      this.sendTo(this.others, { type: 'ReadRequest', request, replica: this.self, auth: NO_AUTH });
+    } else if (request.origin >= 0 && request.origin < this.n) {
+      this.sendTo([request.origin], { type: 'ReadReply', clientId: request.clientId, seq: request.seq, result, replica: this.self, auth: NO_AUTH });
+    }
+  }
+
+  tick(): void {
+    this.ticks++;
+    if (this.timer.tick()) this.onTimerExpired();
+    if (++this.sinceRetransmit >= this.retransmitTicks) {
+      this.sinceRetransmit = 0;
+      this.retransmit();
+    }
+  }
+
+  /** A peer message; authenticated against its claimed sender; bad ones are dropped and counted. */
+  step(from: number, msg: PbftMessage): void {
+    void from; // the transport's sender is advisory: authentication decides (OSDI §4)
+    if (!wellFormed(msg) || msg.replica === this.self || msg.replica >= this.n) {
+      this.stats.rejectedInvalid++;
+      return;
+    }
+    if (!this.auth.verify(msg)) {
+      this.stats.rejectedAuth++;
+      return;
+    }
+    this.dispatch(msg);
+  }
+
+  hasReady(): boolean {
+    if (this.outstanding) return false;
+    return (
+      this.messagesOut.length > 0 ||
+      this.persistOut.length > 0 ||
+      this.executedOut.length > 0 ||
+      this.repliesOut.length > 0 ||
+      this.readRepliesOut.length > 0 ||
+      this.dirtySlots.size > 0 ||
+      this.viewDirty ||
+      this.canPropose()
+    );
+  }
+
+  ready(): PbftReady {
+    invariant(!this.outstanding, 'pbft: ready() called twice without advance()');
+    this.proposeBatches();
+    const rd: PbftReady = {
+      persist: this.collectPersist(),
+      messages: this.messagesOut,
+      executed: this.executedOut,
+      replies: this.repliesOut,
+      readReplies: this.readRepliesOut,
+    };
+    this.messagesOut = [];
+    this.executedOut = [];
+    this.repliesOut = [];
+    this.readRepliesOut = [];
+    this.outstanding = true;
+    return rd;
+  }
+
+  advance(ready: PbftReady): void {
+    void ready;
+    this.outstanding = false;
+  }
+
+  status(): PbftStatus {
+    return {
+      id: this.self,
+      n: this.n,
+      f: this.f,
+      view: this.view,
+      primary: this.primaryOf(this.view),
+      isPrimary: this.isPrimary,
+      viewChanging: this.viewChanging,
+      lowWatermark: this.lastStable,
+      highWatermark: this.lastStable + this.L,
+      lastStableCheckpoint: this.lastStable,
+      lastExecuted: this.lastExecuted,
+      lastAssigned: this.lastAssigned,
+      pendingRequests: this.waiting.size,
+      inFlight: this.inFlight.size,
+      consecutiveViewChanges: this.timer.consecutive,
+      viewChangeTimeoutTicks: this.timer.timeoutTicks,
+      stateTransfer: this.stateTransfer !== null,
+      rejectedAuth: this.stats.rejectedAuth,
+      rejectedInvalid: this.stats.rejectedInvalid,
+      executedRequests: this.stats.executedRequests,
+      viewChanges: this.stats.viewChanges,
+      stateTransfers: this.stats.stateTransfers,
+    };
+  }
+
+  /** Digest of the batch executed at n (for checkers and tests), or null. */
+  executedAt(n: number): string | null {
+    return this.slots.get(n)?.executed ?? null;
+  }
+
+  /** The state digest of this replica's own checkpoint at n, if it still has it. */
+  checkpointDigest(n: number): string | null {
+    if (n === this.lastStable) return this.stableDigest;
+    return this.ownCheckpoints.get(n)?.digest ?? null;
+  }
+
+  /** Local read of the executed state (tests, `?consistency=stale`). */
+  get(key: string): string | null {
+    return this.kv.get(key);
+  }
+
+  // ================================================================ dispatch
+
+  private dispatch(msg: PbftMessage): void {
+    switch (msg.type) {
+      case 'Request':
+        return this.onRequest(msg);
+      case 'PrePrepare':
+        return this.onPrePrepare(msg);
+      case 'Prepare':
+        return this.onPrepare(msg);
+      case 'Commit':
+        return this.onCommit(msg);
+      case 'Reply':
+        return this.onReply(msg);
+      case 'ReadRequest':
+        return this.onReadRequest(msg);
+      case 'ReadReply':
+        return this.onReadReply(msg);
+      case 'Checkpoint':
+        return this.onCheckpoint(msg);
+      case 'ViewChange':
+        return this.onViewChange(msg);
+      case 'NewView':
+        return this.onNewView(msg);
+      case 'Fetch':
+        return this.onFetch(msg);
+      case 'FetchReply':
+        return this.onFetchReply(msg);
+      case 'FetchState':
+        return this.onFetchState(msg);
+      case 'StateChunk':
+        return this.onStateChunk(msg);
+      default: {
+        const unknown: never = msg;
+        return unknown;
+      }
+    }
+  }
+
+  private invalid(): void {
+    this.stats.rejectedInvalid++;
+  }
+
+  // ================================================================ §4.1 client requests
+
+  /** A relayed request: remember it, start the timer, and pass it to the primary (OSDI §4.4). */
+  private onRequest(m: RequestMessage): void {
+    const key = requestKey(m.request);
+    const cached = this.cachedResult(m.request);
+    if (cached !== null) {
+      // OSDI §4.1: a retransmitted request that was executed gets the reply again.
+      const origin = m.request.origin;
+      if (origin === m.replica) this.sendTo([origin], { type: 'Reply', view: this.view, clientId: m.request.clientId, seq: m.request.seq, result: cached, replica: this.self, auth: NO_AUTH });
+      return;
+    }
+    if (this.waiting.has(key)) return; // relayed before; our own retransmission takes care of it
+    if (this.waiting.size >= this.maxPending) return;
+    this.waiting.set(key, { request: m.request, since: this.ticks, multicast: true });
+    this.startRequestTimer();
+    if (this.viewChanging) return;
+    if (this.isPrimary) this.enqueue(m.request);
+    else if (m.replica !== this.primaryOf(this.view)) this.sendTo([this.primaryOf(this.view)], { ...m, replica: this.self });
+  }
+
+  /** The result of an executed request (session duplicate), or null if it is new. */
+  private cachedResult(request: ClientRequest): KvResult | null {
+    const seen = this.sessions.lookup({ clientId: request.clientId, seq: request.seq });
+    if (seen.kind === 'duplicate') return seen.result;
+    if (seen.kind === 'expired') return { kind: 'session-expired' };
+    return null;
+  }
+
+  private enqueue(request: ClientRequest): void {
+    const key = requestKey(request);
+    if (this.queued.has(key) || this.inFlight.has(key) || this.cachedResult(request) !== null) return;
+    if (this.queue.length >= this.maxPending) return;
+    this.queued.add(key);
+    this.queue.push(request);
+  }
+
+  private onReply(m: Reply): void {
+    this.repliesOut.push({ from: m.replica, clientId: m.clientId, seq: m.seq, result: m.result, view: m.view });
+  }
+
+  // ================================================================ §4.2 normal case
+
+  private inWindow(n: number): boolean {
+    // OSDI §4.2: "the sequence number n is between a low water mark, h, and a high water mark, H".
+    return n > this.lastStable && n <= this.lastStable + this.L;
+  }
+
+  private slot(n: number): Slot {
+    let s = this.slots.get(n);
+    if (s === undefined) {
+      s = new Slot(n);
+      this.slots.set(n, s);
+    }
+    return s;
+  }
+
+  private canPropose(): boolean {
+    return this.queue.length > 0 && this.isPrimary && !this.viewChanging && this.lastAssigned < this.lastStable + this.L;
+  }
+
+  /** The primary batches pending requests into PrePrepares, many n in flight within H (TOCS §5.1.4). */
+  private proposeBatches(): void {
+    while (this.canPropose()) {
+      const batch = this.cutBatch();
+      const n = ++this.lastAssigned;
+      const digest = this.crypto.digest(encodeBatch(batch));
+      for (const r of batch) this.inFlight.add(requestKey(r));
+      this.highestSeen = Math.max(this.highestSeen, n);
+      const s = this.slot(n);
+      s.acceptPrePrepare(this.view, digest, batch);
+      s.touched = this.ticks;
+      this.dirtySlots.add(n);
+      this.sendTo(this.others, { type: 'PrePrepare', view: this.view, sequence: n, digest, batch, replica: this.self, auth: NO_AUTH });
+      this.advanceSlot(s);
+    }
+  }
+
+  private cutBatch(): Batch {
+    let bytes = 0;
+    let count = 0;
+    for (const r of this.queue) {
+      const size = requestSize(r);
+      if (count > 0 && (count >= this.config.maxBatchRequests || bytes + size > this.config.maxBatchBytes)) break;
+      bytes += size;
+      count++;
+    }
+    // One splice per batch: the queue holds at most maxPendingRequests requests.
+    const batch = this.queue.splice(0, count);
+    for (const r of batch) this.queued.delete(requestKey(r));
+    return batch;
+  }
+
+  /**
+   * OSDI §4.2: a backup accepts a pre-prepare if it is in view v, the signature/MAC is right, the
+   * digest matches the batch, it has not accepted a pre-prepare for (v, n) with a different
+   * digest, and h < n <= H. It then multicasts a Prepare.
+   */
+  private onPrePrepare(m: PrePrepare): void {
+    if (this.viewChanging || m.view !== this.view || m.replica !== this.primaryOf(m.view)) return this.invalid();
+    if (!this.inWindow(m.sequence)) return this.invalid();
+    if (this.crypto.digest(encodeBatch(m.batch)) !== m.digest) return this.invalid();
+    const s = this.slot(m.sequence);
+    if (s.view === m.view && s.digest !== null) {
+      if (s.digest !== m.digest) return this.invalid(); // never two digests for one (v, n)
+      if (s.sentPrepare) this.sendTo([m.replica], this.ownPrepare(s)); // a retransmission
+      return;
+    }
+    this.highestSeen = Math.max(this.highestSeen, m.sequence);
+    s.acceptPrePrepare(m.view, m.digest, m.batch);
+    s.touched = this.ticks;
+    this.sendPrepare(s);
+    this.advanceSlot(s);
+  }
+
+  private ownPrepare(s: Slot): Prepare {
+    return { type: 'Prepare', view: s.view, sequence: s.sequence, digest: s.digest as string, replica: this.self, auth: NO_AUTH };
+  }
+
+  private ownCommit(s: Slot): Commit {
+    return { type: 'Commit', view: s.view, sequence: s.sequence, digest: s.digest as string, replica: this.self, auth: NO_AUTH };
+  }
+
+  private sendPrepare(s: Slot): void {
+    s.sentPrepare = true;
+    s.prepares.set(this.self, s.digest as string);
+    this.dirtySlots.add(s.sequence);
+    this.sendTo(this.others, this.ownPrepare(s));
+  }
+
+  /** OSDI §4.2: accept a Prepare from a backup in view v within the watermarks. */
+  private onPrepare(m: Prepare): void {
+    if (this.viewChanging || m.view !== this.view) return;
+    if (m.replica === this.primaryOf(m.view) || !this.inWindow(m.sequence)) return this.invalid();
+    this.highestSeen = Math.max(this.highestSeen, m.sequence);
+    const s = this.slot(m.sequence);
+    s.enterView(m.view);
+    if (s.prepares.has(m.replica)) return this.helpLagging(s, m.replica);
+    s.prepares.set(m.replica, m.digest);
+    this.advanceSlot(s);
+  }
+
+  /** OSDI §4.2: accept a Commit in view v within the watermarks. */
+  private onCommit(m: Commit): void {
+    if (this.viewChanging || m.view !== this.view) return;
+    if (!this.inWindow(m.sequence)) return this.invalid();
+    this.highestSeen = Math.max(this.highestSeen, m.sequence);
+    const s = this.slot(m.sequence);
+    s.enterView(m.view);
+    if (s.commits.has(m.replica)) return;
+    s.commits.set(m.replica, m.digest);
+    this.advanceSlot(s);
+  }
+
+  /**
+   * A replica resent its Prepare and has not committed with us: it may be missing votes we sent
+   * before; send ours again to it (at most once per retransmission interval, so that two
+   * replicas cannot keep answering each other).
+   */
+  private helpLagging(s: Slot, to: number): void {
+    if (s.digest === null || !s.sentCommit || s.commits.get(to) === s.digest) return;
+    const last = s.helpedAt.get(to) ?? -Infinity;
+    if (this.ticks - last < this.retransmitTicks) return;
+    s.helpedAt.set(to, this.ticks);
+    if (s.sentPrepare) this.sendTo([to], this.ownPrepare(s));
+    if (s.sentCommit) this.sendTo([to], this.ownCommit(s));
+  }
+
+  /** prepared -> multicast Commit (OSDI §4.2); committed-local -> execute in order. */
+  private advanceSlot(s: Slot): void {
+    const primary = this.primaryOf(s.view);
+    if (!s.sentCommit && s.prepared(this.f, primary)) {
+      s.markPrepared(s.view, s.digest as string);
+      s.sentCommit = true;
+      s.commits.set(this.self, s.digest as string);
+      this.dirtySlots.add(s.sequence);
+      this.sendTo(this.others, this.ownCommit(s));
+    }
+    if (s.sequence === this.lastExecuted + 1) this.executeReady();
+  }
+
+  /** OSDI §4.2: execute the batch at n once committed-local and every n' < n has executed. */
+  private executeReady(): void {
+    for (;;) {
+      const n = this.lastExecuted + 1;
+      const s = this.slots.get(n);
+      if (s !== undefined && s.digest !== null && s.batch !== null && s.committedLocal(this.f, this.primaryOf(s.view))) {
+        this.execute(n, s.digest, s.batch);
+        continue;
+      }
+      const fetched = this.batchVotes.decided(n);
+      if (fetched !== null && this.inWindow(n)) {
+        this.execute(n, fetched.digest, fetched.batch);
+        continue;
+      }
+      return;
+    }
+  }
+
+  private execute(n: number, digest: string, batch: Batch): void {
+    invariant(n === this.lastExecuted + 1, () => `pbft: executing ${n} after ${this.lastExecuted}`);
+    for (const request of batch) {
+      const result = this.applyRequest(request);
+      this.executedOut.push({ request, result, sequence: n });
+      this.stats.executedRequests++;
+      const key = requestKey(request);
+      this.waiting.delete(key);
+      this.inFlight.delete(key);
+      if (request.origin >= 0 && request.origin < this.n && request.origin !== this.self) {
+        this.sendTo([request.origin], { type: 'Reply', view: this.view, clientId: request.clientId, seq: request.seq, result, replica: this.self, auth: NO_AUTH });
+      }
+    }
+    const s = this.slot(n);
+    s.executed = digest;
+    s.batches.set(digest, batch);
+    this.dirtySlots.add(n);
+    this.lastExecuted = n;
+    this.observer?.executed(this.self, n, digest, batch);
+    this.restartTimerOnProgress();
+    if (n % this.K === 0) this.takeCheckpoint(n);
+  }
+
+  /** Applies one request through its session (exactly-once), keeping the session mirror in step. */
+  private applyRequest(request: ClientRequest): KvResult {
+    const tag = { clientId: request.clientId, seq: request.seq };
+    const isNew = this.sessions.lookup(tag).kind === 'new';
+    const result = this.kv.apply({ operation: request.operation, session: tag });
+    if (isNew) this.sessions.record(tag, result);
+    return result;
+  }
+
+  /**
+   * OSDI §4.4: the timer stops when the replica waits for no request and restarts when it
+   * still waits; it restarts only when the oldest waiting request executed, so a primary that
+   * orders other requests cannot starve one forever.
+   */
+  private restartTimerOnProgress(): void {
+    if (this.viewChanging) return;
+    const oldest = this.waiting.keys().next();
+    const key = oldest.done === true ? null : oldest.value;
+    if (key === this.oldestWaiting) return;
+    this.oldestWaiting = key;
+    this.timer.progress(); // OSDI §4.5.2: a new request executed in this view resets the backoff
+    if (key === null) this.timer.stop();
+    else this.timer.start();
+  }
+
+  // ================================================================ §5.1.3 read-only requests
+
+  private readResult(request: ClientRequest): KvResult | null {
+    const op = request.operation;
+    if (op.op !== 'get') return null;
+    return { kind: 'get', value: this.kv.get(op.key) };
+  }
+
+  private onReadRequest(m: ReadRequest): void {
+    // Answer only the origin that asked, so a read cannot be reflected at a third replica.
+    if (m.request.origin !== m.replica) return this.invalid();
+    this.readOnly(m.request);
+  }
+
+  private onReadReply(m: ReadReply): void {
+    this.readRepliesOut.push({ from: m.replica, clientId: m.clientId, seq: m.seq, result: m.result });
+  }
+
+  // ================================================================ §4.3 checkpoints
+
+  /** OSDI §4.3: after executing n = k*K, digest the state and multicast a signed Checkpoint. */
+  private takeCheckpoint(n: number): void {
+    const bytes = encodeValue(this.kv.snapshot());
+    const digest = this.crypto.digest(bytes);
+    const message = this.auth.sign<Checkpoint>({ type: 'Checkpoint', sequence: n, digest, replica: this.self, auth: NO_AUTH });
+    this.ownCheckpoints.set(n, { digest, bytes, message });
+    this.observer?.checkpoint(this.self, n, digest);
+    for (const to of this.others) this.messagesOut.push({ to, message });
+    this.collectCheckpoint(message);
+  }
+
+  private onCheckpoint(c: Checkpoint): void {
+    if (c.sequence % this.K !== 0 || c.sequence === 0) return this.invalid();
+    this.collectCheckpoint(c);
+  }
+
+  private collectCheckpoint(c: Checkpoint): void {
+    if (c.sequence <= this.lastStable) return;
+    this.highestSeen = Math.max(this.highestSeen, c.sequence);
+    const proof = this.checkpoints.add(c);
+    if (proof !== null) this.onStableCertificate(c.sequence, c.digest, proof);
+  }
+
+  /** 2f+1 matching signed Checkpoints: stable if we have that state, else fetch it (TOCS §6.2). */
+  private onStableCertificate(n: number, digest: string, proof: Checkpoint[]): void {
+    if (n <= this.lastStable) return;
+    if (n > this.lastExecuted) return this.startStateTransfer(n, digest, proof, proof[0]?.replica ?? this.others[0] ?? 0);
+    const own = this.ownCheckpoints.get(n);
+    if (own === undefined) return;
+    // 2f+1 signers include f+1 correct replicas: a correct replica's state cannot differ.
+    invariant(own.digest === digest, () => `pbft: replica ${this.self} state at ${n} diverges from the stable checkpoint`);
+    this.makeStable(n, digest, proof, own.bytes);
+  }
+
+  /** OSDI §4.3: the checkpoint becomes stable; h moves up and the log below it is discarded. */
+  private makeStable(n: number, digest: string, proof: Checkpoint[], bytes: Uint8Array): void {
+    this.lastStable = n;
+    this.stableDigest = digest;
+    this.stableProof = proof;
+    this.stableBytes = bytes;
+    const record: CheckpointRecord = { sequence: n, digest, proof, state: bytes };
+    this.persistOut.push({ key: 'cp', value: record });
+    for (const [k, s] of this.slots) {
+      if (k > n) continue;
+      this.persistOut.push({ key: slotKey(k), delete: true });
+      for (const d of s.persistedBatches) this.persistOut.push({ key: batchKey(k, d), delete: true });
+      this.slots.delete(k);
+      this.dirtySlots.delete(k);
+    }
+    for (const k of this.ownCheckpoints.keys()) if (k < n) this.ownCheckpoints.delete(k);
+    this.checkpoints.discardUpTo(n);
+    this.batchVotes.discardUpTo(n);
+    if (this.lastAssigned < n) this.lastAssigned = this.isPrimary ? n : this.lastAssigned;
+  }
+
+  // ================================================================ §4.4 / TOCS §4.5 view changes
+
+  private startRequestTimer(): void {
+    if (this.viewChanging || this.waiting.size === 0) return;
+    if (!this.timer.running) {
+      const oldest = this.waiting.keys().next();
+      this.oldestWaiting = oldest.done === true ? null : oldest.value;
+    }
+    this.timer.startIfStopped();
+  }
+
+  private onTimerExpired(): void {
+    if (this.viewChanging || this.waiting.size > 0) this.startViewChange(this.view + 1);
+  }
+
+  /** OSDI §4.4: move to view v, stop accepting normal-case messages, multicast a ViewChange. */
+  private startViewChange(v: number): void {
+    if (v <= this.view && !(v === this.view && !this.viewChanging)) return;
+    this.view = v;
+    this.viewChanging = true;
+    this.viewDirty = true;
+    this.stats.viewChanges++;
+    this.timer.viewChangeStarted();
+    this.timer.stop(); // OSDI §4.5.2: the timer for v starts once 2f+1 ViewChanges for v arrived
+    this.inFlight.clear();
+    this.queue = [];
+    this.queued.clear();
+    const vc = this.auth.sign(this.buildViewChange(v));
+    this.myViewChange = vc;
+    this.persistOut.push({ key: 'vc', value: vc });
+    for (const to of this.others) this.messagesOut.push({ to, message: vc });
+    this.viewChanges.set(this.self, vc);
+    this.maybeStartViewChangeTimer();
+    if (this.primaryOf(v) === this.self) this.tryNewView();
+  }
+
+  /**
+   * OSDI §4.5.2 liveness rule 1: a replica that sent a ViewChange for v starts its timer only once
+   * 2f+1 replicas are in view change for v, so replicas do not drift through views one after the
+   * other. We count ViewChanges for v or later (we keep only each replica's latest one): a
+   * replica already beyond v will not come back, and waiting for it would wait forever.
+   */
+  private maybeStartViewChangeTimer(): void {
+    if (!this.viewChanging || this.timer.running) return;
+    let count = 0;
+    for (const vc of this.viewChanges.values()) if (vc.view >= this.view) count++;
+    if (count >= 2 * this.f + 1) this.timer.start();
+  }
+
+  /** TOCS §4.5: h and its proof, P (prepared) and Q (pre-prepared) for h < n <= h + L. */
+  private buildViewChange(v: number): ViewChange {
+    const prepared: ViewChange['prepared'] = [];
+    const prePrepared: ViewChange['prePrepared'] = [];
+    const batches: BatchEntry[] = [];
+    const ns = [...this.slots.keys()].filter((k) => this.inWindow(k)).sort((a, b) => a - b);
+    for (const n of ns) {
+      const s = this.slots.get(n) as Slot;
+      if (s.pView >= 0) {
+        prepared.push({ sequence: n, digest: s.pDigest, view: s.pView });
+        const batch = s.batches.get(s.pDigest);
+        if (batch !== undefined) batches.push({ sequence: n, digest: s.pDigest, batch });
+      }
+      for (const [digest, view] of s.q) prePrepared.push({ sequence: n, digest, view });
+    }
+    return {
+      type: 'ViewChange',
+      view: v,
+      h: this.lastStable,
+      checkpointDigest: this.stableDigest,
+      checkpointProof: this.stableProof,
+      prepared,
+      prePrepared,
+      batches,
+      replica: this.self,
+      auth: NO_AUTH,
+    };
+  }
+
+  private onViewChange(vc: ViewChange): void {
+    if (!validViewChange(vc, this.rules)) return this.invalid();
+    const stripped = { ...vc, batches: vc.batches.filter((b) => this.crypto.digest(encodeBatch(b.batch)) === b.digest) };
+    if (vc.view < this.view || (vc.view === this.view && !this.viewChanging)) return this.forwardNewView(vc.replica, vc.view);
+    const prev = this.viewChanges.get(vc.replica);
+    if (prev !== undefined && prev.view >= vc.view) return;
+    this.viewChanges.set(vc.replica, stripped);
+    this.maybeJoinViewChange();
+    this.maybeStartViewChangeTimer();
+    if (this.viewChanging && vc.view === this.view && this.primaryOf(this.view) === this.self) this.tryNewView();
+  }
+
+  /** OSDI §4.5.2: f+1 ViewChanges for views above ours: join the smallest of them. */
+  private maybeJoinViewChange(): void {
+    const higher: number[] = [];
+    for (const [replica, vc] of this.viewChanges) if (replica !== this.self && vc.view > this.view) higher.push(vc.view);
+    if (higher.length < this.f + 1) return;
+    higher.sort((a, b) => a - b);
+    // The smallest view among the f+1 highest claims (so at least one correct replica is there).
+    const target = higher[higher.length - (this.f + 1)] as number;
+    if (target > this.view) this.startViewChange(target);
+  }
+
+  /** A replica behind us asked for a view we already installed: forward the signed NewView. */
+  private forwardNewView(to: number, view: number): void {
+    const nv = this.lastNewView;
+    if (nv === null || nv.view < view) return;
+    const last = this.newViewSentAt.get(to) ?? -Infinity;
+    if (this.ticks - last < this.retransmitTicks) return;
+    this.newViewSentAt.set(to, this.ticks);
+    this.messagesOut.push({ to, message: nv });
+  }
+
+  /** TOCS §4.5.2: the new primary decides once its ViewChanges allow it, then multicasts NewView. */
+  private tryNewView(): void {
+    const S = [...this.viewChanges.values()].filter((vc) => vc.view === this.view);
+    if (S.length < 2 * this.f + 1) return;
+    S.sort((a, b) => a.replica - b.replica);
+    const batches = new Map<string, Batch>();
+    for (const vc of S) for (const b of vc.batches) batches.set(b.digest, b.batch);
+    const decision = decideNewView(S, this.f, this.nullDigest, (d) => batches.has(d));
+    if (decision === null) return;
+    const carried: BatchEntry[] = [];
+    const seen = new Set<string>();
+    for (const c of decision.chosen) {
+      if (c.digest === this.nullDigest || seen.has(c.digest)) continue;
+      seen.add(c.digest);
+      carried.push({ sequence: c.sequence, digest: c.digest, batch: batches.get(c.digest) as Batch });
+    }
+    const nv = this.auth.sign<NewView>({
+      type: 'NewView',
+      view: this.view,
+      viewChanges: S.map((vc) => ({ ...vc, batches: [] })),
+      h: decision.h,
+      chosen: decision.chosen,
+      batches: carried,
+      replica: this.self,
+      auth: NO_AUTH,
+    });
+    for (const to of this.others) this.messagesOut.push({ to, message: nv });
+    this.installNewView(nv, decision, batches);
+  }
+
+  /** TOCS §4.5.3: a backup accepts a NewView after recomputing its decision from its ViewChanges. */
+  private onNewView(nv: NewView): void {
+    if (nv.replica !== this.primaryOf(nv.view)) return this.invalid();
+    if (nv.view < this.view || (nv.view === this.view && !this.viewChanging)) return;
+    const batches = new Map<string, Batch>();
+    for (const b of nv.batches) if (this.crypto.digest(encodeBatch(b.batch)) === b.digest) batches.set(b.digest, b.batch);
+    const decision = verifyNewView(nv, this.rules, this.nullDigest, (d) => batches.has(d));
+    if (decision === null) return this.invalid();
+    this.installNewView(nv, decision, batches);
+  }
+
+  /** Enter view v: adopt the checkpoint, pre-prepare every chosen n in v, send Prepares (TOCS §4.5.3). */
+  private installNewView(nv: NewView, decision: NewViewDecision, batches: Map<string, Batch>): void {
+    this.view = nv.view;
+    this.viewChanging = false;
+    this.viewDirty = true;
+    this.lastNewView = nv;
+    this.persistOut.push({ key: 'nv', value: nv });
+    for (const [replica, vc] of this.viewChanges) if (vc.view <= nv.view) this.viewChanges.delete(replica);
+    this.timer.stop();
+    this.startRequestTimer();
+    this.adoptCheckpoint(decision);
+    let maxN = decision.h;
+    for (const c of decision.chosen) {
+      maxN = Math.max(maxN, c.sequence);
+      if (c.sequence <= this.lastStable) continue;
+      const batch = c.digest === this.nullDigest ? [] : (batches.get(c.digest) as Batch);
+      const s = this.slot(c.sequence);
+      s.acceptPrePrepare(nv.view, c.digest, batch);
+      s.touched = this.ticks;
+      this.dirtySlots.add(c.sequence);
+      if (!this.isPrimary) this.sendPrepare(s);
+    }
+    this.highestSeen = Math.max(this.highestSeen, maxN);
+    if (this.isPrimary) this.becomePrimary(decision, maxN);
+    else this.relayWaiting(RESEND_CAP);
+    for (const c of decision.chosen) {
+      const s = this.slots.get(c.sequence);
+      if (s !== undefined) this.advanceSlot(s);
+    }
+  }
+
+  private adoptCheckpoint(d: NewViewDecision): void {
+    if (d.h <= this.lastStable) return;
+    const own = this.ownCheckpoints.get(d.h);
+    if (d.h <= this.lastExecuted && own !== undefined && own.digest === d.hDigest) this.makeStable(d.h, d.hDigest, d.hProof, own.bytes);
+    else if (d.h > this.lastExecuted) this.startStateTransfer(d.h, d.hDigest, d.hProof, d.hProof[0]?.replica ?? this.primaryOf(this.view));
+  }
+
+  private becomePrimary(decision: NewViewDecision, maxN: number): void {
+    this.lastAssigned = Math.max(maxN, this.lastStable);
+    this.inFlight.clear();
+    for (const c of decision.chosen) {
+      const s = this.slots.get(c.sequence);
+      if (s === undefined || s.executed !== null || s.batch === null) continue;
+      for (const r of s.batch) this.inFlight.add(requestKey(r));
+    }
+    for (const w of this.waiting.values()) this.enqueue(w.request);
+  }
+
+  private relayWaiting(cap: number): void {
+    let sent = 0;
+    const primary = this.primaryOf(this.view);
+    for (const w of this.waiting.values()) {
+      if (sent++ >= cap) return;
+      this.sendTo([primary], { type: 'Request', request: w.request, replica: this.self, auth: NO_AUTH });
+    }
+  }
+
+  // ================================================================ TOCS §6.2 state transfer
+
+  private startStateTransfer(n: number, digest: string, proof: Checkpoint[], source: number): void {
+    if (n <= this.lastExecuted) return;
+    if (this.stateTransfer !== null && this.stateTransfer.sequence >= n) return;
+    const from = source === this.self ? ((this.self + 1) % this.n) : source;
+    this.stateTransfer = new StateAssembly(n, digest, proof, from);
+    this.requestChunk();
+  }
+
+  private requestChunk(): void {
+    const st = this.stateTransfer;
+    if (st === null) return;
+    const m: FetchState = { type: 'FetchState', sequence: st.sequence, digest: st.digest, chunk: st.firstMissing(), replica: this.self, auth: NO_AUTH };
+    this.sendTo([st.source], m);
+  }
+
+  private onFetchState(m: FetchState): void {
+    if (this.lastStable === 0 || m.sequence > this.lastStable) return;
+    // Same checkpoint: the asked chunk; an older one: our newer checkpoint from its start.
+    const chunk = m.sequence === this.lastStable && m.digest === this.stableDigest ? m.chunk : 0;
+    const chunks = chunkCount(this.stableBytes.length, this.maxTransferBytes);
+    if (chunk >= chunks) return this.invalid();
+    const reply: StateChunk = {
+      type: 'StateChunk',
+      sequence: this.lastStable,
+      digest: this.stableDigest,
+      proof: this.stableProof,
+      chunk,
+      chunks,
+      bytes: chunkAt(this.stableBytes, chunk, this.maxTransferBytes),
+      replica: this.self,
+      auth: NO_AUTH,
+    };
+    this.sendTo([m.replica], reply);
+  }
+
+  private onStateChunk(m: StateChunk): void {
+    if (m.sequence <= this.lastExecuted || m.bytes.length > this.maxTransferBytes) return;
+    if (this.stateTransfer === null || m.sequence > this.stateTransfer.sequence) {
+      if (!validCheckpointProof(m.sequence, m.digest, m.proof, this.rules)) return this.invalid();
+      this.startStateTransfer(m.sequence, m.digest, m.proof, m.replica);
+    }
+    const st = this.stateTransfer;
+    // One source at a time, one chunk in flight: answers from anyone else are late or unasked.
+    if (st === null || st.sequence !== m.sequence || st.digest !== m.digest || m.replica !== st.source) return;
+    if (m.chunks > 1_000_000 || m.chunk >= m.chunks) return this.invalid();
+    if (!st.add(m.chunk, m.chunks, m.bytes)) {
+      st.source = this.nextSource(st.source); // it disagrees with what we have: start over elsewhere
+      return this.requestChunk();
+    }
+    if (!st.complete()) return this.requestChunk();
+    const bytes = st.assemble();
+    if (this.crypto.digest(bytes) !== st.digest) {
+      st.reset(); // the sender lied about the state: ask someone else
+      st.source = this.nextSource(st.source);
+      return this.requestChunk();
+    }
+    this.installState(st, bytes);
+  }
+
+  private installState(st: StateAssembly, bytes: Uint8Array): void {
+    let snapshot: KvSnapshot;
+    try {
+      snapshot = decodeValue(bytes) as KvSnapshot;
+      this.kv.restore(snapshot);
+      this.sessions.restore(snapshot.sessions);
+    } catch {
+      st.reset();
+      return;
+    }
+    this.stateTransfer = null;
+    this.stats.stateTransfers++;
+    this.lastExecuted = st.sequence;
+    this.inFlight.clear();
+    for (const [key, w] of this.waiting) if (this.cachedResult(w.request) !== null) this.waiting.delete(key);
+    this.restartTimerOnProgress();
+    const message = this.auth.sign<Checkpoint>({ type: 'Checkpoint', sequence: st.sequence, digest: st.digest, replica: this.self, auth: NO_AUTH });
+    this.ownCheckpoints.set(st.sequence, { digest: st.digest, bytes, message });
+    this.observer?.checkpoint(this.self, st.sequence, st.digest);
+    this.makeStable(st.sequence, st.digest, st.proof, bytes);
+    if (this.isPrimary && this.lastAssigned < st.sequence) this.lastAssigned = st.sequence;
+    this.executeReady();
+  }
+
+  private nextSource(current: number): number {
+    let next = (current + 1) % this.n;
+    if (next === this.self) next = (next + 1) % this.n;
+    return next;
+  }
+
+  /** Committed batches from `from` on, capped; plus the stable proof if `from` is below it. */
+  private onFetch(m: Fetch): void {
+    const entries: BatchEntry[] = [];
+    let bytes = 0;
+    for (let k = Math.max(m.from, this.lastStable + 1); k <= this.lastExecuted && entries.length < FETCH_ENTRIES_MAX; k++) {
+      const s = this.slots.get(k);
+      const batch = s?.executed != null ? s.batches.get(s.executed) : undefined;
+      if (s === undefined || s.executed === null || batch === undefined) break;
+      for (const r of batch) bytes += requestSize(r);
+      if (entries.length > 0 && bytes > this.maxTransferBytes) break;
+      entries.push({ sequence: k, digest: s.executed, batch });
+    }
+    const stable = m.from <= this.lastStable && this.lastStable > 0 ? { sequence: this.lastStable, digest: this.stableDigest, proof: this.stableProof } : null;
+    if (entries.length === 0 && stable === null) return;
+    const reply: FetchReply = { type: 'FetchReply', entries, stable, replica: this.self, auth: NO_AUTH };
+    this.sendTo([m.replica], reply);
+  }
+
+  private onFetchReply(m: FetchReply): void {
+    const st = m.stable;
+    if (st !== null && st.sequence > this.lastExecuted && validCheckpointProof(st.sequence, st.digest, st.proof, this.rules)) {
+      this.startStateTransfer(st.sequence, st.digest, st.proof, m.replica);
+    }
+    for (const e of m.entries) {
+      if (e.sequence <= this.lastExecuted || e.sequence > this.lastExecuted + 2 * this.L) continue;
+      if (this.crypto.digest(encodeBatch(e.batch)) !== e.digest) return this.invalid();
+      this.batchVotes.add(e.sequence, e.digest, e.batch, m.replica);
+    }
+    this.executeReady();
+  }
+
+  // ================================================================ retransmission
+
+  /** Resend what may have been lost; every resent message is one the replica sent before. */
+  private retransmit(): void {
+    if (this.viewChanging) {
+      if (this.myViewChange !== null && this.myViewChange.view === this.view) {
+        for (const to of this.others) this.messagesOut.push({ to, message: this.myViewChange });
+      }
+      if (this.primaryOf(this.view) === this.self) this.tryNewView();
+    } else {
+      this.resendSlots();
+    }
+    this.resendRequests();
+    for (const [n, own] of this.ownCheckpoints) {
+      if (n > this.lastStable) for (const to of this.others) this.messagesOut.push({ to, message: own.message });
+    }
+    this.fetchIfStuck();
+    const st = this.stateTransfer;
+    if (st !== null) {
+      // No chunk since the last interval: the source is slow, lossy or lying; try the next one.
+      if (st.chunks.size === st.chunksAtLastRetransmit) st.source = this.nextSource(st.source);
+      st.chunksAtLastRetransmit = st.chunks.size;
+      this.requestChunk();
+    }
+  }
+
+  private resendSlots(): void {
+    const primary = this.isPrimary;
+    for (const s of this.slots.values()) {
+      if (s.executed !== null || s.view !== this.view || s.digest === null || this.ticks - s.touched < this.retransmitTicks) continue;
+      if (s.committedLocal(this.f, this.primaryOf(s.view))) continue; // others lagging ask (helpLagging)
+      if (primary) {
+        const batch = s.batch ?? [];
+        this.sendTo(this.others, { type: 'PrePrepare', view: s.view, sequence: s.sequence, digest: s.digest, batch, replica: this.self, auth: NO_AUTH });
+      }
+      if (s.sentPrepare) this.sendTo(this.others, this.ownPrepare(s));
+      if (s.sentCommit) this.sendTo(this.others, this.ownCommit(s));
+    }
+  }
+
+  /** The client's retransmission (OSDI §4.1), done by the replica holding the request. */
+  private resendRequests(): void {
+    if (this.isPrimary && !this.viewChanging) {
+      for (const w of this.waiting.values()) this.enqueue(w.request);
+      return;
+    }
+    let sent = 0;
+    for (const w of this.waiting.values()) {
+      if (this.ticks - w.since < this.retransmitTicks) continue;
+      if (sent++ >= RESEND_CAP) return;
+      const m: RequestMessage = { type: 'Request', request: w.request, replica: this.self, auth: NO_AUTH };
+      // After a while, multicast it so every backup relays it and starts its timer (OSDI §4.1).
+      // In a view change this replica cannot order anything: let the others relay it.
+      const late = (this.ticks - w.since >= 2 * this.retransmitTicks && !w.multicast) || this.viewChanging;
+      if (late) w.multicast = true;
+      this.sendTo(late ? this.others : [this.primaryOf(this.view)], m);
+    }
+  }
+
+  /**
+   * No progress while others are ahead: ask everyone for the committed batches after ours. A
+   * replica that made no progress for a while (restarted, wiped, partitioned away from an idle
+   * cluster) also asks now and then: it cannot know it is behind until someone tells it.
+   */
+  private fetchIfStuck(): void {
+    const idle = this.lastExecuted === this.executedAtLastRetransmit;
+    this.idleRetransmits = idle ? this.idleRetransmits + 1 : 0;
+    this.executedAtLastRetransmit = this.lastExecuted;
+    const behind = this.highestSeen > this.lastExecuted && idle;
+    if (!behind && this.idleRetransmits % PROBE_EVERY_RETRANSMITS !== 1) return;
+    this.sendTo(this.others, { type: 'Fetch', from: this.lastExecuted + 1, replica: this.self, auth: NO_AUTH });
+  }
+
+  // ================================================================ sending and persisting
+
+  private sendTo(receivers: readonly number[], m: PbftMessage): void {
+    for (const out of this.auth.seal(m, receivers)) this.messagesOut.push(out);
+  }
+
+  private collectPersist(): PersistRecord[] {
+    const out = this.persistOut;
+    this.persistOut = [];
+    if (this.viewDirty) {
+      const record: ViewRecord = { view: this.view, viewChanging: this.viewChanging, consecutive: this.timer.consecutive };
+      out.push({ key: 'view', value: record });
+      this.viewDirty = false;
+    }
+    for (const n of this.dirtySlots) {
+      const s = this.slots.get(n);
+      if (s === undefined) continue;
+      for (const [d, batch] of s.batches) {
+        if (s.persistedBatches.has(d)) continue;
+        s.persistedBatches.add(d);
+        out.push({ key: batchKey(n, d), value: batch });
+      }
+      out.push({ key: slotKey(n), value: slotRecord(s) });
+    }
+    this.dirtySlots.clear();
+    return out;
+  }
+
+  // ================================================================ restore (TOCS §4.6)
+
+  /** Rebuilds a replica from everything it persisted: it never contradicts what it sent before. */
+  static restore(config: PbftConfig, crypto: PbftCrypto, rng: Rng, records: Array<[string, unknown]>): PbftReplica {
+    const r = new PbftReplica(config, crypto, rng);
+    r.load(records);
+    return r;
+  }
+
+  private load(records: Array<[string, unknown]>): void {
+    const slotRecords = new Map<number, SlotRecord>();
+    const batches = new Map<number, Map<string, Batch>>();
+    for (const [key, value] of records) {
+      if (key === 'view') this.loadView(value as ViewRecord);
+      else if (key === 'cp') this.loadCheckpoint(value as CheckpointRecord);
+      else if (key === 'vc') this.myViewChange = value as ViewChange;
+      else if (key === 'nv') this.lastNewView = value as NewView;
+      else {
+        const parsed = parseKey(key);
+        if (parsed?.kind === 's') slotRecords.set(parsed.n, value as SlotRecord);
+        else if (parsed?.kind === 'b') {
+          const m = batches.get(parsed.n) ?? new Map<string, Batch>();
+          m.set(parsed.digest, value as Batch);
+          batches.set(parsed.n, m);
+        }
+      }
+    }
+    for (const [n, rec] of slotRecords) {
+      if (n <= this.lastStable) continue;
+      this.slots.set(n, slotFromRecord(n, rec, batches.get(n) ?? new Map(), this.self));
+      this.highestSeen = Math.max(this.highestSeen, n);
+      if (rec.digest !== null && rec.view === this.view && this.primaryOf(rec.view) === this.self) this.lastAssigned = Math.max(this.lastAssigned, n);
+    }
+    this.lastAssigned = Math.max(this.lastAssigned, this.lastStable);
+    this.replayExecuted();
+    if (this.myViewChange !== null && this.myViewChange.view === this.view) this.viewChanges.set(this.self, this.myViewChange);
+  }
+
+  private loadView(v: ViewRecord): void {
+    this.view = v.view;
+    this.viewChanging = v.viewChanging;
+    this.timer.consecutive = v.consecutive;
+  }
+
+  private loadCheckpoint(cp: CheckpointRecord): void {
+    const snapshot = decodeValue(cp.state) as KvSnapshot;
+    this.kv.restore(snapshot);
+    this.sessions.restore(snapshot.sessions);
+    this.lastStable = cp.sequence;
+    this.lastExecuted = cp.sequence;
+    this.stableDigest = cp.digest;
+    this.stableProof = cp.proof;
+    this.stableBytes = cp.state;
+  }
+
+  /** Re-execute the batches executed after the stable checkpoint, silently (replies were sent). */
+  private replayExecuted(): void {
+    for (;;) {
+      const n = this.lastExecuted + 1;
+      const s = this.slots.get(n);
+      const batch = s?.executed != null ? s.batches.get(s.executed) : undefined;
+      if (s === undefined || s.executed === null || batch === undefined) break;
+      for (const request of batch) this.applyRequest(request);
+      this.lastExecuted = n;
+      if (n % this.K === 0) this.takeCheckpoint(n);
+    }
+  }
+}

@@ -1,0 +1,625 @@
+/**
+ * A seeded, deterministic simulation of a PBFT cluster, the twin of the Raft and Multi-Paxos
+ * ones. A discrete-event loop over a virtual clock drives 4 or 7 replicas exactly through the
+ * Ready contract (persist, then send, then advance), over a network that drops, delays, reorders
+ * and duplicates messages and partitions replicas. Up to f replicas are Byzantine (drawn from
+ * the six modes of byzantine.ts); correct replicas crash (losing everything not yet persisted,
+ * the Ready being persisted included) and restart with PbftReplica.restore from their simulated
+ * disk. Clients (simulated gateways and library clients with a ReplyQuorum) issue put, get, cas
+ * and delete, some reads on the read-only path. After every event the PbftSafetyChecker checks
+ * agreement, equal checkpoint states and client safety; at the end, with the network healed and
+ * every correct replica up (at most f faulty), every client's operation must complete.
+ *
+ * Pure: no timers, no clock, no I/O. A seed fully determines a run.
+ */
+import { invariant, InvariantError } from '../common/invariant.js';
+import { SeededRng, type Rng } from '../common/rng.js';
+import type { KvOperation } from '../kv/commands.js';
+import { EventQueue } from '../raft/sim-event-queue.js';
+import { BYZANTINE_MODES, ByzantineReplica, type ByzantineMode } from './byzantine.js';
+import { PbftReplica } from './pbft-replica.js';
+import { ReplyQuorum } from './reply-quorum.js';
+import { PbftSafetyChecker } from './sim-checker.js';
+import { SimKeyRing } from './sim-crypto.js';
+import type { ClientRequest, PbftConfig, PbftMessage, PbftReady, PbftReplicaApi } from './types.js';
+
+export interface SimulationOptions {
+  seed: number;
+  /** Replicas; by default 4, and 7 for every third seed. */
+  nodes?: number;
+  /** Events processed while faults are injected; then the cluster is healed and must recover. */
+  steps?: number;
+  /** Byzantine replicas (default: 0..f drawn from the seed) and their modes (default: drawn). */
+  byzantine?: number;
+  modes?: ByzantineMode[];
+  log?: (line: string) => void;
+  logMessages?: boolean;
+}
+
+export interface SimulationReport {
+  seed: number;
+  nodes: number;
+  f: number;
+  byzantine: string[];
+  authentication: string;
+  steps: number;
+  virtualTicks: number;
+  executedBatches: number;
+  checkpoints: number;
+  acceptedWrites: number;
+  acceptedReads: number;
+  readFallbacks: number;
+  highestView: number;
+  crashes: number;
+  partitions: number;
+  messagesSent: number;
+  messagesDropped: number;
+  rejectedAuth: number;
+  stateTransfers: number;
+  recoveryTicks: number;
+}
+
+export const DEFAULT_STEPS = 5000;
+const TICK = 10;
+const LIVENESS_TICKS = 20_000;
+
+export function defaultNodes(seed: number): number {
+  return seed % 3 === 0 ? 7 : 4;
+}
+
+export function replayCommand(options: SimulationOptions): string {
+  let command = `npm run sim:pbft -- --seed ${options.seed}`;
+  if (options.nodes !== undefined && options.nodes !== defaultNodes(options.seed)) command += ` --nodes ${options.nodes}`;
+  if (options.steps !== undefined && options.steps !== DEFAULT_STEPS) command += ` --steps ${options.steps}`;
+  if (options.byzantine !== undefined) command += ` --byzantine ${options.byzantine}`;
+  if (options.modes !== undefined) command += ` --modes ${options.modes.join(',')}`;
+  return command;
+}
+
+export class SimulationFailure extends Error {
+  override name = 'SimulationFailure';
+
+  constructor(
+    readonly seed: number,
+    readonly reason: string,
+    readonly replay: string,
+  ) {
+    super(`pbft simulation seed ${seed} failed: ${reason}\n  replay: ${replay} --verbose`);
+  }
+}
+
+export function simulate(options: SimulationOptions): SimulationReport {
+  const replay = replayCommand(options);
+  try {
+    return new Simulation(options).run();
+  } catch (error) {
+    if (error instanceof SimulationFailure) throw error;
+    const reason = error instanceof InvariantError ? `invariant: ${error.message}` : String(error instanceof Error ? error.stack : error);
+    throw new SimulationFailure(options.seed, reason, replay);
+  }
+}
+
+interface Params {
+  checkpointInterval: number;
+  windowFactor: number;
+  maxBatchRequests: number;
+  requestTimeoutTicks: number;
+  authentication: 'mac' | 'sign-all';
+  dropRate: number;
+  duplicateRate: number;
+  slowRate: number;
+  persistMax: number;
+  faultGap: number;
+  clientGap: number;
+  clients: number;
+  crashWhilePersistingRate: number;
+}
+
+function drawParams(rng: Rng): Params {
+  const pick = <T>(values: readonly T[]): T => values[rng.int(values.length)] as T;
+  return {
+    checkpointInterval: pick([2, 4, 8]),
+    windowFactor: pick([1, 2, 4]),
+    maxBatchRequests: pick([1, 3, 16]),
+    requestTimeoutTicks: pick([15, 25, 40]),
+    authentication: rng.chance(0.25) ? 'sign-all' : 'mac',
+    dropRate: pick([0, 0.02, 0.08]),
+    duplicateRate: pick([0, 0.03, 0.1]),
+    slowRate: pick([0, 0.05, 0.2]),
+    persistMax: pick([2, 8, 20]),
+    faultGap: pick([150, 400, 1200]),
+    clientGap: pick([5, 20, 60]),
+    clients: pick([2, 3, 5]),
+    crashWhilePersistingRate: pick([0, 0.002, 0.01]),
+  };
+}
+
+interface SimNode {
+  id: number;
+  replica: PbftReplicaApi | null;
+  byzantine: ByzantineMode | null;
+  epoch: number;
+  disk: Map<string, unknown>;
+  persisting: PbftReady | null;
+  core: PbftReplica | null;
+}
+
+interface Operation {
+  request: ClientRequest;
+  kind: 'ordered' | 'read';
+  quorum: ReplyQuorum;
+  startedAt: number;
+  lastSentAt: number;
+}
+
+interface SimClient {
+  id: string;
+  seq: number;
+  op: Operation | null;
+  completed: number;
+}
+
+type SimEvent =
+  | { kind: 'tick'; node: SimNode; epoch: number }
+  | { kind: 'deliver'; from: number; to: number; message: PbftMessage }
+  | { kind: 'persisted'; node: SimNode; epoch: number }
+  | { kind: 'client' }
+  | { kind: 'fault' }
+  | { kind: 'crash'; node: SimNode; epoch: number }
+  | { kind: 'restart'; node: SimNode }
+  | { kind: 'heal'; partition: number };
+
+class Simulation {
+  private readonly seed: number;
+  private readonly steps: number;
+  private readonly rng: SeededRng;
+  private readonly params: Params;
+  private readonly n: number;
+  private readonly f: number;
+  private readonly ring: SimKeyRing;
+  private readonly nodes: SimNode[];
+  private readonly clients: SimClient[];
+  private readonly queue = new EventQueue<SimEvent>();
+  private readonly checker: PbftSafetyChecker;
+  private readonly log: ((line: string) => void) | undefined;
+  private readonly logMessages: boolean;
+  private readonly replay: string;
+  private readonly expectLive: boolean;
+  private now = 0;
+  private faulty = true;
+  private sides: number[] | null = null;
+  private partitionSeq = 0;
+  private valueSeq = 0;
+  private highestView = 0;
+  /** State transfers completed by replica incarnations that later crashed. */
+  private stateTransfers = 0;
+  private readonly stats = {
+    acceptedWrites: 0,
+    acceptedReads: 0,
+    readFallbacks: 0,
+    crashes: 0,
+    partitions: 0,
+    messagesSent: 0,
+    messagesDropped: 0,
+  };
+
+  constructor(options: SimulationOptions) {
+    this.seed = options.seed;
+    this.steps = options.steps ?? DEFAULT_STEPS;
+    this.log = options.log;
+    this.logMessages = options.logMessages ?? false;
+    this.replay = replayCommand(options);
+    this.rng = new SeededRng(options.seed);
+    this.params = drawParams(this.rng);
+    this.n = options.nodes ?? defaultNodes(options.seed);
+    invariant(this.n >= 1 && this.n <= 13, 'nodes must be 1..13');
+    this.f = Math.floor((this.n - 1) / 3);
+    this.checker = new PbftSafetyChecker(this.f, (reason) => this.fail(reason));
+    this.ring = new SimKeyRing(options.seed, this.n);
+    // More than f only when asked for explicitly (README: "What breaks with f+1"); liveness is
+    // then not checked, since it cannot hold.
+    const byzantineCount = Math.min(this.n - 1, options.byzantine ?? this.rng.int(this.f + 1));
+    this.expectLive = byzantineCount <= this.f;
+    const byzantineIds = new Set<number>();
+    while (byzantineIds.size < byzantineCount) byzantineIds.add(this.rng.int(this.n));
+    const modes = options.modes ?? [];
+    let k = 0;
+    this.nodes = Array.from({ length: this.n }, (_, id) => {
+      const mode = byzantineIds.has(id) ? (modes[k++ % Math.max(1, modes.length)] ?? BYZANTINE_MODES[this.rng.int(BYZANTINE_MODES.length)] as ByzantineMode) : null;
+      return { id, replica: null, byzantine: mode, epoch: 0, disk: new Map(), persisting: null, core: null };
+    });
+    this.clients = Array.from({ length: this.params.clients }, (_, c) => ({ id: `c${c}`, seq: 0, op: null, completed: 0 }));
+  }
+
+  run(): SimulationReport {
+    this.trace(`params ${JSON.stringify(this.params)} byzantine ${this.byzantineList().join(',') || 'none'}`);
+    for (const node of this.nodes) this.start(node);
+    this.queue.push(this.rng.between(1, this.params.clientGap), { kind: 'client' });
+    this.queue.push(this.rng.between(1, this.params.faultGap), { kind: 'fault' });
+    for (let step = 0; step < this.steps; step++) this.step();
+    const healedAt = this.now;
+    this.endFaults();
+    if (this.expectLive) this.runUntilRecovered();
+    return this.report(Math.ceil((this.now - healedAt) / TICK));
+  }
+
+  private byzantineList(): string[] {
+    return this.nodes.filter((x) => x.byzantine !== null).map((x) => `${x.id}:${x.byzantine}`);
+  }
+
+  private correct(id: number): boolean {
+    return this.nodes[id]?.byzantine === null;
+  }
+
+  // ---------------------------------------------------------------- event loop
+
+  private step(): void {
+    const next = this.queue.pop();
+    invariant(next !== undefined, 'event queue ran dry');
+    this.now = next.time;
+    this.handle(next.event);
+  }
+
+  private handle(event: SimEvent): void {
+    switch (event.kind) {
+      case 'tick':
+        return this.onTick(event.node, event.epoch);
+      case 'deliver':
+        return this.onDeliver(event.from, event.to, event.message);
+      case 'persisted':
+        return this.onPersisted(event.node, event.epoch);
+      case 'client':
+        return this.onClient();
+      case 'fault':
+        return this.onFault();
+      case 'crash':
+        if (event.node.epoch === event.epoch) this.crash(event.node);
+        return;
+      case 'restart':
+        return this.restart(event.node);
+      case 'heal':
+        if (event.partition === this.partitionSeq) this.heal();
+        return;
+      default: {
+        const unknown: never = event;
+        return unknown;
+      }
+    }
+  }
+
+  private onTick(node: SimNode, epoch: number): void {
+    if (node.replica === null || node.epoch !== epoch) return;
+    node.replica.tick();
+    this.pump(node);
+    this.queue.push(this.now + TICK, { kind: 'tick', node, epoch });
+  }
+
+  private onDeliver(from: number, to: number, message: PbftMessage): void {
+    const node = this.nodes[to];
+    if (node?.replica == null || !this.linked(from, to)) return;
+    if (this.logMessages) this.trace(`deliver ${from}->${to} ${describe(message)}`);
+    node.replica.step(from, message);
+    this.pump(node);
+  }
+
+  /** Takes a Ready; it is persisted after a delay, and only then are its messages sent. */
+  private pump(node: SimNode): void {
+    const replica = node.replica;
+    if (replica === null || node.persisting !== null || !replica.hasReady()) return;
+    const rd = replica.ready();
+    node.persisting = rd;
+    const delay = this.rng.between(1, this.rng.chance(0.05) ? 5 * TICK : this.params.persistMax);
+    this.queue.push(this.now + delay, { kind: 'persisted', node, epoch: node.epoch });
+    if (this.faulty && node.byzantine === null && this.rng.chance(this.params.crashWhilePersistingRate * (rd.persist.length > 0 ? 10 : 1))) {
+      this.queue.push(this.now + this.rng.int(delay), { kind: 'crash', node, epoch: node.epoch });
+    }
+  }
+
+  private onPersisted(node: SimNode, epoch: number): void {
+    const rd = node.persisting;
+    const replica = node.replica;
+    if (replica === null || node.epoch !== epoch || rd === null) return;
+    for (const p of rd.persist) {
+      if ('delete' in p) node.disk.delete(p.key);
+      else node.disk.set(p.key, p.value); // the core never mutates what it handed out
+    }
+    for (const m of rd.messages) this.send(node.id, m.to, m.message);
+    this.deliverOutputs(node, rd);
+    node.persisting = null;
+    replica.advance(rd);
+    const view = replica.status().view;
+    if (view > this.highestView) this.highestView = view;
+    this.pump(node);
+  }
+
+  // ---------------------------------------------------------------- network
+
+  private send(from: number, to: number, message: PbftMessage): void {
+    this.stats.messagesSent++;
+    if (this.correct(from)) {
+      if (message.type === 'ReadReply') this.checker.observeRead(from, message.clientId, message.seq, message.result);
+      if (message.type === 'PrePrepare' || message.type === 'Prepare' || message.type === 'Commit') {
+        this.checker.observeVote(message.type, from, message.view, message.sequence, message.digest);
+      }
+    }
+    if (!this.linked(from, to) || (this.faulty && this.rng.chance(this.params.dropRate))) {
+      this.stats.messagesDropped++;
+      return;
+    }
+    this.queue.push(this.now + this.latency(), { kind: 'deliver', from, to, message });
+    if (this.faulty && this.rng.chance(this.params.duplicateRate)) {
+      this.queue.push(this.now + this.latency(), { kind: 'deliver', from, to, message });
+    }
+  }
+
+  private latency(): number {
+    if (this.faulty && this.rng.chance(this.params.slowRate)) return this.rng.between(TICK, 8 * TICK);
+    return this.rng.between(1, TICK);
+  }
+
+  private linked(a: number, b: number): boolean {
+    return this.sides === null || this.sides[a] === this.sides[b];
+  }
+
+  // ---------------------------------------------------------------- clients
+
+  private onClient(): void {
+    this.queue.push(this.now + this.rng.between(1, this.params.clientGap), { kind: 'client' });
+    const idle = this.clients.filter((c) => c.op === null);
+    if (idle.length > 0 && (this.faulty || this.rng.chance(0.3))) this.startOperation(idle[this.rng.int(idle.length)] as SimClient);
+    for (const c of this.clients) if (c.op !== null) this.maybeRetry(c.op);
+  }
+
+  private startOperation(client: SimClient, forceWrite = false): void {
+    const key = `k${this.rng.int(4)}`;
+    const roll = forceWrite ? 0 : this.rng.next();
+    const value = `v${++this.valueSeq}`;
+    let operation: KvOperation;
+    if (roll < 0.4) operation = { op: 'put', key, value };
+    else if (roll < 0.7) operation = { op: 'get', key };
+    else if (roll < 0.85) operation = { op: 'cas', key, expected: this.rng.chance(0.5) ? null : `v${this.rng.int(this.valueSeq) + 1}`, value };
+    else operation = { op: 'delete', key };
+    const origin = this.rng.chance(0.6) ? this.someCorrectUp() : -1;
+    const request: ClientRequest = { clientId: client.id, seq: ++client.seq, operation, origin };
+    const read = operation.op === 'get' && this.rng.chance(0.5);
+    client.op = {
+      request,
+      kind: read ? 'read' : 'ordered',
+      quorum: new ReplyQuorum(this.f, read ? 2 * this.f + 1 : this.f + 1),
+      startedAt: this.now,
+      lastSentAt: this.now,
+    };
+    this.sendOperation(client.op);
+  }
+
+  private someCorrectUp(): number {
+    const up = this.nodes.filter((x) => x.byzantine === null && x.replica !== null);
+    return up[this.rng.int(up.length)]?.id ?? -1;
+  }
+
+  private sendOperation(op: Operation): void {
+    op.lastSentAt = this.now;
+    const origin = op.request.origin;
+    const targets = origin >= 0 ? [this.nodes[origin] as SimNode] : this.nodes;
+    for (const node of targets) {
+      if (node.replica === null) continue;
+      if (op.kind === 'read') node.replica.readOnly(op.request);
+      else node.replica.submit(op.request);
+      this.pump(node);
+    }
+  }
+
+  /** A client retransmits (OSDI §4.1); a read that cannot gather 2f+1 falls back to the ordered path. */
+  private maybeRetry(op: Operation): void {
+    const waited = this.now - op.lastSentAt;
+    if (op.kind === 'read' && (op.quorum.hopeless(this.n) || waited > 20 * TICK)) {
+      op.kind = 'ordered';
+      op.quorum = new ReplyQuorum(this.f, this.f + 1);
+      this.stats.readFallbacks++;
+      return this.sendOperation(op);
+    }
+    if (waited < 60 * TICK) return;
+    // The gateway may be down: the client goes elsewhere (same clientId and seq: exactly-once).
+    const origin = op.request.origin;
+    if (origin >= 0 && this.nodes[origin]?.replica === null) {
+      op.request = { ...op.request, origin: this.someCorrectUp() };
+      op.quorum = new ReplyQuorum(this.f, this.f + 1);
+    }
+    this.sendOperation(op);
+  }
+
+  private deliverOutputs(node: SimNode, rd: PbftReady): void {
+    const correct = node.byzantine === null;
+    for (const e of rd.executed) {
+      if (correct) this.checker.observeResult(node.id, e.request, e.result);
+      this.vote(e.request.clientId, e.request.seq, node.id, node.id, ReplyQuorum.resultKey(e.result), 'ordered');
+    }
+    for (const r of rd.replies) this.vote(r.clientId, r.seq, node.id, r.from, ReplyQuorum.resultKey(r.result), 'ordered');
+    for (const r of rd.readReplies) {
+      if (correct && r.from === node.id) this.checker.observeRead(node.id, r.clientId, r.seq, r.result);
+      this.vote(r.clientId, r.seq, node.id, r.from, ReplyQuorum.resultKey(r.result), 'read');
+    }
+  }
+
+  /** A reply reached replica `at` from replica `from`; it counts if `at` gathers for this client. */
+  private vote(clientId: string, seq: number, at: number, from: number, key: string, kind: 'ordered' | 'read'): void {
+    const client = this.clients.find((c) => c.id === clientId);
+    const op = client?.op;
+    if (client === undefined || op == null || op.request.seq !== seq || op.kind !== kind) return;
+    const origin = op.request.origin;
+    // A library client (origin -1) hears each replica directly; a gateway relays what it gathered.
+    if (origin === -1 ? from !== at : origin !== at) return;
+    const accepted = op.quorum.add(from, key);
+    if (accepted === null) return;
+    if (kind === 'read') {
+      this.checker.checkAcceptedRead(clientId, seq, accepted);
+      this.stats.acceptedReads++;
+    } else {
+      this.checker.checkAcceptedOrdered(clientId, seq, accepted);
+      this.stats.acceptedWrites++;
+    }
+    client.op = null;
+    client.completed++;
+  }
+
+  // ---------------------------------------------------------------- faults
+
+  private onFault(): void {
+    if (!this.faulty) return;
+    this.queue.push(this.now + this.rng.between(1, this.params.faultGap), { kind: 'fault' });
+    const roll = this.rng.next();
+    if (roll < 0.45) this.crashSomeone();
+    else if (roll < 0.8) this.partition();
+    else this.heal();
+  }
+
+  private crashSomeone(): void {
+    const up = this.nodes.filter((x) => x.replica !== null && x.byzantine === null);
+    const victim = up[this.rng.int(up.length)];
+    if (victim !== undefined) this.crash(victim);
+  }
+
+  /** Everything not yet persisted is lost, the Ready being persisted included. */
+  private crash(victim: SimNode): void {
+    if (victim.replica === null) return;
+    this.stateTransfers += victim.core?.status().stateTransfers ?? 0;
+    victim.replica = null;
+    victim.core = null;
+    victim.epoch++;
+    victim.persisting = null;
+    this.stats.crashes++;
+    this.trace(`${victim.id} crashes`);
+    const downtime = this.rng.chance(0.5) ? this.rng.between(1, 2 * TICK) : this.rng.between(TICK, 60 * TICK);
+    this.queue.push(this.now + downtime, { kind: 'restart', node: victim });
+  }
+
+  private partition(): void {
+    const sides = Array.from({ length: this.n }, () => this.rng.int(2));
+    if (new Set(sides).size === 1) sides[this.rng.int(this.n)] = 2;
+    this.sides = sides;
+    this.stats.partitions++;
+    const seq = ++this.partitionSeq;
+    this.trace(`partition ${sides.join(' ')}`);
+    this.queue.push(this.now + this.rng.between(5 * TICK, 80 * TICK), { kind: 'heal', partition: seq });
+  }
+
+  private heal(): void {
+    if (this.sides === null) return;
+    this.sides = null;
+    this.partitionSeq++;
+    this.trace('network healed');
+  }
+
+  private restart(node: SimNode): void {
+    if (node.replica !== null) return;
+    this.start(node);
+    this.trace(`${node.id} restarts from ${node.disk.size} records`);
+  }
+
+  private start(node: SimNode): void {
+    node.epoch++;
+    const config = this.config(node.id);
+    const core = PbftReplica.restore(config, this.ring.cryptoFor(node.id), this.rng.fork(), [...node.disk]);
+    if (node.byzantine === null) {
+      core.observer = {
+        executed: (replica, n, digest) => this.checker.observeExecuted(replica, n, digest),
+        checkpoint: (replica, n, digest) => this.checker.observeCheckpoint(replica, n, digest),
+      };
+    }
+    node.core = core;
+    node.replica = node.byzantine === null ? core : new ByzantineReplica(core, node.byzantine, this.ring.cryptoFor(node.id), this.rng.fork());
+    this.queue.push(this.now + this.rng.between(1, TICK), { kind: 'tick', node, epoch: node.epoch });
+    this.pump(node);
+  }
+
+  private config(id: number): PbftConfig {
+    const K = this.params.checkpointInterval;
+    return {
+      n: this.n,
+      self: id,
+      checkpointInterval: K,
+      watermarkWindow: K * this.params.windowFactor,
+      maxBatchRequests: this.params.maxBatchRequests,
+      maxBatchBytes: 1024,
+      requestTimeoutTicks: this.params.requestTimeoutTicks,
+      authentication: this.params.authentication,
+      maxTransferBytes: 64,
+    };
+  }
+
+  // ---------------------------------------------------------------- liveness
+
+  private endFaults(): void {
+    this.faulty = false;
+    this.heal();
+    for (const node of this.nodes) this.restart(node);
+    this.trace('faults end');
+    for (const c of this.clients) if (c.op === null) this.startOperation(c, true);
+  }
+
+  private runUntilRecovered(): void {
+    const deadline = this.now + LIVENESS_TICKS * TICK;
+    const target = new Map(this.clients.map((c) => [c.id, c.completed + 1]));
+    while (!this.clients.every((c) => c.completed >= (target.get(c.id) ?? 0))) {
+      if (this.now > deadline) {
+        const states = this.nodes.map((x) => {
+          const s = x.core?.status();
+          return s === undefined ? `${x.id}:down` : `${x.id}:v${s.view}${s.viewChanging ? '*' : ''}/e${s.lastExecuted}/h${s.lastStableCheckpoint}/w${s.pendingRequests}`;
+        });
+        const ops = this.clients.map((c) => (c.op === null ? `${c.id}:idle` : `${c.id}:${c.op.kind}#${c.op.request.seq}@${c.op.request.origin}/${c.op.quorum.voters}`));
+        this.fail(`liveness: clients did not complete within ${LIVENESS_TICKS} ticks of the final heal (${states.join(' ')}; ${ops.join(' ')})`);
+      }
+      this.step();
+    }
+  }
+
+  // ---------------------------------------------------------------- reporting
+
+  private report(recoveryTicks: number): SimulationReport {
+    let rejectedAuth = 0;
+    for (const x of this.nodes) if (x.byzantine === null) rejectedAuth += x.core?.status().rejectedAuth ?? 0;
+    const stateTransfers = this.stateTransfers + this.nodes.reduce((sum, x) => sum + (x.core?.status().stateTransfers ?? 0), 0);
+    return {
+      seed: this.seed,
+      nodes: this.n,
+      f: this.f,
+      byzantine: this.byzantineList(),
+      authentication: this.params.authentication,
+      steps: this.steps,
+      virtualTicks: Math.ceil(this.now / TICK),
+      executedBatches: this.checker.executions,
+      checkpoints: this.checker.checkpoints,
+      highestView: this.highestView,
+      rejectedAuth,
+      stateTransfers,
+      recoveryTicks,
+      ...this.stats,
+    };
+  }
+
+  private fail(reason: string): never {
+    throw new SimulationFailure(this.seed, `${reason} (at t=${this.now / TICK} ticks)`, this.replay);
+  }
+
+  private trace(line: string): void {
+    this.log?.(`[t=${(this.now / TICK).toFixed(1)}] ${line}`);
+  }
+}
+
+function describe(m: PbftMessage): string {
+  switch (m.type) {
+    case 'PrePrepare':
+      return `PrePrepare v=${m.view} n=${m.sequence} d=${m.digest.slice(0, 6)} reqs=${m.batch.length} i=${m.replica}`;
+    case 'Prepare':
+    case 'Commit':
+      return `${m.type} v=${m.view} n=${m.sequence} d=${m.digest.slice(0, 6)} i=${m.replica}`;
+    case 'Checkpoint':
+      return `Checkpoint n=${m.sequence} d=${m.digest.slice(0, 6)} i=${m.replica}`;
+    case 'ViewChange':
+      return `ViewChange v=${m.view} h=${m.h} P=${m.prepared.length} Q=${m.prePrepared.length} i=${m.replica}`;
+    case 'NewView':
+      return `NewView v=${m.view} h=${m.h} O=${m.chosen.length} i=${m.replica}`;
+    default:
+      return `${m.type} i=${m.replica}`;
+  }
+}

@@ -1,0 +1,339 @@
+/**
+ * The PBFT core's public types (Castro and Liskov, OSDI '99 "Practical Byzantine Fault
+ * Tolerance", cited as "OSDI §x"; TOCS 2002 "Practical Byzantine Fault Tolerance and Proactive
+ * Recovery", cited as "TOCS §x"). Names follow the papers: view v, sequence number n, digest d,
+ * low/high watermarks h/H, the P and Q sets of a ViewChange, the O set of a NewView.
+ *
+ * Messages are plain objects that survive a msgpackr round trip: Uint8Array fields stay
+ * Uint8Array, no Maps, no class instances, no undefined. Every peer message names its claimed
+ * sender in `replica` (the paper's i) and carries its authentication in `auth`: a MAC for the one
+ * receiver, or the sender's signature. The receiver authenticates against `replica`, never
+ * against the transport, so a forged `replica` fails verification (OSDI §4, TOCS §3.1).
+ */
+import type { KvOperation, KvResult } from '../kv/commands.js';
+
+export interface PbftConfig {
+  /** Replicas 0..n-1; f = floor((n-1)/3); primary(v) = v mod n. */
+  n: number;
+  self: number;
+  /** K: a checkpoint every K sequence numbers (OSDI §4.3). Default 128. */
+  checkpointInterval: number;
+  /** L = H - h (OSDI §4.3). Default 2*K. Must be a multiple of K. */
+  watermarkWindow: number;
+  /** Primary batching (TOCS §5.1.4). */
+  maxBatchRequests: number;
+  maxBatchBytes: number;
+  /** The view-change timer T; doubles per consecutive view change (OSDI §4.4, TOCS §4.5.2). */
+  requestTimeoutTicks: number;
+  /** 'mac': MACs on normal-case messages (TOCS §3.1); 'sign-all': signatures on every message. */
+  authentication: 'mac' | 'sign-all';
+  /** Requests this replica holds for ordering before submit() answers 'overloaded'. Default 10_000. */
+  maxPendingRequests?: number;
+  /** Resend interval for unfinished protocol work. Default max(1, floor(requestTimeoutTicks / 4)). */
+  retransmitTicks?: number;
+  /** Bound on one state-transfer chunk and one batch-transfer reply. Default 256 KiB. */
+  maxTransferBytes?: number;
+}
+
+/** A client request: PBFT's <REQUEST, o, t, c> with t = seq (also the KV session seq). */
+export interface ClientRequest {
+  clientId: string;
+  seq: number;
+  operation: KvOperation;
+  /** Replica that gathers replies for this request (the HTTP gateway), or -1 for a library client. */
+  origin: number;
+}
+
+/** A batch of requests: the "m" a PrePrepare orders at one sequence number (TOCS §5.1.4). */
+export type Batch = ClientRequest[];
+
+// ------------------------------------------------------------------------------------ messages
+
+/** A client request relayed between replicas (OSDI §4.1: backups relay to the primary). */
+export interface RequestMessage {
+  type: 'Request';
+  request: ClientRequest;
+  replica: number;
+  auth: Uint8Array;
+}
+
+/** <<PRE-PREPARE, v, n, d>_αp, m> (OSDI §4.2); auth covers (v, n, d, replica), not the batch. */
+export interface PrePrepare {
+  type: 'PrePrepare';
+  view: number;
+  sequence: number;
+  digest: string;
+  batch: Batch;
+  replica: number;
+  auth: Uint8Array;
+}
+
+/** <PREPARE, v, n, d, i>_αi (OSDI §4.2). */
+export interface Prepare {
+  type: 'Prepare';
+  view: number;
+  sequence: number;
+  digest: string;
+  replica: number;
+  auth: Uint8Array;
+}
+
+/** <COMMIT, v, n, d, i>_αi (OSDI §4.2). */
+export interface Commit {
+  type: 'Commit';
+  view: number;
+  sequence: number;
+  digest: string;
+  replica: number;
+  auth: Uint8Array;
+}
+
+/** <REPLY, v, t, c, i, r>_μic (OSDI §4.1), sent to the request's origin replica. */
+export interface Reply {
+  type: 'Reply';
+  view: number;
+  clientId: string;
+  seq: number;
+  result: KvResult;
+  replica: number;
+  auth: Uint8Array;
+}
+
+/** A read-only request multicast by its origin (OSDI §5.1.3 / TOCS §5.1.3). */
+export interface ReadRequest {
+  type: 'ReadRequest';
+  request: ClientRequest;
+  replica: number;
+  auth: Uint8Array;
+}
+
+/** The answer to a read-only request, from the replica's current executed state. */
+export interface ReadReply {
+  type: 'ReadReply';
+  clientId: string;
+  seq: number;
+  result: KvResult;
+  replica: number;
+  auth: Uint8Array;
+}
+
+/** <CHECKPOINT, n, d, i>_σi (OSDI §4.3): always signed, it is forwarded as proof. */
+export interface Checkpoint {
+  type: 'Checkpoint';
+  sequence: number;
+  digest: string;
+  replica: number;
+  auth: Uint8Array;
+}
+
+/** One entry of the P set: n prepared with digest d in view v, no later prepare (TOCS §4.5). */
+export interface PreparedEntry {
+  sequence: number;
+  digest: string;
+  view: number;
+}
+
+/** One entry of the Q set: n pre-prepared with digest d, latest view for d (TOCS §4.5). */
+export type PrePreparedEntry = PreparedEntry;
+
+/** A batch carried as evidence; it verifies itself against its digest. */
+export interface BatchEntry {
+  sequence: number;
+  digest: string;
+  batch: Batch;
+}
+
+/**
+ * <VIEW-CHANGE, v+1, h, C, P, Q, i>_σi (TOCS §4.5): `view` is the view moved to, h the last stable
+ * checkpoint with its 2f+1 signed Checkpoints (C), P and Q the prepared / pre-prepared claims.
+ * The signature covers everything but `batches` (the batches of the P entries, which verify
+ * themselves against their digests: TOCS lets replicas fetch them; we piggyback them).
+ */
+export interface ViewChange {
+  type: 'ViewChange';
+  view: number;
+  h: number;
+  checkpointDigest: string;
+  checkpointProof: Checkpoint[];
+  prepared: PreparedEntry[];
+  prePrepared: PrePreparedEntry[];
+  batches: BatchEntry[];
+  replica: number;
+  auth: Uint8Array;
+}
+
+/**
+ * <NEW-VIEW, v+1, V, X>_σp (TOCS §4.5): V = the signed ViewChanges the primary decided from
+ * (their `batches` stripped), X = the decision: checkpoint h and, per n in h+1..max, the chosen
+ * digest (the null request is the empty batch). Backups recompute X from V (TOCS §4.5.3).
+ */
+export interface NewView {
+  type: 'NewView';
+  view: number;
+  viewChanges: ViewChange[];
+  h: number;
+  chosen: Array<{ sequence: number; digest: string }>;
+  batches: BatchEntry[];
+  replica: number;
+  auth: Uint8Array;
+}
+
+/** A lagging replica asks for committed batches from `from` on (state transfer, TOCS §6.2). */
+export interface Fetch {
+  type: 'Fetch';
+  from: number;
+  replica: number;
+  auth: Uint8Array;
+}
+
+/** Committed batches (and, when `from` was garbage-collected, the stable checkpoint proof). */
+export interface FetchReply {
+  type: 'FetchReply';
+  entries: BatchEntry[];
+  stable: { sequence: number; digest: string; proof: Checkpoint[] } | null;
+  replica: number;
+  auth: Uint8Array;
+}
+
+/** Ask for chunk `chunk` of the state at checkpoint (sequence, digest) (TOCS §6.2). */
+export interface FetchState {
+  type: 'FetchState';
+  sequence: number;
+  digest: string;
+  chunk: number;
+  replica: number;
+  auth: Uint8Array;
+}
+
+/** One chunk of a checkpoint's canonical state bytes; the whole verifies against `digest`. */
+export interface StateChunk {
+  type: 'StateChunk';
+  sequence: number;
+  digest: string;
+  proof: Checkpoint[];
+  chunk: number;
+  chunks: number;
+  bytes: Uint8Array;
+  replica: number;
+  auth: Uint8Array;
+}
+
+export type PbftMessage =
+  | RequestMessage
+  | PrePrepare
+  | Prepare
+  | Commit
+  | Reply
+  | ReadRequest
+  | ReadReply
+  | Checkpoint
+  | ViewChange
+  | NewView
+  | Fetch
+  | FetchReply
+  | FetchState
+  | StateChunk;
+
+export type PbftMessageType = PbftMessage['type'];
+
+// ------------------------------------------------------------------------------------ outputs
+
+export type PersistRecord = { key: string; value: unknown } | { key: string; delete: true };
+
+export interface ExecutedRequest {
+  request: ClientRequest;
+  result: KvResult;
+  sequence: number;
+}
+
+export interface ReceivedReply {
+  from: number;
+  clientId: string;
+  seq: number;
+  result: KvResult;
+  view: number;
+}
+
+export interface ReceivedReadReply {
+  from: number;
+  clientId: string;
+  seq: number;
+  result: KvResult;
+}
+
+export interface PbftReady {
+  /** Write in ONE durable batch BEFORE sending `messages`; keys are the core's business. */
+  persist: PersistRecord[];
+  messages: Array<{ to: number; message: PbftMessage }>;
+  /** This replica executed it (ordered path): its own reply for the request. */
+  executed: ExecutedRequest[];
+  /** Verified Reply messages from other replicas for requests whose origin is this replica. */
+  replies: ReceivedReply[];
+  /**
+   * Read-only answers for requests whose origin is this replica: the verified ReadReply messages
+   * of the others AND this replica's own answer (from === self). For origin -1, only its own.
+   */
+  readReplies: ReceivedReadReply[];
+}
+
+export interface PbftStatus {
+  id: number;
+  n: number;
+  f: number;
+  view: number;
+  primary: number;
+  isPrimary: boolean;
+  viewChanging: boolean;
+  lowWatermark: number;
+  highWatermark: number;
+  lastStableCheckpoint: number;
+  lastExecuted: number;
+  /** Highest sequence number this replica (as primary) assigned; 0 as a backup before any. */
+  lastAssigned: number;
+  pendingRequests: number;
+  inFlight: number;
+  consecutiveViewChanges: number;
+  viewChangeTimeoutTicks: number;
+  stateTransfer: boolean;
+  /** Messages dropped because their MAC or signature failed. */
+  rejectedAuth: number;
+  /** Messages dropped because they broke a protocol rule (wrong view, outside watermarks, bad digest, ...). */
+  rejectedInvalid: number;
+  executedRequests: number;
+  /** View changes this replica started, and checkpoint states it installed by state transfer. */
+  viewChanges: number;
+  stateTransfers?: number;
+}
+
+/** The surface PbftReplica and ByzantineReplica share (contract: the runtime drives either). */
+export interface PbftReplicaApi {
+  tick(): void;
+  step(from: number, msg: PbftMessage): void;
+  submit(request: ClientRequest): 'accepted' | 'overloaded';
+  readOnly(request: ClientRequest): void;
+  hasReady(): boolean;
+  ready(): PbftReady;
+  advance(ready: PbftReady): void;
+  status(): PbftStatus;
+}
+
+export function byzantineBound(n: number): number {
+  return Math.floor((n - 1) / 3);
+}
+
+export function primaryOf(view: number, n: number): number {
+  return view % n;
+}
+
+export function defaultPbftConfig(n: number, self: number): PbftConfig {
+  return {
+    n,
+    self,
+    checkpointInterval: 128,
+    watermarkWindow: 256,
+    maxBatchRequests: 256,
+    maxBatchBytes: 256 * 1024,
+    requestTimeoutTicks: 40,
+    authentication: 'mac',
+  };
+}
