@@ -1,6 +1,7 @@
 /**
- * The chaos command end to end, against real Raft replicas: a short run under partitions,
- * kills and pauses must be linearizable with no lost writes; the same kind of run with
+ * The chaos command end to end, against real replicas: a short run under partitions, kills and
+ * pauses (Raft, Multi-Paxos), or Byzantine replicas and kills (PBFT), must be linearizable with
+ * no lost writes; the same kind of run with
  * `--unsafe-local-reads` (every replica answers reads from its local state) must be reported
  * as a violation. Each run is the real CLI in a child process; the child, its replicas and the
  * temporary store are removed in teardown, also on failure.
@@ -67,6 +68,19 @@ for (const protocol of ['raft', 'multipaxos']) {
     t.match(run.stdout, /verdict: VALID/);
   });
 }
+
+t.test('pbft with a Byzantine replica (often the primary) and a kill: linearizable, no lost writes', async (t) => {
+  // The byzantine nemesis restarts a replica in a random mode (silent, equivocate, bad-digest,
+  // wrong-reply, forge, stale-view); with the kill, at most f = 1 replica is faulty at a time.
+  const run = await chaos(t, ['--protocol', 'pbft', '--nemesis', 'byzantine,kill', '--time', '14', '--interval', '3', '--recovery', '4', '--seed', '5'], 120_000);
+  if (run.code !== 0) t.comment(run.stdout);
+  t.equal(run.code, 0, 'exit 0');
+  t.equal(run.results['linearizability']?.valid, true, 'linearizable');
+  t.equal(run.results['lostWrites']?.valid, true, 'no lost writes');
+  const periods = run.results['periods'] as Array<{ fault: string }>;
+  t.ok(periods.some((p) => p.fault === 'byzantine'), `a Byzantine period ran (${periods.map((p) => p.fault).join(', ')})`);
+  t.ok(run.results['workload']?.ok > 200, `${run.results['workload']?.ok} ok operations`);
+});
 
 t.test('--unsafe-local-reads under partitions is caught as a linearizability violation', async (t) => {
   const run = await chaos(

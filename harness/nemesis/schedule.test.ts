@@ -6,7 +6,7 @@ import t from 'tap';
 import { SeededRng } from '../../protocols/common/rng.js';
 import { HistoryRecorder, type NemesisEvent } from '../chaos/history.js';
 import { FaultProxy } from '../proxy/fault-proxy.js';
-import { faultNames, registerFault, type ClusterControl } from './fault-kinds.js';
+import { BYZANTINE_MODES, faultNames, registerFault, type ClusterControl } from './fault-kinds.js';
 import { NemesisRunner } from './run-schedule.js';
 import { maxConcurrentDown, planSchedule } from './schedule.js';
 
@@ -53,7 +53,7 @@ t.test('never a majority down at once, over many seeds and sizes', async (t) => 
 });
 
 t.test('unknown nemeses are refused; the registry is extensible', async (t) => {
-  t.throws(() => planSchedule({ faults: ['byzantine'], ids: ids3, timeMs: 10_000, intervalMs: 1000, seed: 1 }), /unknown nemesis/);
+  t.throws(() => planSchedule({ faults: ['meteor-strike'], ids: ids3, timeMs: 10_000, intervalMs: 1000, seed: 1 }), /unknown nemesis/);
   registerFault({
     name: 'test-noop',
     resource: 'shaping',
@@ -157,4 +157,13 @@ t.test('heal() ends running faults early and restarts what is down', async (t) =
   const last = recorder.entries.at(-1) as NemesisEvent;
   t.equal(last.f, 'heal');
   t.ok(runner.periods.every((p) => p.endMs !== null), 'every period is closed');
+});
+
+t.test('PBFT: byzantine faults plan a mode, and at most f replicas are faulty at once', async (t) => {
+  const ids4 = ['n1', 'n2', 'n3', 'n4'];
+  for (let seed = 1; seed <= 50; seed++) {
+    const s = planSchedule({ faults: ['byzantine', 'kill', 'pause'], ids: ids4, timeMs: 30_000, intervalMs: 1000, seed, maxImpaired: 1 });
+    t.ok(maxConcurrentDown(s, 4) <= 1, `seed ${seed}: at most f = 1 faulty`);
+    for (const f of s.faults.filter((x) => x.fault === 'byzantine')) t.ok(BYZANTINE_MODES.includes(f.params?.['mode'] as never), `mode ${f.params?.['mode']}`);
+  }
 });

@@ -155,12 +155,14 @@ export function writeValue(w: ByteWriter, value: unknown): void {
     return;
   }
   const obj = value as Record<string, unknown>;
-  const keys = Object.keys(obj)
-    .filter((k) => obj[k] !== undefined)
-    .sort();
+  const keys = Object.keys(obj);
+  if (keys.length > 1) keys.sort();
+  let count = 0;
+  for (const k of keys) if (obj[k] !== undefined) count++;
   w.byte(T_OBJECT);
-  w.varint(keys.length);
+  w.varint(count);
   for (const k of keys) {
+    if (obj[k] === undefined) continue;
     w.string(k);
     writeValue(w, obj[k]);
   }

@@ -697,7 +697,7 @@ export class PbftReplica implements PbftReplicaApi {
     for (const k of this.ownCheckpoints.keys()) if (k < n) this.ownCheckpoints.delete(k);
     this.checkpoints.discardUpTo(n);
     this.batchVotes.discardUpTo(n);
-    if (this.lastAssigned < n) this.lastAssigned = this.isPrimary ? n : this.lastAssigned;
+    if (this.isPrimary && this.lastAssigned < n) this.lastAssigned = n; // new n start above h
   }
 
   // ================================================================ §4.4 / TOCS §4.5 view changes

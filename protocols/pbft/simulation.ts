@@ -59,7 +59,7 @@ export interface SimulationReport {
   recoveryTicks: number;
 }
 
-export const DEFAULT_STEPS = 5000;
+export const DEFAULT_STEPS = 4000;
 const TICK = 10;
 const LIVENESS_TICKS = 20_000;
 
