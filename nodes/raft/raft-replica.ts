@@ -277,6 +277,7 @@ export class RaftReplica implements KvService, DebugSource {
   /** One Ready cycle (the order is the core's Ready contract); ReadyLoop runs one at a time. */
   private async cycle(): Promise<void> {
     const rd = this.core.ready();
+    this.syncMembers(); // a configuration appended since the last cycle: reach its new members now
     this.sendAll(rd.messages);
     await this.persist(rd);
     this.sendAll(rd.messagesAfterPersist);
