@@ -13,14 +13,16 @@ t.test('well-formed messages of every kind pass', async (t) => {
     { type: 'PrePrepare', view: 0, sequence: 1, digest: 'd', batch: [request], replica: 0, auth },
     { type: 'Prepare', view: 0, sequence: 1, digest: 'd', replica: 2, auth },
     { type: 'Commit', view: 0, sequence: 1, digest: 'd', replica: 3, auth },
-    { type: 'Reply', view: 0, clientId: 'c', seq: 1, result: { kind: 'cas', ok: false, current: null }, replica: 1, auth },
+    { type: 'Reply', view: 0, replies: [{ clientId: 'c', seq: 1, result: { kind: 'cas', ok: false, current: null } }], replica: 1, auth },
     { type: 'ReadRequest', request: { ...request, operation: { op: 'get', key: 'k' } }, replica: 0, auth },
     { type: 'ReadReply', clientId: 'c', seq: 1, result: { kind: 'get', value: null }, replica: 1, auth },
     checkpoint,
     { type: 'ViewChange', view: 1, h: 128, checkpointDigest: 'ab', checkpointProof: [checkpoint], prepared: [{ sequence: 129, digest: 'd', view: 0 }], prePrepared: [], batches: [{ sequence: 129, digest: 'd', batch: [request] }], replica: 2, auth },
-    { type: 'Fetch', from: 3, replica: 1, auth },
+    { type: 'Fetch', from: 3, h: 0, replica: 1, auth },
     { type: 'FetchReply', entries: [], stable: { sequence: 128, digest: 'ab', proof: [checkpoint] }, replica: 1, auth },
-    { type: 'FetchState', sequence: 128, digest: 'ab', chunk: 0, replica: 1, auth },
+    { type: 'FetchBatches', wanted: [{ sequence: 129, digest: 'd' }], replica: 1, auth },
+    { type: 'Batches', entries: [{ sequence: 129, digest: 'd', batch: [request] }], replica: 1, auth },
+    { type: 'FetchState', sequence: 128, digest: 'ab', chunk: 0, count: 8, replica: 1, auth },
     { type: 'StateChunk', sequence: 128, digest: 'ab', proof: [checkpoint], chunk: 0, chunks: 1, bytes: new Uint8Array(3), replica: 1, auth },
   ];
   for (const m of good) t.ok(guard.check(m), m.type);
@@ -35,7 +37,7 @@ t.test('malformed ones are refused', async (t) => {
     { type: 'Prepare', view: 0, sequence: 1, digest: 'd', replica: 0, auth: 'x' },
     { type: 'PrePrepare', view: 0, sequence: 1, digest: 'd', batch: [{ ...request, origin: 9 }], replica: 0, auth },
     { type: 'PrePrepare', view: 0, sequence: 1, digest: 'd', batch: [{ ...request, operation: { op: 'put', key: 'k' } }], replica: 0, auth },
-    { type: 'Reply', view: 0, clientId: 'c', seq: 1, result: { kind: 'nope' }, replica: 1, auth },
+    { type: 'Reply', view: 0, replies: [{ clientId: 'c', seq: 1, result: { kind: 'nope' } }], replica: 1, auth },
     { type: 'Nope', replica: 0, auth },
   ];
   for (const m of bad) t.notOk(guard.check(m), JSON.stringify(m)?.slice(0, 80) ?? String(m));

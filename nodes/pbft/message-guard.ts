@@ -42,6 +42,11 @@ export function isKvResult(v: unknown): boolean {
   }
 }
 
+/** One request's result inside a (batched) Reply. */
+export function isReplyEntry(v: unknown): boolean {
+  return isRecord(v) && isText(v['clientId'], 512) && isCount(v['seq']) && isKvResult(v['result']);
+}
+
 /**
  * Shape checks of decoded peer frames before they reach the PBFT core (DESIGN.md §3: a replica
  * never crashes on input from outside). The transport proved the peer knows the cluster secret;
@@ -94,7 +99,7 @@ export class PbftMessageGuard {
       case 'Commit':
         return this.fields(m, ['view', 'sequence']) && isDigest(m['digest']);
       case 'Reply':
-        return this.fields(m, ['view', 'seq']) && isText(m['clientId'], 512) && isKvResult(m['result']);
+        return this.fields(m, ['view']) && everyOf(m['replies'], isReplyEntry);
       case 'ReadReply':
         return this.fields(m, ['seq']) && isText(m['clientId'], 512) && isKvResult(m['result']);
       case 'Checkpoint':
@@ -109,11 +114,15 @@ export class PbftMessageGuard {
           everyOf(m['batches'], this.isBatchEntry)
         );
       case 'Fetch':
-        return this.fields(m, ['from']);
+        return this.fields(m, ['from', 'h']);
       case 'FetchReply':
         return everyOf(m['entries'], this.isBatchEntry) && (m['stable'] === null || this.isStable(m['stable']));
+      case 'FetchBatches':
+        return everyOf(m['wanted'], this.isChosen);
+      case 'Batches':
+        return everyOf(m['entries'], this.isBatchEntry);
       case 'FetchState':
-        return this.fields(m, ['sequence', 'chunk']) && isDigest(m['digest']);
+        return this.fields(m, ['sequence', 'chunk', 'count']) && isDigest(m['digest']);
       case 'StateChunk':
         return (
           this.fields(m, ['sequence', 'chunk', 'chunks']) && isDigest(m['digest']) && everyOf(m['proof'], this.isCheckpoint) && isBytes(m['bytes'])

@@ -3,8 +3,11 @@
  * itself: n >= 4 replicas (n >= 3f + 1 with f >= 1, Castro and Liskov §2), and every replica's
  * public keys.
  */
+import { messageBytesMax } from '../../protocols/pbft/message-bounds.js';
 import type { PbftConfig } from '../../protocols/pbft/types.js';
 import type { ClusterFile } from '../config.js';
+import { defaultHttpLimits } from '../http/limits.js';
+import { DEFAULT_MAX_FRAME_BYTES } from '../transport/transport-options.js';
 
 /** The core's own settings (protocols/pbft/types.ts PbftConfig minus n and self), plus what the runtime adds. */
 export type PbftTuning = Omit<PbftConfig, 'n' | 'self' | 'maxPendingRequests'> & {
@@ -62,4 +65,19 @@ export function validatePbftFile(file: ClusterFile, fail: (why: string) => never
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) fail(`pbft.${name} must be a positive integer`);
   }
   if (tuning.watermarkWindow % tuning.checkpointInterval !== 0) fail('pbft.watermarkWindow must be a multiple of checkpointInterval (OSDI §4.3)');
+  const largest = pbftMessageBytesMax(tuning, file.nodes.length);
+  if (largest > DEFAULT_MAX_FRAME_BYTES) {
+    fail(`pbft: a view change over a full window could need ${largest} bytes, more than a peer frame (${DEFAULT_MAX_FRAME_BYTES}); lower maxCarriedBatchBytes, watermarkWindow or maxBatchBytes`);
+  }
+}
+
+/**
+ * The largest request the HTTP API admits on the wire: a cas with expected and value at the
+ * value limit, a key at its limit, a client id (the message guard's 512 units) and headers.
+ */
+export const REQUEST_WIRE_BYTES_MAX = 2 * defaultHttpLimits.valueBytesMax + defaultHttpLimits.keyBytesMax + 3 * 512 + 256;
+
+/** The largest peer message the core can send with this tuning (protocols/pbft/message-bounds.ts). */
+export function pbftMessageBytesMax(tuning: PbftTuning, n: number): number {
+  return messageBytesMax({ ...tuning, n }, REQUEST_WIRE_BYTES_MAX);
 }

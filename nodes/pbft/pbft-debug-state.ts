@@ -1,12 +1,12 @@
-import type { PbftStatus } from '../../protocols/pbft/types.js';
-import type { PbftDebugState } from '../debug/debug-state.js';
+import type { PbftStatus, SlotPhase } from '../../protocols/pbft/types.js';
+import { DEBUG_LOG_TAIL, type PbftDebugState, type PbftSeqEntry } from '../debug/debug-state.js';
 
 /**
- * The PBFT replica's answer to GET /admin/debug/state (`--debug-api`, the dashboard). The core's
- * public surface has no per-sequence-number phases yet, so `log` is empty; the card, timeline and
- * primary come from status().
+ * The PBFT replica's answer to GET /admin/debug/state (`--debug-api`, the dashboard): the card,
+ * timeline and primary from status(), and `log` from the correct core's `slotPhases()` (the
+ * newest DEBUG_LOG_TAIL sequence numbers and the phase each reached here, OSDI §4.2).
  */
-export function pbftDebugState(id: string, s: PbftStatus, replicas: readonly string[]): PbftDebugState {
+export function pbftDebugState(id: string, s: PbftStatus, replicas: readonly string[], slots: readonly SlotPhase[] = []): PbftDebugState {
   const primary = replicas[s.primary] ?? String(s.primary);
   return {
     protocol: 'pbft',
@@ -24,6 +24,10 @@ export function pbftDebugState(id: string, s: PbftStatus, replicas: readonly str
     stableCheckpoint: s.lastStableCheckpoint,
     highWatermark: s.highWatermark,
     viewChanging: s.viewChanging,
-    log: [],
+    log: slots.slice(-DEBUG_LOG_TAIL).map(toSeqEntry),
   };
+}
+
+function toSeqEntry(slot: SlotPhase): PbftSeqEntry {
+  return { seq: slot.sequence, view: slot.view, phase: slot.phase, executed: slot.executed, digest: slot.digest.slice(0, 8) };
 }

@@ -5,7 +5,7 @@ import { SeededRng } from '../../protocols/common/rng.js';
 import type { PbftCrypto } from '../../protocols/pbft/crypto.js';
 import { PbftReplica } from '../../protocols/pbft/pbft-replica.js';
 import type { PbftConfig, PbftMessage, PbftReady, PbftReplicaApi } from '../../protocols/pbft/types.js';
-import type { PbftDebugState } from '../debug/debug-state.js';
+import { DEBUG_LOG_TAIL, type PbftDebugState } from '../debug/debug-state.js';
 import { ReadyLoop } from '../ready-loop.js';
 import type { PbftStore } from '../storage/leveldb-pbft-store.js';
 import type { Transport } from '../transport/index.js';
@@ -167,7 +167,7 @@ export class PbftReplicaNode implements PbftGatewayPort {
   }
 
   debugState(): PbftDebugState {
-    return pbftDebugState(this.id, this.core.status(), this.opts.replicas);
+    return pbftDebugState(this.id, this.core.status(), this.opts.replicas, this.correct.slotPhases(DEBUG_LOG_TAIL));
   }
 
   metrics(): string {
@@ -191,11 +191,23 @@ export class PbftReplicaNode implements PbftGatewayPort {
       this.opts.logger.warn({ from: fromId, type: typeOfMessage(message) }, 'dropped a malformed peer message');
       return;
     }
-    if ((message.type === 'Reply' || message.type === 'ReadReply') && !this.service.awaitsReply(message.clientId, message.seq)) {
+    if (!this.mayMatter(message)) {
       this.stats.lateReplies++;
       return;
     }
     this.loop.input(() => this.stepPeer(from, message));
+  }
+
+  /**
+   * REPLY / read-only replies for requests that already have their quorum only cost verification
+   * (OSDI §4.1: the client discards them): drop them before the core authenticates them. A batched
+   * Reply is stepped if any of its entries is still awaited (the MAC covers the whole message).
+   */
+  private mayMatter(message: PbftMessage): boolean {
+    if (message.type === 'ReadReply') return this.service.awaitsReply(message.clientId, message.seq);
+    if (message.type !== 'Reply') return true;
+    for (const e of message.replies) if (this.service.awaitsReply(e.clientId, e.seq)) return true;
+    return false;
   }
 
   /**
@@ -252,6 +264,8 @@ function coreConfig(t: PbftTuning, n: number, self: number): PbftConfig {
   };
   if (t.retransmitTicks !== undefined) config.retransmitTicks = t.retransmitTicks;
   if (t.maxTransferBytes !== undefined) config.maxTransferBytes = t.maxTransferBytes;
+  if (t.maxCarriedBatchBytes !== undefined) config.maxCarriedBatchBytes = t.maxCarriedBatchBytes;
+  if (t.maxBatchesInFlight !== undefined) config.maxBatchesInFlight = t.maxBatchesInFlight;
   return config;
 }
 

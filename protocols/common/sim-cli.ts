@@ -4,6 +4,9 @@
  *
  *   npm run sim:<protocol> -- --seed 123 [--nodes 5] [--steps N] [--verbose] [--messages]
  *   npm run sim:<protocol> -- --seeds 1000 [--from 1] [--nodes 3] [--steps N]
+ *
+ * A protocol with flags of its own (PBFT's --byzantine and --modes) passes a `SimCliExtension`
+ * that parses them into its options.
  */
 
 /** What every simulation takes. */
@@ -15,7 +18,16 @@ export interface SimCliOptions {
   logMessages?: boolean;
 }
 
-interface CliArgs {
+/** A protocol's own flags: each one it knows goes into `extra`, passed to every run. */
+export interface SimCliExtension<O extends SimCliOptions> {
+  /**
+   * Parses `flag` (taking its argument with `value()`, which throws when there is none) into
+   * `extra`; returns false for a flag it does not know.
+   */
+  parseFlag(flag: string, value: () => string, extra: Partial<O>): boolean;
+}
+
+interface CliArgs<O> {
   seed: number | undefined;
   seeds: number | undefined;
   from: number;
@@ -23,14 +35,20 @@ interface CliArgs {
   steps: number;
   verbose: boolean;
   messages: boolean;
+  extra: Partial<O>;
 }
 
-function parseArgs(argv: string[], defaultSteps: number): CliArgs {
-  const args: CliArgs = { seed: undefined, seeds: undefined, from: 1, nodes: undefined, steps: defaultSteps, verbose: false, messages: false };
+function parseArgs<O extends SimCliOptions>(argv: string[], defaultSteps: number, extension: SimCliExtension<O> | undefined): CliArgs<O> {
+  const args: CliArgs<O> = { seed: undefined, seeds: undefined, from: 1, nodes: undefined, steps: defaultSteps, verbose: false, messages: false, extra: {} };
   for (let k = 0; k < argv.length; k++) {
-    const flag = argv[k];
+    const flag = argv[k] as string;
+    const text = (): string => {
+      const next = argv[++k];
+      if (next === undefined) throw new Error(`${flag} needs a value`);
+      return next;
+    };
     const value = (): number => {
-      const parsed = Number(argv[++k]);
+      const parsed = Number(text());
       if (!Number.isSafeInteger(parsed)) throw new Error(`${flag} needs an integer`);
       return parsed;
     };
@@ -41,25 +59,25 @@ function parseArgs(argv: string[], defaultSteps: number): CliArgs {
     else if (flag === '--steps') args.steps = value();
     else if (flag === '--verbose' || flag === '-v') args.verbose = true;
     else if (flag === '--messages') args.verbose = args.messages = true;
-    else throw new Error(`unknown argument ${flag}`);
+    else if (extension === undefined || !extension.parseFlag(flag, text, args.extra)) throw new Error(`unknown argument ${flag}`);
   }
   return args;
 }
 
-function options(seed: number, args: CliArgs): SimCliOptions {
-  const opts: SimCliOptions = { seed, steps: args.steps };
+function options<O extends SimCliOptions>(seed: number, args: CliArgs<O>): O {
+  const opts = { ...args.extra, seed, steps: args.steps } as O;
   if (args.nodes !== undefined) opts.nodes = args.nodes;
   if (args.verbose) opts.log = (line) => console.log(line);
   if (args.messages) opts.logMessages = true;
   return opts;
 }
 
-function runMany(simulate: (o: SimCliOptions) => unknown, count: number, args: CliArgs): void {
+function runMany<O extends SimCliOptions>(simulate: (o: O) => unknown, count: number, args: CliArgs<O>): void {
   const started = performance.now();
   let failures = 0;
   for (let seed = args.from; seed < args.from + count; seed++) {
     try {
-      simulate(options(seed, { ...args, verbose: false }));
+      simulate(options(seed, { ...args, verbose: false, messages: false }));
     } catch (error) {
       failures++;
       console.error(error instanceof Error ? error.message : String(error));
@@ -71,9 +89,14 @@ function runMany(simulate: (o: SimCliOptions) => unknown, count: number, args: C
 }
 
 /** Runs one seed (printing its report) or many (printing failures and a count). */
-export function runSimulationCli(simulate: (o: SimCliOptions) => unknown, defaultSteps: number, argv = process.argv.slice(2)): void {
+export function runSimulationCli<O extends SimCliOptions = SimCliOptions>(
+  simulate: (o: O) => unknown,
+  defaultSteps: number,
+  argv = process.argv.slice(2),
+  extension?: SimCliExtension<O>,
+): void {
   try {
-    const args = parseArgs(argv, defaultSteps);
+    const args = parseArgs(argv, defaultSteps, extension);
     if (args.seeds !== undefined) runMany(simulate, args.seeds, args);
     else console.log(JSON.stringify(simulate(options(args.seed ?? 1, args)), null, 2));
   } catch (error) {

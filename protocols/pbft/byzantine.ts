@@ -129,7 +129,8 @@ export class ByzantineReplica implements PbftReplicaApi {
         }
         return [this.lieAboutDigests(out)];
       case 'wrong-reply':
-        if (m.type === 'Reply' || m.type === 'ReadReply') return [this.reseal(out.to, { ...m, result: wrongResult(m.result) })];
+        if (m.type === 'Reply') return [this.reseal(out.to, { ...m, replies: m.replies.map((e) => ({ ...e, result: wrongResult(e.result) })) })];
+        if (m.type === 'ReadReply') return [this.reseal(out.to, { ...m, result: wrongResult(m.result) })];
         return [out];
       case 'forge':
         return [out, this.forge(out)];
@@ -196,7 +197,8 @@ export class ByzantineReplica implements PbftReplicaApi {
     let body: PbftMessage = { ...m, replica: claimed };
     if (body.type === 'Prepare' || body.type === 'Commit') body = { ...body, digest: 'forged' };
     if (body.type === 'ViewChange') body = { ...body, view: body.view + 1 };
-    if (body.type === 'Reply' || body.type === 'ReadReply') body = { ...body, result: wrongResult(body.result) };
+    if (body.type === 'Reply') body = { ...body, replies: body.replies.map((e) => ({ ...e, result: wrongResult(e.result) })) };
+    if (body.type === 'ReadReply') body = { ...body, result: wrongResult(body.result) };
     // Authenticated with this replica's own keys: the receiver checks against `claimed` and fails.
     return this.reseal(out.to, body);
   }

@@ -21,3 +21,23 @@ t.test('canonical: a PrePrepare authenticates (v, n, d), not the batch; batches 
   const r = { clientId: 'c', seq: 1, origin: 0, operation: { op: 'put' as const, key: 'k', value: 'v' } };
   t.notSame(encodeBatch([r]), encodeBatch([{ ...r, operation: { op: 'put', key: 'k', value: 'w' } }]));
 });
+
+t.test('canonical: strings are tag, varint UTF-8 length, UTF-8 bytes (ASCII and encodeInto paths agree)', async (t) => {
+  const reference = (text: string): Uint8Array => {
+    const body = new TextEncoder().encode(text);
+    const prefix: number[] = [];
+    let v = body.length;
+    while (v >= 0x80) {
+      prefix.push((v % 0x80) | 0x80);
+      v = Math.floor(v / 0x80);
+    }
+    prefix.push(v);
+    return new Uint8Array([6, ...prefix, ...body]);
+  };
+  const samples = ['', 'a', 'ab', 'x'.repeat(127), 'x'.repeat(128), 'x'.repeat(300), 'é', 'vé🙂', 'é'.repeat(40), 'a'.repeat(50) + '🙂', '🙂'.repeat(43), 'ü'.repeat(5000), '\u00ff'.repeat(200)];
+  for (const text of samples) {
+    t.same(encodeValue(text), reference(text), `${text.length} units`);
+    t.equal(decodeValue(encodeValue(text)), text);
+    t.same(decodeValue(encodeValue([text, 1, text])), [text, 1, text], 'inside an array (the scratch buffer grows mid-value)');
+  }
+});

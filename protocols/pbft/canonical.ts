@@ -31,6 +31,16 @@ const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 let scratch = new Uint8Array(4096);
 let scratchInUse = false;
 
+/** Strings up to this many units try a JS ASCII loop; longer ones go to the native encodeInto. */
+const ASCII_LOOP_MAX = 64;
+
+/** Bytes of `value` as an unsigned LEB128 varint. */
+function varintBytes(value: number): number {
+  let bytes = 1;
+  for (let v = value; v >= 0x80; v = Math.floor(v / 0x80)) bytes++;
+  return bytes;
+}
+
 /** A growable byte buffer; `finish()` copies the bytes out, so the scratch buffer is reused. */
 export class ByteWriter {
   private buf: Uint8Array;
@@ -86,30 +96,37 @@ export class ByteWriter {
     this.len += 8;
   }
 
+  /**
+   * UTF-8 straight into the buffer, no allocation: a JS loop for short ASCII strings (keys, ids,
+   * digests) and TextEncoder.encodeInto for the rest, with the length prefix sized for the worst
+   * case (3 bytes per UTF-16 unit) and moved down if the string was shorter.
+   */
   string(value: string): void {
-    this.byte(T_STRING);
-    // ASCII fast path: most keys, digests and ids; anything else goes through TextEncoder.
     const length = value.length;
-    if (length < 128) {
-      this.ensure(length + 1);
-      const start = this.len;
-      this.buf[start] = length;
+    this.ensure(1 + 10 + 3 * length); // so varint() below never reallocates under us
+    const buf = this.buf;
+    buf[this.len++] = T_STRING;
+    if (length <= ASCII_LOOP_MAX) {
+      const start = this.len + 1; // varintBytes(length) === 1
       let k = 0;
       for (; k < length; k++) {
         const c = value.charCodeAt(k);
         if (c >= 0x80) break;
-        this.buf[start + 1 + k] = c;
+        buf[start + k] = c;
       }
       if (k === length) {
-        this.len = start + 1 + length;
+        buf[this.len++] = length;
+        this.len += length;
         return;
       }
     }
-    const body = utf8.encode(value);
-    this.varint(body.length);
-    this.ensure(body.length);
-    this.buf.set(body, this.len);
-    this.len += body.length;
+    const maxPrefix = varintBytes(3 * length);
+    const body = this.len + maxPrefix;
+    const { written } = utf8.encodeInto(value, buf.subarray(body));
+    const prefix = varintBytes(written);
+    if (prefix !== maxPrefix) buf.copyWithin(this.len + prefix, body, body + written);
+    this.varint(written);
+    this.len += written;
   }
 
   bytes(value: Uint8Array): void {
@@ -291,6 +308,28 @@ export function encodeBatch(batch: Batch): Uint8Array {
   return w.finish();
 }
 
+/**
+ * An upper bound of a request's size on the wire (msgpack: field names and headers, and at most
+ * 3 UTF-8 bytes per UTF-16 unit), for what a ViewChange or NewView may carry.
+ */
+export function requestWireBytesMax(r: ClientRequest): number {
+  const op = r.operation;
+  const value = op.op === 'put' || op.op === 'cas' ? op.value.length + (op.op === 'cas' ? (op.expected?.length ?? 0) : 0) : 0;
+  return 128 + 3 * (r.clientId.length + op.key.length + value);
+}
+
+/** An upper bound of a result's size on the wire (a get's value, a failed cas's current value). */
+export function resultWireBytesMax(result: KvResult): number {
+  const value = result.kind === 'get' ? result.value : result.kind === 'cas' && !result.ok ? result.current : null;
+  return 64 + 3 * (value?.length ?? 0);
+}
+
+export function batchWireBytesMax(batch: Batch): number {
+  let bytes = 64;
+  for (const r of batch) bytes += requestWireBytesMax(r);
+  return bytes;
+}
+
 /** Approximate wire size of a request, for maxBatchBytes. */
 export function requestSize(r: ClientRequest): number {
   const op = r.operation;
@@ -370,9 +409,20 @@ export function authenticatedBytes(m: PbftMessage): Uint8Array {
       w.int(m.replica);
       break;
     case 'Reply':
+      // One authenticator for the whole batch's results (README Deviations: batched replies).
+      w.string(m.type);
+      w.int(m.view);
+      w.arrayHeader(m.replies.length);
+      for (const e of m.replies) {
+        w.string(e.clientId);
+        w.int(e.seq);
+        writeResult(w, e.result);
+      }
+      w.int(m.replica);
+      break;
     case 'ReadReply':
       w.string(m.type);
-      w.int(m.type === 'Reply' ? m.view : 0);
+      w.int(0);
       w.string(m.clientId);
       w.int(m.seq);
       writeResult(w, m.result);
@@ -400,6 +450,7 @@ export function authenticatedBytes(m: PbftMessage): Uint8Array {
     case 'Fetch':
       w.string(m.type);
       w.int(m.from);
+      w.int(m.h);
       w.int(m.replica);
       break;
     case 'FetchReply':
@@ -423,6 +474,26 @@ export function authenticatedBytes(m: PbftMessage): Uint8Array {
       w.int(m.sequence);
       w.string(m.digest);
       w.int(m.chunk);
+      w.int(m.count);
+      w.int(m.replica);
+      break;
+    case 'FetchBatches':
+      w.string(m.type);
+      w.arrayHeader(m.wanted.length);
+      for (const e of m.wanted) {
+        w.int(e.sequence);
+        w.string(e.digest);
+      }
+      w.int(m.replica);
+      break;
+    case 'Batches':
+      // The batches verify themselves against their digests; the MAC covers which ones.
+      w.string(m.type);
+      w.arrayHeader(m.entries.length);
+      for (const e of m.entries) {
+        w.int(e.sequence);
+        w.string(e.digest);
+      }
       w.int(m.replica);
       break;
     case 'StateChunk':

@@ -72,3 +72,47 @@ t.test('state transfer: a replica that missed everything fetches the stable chec
   t.equal(c.cores[3]?.get('k5'), 'v5');
   t.equal(c.cores[3]?.checkpointDigest(8), c.cores[0]?.checkpointDigest(8));
 });
+
+t.test('catch-up: a replica behind by less than K, with its own checkpoint not yet stable, fetches promptly (TOCS §6.2)', async (t) => {
+  // L = K: a replica whose checkpoint 4 is not stable has the window (0, 4] and cannot execute
+  // 5..7 even when it fetches them; nobody resends Checkpoint 4 once it is stable elsewhere.
+  const c = new TestCluster(4, { checkpointInterval: 4, watermarkWindow: 4, maxBatchRequests: 1, requestTimeoutTicks: 20 });
+  c.filter = (e) => !(e.to === 3 && e.message.type === 'Checkpoint');
+  for (let k = 1; k <= 4; k++) c.replicas[0]?.submit(c.request('c', k, `k${k}`, `v${k}`, 0));
+  c.run();
+  t.equal(c.cores[3]?.status().lastExecuted, 4);
+  t.equal(c.cores[3]?.status().lastStableCheckpoint, 0, 'replica 3 never saw the others\u2019 Checkpoints for 4');
+  t.equal(c.cores[0]?.status().lastStableCheckpoint, 4);
+  c.filter = (e) => e.to !== 3 && e.from !== 3; // replica 3 is partitioned away
+  for (let k = 5; k <= 7; k++) c.replicas[0]?.submit(c.request('c', k, `k${k}`, `v${k}`, 0));
+  c.run();
+  t.equal(c.cores[0]?.status().lastExecuted, 7);
+  c.filter = () => true; // heal; the cluster is idle from now on: no next checkpoint will come
+  c.tick(3 * 5); // three retransmission intervals (retransmitTicks = 20 / 4)
+  const s = c.cores[3]?.status();
+  t.equal(s?.lastStableCheckpoint, 4, 'the Fetch reply carried the proof of checkpoint 4: its own state there is stable now');
+  t.equal(s?.lastExecuted, 7, 'and it executed the committed batches 5..7 fetched from f+1 replicas');
+  t.equal(s?.stateTransfers, 0, 'without a state transfer');
+  t.equal(c.cores[3]?.get('k7'), 'v7');
+});
+
+t.test('catch-up: a replica in an older view that sees commits beyond its last executed fetches them', async (t) => {
+  const c = new TestCluster(4, { checkpointInterval: 8, watermarkWindow: 16, maxBatchRequests: 1, requestTimeoutTicks: 20 });
+  c.filter = (e) => e.to !== 3 && e.from !== 3; // replica 3 misses a view change and what follows
+  c.down.add(0);
+  c.replicas[1]?.submit(c.request('c', 1, 'k1', 'v1', 1));
+  c.tick(40);
+  t.equal(c.cores[1]?.status().view, 1, 'replicas 1 and 2 moved to view 1 without replica 3 ...');
+  c.down.delete(0);
+  c.tick(20);
+  for (let k = 2; k <= 4; k++) c.replicas[1]?.submit(c.request('c', k, `k${k}`, `v${k}`, 1));
+  c.run();
+  t.equal(c.cores[1]?.status().lastExecuted, 4, '... and, with replica 0 back, executed 1..4 in view 1');
+  t.equal(c.cores[3]?.status().view, 0, 'replica 3 is still in view 0');
+  c.filter = () => true;
+  c.replicas[1]?.submit(c.request('c', 5, 'k5', 'v5', 1)); // replica 3 sees view-1 traffic for n = 5
+  c.run();
+  c.tick(3 * 5);
+  t.equal(c.cores[3]?.status().lastExecuted, 5, 'it fetched 1..4 from f+1 replicas and then executed 5');
+  t.equal(c.cores[3]?.get('k4'), 'v4');
+});

@@ -4,7 +4,8 @@
 import t from 'tap';
 import { Slot } from './slot.js';
 import { TestCluster } from './test-cluster.js';
-import type { PrePrepare } from './types.js';
+import { ReplyQuorum } from './reply-quorum.js';
+import type { PrePrepare, Reply } from './types.js';
 
 t.test('prepared(m, v, n, i): the pre-prepare and 2f matching Prepares from distinct backups', async (t) => {
   const f = 1;
@@ -100,4 +101,37 @@ t.test('a backup accepts a PrePrepare only for its view, from the primary, with 
   const badDigest = { ...original, digest: 'ffff' };
   backup?.step(0, { ...badDigest, auth: primaryCrypto.mac(1, authenticatedBytes(badDigest)) });
   t.equal(backup?.status().rejectedInvalid, before + 3, 'a wrong view and a digest not matching the batch are refused');
+});
+
+t.test('slotPhases: each n shows the phase it reached here (pre-prepared, prepared, committed) and execution', async (t) => {
+  const c = new TestCluster(4, { maxBatchRequests: 1 });
+  c.replicas[0]?.submit(c.request('c', 1, 'a', '1', 0));
+  c.run();
+  // n = 2: replica 1 gets the PrePrepare and only replica 3's Prepare: pre-prepared at 3, prepared at 1.
+  c.filter = (e) => (e.message.type === 'PrePrepare' && (e.to === 1 || e.to === 3)) || (e.message.type === 'Prepare' && e.from === 3 && e.to === 1);
+  c.replicas[0]?.submit(c.request('c', 2, 'b', '2', 0));
+  c.run();
+  const at1 = c.cores[1]?.slotPhases() ?? [];
+  t.same(at1.map((s) => [s.sequence, s.view, s.phase, s.executed]), [[1, 0, 'committed', true], [2, 0, 'prepared', false]]);
+  t.equal(at1[0]?.digest, c.cores[1]?.executedAt(1), 'the executed digest');
+  t.same(c.cores[3]?.slotPhases().map((s) => s.phase), ['committed', 'pre-prepared']);
+  t.same(c.cores[2]?.slotPhases().map((s) => s.sequence), [1], 'no pre-prepare for 2 at replica 2: not listed');
+  t.same(c.cores[1]?.slotPhases(1).map((s) => s.sequence), [2], 'the newest `limit` only');
+});
+
+t.test('REPLY (OSDI §4.1), batched: one per (origin, executed batch) with every result; f+1 per request still rules out a wrong-reply replica', async (t) => {
+  const c = new TestCluster(4, { maxBatchRequests: 4 }, new Map([[3, 'wrong-reply' as const]]));
+  for (let k = 1; k <= 3; k++) c.replicas[0]?.submit(c.request('c', k, `k${k}`, `v${k}`, 1)); // gateway: replica 1
+  c.run();
+  const replies = c.sent.filter((e) => e.message.type === 'Reply' && e.to === 1).map((e) => e.message as Reply);
+  t.same(replies.map((m) => m.replica).sort(), [0, 2, 3], 'one Reply from each other replica for the one batch');
+  for (const m of replies) t.same(m.replies.map((e) => e.seq), [1, 2, 3], `replica ${m.replica}: the three results in one message`);
+  t.ok(replies.find((m) => m.replica === 3)?.replies.every((e) => e.result.kind !== 'put'), 'the wrong-reply replica lies about every entry');
+  for (let seq = 1; seq <= 3; seq++) {
+    const quorum = new ReplyQuorum(1, 2);
+    const own = c.executed[1]?.find((e) => e.request.seq === seq);
+    let accepted = own === undefined ? null : quorum.add(1, ReplyQuorum.resultKey(own.result));
+    for (const r of c.replies[1] ?? []) if (r.seq === seq && accepted === null) accepted = quorum.add(r.from, ReplyQuorum.resultKey(r.result));
+    t.equal(accepted, 'put', `request ${seq}: f+1 matching replies give the correct result`);
+  }
 });

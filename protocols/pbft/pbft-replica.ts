@@ -13,8 +13,9 @@ import type { KvResult } from '../kv/commands.js';
 import { SessionTable } from '../kv/sessions.js';
 import { KvStateMachine, type KvSnapshot } from '../kv/state-machine.js';
 import { Authenticator, NO_AUTH } from './auth.js';
-import { decodeValue, encodeBatch, encodeValue, requestSize } from './canonical.js';
+import { batchWireBytesMax, decodeValue, encodeBatch, encodeValue, requestSize, resultWireBytesMax } from './canonical.js';
 import { CheckpointCollector } from './checkpoint-collector.js';
+import { DEFAULT_MAX_CARRIED_BATCH_BYTES, DEFAULT_MAX_TRANSFER_BYTES } from './message-bounds.js';
 import type { PbftCrypto } from './crypto.js';
 import {
   batchKey,
@@ -31,6 +32,8 @@ import { BatchVotes, chunkAt, chunkCount, StateAssembly } from './state-transfer
 import type {
   Batch,
   BatchEntry,
+  Batches,
+  FetchBatches,
   Checkpoint,
   ClientRequest,
   Commit,
@@ -52,6 +55,8 @@ import type {
   ReceivedReply,
   ExecutedRequest,
   Reply,
+  ReplyEntry,
+  SlotPhase,
   RequestMessage,
   StateChunk,
   ViewChange,
@@ -63,6 +68,8 @@ import { wellFormed } from './well-formed.js';
 const requestKey = (r: { clientId: string; seq: number }): string => `${r.clientId}\u0000${r.seq}`;
 const RESEND_CAP = 64;
 const FETCH_ENTRIES_MAX = 64;
+/** State-transfer chunks asked for at once (one window per round trip). */
+const STATE_WINDOW_CHUNKS = 16;
 /** The view-change timeout doubles per consecutive view change up to T * 2^5 (README Deviations). */
 const MAX_BACKOFF_DOUBLINGS = 5;
 /** An idle replica probes for missed progress once every this many retransmission intervals. */
@@ -95,6 +102,8 @@ export class PbftReplica implements PbftReplicaApi {
   private readonly maxPending: number;
   private readonly retransmitTicks: number;
   private readonly maxTransferBytes: number;
+  private readonly maxCarriedBytes: number;
+  private readonly maxBatchesInFlight: number;
   private readonly auth: Authenticator;
   private readonly rules: ViewChangeRules;
   private readonly others: number[];
@@ -138,6 +147,14 @@ export class PbftReplica implements PbftReplicaApi {
   private stateTransfer: StateAssembly | null = null;
   private readonly batchVotes: BatchVotes;
   private readonly newViewSentAt = new Map<number, number>();
+  /**
+   * View change: batches fetched with FetchBatches because a ViewChange or NewView did not carry
+   * them (bounded: only asked-for digests are kept), and a verified NewView waiting for them.
+   */
+  private readonly heldBatches = new Map<string, Batch>();
+  private heldBytes = 0;
+  private readonly wantedBatches = new Set<string>();
+  private pendingNewView: NewView | null = null;
 
   // Ready buffers.
   private persistOut: PersistRecord[] = [];
@@ -168,7 +185,9 @@ export class PbftReplica implements PbftReplicaApi {
     this.L = config.watermarkWindow;
     this.maxPending = config.maxPendingRequests ?? 10_000;
     this.retransmitTicks = config.retransmitTicks ?? Math.max(1, Math.floor(config.requestTimeoutTicks / 4));
-    this.maxTransferBytes = config.maxTransferBytes ?? 256 * 1024;
+    this.maxTransferBytes = config.maxTransferBytes ?? DEFAULT_MAX_TRANSFER_BYTES;
+    this.maxCarriedBytes = config.maxCarriedBatchBytes ?? DEFAULT_MAX_CARRIED_BATCH_BYTES;
+    this.maxBatchesInFlight = config.maxBatchesInFlight ?? 2;
     this.auth = new Authenticator(crypto, config.authentication);
     this.others = Array.from({ length: this.n }, (_, k) => k).filter((k) => k !== this.self);
     this.nullDigest = crypto.digest(encodeBatch([]));
@@ -330,6 +349,27 @@ export class PbftReplica implements PbftReplicaApi {
     return this.ownCheckpoints.get(n)?.digest ?? null;
   }
 
+  /**
+   * The newest `limit` sequence numbers of the log (at most L of them, h < n <= H) with the phase
+   * each reached here (OSDI §4.2: pre-prepared, prepared, committed-local) and whether it was
+   * executed, oldest first: what the dashboard draws. Slots with votes but no pre-prepare yet
+   * are left out.
+   */
+  slotPhases(limit = 20): SlotPhase[] {
+    const ns: number[] = [];
+    for (const [n, s] of this.slots) if (s.digest !== null || s.executed !== null) ns.push(n);
+    ns.sort((a, b) => a - b);
+    const out: SlotPhase[] = [];
+    for (const n of ns.slice(Math.max(0, ns.length - limit))) {
+      const s = this.slots.get(n) as Slot;
+      const primary = this.primaryOf(s.view);
+      const executed = s.executed !== null;
+      const phase = executed || s.committedLocal(this.f, primary) ? 'committed' : s.sentCommit || s.prepared(this.f, primary) ? 'prepared' : 'pre-prepared';
+      out.push({ sequence: n, view: Math.max(0, s.view), phase, executed, digest: s.executed ?? (s.digest as string) });
+    }
+    return out;
+  }
+
   /** Local read of the executed state (tests, `?consistency=stale`). */
   get(key: string): string | null {
     return this.kv.get(key);
@@ -367,6 +407,10 @@ export class PbftReplica implements PbftReplicaApi {
         return this.onFetchState(msg);
       case 'StateChunk':
         return this.onStateChunk(msg);
+      case 'FetchBatches':
+        return this.onFetchBatches(msg);
+      case 'Batches':
+        return this.onBatches(msg);
       default: {
         const unknown: never = msg;
         return unknown;
@@ -387,7 +431,7 @@ export class PbftReplica implements PbftReplicaApi {
     if (cached !== null) {
       // OSDI §4.1: a retransmitted request that was executed gets the reply again.
       const origin = m.request.origin;
-      if (origin === m.replica) this.sendTo([origin], { type: 'Reply', view: this.view, clientId: m.request.clientId, seq: m.request.seq, result: cached, replica: this.self, auth: NO_AUTH });
+      if (origin === m.replica) this.sendTo([origin], { type: 'Reply', view: this.view, replies: [{ clientId: m.request.clientId, seq: m.request.seq, result: cached }], replica: this.self, auth: NO_AUTH });
       return;
     }
     if (this.waiting.has(key)) return; // relayed before; our own retransmission takes care of it
@@ -415,8 +459,9 @@ export class PbftReplica implements PbftReplicaApi {
     this.queue.push(request);
   }
 
+  /** A (batched) Reply: each entry is one replica's vote for one request (OSDI §4.1). */
   private onReply(m: Reply): void {
-    this.repliesOut.push({ from: m.replica, clientId: m.clientId, seq: m.seq, result: m.result, view: m.view });
+    for (const e of m.replies) this.repliesOut.push({ from: m.replica, clientId: e.clientId, seq: e.seq, result: e.result, view: m.view });
   }
 
   // ================================================================ §4.2 normal case
@@ -435,8 +480,13 @@ export class PbftReplica implements PbftReplicaApi {
     return s;
   }
 
+  /**
+   * OSDI §4.2: n within the watermarks; TOCS §5.1.4: batches wait while `maxBatchesInFlight` are
+   * in progress (unless a full one is ready), so a loaded primary sends fewer, larger batches.
+   */
   private canPropose(): boolean {
-    return this.queue.length > 0 && this.isPrimary && !this.viewChanging && this.lastAssigned < this.lastStable + this.L;
+    if (this.queue.length === 0 || !this.isPrimary || this.viewChanging || this.lastAssigned >= this.lastStable + this.L) return false;
+    return this.lastAssigned - this.lastExecuted < this.maxBatchesInFlight || this.queue.length >= this.config.maxBatchRequests;
   }
 
   /** The primary batches pending requests into PrePrepares, many n in flight within H (TOCS §5.1.4). */
@@ -477,6 +527,7 @@ export class PbftReplica implements PbftReplicaApi {
    * digest, and h < n <= H. It then multicasts a Prepare.
    */
   private onPrePrepare(m: PrePrepare): void {
+    this.sawSequence(m.sequence);
     if (this.viewChanging || m.view !== this.view || m.replica !== this.primaryOf(m.view)) return this.invalid();
     if (!this.inWindow(m.sequence)) return this.invalid();
     if (this.crypto.digest(encodeBatch(m.batch)) !== m.digest) return this.invalid();
@@ -491,6 +542,17 @@ export class PbftReplica implements PbftReplicaApi {
     s.touched = this.ticks;
     this.sendPrepare(s);
     this.advanceSlot(s);
+  }
+
+  /**
+   * An authenticated pre-prepare, prepare or commit for n, in any view: evidence that the others
+   * are at n. A replica still in an older view (or view-changing, or with its window stuck below
+   * n) drops the message, but learns it is behind and fetches the committed batches it misses
+   * (fetchIfStuck, TOCS §6.2) instead of waiting for the next stable checkpoint. Bounded, so a
+   * faulty replica can make us send at most one Fetch per retransmission interval.
+   */
+  private sawSequence(n: number): void {
+    if (n > this.highestSeen && n <= this.lastStable + 2 * this.L) this.highestSeen = n;
   }
 
   private ownPrepare(s: Slot): Prepare {
@@ -510,6 +572,7 @@ export class PbftReplica implements PbftReplicaApi {
 
   /** OSDI §4.2: accept a Prepare from a backup in view v within the watermarks. */
   private onPrepare(m: Prepare): void {
+    this.sawSequence(m.sequence);
     if (this.viewChanging || m.view !== this.view) return;
     if (m.replica === this.primaryOf(m.view) || !this.inWindow(m.sequence)) return this.invalid();
     this.highestSeen = Math.max(this.highestSeen, m.sequence);
@@ -522,23 +585,26 @@ export class PbftReplica implements PbftReplicaApi {
 
   /** OSDI §4.2: accept a Commit in view v within the watermarks. */
   private onCommit(m: Commit): void {
+    this.sawSequence(m.sequence);
     if (this.viewChanging || m.view !== this.view) return;
     if (!this.inWindow(m.sequence)) return this.invalid();
     this.highestSeen = Math.max(this.highestSeen, m.sequence);
     const s = this.slot(m.sequence);
     s.enterView(m.view);
-    if (s.commits.has(m.replica)) return;
+    if (s.commits.has(m.replica)) return this.helpLagging(s, m.replica);
     s.commits.set(m.replica, m.digest);
     this.advanceSlot(s);
   }
 
   /**
-   * A replica resent its Prepare and has not committed with us: it may be missing votes we sent
-   * before; send ours again to it (at most once per retransmission interval, so that two
-   * replicas cannot keep answering each other).
+   * A replica resent its Prepare or Commit: it resends only while it is not committed-local
+   * (resendSlots), so it may be missing votes we sent before, even if its own Commit reached us
+   * (and we may have executed n long ago, so our retransmission skips the slot). Send ours again
+   * to it, at most once per retransmission interval, so two replicas cannot keep answering each
+   * other.
    */
   private helpLagging(s: Slot, to: number): void {
-    if (s.digest === null || !s.sentCommit || s.commits.get(to) === s.digest) return;
+    if (s.digest === null || !s.sentCommit) return;
     const last = s.helpedAt.get(to) ?? -Infinity;
     if (this.ticks - last < this.retransmitTicks) return;
     s.helpedAt.set(to, this.ticks);
@@ -579,16 +645,36 @@ export class PbftReplica implements PbftReplicaApi {
 
   private execute(n: number, digest: string, batch: Batch): void {
     invariant(n === this.lastExecuted + 1, () => `pbft: executing ${n} after ${this.lastExecuted}`);
+    // OSDI §4.1 sends one REPLY per request; we send one per (origin replica, batch), carrying
+    // every result for that origin, authenticated once (README Deviations: batched replies).
+    const replies: Array<ReplyEntry[] | undefined> = [];
+    const replyBytes: number[] = [];
     for (const request of batch) {
       const result = this.applyRequest(request);
       this.executedOut.push({ request, result, sequence: n });
       this.stats.executedRequests++;
-      const key = requestKey(request);
-      this.waiting.delete(key);
-      this.inFlight.delete(key);
-      if (request.origin >= 0 && request.origin < this.n && request.origin !== this.self) {
-        this.sendTo([request.origin], { type: 'Reply', view: this.view, clientId: request.clientId, seq: request.seq, result, replica: this.self, auth: NO_AUTH });
+      if (this.waiting.size > 0 || this.inFlight.size > 0) {
+        const key = requestKey(request);
+        this.waiting.delete(key);
+        this.inFlight.delete(key);
       }
+      const origin = request.origin;
+      if (origin >= 0 && origin < this.n && origin !== this.self) {
+        // Split at maxTransferBytes: a batch of gets may return many large values (message-bounds.ts).
+        const size = 64 + 3 * request.clientId.length + resultWireBytesMax(result);
+        const entries = replies[origin];
+        if (entries !== undefined && (replyBytes[origin] ?? 0) + size > this.maxTransferBytes) {
+          this.sendTo([origin], { type: 'Reply', view: this.view, replies: entries, replica: this.self, auth: NO_AUTH });
+          replies[origin] = undefined;
+          replyBytes[origin] = 0;
+        }
+        replyBytes[origin] = (replyBytes[origin] ?? 0) + size;
+        (replies[origin] ??= []).push({ clientId: request.clientId, seq: request.seq, result });
+      }
+    }
+    for (let origin = 0; origin < replies.length; origin++) {
+      const entries = replies[origin];
+      if (entries !== undefined) this.sendTo([origin], { type: 'Reply', view: this.view, replies: entries, replica: this.self, auth: NO_AUTH });
     }
     const s = this.slot(n);
     s.executed = digest;
@@ -754,13 +840,19 @@ export class PbftReplica implements PbftReplicaApi {
     const prepared: ViewChange['prepared'] = [];
     const prePrepared: ViewChange['prePrepared'] = [];
     const batches: BatchEntry[] = [];
+    let budget = this.maxCarriedBytes;
     const ns = [...this.slots.keys()].filter((k) => this.inWindow(k)).sort((a, b) => a - b);
     for (const n of ns) {
       const s = this.slots.get(n) as Slot;
       if (s.pView >= 0) {
         prepared.push({ sequence: n, digest: s.pDigest, view: s.pView });
+        // Batches up to the carried bound; the new primary fetches the others (FetchBatches).
         const batch = s.batches.get(s.pDigest);
-        if (batch !== undefined) batches.push({ sequence: n, digest: s.pDigest, batch });
+        const bytes = batch === undefined ? 0 : batchWireBytesMax(batch);
+        if (batch !== undefined && bytes <= budget) {
+          budget -= bytes;
+          batches.push({ sequence: n, digest: s.pDigest, batch });
+        }
       }
       for (const [digest, view] of s.q) prePrepared.push({ sequence: n, digest, view });
     }
@@ -818,14 +910,26 @@ export class PbftReplica implements PbftReplicaApi {
     S.sort((a, b) => a.replica - b.replica);
     const batches = new Map<string, Batch>();
     for (const vc of S) for (const b of vc.batches) batches.set(b.digest, b.batch);
-    const decision = decideNewView(S, this.f, this.nullDigest, (d) => batches.has(d));
-    if (decision === null) return;
+    const find = (d: string, n: number): Batch | undefined => batches.get(d) ?? this.knownBatch(d, n);
+    const decision = decideNewView(S, this.f, this.nullDigest, (d, n) => find(d, n) !== undefined);
+    if (decision === null) {
+      // Perhaps only A3 is missing: fetch the prepared batches the ViewChanges did not carry.
+      const wanted: Array<{ sequence: number; digest: string }> = [];
+      for (const vc of S) for (const e of vc.prepared) if (e.digest !== this.nullDigest && find(e.digest, e.sequence) === undefined) wanted.push(e);
+      return this.fetchBatches(wanted, this.others);
+    }
+    const resolved = new Map<string, Batch>();
     const carried: BatchEntry[] = [];
-    const seen = new Set<string>();
+    let budget = this.maxCarriedBytes;
     for (const c of decision.chosen) {
-      if (c.digest === this.nullDigest || seen.has(c.digest)) continue;
-      seen.add(c.digest);
-      carried.push({ sequence: c.sequence, digest: c.digest, batch: batches.get(c.digest) as Batch });
+      if (c.digest === this.nullDigest || resolved.has(c.digest)) continue;
+      const batch = find(c.digest, c.sequence) as Batch;
+      resolved.set(c.digest, batch);
+      // Up to the carried bound; backups fetch the others from us (FetchBatches) before installing.
+      const bytes = batchWireBytesMax(batch);
+      if (bytes > budget) continue;
+      budget -= bytes;
+      carried.push({ sequence: c.sequence, digest: c.digest, batch });
     }
     const nv = this.auth.sign<NewView>({
       type: 'NewView',
@@ -838,18 +942,88 @@ export class PbftReplica implements PbftReplicaApi {
       auth: NO_AUTH,
     });
     for (const to of this.others) this.messagesOut.push({ to, message: nv });
-    this.installNewView(nv, decision, batches);
+    this.installNewView(nv, decision, resolved);
   }
 
   /** TOCS §4.5.3: a backup accepts a NewView after recomputing its decision from its ViewChanges. */
   private onNewView(nv: NewView): void {
     if (nv.replica !== this.primaryOf(nv.view)) return this.invalid();
     if (nv.view < this.view || (nv.view === this.view && !this.viewChanging)) return;
-    const batches = new Map<string, Batch>();
-    for (const b of nv.batches) if (this.crypto.digest(encodeBatch(b.batch)) === b.digest) batches.set(b.digest, b.batch);
-    const decision = verifyNewView(nv, this.rules, this.nullDigest, (d) => batches.has(d));
+    const carried = new Map<string, Batch>();
+    for (const b of nv.batches) if (this.crypto.digest(encodeBatch(b.batch)) === b.digest) carried.set(b.digest, b.batch);
+    const chosenAt = new Map(nv.chosen.map((c) => [c.sequence, c.digest]));
+    const decision = verifyNewView(nv, this.rules, this.nullDigest, (d, n) => chosenAt.get(n) === d);
     if (decision === null) return this.invalid();
-    this.installNewView(nv, decision, batches);
+    const resolved = new Map<string, Batch>();
+    const missing: Array<{ sequence: number; digest: string }> = [];
+    for (const c of decision.chosen) {
+      if (c.digest === this.nullDigest || c.sequence <= this.lastStable) continue;
+      const batch = carried.get(c.digest) ?? this.knownBatch(c.digest, c.sequence);
+      if (batch === undefined) missing.push(c);
+      else resolved.set(c.digest, batch);
+    }
+    if (missing.length > 0) {
+      // Not carried (the NewView is bounded): fetch them (the primary has them all), then install.
+      this.pendingNewView = nv;
+      return this.fetchBatches(missing, [nv.replica, ...this.others.filter((k) => k !== nv.replica)]);
+    }
+    this.installNewView(nv, decision, resolved);
+  }
+
+  /** A batch this replica holds for (n, d): a fetched one, or one in its log (P/Q evidence). */
+  private knownBatch(digest: string, n: number): Batch | undefined {
+    return this.heldBatches.get(digest) ?? this.slots.get(n)?.batches.get(digest);
+  }
+
+  /** TOCS §4.5: ask for the batches a view change needs and this replica lacks (bounded). */
+  private fetchBatches(wanted: Array<{ sequence: number; digest: string }>, from: readonly number[]): void {
+    const ask: Array<{ sequence: number; digest: string }> = [];
+    const seen = new Set<string>();
+    for (const e of wanted) {
+      if (seen.has(e.digest) || ask.length >= FETCH_ENTRIES_MAX) continue;
+      seen.add(e.digest);
+      if (this.wantedBatches.size < 4 * this.L) this.wantedBatches.add(e.digest);
+      if (this.wantedBatches.has(e.digest)) ask.push({ sequence: e.sequence, digest: e.digest });
+    }
+    if (ask.length > 0) this.sendTo(from, { type: 'FetchBatches', wanted: ask, replica: this.self, auth: NO_AUTH });
+  }
+
+  /** Serve the batches we hold for the asked (n, d), up to maxTransferBytes (at least one). */
+  private onFetchBatches(m: FetchBatches): void {
+    const entries: BatchEntry[] = [];
+    let bytes = 0;
+    for (const w of m.wanted.slice(0, FETCH_ENTRIES_MAX)) {
+      const batch = this.knownBatch(w.digest, w.sequence);
+      if (batch === undefined) continue;
+      bytes += batchWireBytesMax(batch);
+      if (entries.length > 0 && bytes > this.maxTransferBytes) break;
+      entries.push({ sequence: w.sequence, digest: w.digest, batch });
+    }
+    if (entries.length > 0) this.sendTo([m.replica], { type: 'Batches', entries, replica: this.self, auth: NO_AUTH });
+  }
+
+  /**
+   * Fetched batches: kept if asked for and they match their digest, up to 4 x maxCarriedBatchBytes
+   * (a faulty replica can name made-up digests in its P set and serve big batches for them); then
+   * retry the view change.
+   */
+  private onBatches(m: Batches): void {
+    let added = false;
+    for (const e of m.entries) {
+      if (!this.wantedBatches.has(e.digest) || this.heldBatches.has(e.digest)) continue;
+      const bytes = batchWireBytesMax(e.batch);
+      if (this.heldBytes + bytes > 4 * this.maxCarriedBytes) break;
+      if (this.crypto.digest(encodeBatch(e.batch)) !== e.digest) return this.invalid();
+      this.heldBatches.set(e.digest, e.batch);
+      this.heldBytes += bytes;
+      added = true;
+    }
+    if (!added) return;
+    const pending = this.pendingNewView;
+    if (pending !== null) {
+      this.pendingNewView = null;
+      this.onNewView(pending);
+    } else if (this.viewChanging && this.primaryOf(this.view) === this.self) this.tryNewView();
   }
 
   /** Enter view v: adopt the checkpoint, pre-prepare every chosen n in v, send Prepares (TOCS §4.5.3). */
@@ -859,6 +1033,10 @@ export class PbftReplica implements PbftReplicaApi {
     this.viewDirty = true;
     this.lastNewView = nv;
     this.persistOut.push({ key: 'nv', value: nv });
+    this.heldBatches.clear();
+    this.heldBytes = 0;
+    this.wantedBatches.clear();
+    this.pendingNewView = null;
     for (const [replica, vc] of this.viewChanges) if (vc.view <= nv.view) this.viewChanges.delete(replica);
     this.timer.stop();
     this.startRequestTimer();
@@ -912,56 +1090,71 @@ export class PbftReplica implements PbftReplicaApi {
 
   // ================================================================ TOCS §6.2 state transfer
 
-  private startStateTransfer(n: number, digest: string, proof: Checkpoint[], source: number): void {
+  private startStateTransfer(n: number, digest: string, proof: Checkpoint[], source: number, request = true): void {
     if (n <= this.lastExecuted) return;
     if (this.stateTransfer !== null && this.stateTransfer.sequence >= n) return;
     const from = source === this.self ? ((this.self + 1) % this.n) : source;
     this.stateTransfer = new StateAssembly(n, digest, proof, from);
-    this.requestChunk();
+    if (request) this.requestChunk();
   }
 
+  /**
+   * Asks the source for the next window of STATE_WINDOW_CHUNKS chunks at once: one chunk per
+   * round trip cannot finish a large state before the checkpoint it belongs to is replaced by
+   * the next one (then the servers only offer the newer state, and the transfer starts over).
+   */
   private requestChunk(): void {
     const st = this.stateTransfer;
     if (st === null) return;
-    const m: FetchState = { type: 'FetchState', sequence: st.sequence, digest: st.digest, chunk: st.firstMissing(), replica: this.self, auth: NO_AUTH };
+    const chunk = st.firstMissing();
+    st.requestedUpTo = chunk + STATE_WINDOW_CHUNKS;
+    const m: FetchState = { type: 'FetchState', sequence: st.sequence, digest: st.digest, chunk, count: STATE_WINDOW_CHUNKS, replica: this.self, auth: NO_AUTH };
     this.sendTo([st.source], m);
   }
 
   private onFetchState(m: FetchState): void {
     if (this.lastStable === 0 || m.sequence > this.lastStable) return;
-    // Same checkpoint: the asked chunk; an older one: our newer checkpoint from its start.
-    const chunk = m.sequence === this.lastStable && m.digest === this.stableDigest ? m.chunk : 0;
+    // Same checkpoint: the asked chunks; an older one: our newer checkpoint from its start.
+    const first = m.sequence === this.lastStable && m.digest === this.stableDigest ? m.chunk : 0;
     const chunks = chunkCount(this.stableBytes.length, this.maxTransferBytes);
-    if (chunk >= chunks) return this.invalid();
-    const reply: StateChunk = {
-      type: 'StateChunk',
-      sequence: this.lastStable,
-      digest: this.stableDigest,
-      proof: this.stableProof,
-      chunk,
-      chunks,
-      bytes: chunkAt(this.stableBytes, chunk, this.maxTransferBytes),
-      replica: this.self,
-      auth: NO_AUTH,
-    };
-    this.sendTo([m.replica], reply);
+    if (first >= chunks) return this.invalid();
+    const end = Math.min(chunks, first + Math.min(Math.max(1, m.count), STATE_WINDOW_CHUNKS));
+    for (let chunk = first; chunk < end; chunk++) {
+      const reply: StateChunk = {
+        type: 'StateChunk',
+        sequence: this.lastStable,
+        digest: this.stableDigest,
+        proof: this.stableProof,
+        chunk,
+        chunks,
+        bytes: chunkAt(this.stableBytes, chunk, this.maxTransferBytes),
+        replica: this.self,
+        auth: NO_AUTH,
+      };
+      this.sendTo([m.replica], reply);
+    }
   }
 
   private onStateChunk(m: StateChunk): void {
     if (m.sequence <= this.lastExecuted || m.bytes.length > this.maxTransferBytes) return;
     if (this.stateTransfer === null || m.sequence > this.stateTransfer.sequence) {
       if (!validCheckpointProof(m.sequence, m.digest, m.proof, this.rules)) return this.invalid();
-      this.startStateTransfer(m.sequence, m.digest, m.proof, m.replica);
+      // A server that moved on answers with a window of its newer state: take it as asked for.
+      this.startStateTransfer(m.sequence, m.digest, m.proof, m.replica, false);
+      if (this.stateTransfer !== null && this.stateTransfer.sequence === m.sequence) this.stateTransfer.requestedUpTo = m.chunk + STATE_WINDOW_CHUNKS;
     }
     const st = this.stateTransfer;
-    // One source at a time, one chunk in flight: answers from anyone else are late or unasked.
+    // One source at a time, one window in flight: answers from anyone else are late or unasked.
     if (st === null || st.sequence !== m.sequence || st.digest !== m.digest || m.replica !== st.source) return;
     if (m.chunks > 1_000_000 || m.chunk >= m.chunks) return this.invalid();
     if (!st.add(m.chunk, m.chunks, m.bytes)) {
       st.source = this.nextSource(st.source); // it disagrees with what we have: start over elsewhere
       return this.requestChunk();
     }
-    if (!st.complete()) return this.requestChunk();
+    if (!st.complete()) {
+      if (st.firstMissing() >= st.requestedUpTo) this.requestChunk(); // the window is in: the next one
+      return;
+    }
     const bytes = st.assemble();
     if (this.crypto.digest(bytes) !== st.digest) {
       st.reset(); // the sender lied about the state: ask someone else
@@ -1013,7 +1206,11 @@ export class PbftReplica implements PbftReplicaApi {
       if (entries.length > 0 && bytes > this.maxTransferBytes) break;
       entries.push({ sequence: k, digest: s.executed, batch });
     }
-    const stable = m.from <= this.lastStable && this.lastStable > 0 ? { sequence: this.lastStable, digest: this.stableDigest, proof: this.stableProof } : null;
+    // Our stable checkpoint's proof when the asker's is older: below it we have no batches to
+    // give (state transfer), and at or above it the asker's window (h, h + L] may be too low to
+    // execute what we send (OSDI §4.3: it cannot move h without 2f+1 Checkpoints, which nobody
+    // resends once they are stable).
+    const stable = (m.from <= this.lastStable || m.h < this.lastStable) && this.lastStable > 0 ? { sequence: this.lastStable, digest: this.stableDigest, proof: this.stableProof } : null;
     if (entries.length === 0 && stable === null) return;
     const reply: FetchReply = { type: 'FetchReply', entries, stable, replica: this.self, auth: NO_AUTH };
     this.sendTo([m.replica], reply);
@@ -1021,8 +1218,10 @@ export class PbftReplica implements PbftReplicaApi {
 
   private onFetchReply(m: FetchReply): void {
     const st = m.stable;
-    if (st !== null && st.sequence > this.lastExecuted && validCheckpointProof(st.sequence, st.digest, st.proof, this.rules)) {
-      this.startStateTransfer(st.sequence, st.digest, st.proof, m.replica);
+    if (st !== null && st.sequence > this.lastStable && validCheckpointProof(st.sequence, st.digest, st.proof, this.rules)) {
+      // Beyond what we executed: fetch the state; otherwise our own checkpoint becomes stable.
+      if (st.sequence > this.lastExecuted) this.startStateTransfer(st.sequence, st.digest, st.proof, m.replica);
+      else this.onStableCertificate(st.sequence, st.digest, st.proof);
     }
     for (const e of m.entries) {
       if (e.sequence <= this.lastExecuted || e.sequence > this.lastExecuted + 2 * this.L) continue;
@@ -1041,6 +1240,11 @@ export class PbftReplica implements PbftReplicaApi {
         for (const to of this.others) this.messagesOut.push({ to, message: this.myViewChange });
       }
       if (this.primaryOf(this.view) === this.self) this.tryNewView();
+      const pending = this.pendingNewView;
+      if (pending !== null) {
+        this.pendingNewView = null;
+        this.onNewView(pending); // asks again for the batches still missing
+      }
     } else {
       this.resendSlots();
     }
@@ -1102,7 +1306,7 @@ export class PbftReplica implements PbftReplicaApi {
     this.executedAtLastRetransmit = this.lastExecuted;
     const behind = this.highestSeen > this.lastExecuted && idle;
     if (!behind && this.idleRetransmits % PROBE_EVERY_RETRANSMITS !== 1) return;
-    this.sendTo(this.others, { type: 'Fetch', from: this.lastExecuted + 1, replica: this.self, auth: NO_AUTH });
+    this.sendTo(this.others, { type: 'Fetch', from: this.lastExecuted + 1, h: this.lastStable, replica: this.self, auth: NO_AUTH });
   }
 
   // ================================================================ sending and persisting

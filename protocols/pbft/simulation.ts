@@ -8,7 +8,9 @@
  * disk. Clients (simulated gateways and library clients with a ReplyQuorum) issue put, get, cas
  * and delete, some reads on the read-only path. After every event the PbftSafetyChecker checks
  * agreement, equal checkpoint states and client safety; at the end, with the network healed and
- * every correct replica up (at most f faulty), every client's operation must complete.
+ * every correct replica up (at most f faulty), every client's operation must complete, and then,
+ * with the clients stopped, every correct replica must execute what any correct replica executed
+ * within CATCH_UP_TICKS (a replica behind must fetch, not wait for a checkpoint that never comes).
  *
  * Pure: no timers, no clock, no I/O. A seed fully determines a run.
  */
@@ -57,11 +59,15 @@ export interface SimulationReport {
   rejectedAuth: number;
   stateTransfers: number;
   recoveryTicks: number;
+  /** Ticks after the clients finished until every correct replica executed what any had. */
+  catchUpTicks: number;
 }
 
 export const DEFAULT_STEPS = 4000;
 const TICK = 10;
 const LIVENESS_TICKS = 20_000;
+/** After the clients finish, every correct replica reaches the highest executed n within this. */
+const CATCH_UP_TICKS = 400;
 
 export function defaultNodes(seed: number): number {
   return seed % 3 === 0 ? 7 : 4;
@@ -113,6 +119,8 @@ interface Params {
   clientGap: number;
   clients: number;
   crashWhilePersistingRate: number;
+  maxCarriedBatchBytes: number;
+  maxBatchesInFlight: number;
 }
 
 function drawParams(rng: Rng): Params {
@@ -131,6 +139,9 @@ function drawParams(rng: Rng): Params {
     clientGap: pick([5, 20, 60]),
     clients: pick([2, 3, 5]),
     crashWhilePersistingRate: pick([0, 0.002, 0.01]),
+    // Small bounds make ViewChanges and NewViews leave batches out, to be fetched (FetchBatches).
+    maxCarriedBatchBytes: pick([1 << 20, 1000, 300]),
+    maxBatchesInFlight: pick([1, 2, 1000]),
   };
 }
 
@@ -187,6 +198,9 @@ class Simulation {
   private readonly expectLive: boolean;
   private now = 0;
   private faulty = true;
+  /** No new client operations: the catch-up check runs on an idle cluster (no next checkpoint). */
+  private quiet = false;
+  private catchUpTicks = 0;
   private sides: number[] | null = null;
   private partitionSeq = 0;
   private valueSeq = 0;
@@ -239,7 +253,10 @@ class Simulation {
     for (let step = 0; step < this.steps; step++) this.step();
     const healedAt = this.now;
     this.endFaults();
-    if (this.expectLive) this.runUntilRecovered();
+    if (this.expectLive) {
+      this.runUntilRecovered();
+      this.runUntilCaughtUp();
+    }
     return this.report(Math.ceil((this.now - healedAt) / TICK));
   }
 
@@ -366,7 +383,7 @@ class Simulation {
   private onClient(): void {
     this.queue.push(this.now + this.rng.between(1, this.params.clientGap), { kind: 'client' });
     const idle = this.clients.filter((c) => c.op === null);
-    if (idle.length > 0 && (this.faulty || this.rng.chance(0.3))) this.startOperation(idle[this.rng.int(idle.length)] as SimClient);
+    if (idle.length > 0 && !this.quiet && (this.faulty || this.rng.chance(0.3))) this.startOperation(idle[this.rng.int(idle.length)] as SimClient);
     for (const c of this.clients) if (c.op !== null) this.maybeRetry(c.op);
   }
 
@@ -544,6 +561,8 @@ class Simulation {
       requestTimeoutTicks: this.params.requestTimeoutTicks,
       authentication: this.params.authentication,
       maxTransferBytes: 64,
+      maxCarriedBatchBytes: this.params.maxCarriedBatchBytes,
+      maxBatchesInFlight: this.params.maxBatchesInFlight,
     };
   }
 
@@ -573,6 +592,29 @@ class Simulation {
     }
   }
 
+  /**
+   * Every correct replica, not only the f+1 that answered the clients, must execute what was
+   * executed when the clients finished, promptly: a replica behind by less than a checkpoint
+   * interval fetches the committed batches it misses (TOCS §6.2) instead of waiting for the
+   * next stable checkpoint, which an idle cluster may never reach.
+   */
+  private runUntilCaughtUp(): void {
+    this.quiet = true;
+    const started = this.now;
+    const correct = this.nodes.filter((x) => x.byzantine === null);
+    let target = 0;
+    for (const x of correct) target = Math.max(target, x.core?.status().lastExecuted ?? 0);
+    const deadline = this.now + CATCH_UP_TICKS * TICK;
+    while (!correct.every((x) => (x.core?.status().lastExecuted ?? 0) >= target)) {
+      if (this.now > deadline) {
+        const states = correct.map((x) => `${x.id}:e${x.core?.status().lastExecuted ?? 'down'}/v${x.core?.status().view ?? '-'}`);
+        this.fail(`liveness: correct replicas did not all execute up to n=${target} within ${CATCH_UP_TICKS} ticks after the clients finished (${states.join(' ')})`);
+      }
+      this.step();
+    }
+    this.catchUpTicks = Math.ceil((this.now - started) / TICK);
+  }
+
   // ---------------------------------------------------------------- reporting
 
   private report(recoveryTicks: number): SimulationReport {
@@ -593,6 +635,7 @@ class Simulation {
       rejectedAuth,
       stateTransfers,
       recoveryTicks,
+      catchUpTicks: this.catchUpTicks,
       ...this.stats,
     };
   }
@@ -619,6 +662,14 @@ function describe(m: PbftMessage): string {
       return `ViewChange v=${m.view} h=${m.h} P=${m.prepared.length} Q=${m.prePrepared.length} i=${m.replica}`;
     case 'NewView':
       return `NewView v=${m.view} h=${m.h} O=${m.chosen.length} i=${m.replica}`;
+    case 'Fetch':
+      return `Fetch from=${m.from} i=${m.replica}`;
+    case 'FetchReply':
+      return `FetchReply n=${m.entries.map((e) => e.sequence).join(',')}${m.stable === null ? '' : ` stable=${m.stable.sequence}`} i=${m.replica}`;
+    case 'FetchState':
+      return `FetchState n=${m.sequence} chunks=${m.chunk}+${m.count} i=${m.replica}`;
+    case 'StateChunk':
+      return `StateChunk n=${m.sequence} chunk=${m.chunk}/${m.chunks} i=${m.replica}`;
     default:
       return `${m.type} i=${m.replica}`;
   }

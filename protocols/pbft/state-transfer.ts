@@ -11,6 +11,8 @@ export class StateAssembly {
   readonly chunks = new Map<number, Uint8Array>();
   total: number | null = null;
   chunksAtLastRetransmit = -1;
+  /** Chunks below this were asked for; the next window is asked once they are all in. */
+  requestedUpTo = 0;
 
   constructor(
     readonly sequence: number,

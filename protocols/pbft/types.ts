@@ -27,12 +27,25 @@ export interface PbftConfig {
   requestTimeoutTicks: number;
   /** 'mac': MACs on normal-case messages (TOCS §3.1); 'sign-all': signatures on every message. */
   authentication: 'mac' | 'sign-all';
+  /**
+   * The primary starts a new batch only while fewer than this many of its batches are assigned
+   * and not yet executed here, unless a full batch is waiting (TOCS §5.1.4 and the BFT library's
+   * sliding window): under load, requests pile up into larger batches instead of many small
+   * ones, so each request costs fewer protocol messages. Default 2; the watermarks still bound it.
+   */
+  maxBatchesInFlight?: number;
   /** Requests this replica holds for ordering before submit() answers 'overloaded'. Default 10_000. */
   maxPendingRequests?: number;
   /** Resend interval for unfinished protocol work. Default max(1, floor(requestTimeoutTicks / 4)). */
   retransmitTicks?: number;
   /** Bound on one state-transfer chunk and one batch-transfer reply. Default 256 KiB. */
   maxTransferBytes?: number;
+  /**
+   * Bound on the batches one ViewChange or NewView carries (their wire size, canonical.ts
+   * `batchWireBytesMax`); the rest are fetched with FetchBatches. Default 16 MiB, so a view
+   * change over a full window of max-size batches fits the runtime's frames.
+   */
+  maxCarriedBatchBytes?: number;
 }
 
 /** A client request: PBFT's <REQUEST, o, t, c> with t = seq (also the KV session seq). */
@@ -88,13 +101,22 @@ export interface Commit {
   auth: Uint8Array;
 }
 
-/** <REPLY, v, t, c, i, r>_μic (OSDI §4.1), sent to the request's origin replica. */
-export interface Reply {
-  type: 'Reply';
-  view: number;
+/** One <t, c, r> of a Reply: the client, its timestamp, and this replica's result. */
+export interface ReplyEntry {
   clientId: string;
   seq: number;
   result: KvResult;
+}
+
+/**
+ * <REPLY, v, t, c, i, r>_μic (OSDI §4.1), sent to the request's origin replica. One Reply carries
+ * the results of every request of one executed batch that has this origin (README Deviations:
+ * batched replies), authenticated once; the origin applies the f+1 rule per request.
+ */
+export interface Reply {
+  type: 'Reply';
+  view: number;
+  replies: ReplyEntry[];
   replica: number;
   auth: Uint8Array;
 }
@@ -178,10 +200,14 @@ export interface NewView {
   auth: Uint8Array;
 }
 
-/** A lagging replica asks for committed batches from `from` on (state transfer, TOCS §6.2). */
+/**
+ * A lagging replica asks for committed batches from `from` on (state transfer, TOCS §6.2); `h` is
+ * its last stable checkpoint, so a replica with a newer one sends that checkpoint's proof along.
+ */
 export interface Fetch {
   type: 'Fetch';
   from: number;
+  h: number;
   replica: number;
   auth: Uint8Array;
 }
@@ -195,12 +221,33 @@ export interface FetchReply {
   auth: Uint8Array;
 }
 
-/** Ask for chunk `chunk` of the state at checkpoint (sequence, digest) (TOCS §6.2). */
+/**
+ * Ask for batches by (n, d) during a view change: the new primary for the P entries of the
+ * ViewChanges it lacks (A3), a backup for the chosen batches a NewView did not carry (TOCS §4.5:
+ * replicas fetch the requests they are missing).
+ */
+export interface FetchBatches {
+  type: 'FetchBatches';
+  wanted: Array<{ sequence: number; digest: string }>;
+  replica: number;
+  auth: Uint8Array;
+}
+
+/** Batches answering FetchBatches; each verifies itself against its digest. */
+export interface Batches {
+  type: 'Batches';
+  entries: BatchEntry[];
+  replica: number;
+  auth: Uint8Array;
+}
+
+/** Ask for chunks `chunk` .. `chunk + count - 1` of the state at checkpoint (sequence, digest) (TOCS §6.2). */
 export interface FetchState {
   type: 'FetchState';
   sequence: number;
   digest: string;
   chunk: number;
+  count: number;
   replica: number;
   auth: Uint8Array;
 }
@@ -232,7 +279,9 @@ export type PbftMessage =
   | Fetch
   | FetchReply
   | FetchState
-  | StateChunk;
+  | StateChunk
+  | FetchBatches
+  | Batches;
 
 export type PbftMessageType = PbftMessage['type'];
 
@@ -303,6 +352,18 @@ export interface PbftStatus {
   /** View changes this replica started, and checkpoint states it installed by state transfer. */
   viewChanges: number;
   stateTransfers?: number;
+}
+
+/** Where one sequence number stands at this replica (OSDI §4.2), for dashboards. */
+export interface SlotPhase {
+  sequence: number;
+  /** The view of the certificate being collected (or of the executed batch's pre-prepare). */
+  view: number;
+  /** pre-prepared: accepted a PrePrepare; prepared(m, v, n, i); committed: committed-local (or executed). */
+  phase: 'pre-prepared' | 'prepared' | 'committed';
+  executed: boolean;
+  /** The batch digest (the executed one once executed). */
+  digest: string;
 }
 
 /** The surface PbftReplica and ByzantineReplica share (contract: the runtime drives either). */

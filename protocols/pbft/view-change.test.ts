@@ -6,7 +6,8 @@ import t from 'tap';
 import { Authenticator } from './auth.js';
 import { SimKeyRing } from './sim-crypto.js';
 import { TestCluster } from './test-cluster.js';
-import type { NewView, PreparedEntry, ViewChange } from './types.js';
+import { batchWireBytesMax } from './canonical.js';
+import type { BatchEntry, NewView, PreparedEntry, ViewChange } from './types.js';
 import { decideNewView, verifyNewView, type ViewChangeRules } from './view-change.js';
 import { ViewTimer } from './view-timer.js';
 
@@ -128,4 +129,37 @@ t.test('view change: prepared requests survive into the new view (TOCS §4.5 saf
   c.tick(60);
   for (const i of [1, 2, 3]) t.equal(c.cores[i]?.get('k'), 'prepared', `replica ${i} executed it in view 1 at n = 1`);
   t.equal(c.cores[1]?.executedAt(1) !== null, true);
+});
+
+t.test('view change over a full window of large batches: ViewChange and NewView carry at most maxCarriedBatchBytes, the rest is fetched', async (t) => {
+  const budget = 1200; // one 150-character put per batch is ~650 wire bytes: one batch per message
+  const c = new TestCluster(4, { checkpointInterval: 4, watermarkWindow: 4, maxBatchRequests: 1, requestTimeoutTicks: 10, maxCarriedBatchBytes: budget });
+  // The whole window prepares (n = 2 not at the next primary 1, n = 3, 4 not at replica 3), nothing commits.
+  c.filter = (e) => {
+    const m = e.message;
+    if (m.type === 'Commit') return false;
+    return m.type !== 'PrePrepare' || !((e.to === 1 && m.sequence === 2) || (e.to === 3 && m.sequence >= 3));
+  };
+  for (let k = 1; k <= 4; k++) c.replicas[1]?.submit(c.request('c', k, `k${k}`, `${k}`.repeat(150), 1));
+  c.run();
+  t.equal(c.cores[1]?.status().lastExecuted, 0);
+  c.filter = (e) => e.from !== 0 && e.to !== 0 && !(e.message.type === 'Commit' && e.message.view === 0);
+  c.down.add(0);
+  c.tick(80);
+  const carriedBytes = (entries: BatchEntry[]): number => entries.reduce((sum, b) => sum + batchWireBytesMax(b.batch), 0);
+  const vcs = c.sent.map((e) => e.message).filter((m): m is ViewChange => m.type === 'ViewChange' && m.view === 1);
+  const nvs = c.sent.map((e) => e.message).filter((m): m is NewView => m.type === 'NewView');
+  t.ok(vcs.length > 0 && nvs.length > 0);
+  t.ok(vcs.every((m) => carriedBytes(m.batches) <= budget), 'every ViewChange within the bound');
+  t.ok(vcs.some((m) => m.prepared.length === 3 && m.batches.length < 3), 'and some left prepared batches out');
+  t.ok(nvs.every((m) => carriedBytes(m.batches) <= budget && m.batches.length < 4), 'every NewView within the bound, leaving chosen batches out');
+  t.same(nvs[0]?.chosen.map((x) => x.sequence), [1, 2, 3, 4], 'all four prepared n are chosen');
+  const fetches = c.sent.filter((e) => e.message.type === 'FetchBatches');
+  t.ok(fetches.some((e) => e.from === 1), 'the new primary fetched the batch of n = 2 it never saw (A3)');
+  t.ok(fetches.some((e) => e.from === 3), 'replica 3 fetched the chosen batches the NewView did not carry');
+  for (const i of [1, 2, 3]) {
+    t.equal(c.cores[i]?.status().view, 1);
+    t.equal(c.cores[i]?.status().lastExecuted, 4, `replica ${i} executed the whole window in view 1`);
+    t.equal(c.cores[i]?.get('k4'), '4'.repeat(150));
+  }
 });

@@ -100,7 +100,7 @@ export function decideNewView(
   S: readonly ViewChange[],
   f: number,
   nullDigest: string,
-  hasBatch: (digest: string) => boolean,
+  hasBatch: (digest: string, sequence: number) => boolean,
 ): NewViewDecision | null {
   if (S.length < 2 * f + 1) return null;
   // The checkpoint: the highest one proven in S (each proof is 2f+1 signed Checkpoints).
@@ -123,7 +123,7 @@ function chooseFor(
   n: number,
   f: number,
   nullDigest: string,
-  hasBatch: (digest: string) => boolean,
+  hasBatch: (digest: string, sequence: number) => boolean,
 ): string | null {
   const candidates: PreparedEntry[] = [];
   for (const m of S) {
@@ -134,7 +134,7 @@ function chooseFor(
   candidates.sort((a, b) => b.view - a.view || (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
   for (const c of candidates) {
     // A3: the primary has the request (the null request needs no batch).
-    const a3 = c.digest === nullDigest || hasBatch(c.digest);
+    const a3 = c.digest === nullDigest || hasBatch(c.digest, n);
     if (conditionA1(S, n, c.digest, c.view, f) && conditionA2(S, n, c.digest, c.view, f) && a3) {
       return c.digest;
     }
@@ -145,13 +145,15 @@ function chooseFor(
 /**
  * TOCS §4.5.3: a backup accepts a NewView only if its ViewChanges are 2f+1 valid ones for this
  * view from distinct replicas and recomputing the decision from them gives the same checkpoint
- * and the same choices. `hasBatch` checks that the NewView carries every chosen batch.
+ * and the same choices. `hasBatch` is A3 as the primary saw it: the backup passes "the primary
+ * chose d at n" (A3 is the primary's liveness condition, not a safety one; A1 and A2 are
+ * checked here), and fetches the chosen batches it lacks before entering the view.
  */
 export function verifyNewView(
   nv: NewView,
   rules: ViewChangeRules,
   nullDigest: string,
-  hasBatch: (digest: string) => boolean,
+  hasBatch: (digest: string, sequence: number) => boolean,
 ): NewViewDecision | null {
   const senders = new Set<number>();
   for (const vc of nv.viewChanges) {

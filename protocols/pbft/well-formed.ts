@@ -72,7 +72,7 @@ export function wellFormed(m: unknown): m is PbftMessage {
     case 'Commit':
       return isNat(m['view']) && isNat(m['sequence']) && isStr(m['digest']);
     case 'Reply':
-      return isNat(m['view']) && isStr(m['clientId']) && isNat(m['seq']) && isObj(m['result']);
+      return isNat(m['view']) && Array.isArray(m['replies']) && m['replies'].every((e) => isObj(e) && isStr(e['clientId']) && isNat(e['seq']) && isObj(e['result']));
     case 'ReadReply':
       return isStr(m['clientId']) && isNat(m['seq']) && isObj(m['result']);
     case 'Checkpoint':
@@ -91,7 +91,7 @@ export function wellFormed(m: unknown): m is PbftMessage {
         m['batches'].every(isBatchEntry)
       );
     case 'Fetch':
-      return isNat(m['from']);
+      return isNat(m['from']) && isNat(m['h']);
     case 'FetchReply': {
       const stable = m['stable'];
       const stableOk =
@@ -99,8 +99,12 @@ export function wellFormed(m: unknown): m is PbftMessage {
         (isObj(stable) && isNat(stable['sequence']) && isStr(stable['digest']) && Array.isArray(stable['proof']) && stable['proof'].every(isCheckpoint));
       return Array.isArray(m['entries']) && m['entries'].every(isBatchEntry) && stableOk;
     }
+    case 'FetchBatches':
+      return Array.isArray(m['wanted']) && m['wanted'].every((e) => isObj(e) && isNat(e['sequence']) && isStr(e['digest']));
+    case 'Batches':
+      return Array.isArray(m['entries']) && m['entries'].every(isBatchEntry);
     case 'FetchState':
-      return isNat(m['sequence']) && isStr(m['digest']) && isNat(m['chunk']);
+      return isNat(m['sequence']) && isStr(m['digest']) && isNat(m['chunk']) && isNat(m['count']);
     case 'StateChunk':
       return (
         isNat(m['sequence']) &&
