@@ -1,6 +1,6 @@
 /** Lease reads (dissertation §6.4.1): served within the leader lease, else ReadIndex. */
 import t from 'tap';
-import { bytes, ofType, TestCluster } from './test-cluster.js';
+import { appendEntries, bytes, ofType, requestVote, soloNode, TestCluster } from './test-cluster.js';
 import type { RaftConfig } from './types.js';
 
 const LEASE: Partial<RaftConfig> = { leaseReads: true, checkQuorum: true };
@@ -130,4 +130,21 @@ t.test('a restarted replica stays in a leader lease for an election timeout (lea
   n3.tick(10);
   n3.step({ type: 'RequestVote', from: 'n2', to: 'n3', term: 7, lastLogIndex: 9, lastLogTerm: 1, preVote: false });
   t.equal(n3.term, 7, 'an election timeout later it votes');
+});
+
+t.test('boot lease: a restarted replica disregards votes for one election timeout after it starts, then no longer', async (t) => {
+  // The boot lease stands in for a heartbeat acknowledged just before the crash; it must end
+  // with the first election timeout, or the replica would disregard votes whenever it has no
+  // leader but heard one recently.
+  const disk = { hardState: { currentTerm: 3, votedFor: null, commitIndex: 0 }, entries: [] };
+  const node = soloNode('n2', ['n1', 'n2', 'n3'], { leaseReads: true, checkQuorum: true, preVote: false }, disk);
+  node.step(requestVote('n3', 'n2', { term: 4 }));
+  t.equal(node.term, 3, 'inside the boot lease: disregarded');
+  node.tick(25); // more than an election timeout: the boot lease is over (it may campaign meanwhile)
+  const term = node.term;
+  node.step(appendEntries('n1', 'n2', { term }));
+  node.step(requestVote('n3', 'n2', { term: term + 1, leadershipTransfer: true })); // leader forgotten, heard recently
+  t.equal(node.leader, null);
+  node.step(requestVote('n1', 'n2', { term: term + 2 }));
+  t.equal(node.term, term + 2, 'no leader and no boot lease any more: the vote request is processed');
 });

@@ -253,7 +253,8 @@ export class RaftNode {
     if (elapsedTicks === 0) return;
     this.now += elapsedTicks;
     if (this.currentRole === 'leader') this.tickLeader(elapsedTicks);
-    else if (this.timer.tick(elapsedTicks)) this.campaign(); // Figure 2, Rules for Servers, Followers    if (!this.timer.leaderRecentlySeen) this.bootLease = false;
+    else if (this.timer.tick(elapsedTicks)) this.campaign(); // Figure 2, Rules for Servers, Followers
+    if (!this.timer.leaderRecentlySeen) this.bootLease = false;
   }
 
   /** Handles any message from a peer: stale, duplicated, reordered or malformed ones included. */
