@@ -984,27 +984,15 @@ export class RaftNode {
   }
 
   private handleAppendResponse(m: AppendEntriesResponse): void {
-    if (this.currentRole !== 'leader') return;
-    const pr = this.progress.get(m.from);
+    const pr = this.followerAnswered(m);
     if (pr === undefined) return;
-    if (m.incarnation < pr.incarnation) return; // from a previous life of the follower
-    if (m.incarnation > pr.incarnation) pr.onRestarted(m.incarnation, this.log.lastIndex + 1);
-    pr.recentActive = true;
-    this.reads.ack(m.from, m.readRound);
-    this.lease.ack(m.from, m.readRound);
     if (m.success) {
       if (m.matchIndex > this.log.lastIndex) return; // cannot match what we never sent
-      if (pr.onAccepted(m.matchIndex)) this.maybeCommit();
-      this.trackCatchUp(m.from, pr.matchIndex);
-      if (this.currentRole !== 'leader') return; // a removed leader stepped down (§4.2.2)
+      if (!this.followerMatched(m.from, pr, pr.onAccepted(m.matchIndex))) return;
     } else {
       pr.onRejected(this.nextIndexAfterRejection(m, pr));
     }
-    // Dissertation §3.10: once the target holds our whole log, it may campaign.
-    if (m.from === this.transferTarget && !this.timeoutNowSent && pr.matchIndex === this.log.lastIndex) {
-      this.sendTimeoutNow(m.from);
-    }
-    this.releaseReads();
+    this.afterFollowerAnswer(m.from, pr);
   }
 
   /**
@@ -1013,25 +1001,49 @@ export class RaftNode {
    * Otherwise the next chunk starts at the offset it expects (resuming after a lost chunk).
    */
   private handleSnapshotResponse(m: InstallSnapshotResponse): void {
-    if (this.currentRole !== 'leader') return;
-    const pr = this.progress.get(m.from);
+    const pr = this.followerAnswered(m);
     if (pr === undefined) return;
-    if (m.incarnation < pr.incarnation) return; // from a previous life of the follower
-    if (m.incarnation > pr.incarnation) pr.onRestarted(m.incarnation, this.log.lastIndex + 1);
-    pr.recentActive = true;
-    this.reads.ack(m.from, m.readRound);
-    this.lease.ack(m.from, m.readRound);
     if (m.done) {
       // It holds a prefix of our log up to there (committed entries, or a snapshot of ours).
-      if (m.lastIncludedIndex <= this.log.lastIndex && pr.onSnapshotDone(m.lastIncludedIndex)) this.maybeCommit();
-      this.trackCatchUp(m.from, pr.matchIndex);
-      if (this.currentRole !== 'leader') return; // a removed leader stepped down (§4.2.2)
+      const advanced = m.lastIncludedIndex <= this.log.lastIndex && pr.onSnapshotDone(m.lastIncludedIndex);
+      if (!this.followerMatched(m.from, pr, advanced)) return;
     } else if (pr.state === 'snapshot' && m.lastIncludedIndex === pr.snapshotIndex) {
       const size = this.snapshotData?.byteLength ?? 0;
       pr.onSnapshotProgress(m.nextOffset <= size ? m.nextOffset : 0);
     }
-    if (m.from === this.transferTarget && !this.timeoutNowSent && pr.matchIndex === this.log.lastIndex) {
-      this.sendTimeoutNow(m.from);
+    this.afterFollowerAnswer(m.from, pr);
+  }
+
+  /**
+   * What every answer of a follower in our term says, whatever its kind: it follows us (for
+   * check-quorum, ReadIndex rounds and the lease), and maybe that it restarted. Returns its
+   * progress, or undefined to ignore the answer (not leader, not a member, an earlier life).
+   */
+  private followerAnswered(m: AppendEntriesResponse | InstallSnapshotResponse): Progress | undefined {
+    if (this.currentRole !== 'leader') return undefined;
+    const pr = this.progress.get(m.from);
+    if (pr === undefined || m.incarnation < pr.incarnation) return undefined; // from a previous life of the follower
+    if (m.incarnation > pr.incarnation) pr.onRestarted(m.incarnation, this.log.lastIndex + 1);
+    pr.recentActive = true;
+    this.reads.ack(m.from, m.readRound);
+    this.lease.ack(m.from, m.readRound);
+    return pr;
+  }
+
+  /**
+   * The follower's matchIndex may have advanced: commit (§5.3), count the learner's catch-up
+   * round (dissertation §4.2.1). False if we stepped down, being a removed leader (§4.2.2).
+   */
+  private followerMatched(from: NodeId, pr: Progress, advanced: boolean): boolean {
+    if (advanced) this.maybeCommit();
+    this.trackCatchUp(from, pr.matchIndex);
+    return this.currentRole === 'leader';
+  }
+
+  private afterFollowerAnswer(from: NodeId, pr: Progress): void {
+    // Dissertation §3.10: once the target holds our whole log, it may campaign.
+    if (from === this.transferTarget && !this.timeoutNowSent && pr.matchIndex === this.log.lastIndex) {
+      this.sendTimeoutNow(from);
     }
     this.releaseReads();
   }
