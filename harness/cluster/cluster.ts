@@ -183,8 +183,8 @@ export class Cluster {
    */
   async addReplica(opts: { id?: string; learner?: boolean; timeoutMs?: number } = {}): Promise<Replica> {
     if (this.options.protocol !== 'raft') throw new Error(`${this.options.protocol} has no membership changes`);
+    if (opts.id !== undefined && !/^n[1-9][0-9]*$/.test(opts.id)) throw new Error(`replica ids are n1, n2, ...: not ${opts.id}`);
     const k = opts.id === undefined ? Math.max(...this.allIds().map((id) => Number(id.slice(1)))) + 1 : Number(opts.id.slice(1));
-    if (!/^n[1-9][0-9]*$/.test(`n${k}`) || !Number.isInteger(k)) throw new Error(`replica ids are n1, n2, ...: not ${opts.id}`);
     if (this.replicas.some((x) => x.id === `n${k}`)) throw new Error(`n${k} is already a replica`);
     const [httpPort, peerPort] =
       this.options.basePort === undefined ? await freePorts(2) : [this.options.basePort + k, this.options.basePort + 100 + k];
