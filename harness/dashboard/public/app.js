@@ -39,6 +39,7 @@ function onSnapshot(s) {
   latest = s;
   receivedAt = performance.now();
   $('protocol').textContent = s.protocol;
+  $('leader-label').textContent = s.protocol === 'pbft' ? 'primary' : 'leader';
   $('leader').textContent = s.leader ?? 'none';
   $('commit').textContent = String(s.commitIndex);
   $('cps').textContent = s.commitsPerSec.toFixed(0);
