@@ -277,7 +277,9 @@ export class RaftReplica implements KvService, DebugSource {
   /** One Ready cycle (the order is the core's Ready contract); ReadyLoop runs one at a time. */
   private async cycle(): Promise<void> {
     const rd = this.core.ready();
-    this.syncMembers(); // a configuration appended since the last cycle: reach its new members now
+    // A configuration appended since the last cycle (inputs are stepped between cycles, never
+    // during one): reach its new members before this Ready's messages go out.
+    this.syncMembers();
     this.sendAll(rd.messages);
     await this.persist(rd);
     this.sendAll(rd.messagesAfterPersist);
@@ -286,7 +288,6 @@ export class RaftReplica implements KvService, DebugSource {
     this.apply(rd.committed);
     this.readsAnswered(rd.readStates, rd.readsFailed);
     this.core.advance(rd);
-    this.syncMembers();
     await this.maybeCompact();
   }
 

@@ -7,21 +7,12 @@ import t from 'tap';
 import { DEFAULT_STEPS, replayCommand, simulate, SimulationFailure, type SimulationReport } from './simulation.js';
 import { PaxosSafetyChecker } from './sim-checker.js';
 import type { Command } from './types.js';
+import { runSeeds } from '../common/sim-run.js';
 
 const SEEDS = 500;
 
 t.test(`simulation: ${SEEDS} seeds of 3 and 5 replicas stay safe and recover`, async (t) => {
-  const started = performance.now();
-  const failures: string[] = [];
-  const reports: SimulationReport[] = [];
-  for (let seed = 1; seed <= SEEDS; seed++) {
-    try {
-      reports.push(simulate({ seed }));
-    } catch (error) {
-      failures.push(error instanceof Error ? error.message : String(error));
-    }
-  }
-  const seconds = (performance.now() - started) / 1000;
+  const { reports, failures, seconds } = runSeeds(simulate, SEEDS);
   t.same(failures, [], 'no seed violates safety or liveness');
   t.equal(new Set(reports.map((r) => r.nodes)).size, 2, 'both cluster sizes ran');
   const sum = (key: keyof SimulationReport) => reports.reduce((total, r) => total + (r[key] as number), 0);
@@ -41,7 +32,7 @@ t.test('simulation: a seed always replays the same run', async (t) => {
 t.test('simulation: failures name the seed and the replay command', async (t) => {
   t.equal(replayCommand({ seed: 7 }), 'npm run sim:paxos -- --seed 7');
   t.equal(replayCommand({ seed: 7, nodes: 3, steps: 100 }), 'npm run sim:paxos -- --seed 7 --nodes 3 --steps 100');
-  const failure = new SimulationFailure(7, 'boom', replayCommand({ seed: 7 }));
+  const failure = new SimulationFailure('multipaxos', 7, 'boom', replayCommand({ seed: 7 }));
   t.match(failure.message, /seed 7 failed: boom/);
   t.match(failure.message, /npm run sim:paxos -- --seed 7/);
 });

@@ -9,13 +9,17 @@
  *
  * Pure: no timers, no clock, no I/O. A seed fully determines a run.
  */
-import { invariant, InvariantError } from '../common/invariant.js';
+import { runGuarded, SimulationFailure } from '../common/sim-run.js';
+import { invariant } from '../common/invariant.js';
 import { SeededRng, type Rng } from '../common/rng.js';
 import { EventQueue } from '../raft/sim-event-queue.js';
 import { compareBallots, formatBallot, sameBallot } from './ballot.js';
 import { MultiPaxosNode } from './paxos-node.js';
 import { applyToHash, PaxosSafetyChecker } from './sim-checker.js';
 import type { Ballot, Command, NodeId, PaxosConfig, PaxosMessage, PValue, Ready, SnapshotData } from './types.js';
+
+/** Thrown with the seed and the command replaying the run (protocols/common/sim-run.ts). */
+export { SimulationFailure };
 
 export interface SimulationOptions {
   seed: number;
@@ -63,27 +67,8 @@ export function replayCommand(options: SimulationOptions): string {
   return command;
 }
 
-export class SimulationFailure extends Error {
-  override name = 'SimulationFailure';
-
-  constructor(
-    readonly seed: number,
-    readonly reason: string,
-    readonly replay: string,
-  ) {
-    super(`multipaxos simulation seed ${seed} failed: ${reason}\n  replay: ${replay} --verbose`);
-  }
-}
-
 export function simulate(options: SimulationOptions): SimulationReport {
-  const replay = replayCommand(options);
-  try {
-    return new Simulation(options).run();
-  } catch (error) {
-    if (error instanceof SimulationFailure) throw error;
-    const reason = error instanceof InvariantError ? `invariant: ${error.message}` : String(error);
-    throw new SimulationFailure(options.seed, reason, replay);
-  }
+  return runGuarded('multipaxos', options.seed, replayCommand(options), () => new Simulation(options).run());
 }
 
 interface Params {
@@ -638,7 +623,7 @@ class Simulation {
   }
 
   private fail(reason: string): never {
-    throw new SimulationFailure(this.seed, `${reason} (at t=${this.now / TICK} ticks)`, this.replay);
+    throw new SimulationFailure('multipaxos', this.seed, `${reason} (at t=${this.now / TICK} ticks)`, this.replay);
   }
 
   private trace(line: string): void {

@@ -440,11 +440,7 @@ export function authenticatedBytes(m: PbftMessage): Uint8Array {
       w.arrayHeader(m.viewChanges.length);
       for (const vc of m.viewChanges) writeViewChange(w, vc, true);
       w.int(m.h);
-      w.arrayHeader(m.chosen.length);
-      for (const c of m.chosen) {
-        w.int(c.sequence);
-        w.string(c.digest);
-      }
+      writeSequenceDigests(w, m.chosen);
       w.int(m.replica);
       break;
     case 'Fetch':
@@ -455,11 +451,7 @@ export function authenticatedBytes(m: PbftMessage): Uint8Array {
       break;
     case 'FetchReply':
       w.string(m.type);
-      w.arrayHeader(m.entries.length);
-      for (const e of m.entries) {
-        w.int(e.sequence);
-        w.string(e.digest);
-      }
+      writeSequenceDigests(w, m.entries);
       if (m.stable === null) w.nullish();
       else {
         w.int(m.stable.sequence);
@@ -479,21 +471,13 @@ export function authenticatedBytes(m: PbftMessage): Uint8Array {
       break;
     case 'FetchBatches':
       w.string(m.type);
-      w.arrayHeader(m.wanted.length);
-      for (const e of m.wanted) {
-        w.int(e.sequence);
-        w.string(e.digest);
-      }
+      writeSequenceDigests(w, m.wanted);
       w.int(m.replica);
       break;
     case 'Batches':
       // The batches verify themselves against their digests; the MAC covers which ones.
       w.string(m.type);
-      w.arrayHeader(m.entries.length);
-      for (const e of m.entries) {
-        w.int(e.sequence);
-        w.string(e.digest);
-      }
+      writeSequenceDigests(w, m.entries);
       w.int(m.replica);
       break;
     case 'StateChunk':
@@ -507,4 +491,13 @@ export function authenticatedBytes(m: PbftMessage): Uint8Array {
       break;
   }
   return w.finish();
+}
+
+/** A list of (sequence number, digest) pairs: the O set's choices, fetched and wanted batches. */
+function writeSequenceDigests(w: ByteWriter, list: ReadonlyArray<{ sequence: number; digest: string }>): void {
+  w.arrayHeader(list.length);
+  for (const e of list) {
+    w.int(e.sequence);
+    w.string(e.digest);
+  }
 }

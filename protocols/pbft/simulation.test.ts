@@ -6,21 +6,12 @@
 import t from 'tap';
 import { DEFAULT_STEPS, replayCommand, simulate, SimulationFailure, type SimulationReport } from './simulation.js';
 import { PbftSafetyChecker } from './sim-checker.js';
+import { runSeeds } from '../common/sim-run.js';
 
 const SEEDS = 500;
 
 t.test(`simulation: ${SEEDS} seeds of 4 and 7 replicas, up to f Byzantine, stay safe and live`, async (t) => {
-  const started = performance.now();
-  const failures: string[] = [];
-  const reports: SimulationReport[] = [];
-  for (let seed = 1; seed <= SEEDS; seed++) {
-    try {
-      reports.push(simulate({ seed }));
-    } catch (error) {
-      failures.push(error instanceof Error ? error.message : String(error));
-    }
-  }
-  const seconds = (performance.now() - started) / 1000;
+  const { reports, failures, seconds } = runSeeds(simulate, SEEDS);
   t.same(failures, [], 'no seed violates safety or liveness');
   const sum = (key: keyof SimulationReport): number => reports.reduce((total, r) => total + (r[key] as number), 0);
   const count = (p: (r: SimulationReport) => boolean): number => reports.filter(p).length;
@@ -69,7 +60,7 @@ t.test('simulation: with f+1 Byzantine replicas safety is lost, and the checker 
 t.test('simulation: failures name the seed and the replay command', async (t) => {
   t.equal(replayCommand({ seed: 7 }), 'npm run sim:pbft -- --seed 7');
   t.equal(replayCommand({ seed: 7, nodes: 4, steps: 100 }), 'npm run sim:pbft -- --seed 7 --steps 100');
-  const failure = new SimulationFailure(7, 'boom', replayCommand({ seed: 7 }));
+  const failure = new SimulationFailure('pbft', 7, 'boom', replayCommand({ seed: 7 }));
   t.match(failure.message, /seed 7 failed: boom/);
   t.match(failure.message, /npm run sim:pbft -- --seed 7/);
 });

@@ -14,7 +14,8 @@
  *
  * Pure: no timers, no clock, no I/O. A seed fully determines a run.
  */
-import { invariant, InvariantError } from '../common/invariant.js';
+import { runGuarded, SimulationFailure } from '../common/sim-run.js';
+import { invariant } from '../common/invariant.js';
 import { SeededRng, type Rng } from '../common/rng.js';
 import type { KvOperation } from '../kv/commands.js';
 import { EventQueue } from '../raft/sim-event-queue.js';
@@ -24,6 +25,9 @@ import { ReplyQuorum } from './reply-quorum.js';
 import { PbftSafetyChecker } from './sim-checker.js';
 import { SimKeyRing } from './sim-crypto.js';
 import type { ClientRequest, PbftConfig, PbftMessage, PbftReady, PbftReplicaApi } from './types.js';
+
+/** Thrown with the seed and the command replaying the run (protocols/common/sim-run.ts). */
+export { SimulationFailure };
 
 export interface SimulationOptions {
   seed: number;
@@ -82,27 +86,8 @@ export function replayCommand(options: SimulationOptions): string {
   return command;
 }
 
-export class SimulationFailure extends Error {
-  override name = 'SimulationFailure';
-
-  constructor(
-    readonly seed: number,
-    readonly reason: string,
-    readonly replay: string,
-  ) {
-    super(`pbft simulation seed ${seed} failed: ${reason}\n  replay: ${replay} --verbose`);
-  }
-}
-
 export function simulate(options: SimulationOptions): SimulationReport {
-  const replay = replayCommand(options);
-  try {
-    return new Simulation(options).run();
-  } catch (error) {
-    if (error instanceof SimulationFailure) throw error;
-    const reason = error instanceof InvariantError ? `invariant: ${error.message}` : String(error instanceof Error ? error.stack : error);
-    throw new SimulationFailure(options.seed, reason, replay);
-  }
+  return runGuarded('pbft', options.seed, replayCommand(options), () => new Simulation(options).run(), true);
 }
 
 interface Params {
@@ -641,7 +626,7 @@ class Simulation {
   }
 
   private fail(reason: string): never {
-    throw new SimulationFailure(this.seed, `${reason} (at t=${this.now / TICK} ticks)`, this.replay);
+    throw new SimulationFailure('pbft', this.seed, `${reason} (at t=${this.now / TICK} ticks)`, this.replay);
   }
 
   private trace(line: string): void {

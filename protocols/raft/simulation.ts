@@ -15,6 +15,7 @@
  *
  * Pure: no timers, no clock, no I/O. A seed fully determines a run.
  */
+import { runGuarded, SimulationFailure } from '../common/sim-run.js';
 import { invariant, InvariantError } from '../common/invariant.js';
 import { SeededRng, type Rng } from '../common/rng.js';
 import { RaftNode } from './raft-node.js';
@@ -22,6 +23,9 @@ import { applyToHash, SafetyChecker } from './sim-checker.js';
 import { EventQueue } from './sim-event-queue.js';
 import type { MembershipChange } from './membership.js';
 import type { HardState, LogEntry, NodeId, RaftConfig, RaftMessage, Ready, Snapshot } from './types.js';
+
+/** Thrown with the seed and the command replaying the run (protocols/common/sim-run.ts). */
+export { SimulationFailure };
 
 export interface SimulationOptions {
   seed: number;
@@ -83,28 +87,9 @@ export function replayCommand(options: SimulationOptions): string {
   return command;
 }
 
-export class SimulationFailure extends Error {
-  override name = 'SimulationFailure';
-
-  constructor(
-    readonly seed: number,
-    readonly reason: string,
-    readonly replay: string,
-  ) {
-    super(`raft simulation seed ${seed} failed: ${reason}\n  replay: ${replay} --verbose`);
-  }
-}
-
 /** Runs one seeded simulation; throws SimulationFailure (with the replay command) on a violation. */
 export function simulate(options: SimulationOptions): SimulationReport {
-  const replay = replayCommand(options);
-  try {
-    return new Simulation(options).run();
-  } catch (error) {
-    if (error instanceof SimulationFailure) throw error;
-    const reason = error instanceof InvariantError ? `invariant: ${error.message}` : String(error);
-    throw new SimulationFailure(options.seed, reason, replay);
-  }
+  return runGuarded('raft', options.seed, replayCommand(options), () => new Simulation(options).run());
 }
 
 /** The knobs a seed draws: protocol features and how hostile the environment is. */
@@ -1068,7 +1053,7 @@ class Simulation {
   }
 
   private fail(reason: string): never {
-    throw new SimulationFailure(this.seed, `${reason} (at t=${this.now / TICK} ticks)`, this.replay);
+    throw new SimulationFailure('raft', this.seed, `${reason} (at t=${this.now / TICK} ticks)`, this.replay);
   }
 
   private trace(line: string): void {
