@@ -72,7 +72,10 @@ for (const protocol of ['raft', 'multipaxos']) {
 t.test('pbft with a Byzantine replica (often the primary) and a kill: linearizable, no lost writes', async (t) => {
   // The byzantine nemesis restarts a replica in a random mode (silent, equivocate, bad-digest,
   // wrong-reply, forge, stale-view); with the kill, at most f = 1 replica is faulty at a time.
-  const run = await chaos(t, ['--protocol', 'pbft', '--nemesis', 'byzantine,kill', '--time', '14', '--interval', '3', '--recovery', '4', '--seed', '5'], 120_000);
+  // Seed 6 plans the Byzantine primary first, then a kill. A fault planned after a kill is skipped
+  // when the killed replica is still restarting (f = 1 allows no second faulty replica), which on
+  // a loaded machine happened to seed 5's only Byzantine period.
+  const run = await chaos(t, ['--protocol', 'pbft', '--nemesis', 'byzantine,kill', '--time', '14', '--interval', '3', '--recovery', '4', '--seed', '6'], 120_000);
   if (run.code !== 0) t.comment(run.stdout);
   t.equal(run.code, 0, 'exit 0');
   t.equal(run.results['linearizability']?.valid, true, 'linearizable');
