@@ -7,7 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import type { ClusterFile, NodeSpec, PaxosTuning, Protocol, RaftTuning } from '../../nodes/config.js';
+import { parseHostPort, type ClusterFile, type NodeSpec, type PaxosTuning, type Protocol, type RaftTuning } from '../../nodes/config.js';
 import { freePorts } from './free-port.js';
 import { addMember, removeMember } from './membership.js';
 import { pbftNodeKeys, pbftReplicaArgs } from './pbft-cluster.js';
@@ -54,6 +54,15 @@ export interface ClusterOptions {
   onLog?: (id: string, line: string) => void;
   /** Per-link dial addresses (from → to → host:port), for the fault proxy. */
   dial?: (from: string, to: string) => string | undefined;
+  /**
+   * With `dial`: make and drop the links of replicas added or removed later (the fault proxy's
+   * addNode and removeNode). The running replicas are then told to dial the new one through
+   * them, which needs `--debug-api` on every replica (createProxiedCluster sets both).
+   */
+  links?: {
+    addNode(id: string, target: { host: string; port: number }): Promise<void>;
+    removeNode(id: string): Promise<void>;
+  };
   logLevel?: string;
   /** Called when a replica process exits for any reason. */
   onExit?: (id: string, code: number | null, signal: NodeJS.Signals | null) => void;
@@ -200,11 +209,15 @@ export class Cluster {
     };
     // An existing data directory is kept: a replica added again under its old id must come back
     // with its votes (a wiped voter could vote twice in one term; protocols/raft/README.md).
+    await this.options.links?.addNode(r.id, { host: '127.0.0.1', port: r.peerPort });
     const file = JSON.parse(await readFile(this.clusterFilePath, 'utf8')) as ClusterFile;
     file.voters ??= file.nodes.map((n) => n.id);
     file.nodes = file.nodes.filter((n) => n.id !== r.id);
     file.nodes.push({ id: r.id, host: '127.0.0.1', httpPort: r.httpPort, peerPort: r.peerPort });
+    // Every replica started from now on (the new one, a restarted old one) dials through the proxy.
+    for (const spec of file.nodes) withDial(spec, file.nodes.map((x) => x.id), this.options);
     await writeFile(this.clusterFilePath, JSON.stringify(file, null, 2));
+    await this.routeToNewReplica(r);
     this.replicas.push(r);
     await this.launch(r);
     await this.waitServing([r]);
@@ -224,6 +237,30 @@ export class Cluster {
     await this.stop(id);
     this.replicas.splice(this.replicas.indexOf(r), 1);
     this.removed.push(r);
+    await this.options.links?.removeNode(id);
+  }
+
+  /**
+   * Behind the fault proxy, the running replicas would learn the new replica's own address from
+   * its configuration entry and go around the proxy: first pin their link to it on the proxy
+   * (PUT /admin/debug/dial/:id, nodes/debug/debug-routes.ts). A replica that is down reads the
+   * route from the cluster file when it starts.
+   */
+  private async routeToNewReplica(added: Replica): Promise<void> {
+    const dial = this.options.dial;
+    if (dial === undefined) return;
+    for (const r of this.replicas.filter((x) => x.state === 'up')) {
+      const via = dial(r.id, added.id);
+      if (via === undefined) continue;
+      const { host, port } = parseHostPort(via);
+      const res = await fetch(`${r.httpUrl}/admin/debug/dial/${added.id}`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ host, port }),
+        signal: AbortSignal.timeout(5000),
+      });
+      if (!res.ok) throw new Error(`${r.id} could not route ${added.id} through the fault proxy (${res.status}; it needs --debug-api)`);
+    }
   }
 
   /**
@@ -345,14 +382,18 @@ export class Cluster {
 
 function nodeSpec(r: Replica, all: Replica[], options: ClusterOptions): NodeSpec {
   const spec: NodeSpec = { id: r.id, host: '127.0.0.1', httpPort: r.httpPort, peerPort: r.peerPort };
-  if (options.dial !== undefined) {
-    const dial: Record<string, string> = {};
-    for (const other of all) {
-      const via = other.id === r.id ? undefined : options.dial(r.id, other.id);
-      if (via !== undefined) dial[other.id] = via;
-    }
-    spec.dial = dial;
+  return withDial(spec, all.map((x) => x.id), options);
+}
+
+/** With the fault proxy (`options.dial`): where `spec`'s replica dials each of `ids`. */
+function withDial(spec: NodeSpec, ids: string[], options: ClusterOptions): NodeSpec {
+  if (options.dial === undefined) return spec;
+  const dial: Record<string, string> = {};
+  for (const other of ids) {
+    const via = other === spec.id ? undefined : options.dial(spec.id, other);
+    if (via !== undefined) dial[other] = via;
   }
+  spec.dial = dial;
   return spec;
 }
 

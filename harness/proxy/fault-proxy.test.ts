@@ -234,3 +234,29 @@ t.test('partition shapes', async (t) => {
   t.ok(proxy.allLinks().every(([a, b]) => proxy.link(a, b).mode === 'pass'));
   t.ok(proxy.events.length >= 2, 'link changes are logged');
 });
+
+t.test('addNode and removeNode: links for a replica that joins later, closed when it leaves', async (t) => {
+  const { proxy, open } = await setup(t);
+  const joiner = await echoServer();
+  t.teardown(() => joiner.close());
+  t.equal(proxy.dial('n1', 'n3'), undefined, 'no link before the node is added');
+  await proxy.addNode('n3', { host: '127.0.0.1', port: joiner.port });
+  t.same(proxy.ids, ['n1', 'n2', 'n3']);
+  const c = await open('n1', 'n3');
+  c.write('joined');
+  await c.waitFor('joined');
+  t.equal(joiner.sockets.size, 1, 'the new link reaches the new node');
+  t.ok(proxy.dial('n3', 'n2') !== undefined, 'and it has links to the others');
+  proxy.isolate('n3');
+  t.equal(proxy.link('n2', 'n3').mode, 'blackhole', 'partition shapes include it');
+  proxy.healPartitions();
+  await t.rejects(proxy.addNode('n3', { host: '127.0.0.1', port: joiner.port }), /already/, 'added once');
+  const address = proxy.dial('n2', 'n3')!;
+  await proxy.removeNode('n3');
+  t.same(proxy.ids, ['n1', 'n2']);
+  t.equal(proxy.dial('n1', 'n3'), undefined, 'its links are gone');
+  await sleep(20);
+  t.ok(c.closed(), 'its connections are closed');
+  await t.rejects(client(address), 'its listeners are closed');
+  t.match(proxy.events.map((e) => e.change), ['add n3', 'blackhole isolate', 'heal partitions', 'remove n3'].map((x) => new RegExp(x)));
+});

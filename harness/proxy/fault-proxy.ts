@@ -31,18 +31,25 @@ export class FaultProxy {
   private readonly links = new Map<string, LinkProxy>();
   private readonly targets = new Map<string, HostPort>();
   private readonly clockMs: () => number;
+  private readonly random: () => number;
+  private nodes: string[];
 
-  private constructor(readonly ids: readonly string[], options: FaultProxyOptions) {
+  private constructor(ids: readonly string[], private readonly options: FaultProxyOptions) {
     const t0 = performance.now();
     this.clockMs = options.clockMs ?? (() => performance.now() - t0);
     for (const [id, hp] of Object.entries(options.targets ?? {})) this.targets.set(id, hp);
-    const random = options.rng === undefined ? Math.random : () => options.rng!.next();
+    this.random = options.rng === undefined ? Math.random : () => options.rng!.next();
+    this.nodes = [...ids];
     for (const from of ids) {
       for (const to of ids) {
-        if (from === to) continue;
-        this.links.set(linkKey(from, to), new LinkProxy(from, to, () => this.targets.get(to), random, options.host));
+        if (from !== to) this.makeLink(from, to);
       }
     }
+  }
+
+  /** The nodes whose links go through the proxy (addNode and removeNode change them). */
+  get ids(): readonly string[] {
+    return this.nodes;
   }
 
   static async start(options: FaultProxyOptions): Promise<FaultProxy> {
@@ -61,6 +68,34 @@ export class FaultProxy {
 
   setTarget(id: string, target: HostPort): void {
     this.targets.set(id, target);
+  }
+
+  /**
+   * A replica joins after the start (a Raft membership change): links to and from every node
+   * already here, listening before it returns, so `dial` answers for them at once.
+   */
+  async addNode(id: string, target: HostPort): Promise<void> {
+    if (this.nodes.includes(id)) throw new Error(`${id} already has links through the proxy`);
+    this.targets.set(id, target);
+    const added = this.nodes.flatMap((other) => [this.makeLink(other, id), this.makeLink(id, other)]);
+    this.nodes = [...this.nodes, id];
+    try {
+      await Promise.all(added.map((l) => l.listen()));
+    } catch (err) {
+      await this.removeNode(id);
+      throw err;
+    }
+    this.log(added.map((l) => [l.from, l.to]), `add ${id}`);
+  }
+
+  /** A replica left the configuration: its links close (peers dialing it are refused). */
+  async removeNode(id: string): Promise<void> {
+    if (!this.nodes.includes(id)) return;
+    this.nodes = this.nodes.filter((n) => n !== id);
+    const gone = [...this.links.values()].filter((l) => l.from === id || l.to === id);
+    for (const l of gone) this.links.delete(linkKey(l.from, l.to));
+    this.log(gone.map((l) => [l.from, l.to]), `remove ${id}`);
+    await Promise.all(gone.map((l) => l.close()));
   }
 
   link(from: string, to: string): LinkProxy {
@@ -135,6 +170,12 @@ export class FaultProxy {
 
   async close(): Promise<void> {
     await Promise.all([...this.links.values()].map((l) => l.close()));
+  }
+
+  private makeLink(from: string, to: string): LinkProxy {
+    const link = new LinkProxy(from, to, () => this.targets.get(to), this.random, this.options.host);
+    this.links.set(linkKey(from, to), link);
+    return link;
   }
 
   private log(links: Array<[string, string]>, change: string): void {

@@ -61,3 +61,23 @@ t.test('a runtime without a debug state answers 404 on /state, messages still wo
   t.equal((await app.inject({ method: 'GET', url: '/admin/debug/state' })).statusCode, 404);
   t.equal((await app.inject({ method: 'GET', url: '/admin/debug/messages' })).statusCode, 200);
 });
+
+t.test('PUT /admin/debug/dial/:id pins where the transport dials a peer', async (t) => {
+  const pinned: Array<[string, { host: string; port: number }]> = [];
+  const transport = { tap: null, pinAddress: (id: string, addr: { host: string; port: number }) => void pinned.push([id, addr]) };
+  const app = build({ service, debug: enableDebugApi('n1', {}, transport) });
+  t.teardown(() => app.close());
+  const put = (url: string, payload: unknown) => app.inject({ method: 'PUT', url, payload: payload as Record<string, unknown> });
+  const res = await put('/admin/debug/dial/n4', { host: '127.0.0.1', port: 40123 });
+  t.equal(res.statusCode, 200);
+  t.same(res.json(), { id: 'n4', host: '127.0.0.1', port: 40123 });
+  t.same(pinned, [['n4', { host: '127.0.0.1', port: 40123 }]]);
+  t.equal((await put('/admin/debug/dial/n4', { host: '127.0.0.1', port: 0 })).statusCode, 400, 'port 0');
+  t.equal((await put('/admin/debug/dial/n4', { host: '127.0.0.1' })).statusCode, 400, 'no port');
+  t.equal((await put('/admin/debug/dial/n4', { host: 'h', port: '1' })).statusCode, 400, 'a port that is a string');
+  t.equal((await put('/admin/debug/dial/n%20 4', { host: 'h', port: 1 })).statusCode, 400, 'bad id');
+  t.equal(pinned.length, 1, 'bad requests pin nothing');
+  const plain = build({ service });
+  t.teardown(() => plain.close());
+  t.equal((await plain.inject({ method: 'PUT', url: '/admin/debug/dial/n4', payload: { host: 'h', port: 1 } })).statusCode, 404, 'not without --debug-api');
+});

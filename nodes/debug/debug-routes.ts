@@ -8,6 +8,8 @@ export interface DebugApi {
   /** Null when the runtime does not implement DebugSource (yet). */
   source: DebugSource | null;
   tap: MessageTap | null;
+  /** Dial a peer at a fixed address from now on (TcpTransport.pinAddress); null: not supported. */
+  pin?: ((id: string, addr: { host: string; port: number }) => void) | null;
 }
 
 const messagesQuery = {
@@ -16,9 +18,23 @@ const messagesQuery = {
   additionalProperties: false,
 } as const;
 
+const pinParams = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,64}$' } },
+} as const;
+
+const pinBody = {
+  type: 'object',
+  required: ['host', 'port'],
+  properties: { host: { type: 'string', minLength: 1, maxLength: 255 }, port: { type: 'integer', minimum: 1, maximum: 65535 } },
+} as const;
+
 /**
  * The replica's debug API, read by the dashboard (harness/dashboard/):
- * `GET /admin/debug/state` (debug-state.ts) and `GET /admin/debug/messages?since=N` (message-tap.ts).
+ * `GET /admin/debug/state` (debug-state.ts) and `GET /admin/debug/messages?since=N` (message-tap.ts);
+ * and `PUT /admin/debug/dial/:id` with `{host, port}`, with which the harness routes this
+ * replica's link to a replica added later through its fault proxy (harness/cluster/cluster.ts).
  */
 export function registerDebugRoutes(app: FastifyInstance, api: DebugApi): void {
   app.get('/admin/debug/state', async () => {
@@ -33,6 +49,21 @@ export function registerDebugRoutes(app: FastifyInstance, api: DebugApi): void {
       const since = Number(request.query.since ?? 0);
       const limit = Math.min(1024, Math.max(1, Number(request.query.limit ?? 256)));
       return { id: api.tap.selfId, ...api.tap.since(since, limit) };
+    },
+  );
+  app.put<{ Params: { id: string }; Body: { host: string; port: number } }>(
+    '/admin/debug/dial/:id',
+    { schema: { params: pinParams, body: pinBody } },
+    async (request) => {
+      if (api.pin === undefined || api.pin === null) throw new ServiceError('NOT_FOUND', 'this replica cannot pin peer addresses');
+      const { id } = request.params;
+      const { host, port } = request.body;
+      try {
+        api.pin(id, { host, port });
+      } catch (err) {
+        throw new ServiceError('BAD_REQUEST', (err as Error).message);
+      }
+      return { id, host, port };
     },
   );
 }

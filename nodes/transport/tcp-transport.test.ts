@@ -169,6 +169,25 @@ t.test('unknown peers, removePeer and addPeer with a new address', async (t) => 
   t.equal(count(cInbox, 'a'), 1, 'nothing more went to the old address');
 });
 
+t.test('pinAddress: a pinned peer is dialed there whatever addPeer says (the fault proxy route)', async (t) => {
+  const a = await startTransport(t, 'a');
+  const direct = await startTransport(t, 'c');
+  const routed = await startTransport(t, 'c');
+  for (const c of [direct, routed]) c.addPeer('a', a.address());
+  const directInbox = inbox(direct);
+  const routedInbox = inbox(routed);
+  a.pinAddress('c', routed.address());
+  a.addPeer('c', direct.address()); // as a membership change would announce c's own address
+  a.send('c', 'first');
+  await waitFor(() => count(routedInbox, 'a') === 1, 'a -> c at the pinned address');
+  t.equal(count(directInbox, 'a'), 0, 'nothing went to the announced address');
+  a.addPeer('c', direct.address());
+  a.send('c', 'second');
+  await waitFor(() => count(routedInbox, 'a') === 2, 'still the pinned address');
+  t.throws(() => a.pinAddress('a', routed.address()), /own address/, 'not its own id');
+  t.throws(() => a.pinAddress('c', { host: '', port: 1 }), /bad address/);
+});
+
 t.test('a throwing handler does not stop delivery', async (t) => {
   const cluster = await startCluster(t, ['a', 'b']);
   const b = get(cluster, 'b');

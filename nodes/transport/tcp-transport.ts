@@ -41,6 +41,8 @@ export class TcpTransport implements Transport {
   private closing: Promise<void> | undefined;
   private rejectedConnections = 0;
   private badFrames = 0;
+  /** Peers dialed at a fixed address whatever addPeer says (pinAddress: the harness's fault proxy). */
+  private readonly pinned = new Map<NodeId, PeerAddress>();
   /** Debug API hook (nodes/debug/message-tap.ts), set only with --debug-api: null costs one check a message. */
   tap: ((dir: 'send' | 'recv', peer: NodeId, message: unknown) => void) | null = null;
 
@@ -96,15 +98,29 @@ export class TcpTransport implements Transport {
       this.log.debug('ignoring own id in the peer list');
       return;
     }
+    const dialAt = this.pinned.get(id) ?? addr;
     const existing = this.peers.get(id);
     if (existing !== undefined) {
-      existing.outbound.setAddress(addr);
+      existing.outbound.setAddress(dialAt);
       return;
     }
     const counters = new PeerCounters();
-    const outbound = new PeerConnection(id, { ...addr }, counters, this.peerContext);
+    const outbound = new PeerConnection(id, { ...dialAt }, counters, this.peerContext);
     this.peers.set(id, { counters, outbound });
     if (this.state === 'running') outbound.start();
+  }
+
+  /**
+   * Always dial `id` at `addr`, now and whenever addPeer later names it (a membership change
+   * announces the member's own address). Used through the debug API (`--debug-api`) by the
+   * harness, whose fault proxy sits on every link, for replicas added after the start.
+   */
+  pinAddress(id: NodeId, addr: PeerAddress): void {
+    checkNodeId(id);
+    checkPeerAddress(addr);
+    if (id === this.opts.id) throw new Error(`transport ${this.opts.id}: cannot pin its own address`);
+    this.pinned.set(id, { ...addr });
+    this.peers.get(id)?.outbound.setAddress(addr);
   }
 
   removePeer(id: NodeId): void {
