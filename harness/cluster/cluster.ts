@@ -210,14 +210,13 @@ export class Cluster {
     // An existing data directory is kept: a replica added again under its old id must come back
     // with its votes (a wiped voter could vote twice in one term; protocols/raft/README.md).
     await this.options.links?.addNode(r.id, { host: '127.0.0.1', port: r.peerPort });
-    const file = JSON.parse(await readFile(this.clusterFilePath, 'utf8')) as ClusterFile;
-    file.voters ??= file.nodes.map((n) => n.id);
-    file.nodes = file.nodes.filter((n) => n.id !== r.id);
-    file.nodes.push({ id: r.id, host: '127.0.0.1', httpPort: r.httpPort, peerPort: r.peerPort });
-    // Every replica started from now on (the new one, a restarted old one) dials through the proxy.
-    for (const spec of file.nodes) withDial(spec, file.nodes.map((x) => x.id), this.options);
-    await writeFile(this.clusterFilePath, JSON.stringify(file, null, 2));
-    await this.routeToNewReplica(r);
+    try {
+      await this.addToClusterFile(r);
+      await this.routeToNewReplica(r);
+    } catch (err) {
+      await this.options.links?.removeNode(r.id);
+      throw err;
+    }
     this.replicas.push(r);
     await this.launch(r);
     await this.waitServing([r]);
@@ -238,6 +237,17 @@ export class Cluster {
     this.replicas.splice(this.replicas.indexOf(r), 1);
     this.removed.push(r);
     await this.options.links?.removeNode(id);
+  }
+
+  /** The new replica joins the cluster file; its bootstrap `voters` stay those of the first start. */
+  private async addToClusterFile(r: Replica): Promise<void> {
+    const file = JSON.parse(await readFile(this.clusterFilePath, 'utf8')) as ClusterFile;
+    file.voters ??= file.nodes.map((n) => n.id);
+    file.nodes = file.nodes.filter((n) => n.id !== r.id);
+    file.nodes.push({ id: r.id, host: '127.0.0.1', httpPort: r.httpPort, peerPort: r.peerPort });
+    // Every replica started from now on (the new one, a restarted old one) dials through the proxy.
+    for (const spec of file.nodes) withDial(spec, file.nodes.map((x) => x.id), this.options);
+    await writeFile(this.clusterFilePath, JSON.stringify(file, null, 2));
   }
 
   /**
