@@ -141,7 +141,7 @@ t.test('reads: 2f+1 matching read-only replies, else the ordered path (OSDI §5.
   t.equal(await slow, 'v2');
 
   const silent = service.readLinearizable('k');
-  await new Promise((r) => setTimeout(r, 200));
+  await waitFor(() => port.submitted.length === 2);
   t.equal(port.submitted.length, 2, 'no quorum within readOnlyTimeoutMs: ordered');
   const o2 = port.submitted[1]!;
   service.executed(o2, { kind: 'get', value: null }, 10);
