@@ -4,11 +4,13 @@ import { InvariantError } from '../../protocols/common/invariant.js';
 import { SeededRng } from '../../protocols/common/rng.js';
 import type { PbftCrypto } from '../../protocols/pbft/crypto.js';
 import { PbftReplica } from '../../protocols/pbft/pbft-replica.js';
-import type { PbftConfig, PbftMessage, PbftReady, PbftReplicaApi } from '../../protocols/pbft/types.js';
+import { parseKey } from '../../protocols/pbft/records.js';
+import type { Batch, PbftConfig, PbftMessage, PbftReady, PbftReplicaApi, PersistRecord } from '../../protocols/pbft/types.js';
 import { DEBUG_LOG_TAIL, type PbftDebugState } from '../debug/debug-state.js';
 import { ReadyLoop } from '../ready-loop.js';
-import type { PbftStore } from '../storage/leveldb-pbft-store.js';
+import type { PbftPersistOp, PbftStore } from '../storage/leveldb-pbft-store.js';
 import type { Transport } from '../transport/index.js';
+import { fromWire, packedBatch, toWire } from './batch-wire.js';
 import { PbftMessageGuard } from './message-guard.js';
 import { pbftDebugState } from './pbft-debug-state.js';
 import { faultsTolerated, type PbftTuning } from './pbft-config.js';
@@ -184,7 +186,8 @@ export class PbftReplicaNode implements PbftGatewayPort {
 
   // ---- the loop --------------------------------------------------------------------------
 
-  private receive(fromId: string, message: unknown): void {
+  private receive(fromId: string, wire: unknown): void {
+    const message = fromWire(wire); // a PrePrepare's batch bytes → the batch, before every check
     const from = this.indexOf.get(fromId);
     if (from === undefined || !this.guard.check(message)) {
       this.stats.badMessages++;
@@ -229,7 +232,7 @@ export class PbftReplicaNode implements PbftGatewayPort {
     const rd = this.core.ready();
     // Nothing leaves before what it depends on is durable (TOCS §4.2, §6: a replica must not
     // contradict, after a restart, a PREPARE/COMMIT/CHECKPOINT it sent).
-    await this.opts.store.persist(rd.persist, rd.executed.length);
+    await this.opts.store.persist(withPackedBatches(rd.persist), rd.executed.length);
     this.sendAll(rd);
     for (const e of rd.executed) this.service.executed(e.request, e.result, e.sequence);
     for (const r of rd.replies) this.service.reply(r.from, r.clientId, r.seq, r.result);
@@ -245,9 +248,20 @@ export class PbftReplicaNode implements PbftGatewayPort {
         continue;
       }
       const peer = this.opts.replicas[to];
-      if (peer !== undefined) this.opts.transport.send(peer, message satisfies PbftMessage);
+      if (peer !== undefined) this.opts.transport.send(peer, toWire(message satisfies PbftMessage));
     }
   }
+}
+
+/**
+ * Batches (`b/<n>/<d>` records) go to the store as the bytes batch-wire.ts packs once per batch:
+ * the primary's PrePrepare frames reuse them, and a backup's are the bytes it received.
+ */
+function withPackedBatches(persist: readonly PersistRecord[]): PbftPersistOp[] {
+  return persist.map((op) => {
+    if (!('value' in op) || !Array.isArray(op.value) || parseKey(op.key)?.kind !== 'b') return op;
+    return { key: op.key, value: op.value, packed: packedBatch(op.value as Batch) };
+  });
 }
 
 function coreConfig(t: PbftTuning, n: number, self: number): PbftConfig {

@@ -5,8 +5,12 @@ import type { DiskStats } from '../replica-metrics.js';
 /** Values are the core's plain objects (msgpack-able: Uint8Array stays bytes, no undefined). */
 const packr = new Packr({ useRecords: false });
 
-/** One write of a PbftReady's `persist` (the keys and values are the core's business). */
-export type PbftPersistOp = { key: string; value: unknown } | { key: string; delete: true };
+/**
+ * One write of a PbftReady's `persist` (the keys and values are the core's business). `packed`,
+ * when given, is `value` already msgpack-packed with this store's options (nodes/pbft/batch-wire.ts
+ * passes a batch's bytes so that it is not packed again); `load` unpacks it like any other value.
+ */
+export type PbftPersistOp = { key: string; value: unknown; packed?: Uint8Array } | { key: string; delete: true };
 
 /** The storage the PBFT runtime needs: every record at start (for PbftReplica.restore), then one batch per Ready. */
 export interface PbftStore {
@@ -55,7 +59,7 @@ export class LevelDbPbftStore implements PbftStore {
         batch.del(op.key);
         continue;
       }
-      const packed = packr.pack(op.value);
+      const packed = op.packed ?? packr.pack(op.value);
       bytes += packed.byteLength;
       batch.put(op.key, packed);
     }
@@ -84,7 +88,7 @@ export class MemoryPbftStore implements PbftStore {
     if (ops.length === 0) return;
     for (const op of ops) {
       if (isDelete(op)) this.records.delete(op.key);
-      else this.records.set(op.key, packr.pack(op.value));
+      else this.records.set(op.key, op.packed ?? packr.pack(op.value));
     }
     this.stats.fsyncs += 1;
     this.stats.writes += 1;

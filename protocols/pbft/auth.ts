@@ -3,9 +3,10 @@
  * the key the sender shares with the one receiver (an authenticator entry); messages that are
  * later forwarded as proof (Checkpoint, ViewChange, NewView) carry the sender's signature. With
  * `authentication: 'sign-all'` every message is signed, to measure what signatures cost.
- * The authenticated bytes are encoded once per message; only the MAC is computed per receiver.
+ * The authenticated bytes are encoded once per message, straight into the canonical encoder's
+ * scratch buffer (not copied out); only the MAC is computed per receiver.
  */
-import { authenticatedBytes } from './canonical.js';
+import { withAuthenticatedBytes } from './canonical.js';
 import type { PbftCrypto } from './crypto.js';
 import type { PbftMessage, PbftMessageType } from './types.js';
 
@@ -30,28 +31,29 @@ export class Authenticator {
 
   /** Authenticates `m` (its `auth` is ignored) once for each receiver. */
   seal<M extends PbftMessage>(m: M, receivers: readonly number[]): Array<Addressed<M>> {
-    const bytes = authenticatedBytes(m);
-    if (this.signs(m.type)) {
-      const signed = { ...m, auth: this.crypto.sign(bytes) };
-      return receivers.map((to) => ({ to, message: signed }));
-    }
-    return receivers.map((to) => ({ to, message: { ...m, auth: this.crypto.mac(to, bytes) } }));
+    return withAuthenticatedBytes(m, (bytes) => {
+      if (this.signs(m.type)) {
+        const signed = { ...m, auth: this.crypto.sign(bytes) };
+        return receivers.map((to) => ({ to, message: signed }));
+      }
+      return receivers.map((to) => ({ to, message: { ...m, auth: this.crypto.mac(to, bytes) } }));
+    });
   }
 
   /** A signed copy of `m`, for messages this replica keeps as its own proof (Checkpoint, ViewChange). */
   sign<M extends PbftMessage>(m: M): M {
-    return { ...m, auth: this.crypto.sign(authenticatedBytes(m)) };
+    return { ...m, auth: withAuthenticatedBytes(m, (bytes) => this.crypto.sign(bytes)) };
   }
 
   /** True when `m` is authentic from its claimed sender `m.replica` (OSDI §4: otherwise discard). */
   verify(m: PbftMessage): boolean {
-    const bytes = authenticatedBytes(m);
-    if (this.signs(m.type)) return this.crypto.verify(m.replica, bytes, m.auth);
-    return this.crypto.verifyMac(m.replica, bytes, m.auth);
+    return withAuthenticatedBytes(m, (bytes) =>
+      this.signs(m.type) ? this.crypto.verify(m.replica, bytes, m.auth) : this.crypto.verifyMac(m.replica, bytes, m.auth),
+    );
   }
 
   /** Signature check for a message forwarded inside another (a proof): always a signature. */
   verifySigned(m: PbftMessage): boolean {
-    return this.crypto.verify(m.replica, authenticatedBytes(m), m.auth);
+    return withAuthenticatedBytes(m, (bytes) => this.crypto.verify(m.replica, bytes, m.auth));
   }
 }

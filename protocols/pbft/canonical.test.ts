@@ -1,6 +1,6 @@
 /** The canonical encoding: deterministic, key order independent, round-trips. */
 import t from 'tap';
-import { authenticatedBytes, decodeValue, encodeBatch, encodeValue } from './canonical.js';
+import { authenticatedBytes, batchDigest, decodeValue, encodeBatch, encodeValue, withAuthenticatedBytes, withBytes } from './canonical.js';
 
 t.test('canonical: the same value gives the same bytes, whatever the key order', async (t) => {
   t.same(encodeValue({ a: 1, b: 'x' }), encodeValue({ b: 'x', a: 1 }));
@@ -40,4 +40,22 @@ t.test('canonical: strings are tag, varint UTF-8 length, UTF-8 bytes (ASCII and 
     t.equal(decodeValue(encodeValue(text)), text);
     t.same(decodeValue(encodeValue([text, 1, text])), [text, 1, text], 'inside an array (the scratch buffer grows mid-value)');
   }
+});
+
+t.test('canonical: scoped views give the same bytes as the copying encoders, and free the scratch buffer', async (t) => {
+  const request = { clientId: 'c', seq: 1, origin: 0, operation: { op: 'put' as const, key: 'k', value: 'vé'.repeat(3000) } };
+  const batch = [request, { ...request, seq: 2 }];
+  const hex = (bytes: Uint8Array): string => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+  t.equal(batchDigest(batch, hex), hex(encodeBatch(batch)), 'batchDigest hashes exactly encodeBatch');
+  const m = { type: 'Prepare' as const, view: 3, sequence: 9, digest: 'd', replica: 1, auth: new Uint8Array(0) };
+  t.equal(withAuthenticatedBytes(m, hex), hex(authenticatedBytes(m)));
+  // Nested: a writer created while a view is in use gets its own buffer, the outer view survives.
+  const outer = withAuthenticatedBytes(m, (bytes) => {
+    const copy = hex(bytes);
+    encodeBatch(batch); // would overwrite the scratch buffer if it were shared
+    return copy === hex(bytes);
+  });
+  t.ok(outer, 'a nested encoder does not clobber the view');
+  t.throws(() => withBytes(() => { throw new Error('boom'); }, hex));
+  t.equal(hex(encodeValue('after')), hex(encodeValue('after')), 'the scratch buffer is usable after a throw');
 });

@@ -27,7 +27,7 @@ const T_OBJECT = 9;
 const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 
-/** One scratch buffer shared by every writer (single-threaded; writers never nest). */
+/** One scratch buffer shared by the writers (single-threaded); a writer made while it is in use gets its own. */
 let scratch = new Uint8Array(4096);
 let scratchInUse = false;
 
@@ -152,8 +152,34 @@ export class ByteWriter {
 
   finish(): Uint8Array {
     const out = this.buf.slice(0, this.len);
-    if (this.shared) scratchInUse = false;
+    this.release();
     return out;
+  }
+
+  /** The bytes written so far, not copied: valid only until release() (see withBytes). */
+  view(): Uint8Array {
+    return this.buf.subarray(0, this.len);
+  }
+
+  /** Gives the shared scratch buffer back; the writer and its views are dead afterwards. */
+  release(): void {
+    if (this.shared) scratchInUse = false;
+  }
+}
+
+/**
+ * Runs `use` on the bytes `write` produces, without copying them out of the scratch buffer:
+ * for bytes that are only hashed or MAC'd and then dropped (a batch's digest, a message's
+ * authenticated bytes), which is most of them. `use` must not keep the bytes; a writer created
+ * inside `use` gets its own buffer, so nesting is safe.
+ */
+export function withBytes<T>(write: (w: ByteWriter) => void, use: (bytes: Uint8Array) => T): T {
+  const w = new ByteWriter();
+  try {
+    write(w);
+    return use(w.view());
+  } finally {
+    w.release();
   }
 }
 
@@ -301,11 +327,20 @@ export function writeRequest(w: ByteWriter, r: ClientRequest): void {
   writeOperation(w, r.operation);
 }
 
-export function encodeBatch(batch: Batch): Uint8Array {
-  const w = new ByteWriter();
+function writeBatch(w: ByteWriter, batch: Batch): void {
   w.arrayHeader(batch.length);
   for (const r of batch) writeRequest(w, r);
+}
+
+export function encodeBatch(batch: Batch): Uint8Array {
+  const w = new ByteWriter();
+  writeBatch(w, batch);
   return w.finish();
+}
+
+/** d = D(m) for a batch (OSDI §4.2), hashed straight from the scratch buffer: same value as digest(encodeBatch(batch)). */
+export function batchDigest(batch: Batch, digest: (bytes: Uint8Array) => string): string {
+  return withBytes((w) => writeBatch(w, batch), digest);
 }
 
 /**
@@ -392,6 +427,16 @@ function writeViewChange(w: ByteWriter, m: ViewChange, withAuth: boolean): void 
 /** The bytes a message's `auth` covers. Encode once per message; MAC per receiver. */
 export function authenticatedBytes(m: PbftMessage): Uint8Array {
   const w = new ByteWriter();
+  writeAuthenticated(w, m);
+  return w.finish();
+}
+
+/** Runs `use` on a message's authenticated bytes without copying them (see withBytes). */
+export function withAuthenticatedBytes<T>(m: PbftMessage, use: (bytes: Uint8Array) => T): T {
+  return withBytes((w) => writeAuthenticated(w, m), use);
+}
+
+function writeAuthenticated(w: ByteWriter, m: PbftMessage): void {
   switch (m.type) {
     case 'Request':
     case 'ReadRequest':
@@ -490,7 +535,6 @@ export function authenticatedBytes(m: PbftMessage): Uint8Array {
       w.int(m.replica);
       break;
   }
-  return w.finish();
 }
 
 /** A list of (sequence number, digest) pairs: the O set's choices, fetched and wanted batches. */

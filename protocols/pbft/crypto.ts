@@ -6,7 +6,8 @@
  * keys of pairs that include i, and only its own signatures.
  *
  * Replicas are numbered 0..n-1 (the primary of view v is v mod n). Byte strings are what the
- * core's canonical encoding produced (protocols/pbft/canonical.ts).
+ * core's canonical encoding produced (protocols/pbft/canonical.ts), usually a view of its scratch
+ * buffer: they are valid only during the call, so an implementation must not keep them.
  */
 export interface PbftCrypto {
   /** Collision-resistant digest, lower-case hex: request batches, checkpoint state. */

@@ -13,7 +13,7 @@ import type { KvResult } from '../kv/commands.js';
 import { SessionTable } from '../kv/sessions.js';
 import { KvStateMachine, type KvSnapshot } from '../kv/state-machine.js';
 import { Authenticator, NO_AUTH } from './auth.js';
-import { batchWireBytesMax, decodeValue, encodeBatch, encodeValue, requestSize, resultWireBytesMax } from './canonical.js';
+import { batchDigest, batchWireBytesMax, decodeValue, encodeValue, requestSize, resultWireBytesMax } from './canonical.js';
 import { CheckpointCollector } from './checkpoint-collector.js';
 import { DEFAULT_MAX_CARRIED_BATCH_BYTES, DEFAULT_MAX_TRANSFER_BYTES } from './message-bounds.js';
 import type { PbftCrypto } from './crypto.js';
@@ -190,7 +190,7 @@ export class PbftReplica implements PbftReplicaApi {
     this.maxBatchesInFlight = config.maxBatchesInFlight ?? 2;
     this.auth = new Authenticator(crypto, config.authentication);
     this.others = Array.from({ length: this.n }, (_, k) => k).filter((k) => k !== this.self);
-    this.nullDigest = crypto.digest(encodeBatch([]));
+    this.nullDigest = batchDigest([], (bytes) => crypto.digest(bytes));
     this.stableBytes = encodeValue(this.kv.snapshot());
     this.genesisDigest = crypto.digest(this.stableBytes);
     this.stableDigest = this.genesisDigest;
@@ -494,7 +494,7 @@ export class PbftReplica implements PbftReplicaApi {
     while (this.canPropose()) {
       const batch = this.cutBatch();
       const n = ++this.lastAssigned;
-      const digest = this.crypto.digest(encodeBatch(batch));
+      const digest = this.digestOf(batch);
       for (const r of batch) this.inFlight.add(requestKey(r));
       this.highestSeen = Math.max(this.highestSeen, n);
       const s = this.slot(n);
@@ -530,7 +530,7 @@ export class PbftReplica implements PbftReplicaApi {
     this.sawSequence(m.sequence);
     if (this.viewChanging || m.view !== this.view || m.replica !== this.primaryOf(m.view)) return this.invalid();
     if (!this.inWindow(m.sequence)) return this.invalid();
-    if (this.crypto.digest(encodeBatch(m.batch)) !== m.digest) return this.invalid();
+    if (this.digestOf(m.batch) !== m.digest) return this.invalid();
     const s = this.slot(m.sequence);
     if (s.view === m.view && s.digest !== null) {
       if (s.digest !== m.digest) return this.invalid(); // never two digests for one (v, n)
@@ -872,7 +872,7 @@ export class PbftReplica implements PbftReplicaApi {
 
   private onViewChange(vc: ViewChange): void {
     if (!validViewChange(vc, this.rules)) return this.invalid();
-    const stripped = { ...vc, batches: vc.batches.filter((b) => this.crypto.digest(encodeBatch(b.batch)) === b.digest) };
+    const stripped = { ...vc, batches: vc.batches.filter((b) => this.digestOf(b.batch) === b.digest) };
     if (vc.view < this.view || (vc.view === this.view && !this.viewChanging)) return this.forwardNewView(vc.replica, vc.view);
     const prev = this.viewChanges.get(vc.replica);
     if (prev !== undefined && prev.view >= vc.view) return;
@@ -950,7 +950,7 @@ export class PbftReplica implements PbftReplicaApi {
     if (nv.replica !== this.primaryOf(nv.view)) return this.invalid();
     if (nv.view < this.view || (nv.view === this.view && !this.viewChanging)) return;
     const carried = new Map<string, Batch>();
-    for (const b of nv.batches) if (this.crypto.digest(encodeBatch(b.batch)) === b.digest) carried.set(b.digest, b.batch);
+    for (const b of nv.batches) if (this.digestOf(b.batch) === b.digest) carried.set(b.digest, b.batch);
     const chosenAt = new Map(nv.chosen.map((c) => [c.sequence, c.digest]));
     const decision = verifyNewView(nv, this.rules, this.nullDigest, (d, n) => chosenAt.get(n) === d);
     if (decision === null) return this.invalid();
@@ -1013,7 +1013,7 @@ export class PbftReplica implements PbftReplicaApi {
       if (!this.wantedBatches.has(e.digest) || this.heldBatches.has(e.digest)) continue;
       const bytes = batchWireBytesMax(e.batch);
       if (this.heldBytes + bytes > 4 * this.maxCarriedBytes) break;
-      if (this.crypto.digest(encodeBatch(e.batch)) !== e.digest) return this.invalid();
+      if (this.digestOf(e.batch) !== e.digest) return this.invalid();
       this.heldBatches.set(e.digest, e.batch);
       this.heldBytes += bytes;
       added = true;
@@ -1225,7 +1225,7 @@ export class PbftReplica implements PbftReplicaApi {
     }
     for (const e of m.entries) {
       if (e.sequence <= this.lastExecuted || e.sequence > this.lastExecuted + 2 * this.L) continue;
-      if (this.crypto.digest(encodeBatch(e.batch)) !== e.digest) return this.invalid();
+      if (this.digestOf(e.batch) !== e.digest) return this.invalid();
       this.batchVotes.add(e.sequence, e.digest, e.batch, m.replica);
     }
     this.executeReady();
@@ -1310,6 +1310,11 @@ export class PbftReplica implements PbftReplicaApi {
   }
 
   // ================================================================ sending and persisting
+
+  /** d = D(m) of a batch (OSDI §4.2). */
+  private digestOf(batch: Batch): string {
+    return batchDigest(batch, (bytes) => this.crypto.digest(bytes));
+  }
 
   private sendTo(receivers: readonly number[], m: PbftMessage): void {
     for (const out of this.auth.seal(m, receivers)) this.messagesOut.push(out);

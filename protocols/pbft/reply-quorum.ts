@@ -8,9 +8,14 @@ import { canonicalResultKey } from './canonical.js';
 import type { KvResult } from '../kv/commands.js';
 
 export class ReplyQuorum {
-  /** Each replica's first reply; later different replies from it are ignored (one vote each). */
-  private readonly votes = new Map<number, string>();
-  private readonly tally = new Map<string, number>();
+  /**
+   * Who voted (each replica's first reply; later different replies from it are ignored: one vote
+   * each), and the distinct result keys with their counts. Plain arrays: there are at most n
+   * voters and keys (n = 3f+1, small), and the gateway makes one quorum per request.
+   */
+  private readonly voted: number[] = [];
+  private readonly keys: string[] = [];
+  private readonly counts: number[] = [];
   private acceptedKey: string | null = null;
 
   constructor(
@@ -21,10 +26,16 @@ export class ReplyQuorum {
   /** Records replica `from`'s reply; returns the accepted result key once `needed` match. */
   add(from: number, resultKey: string): string | null {
     if (this.acceptedKey !== null) return this.acceptedKey;
-    if (this.votes.has(from)) return null;
-    this.votes.set(from, resultKey);
-    const count = (this.tally.get(resultKey) ?? 0) + 1;
-    this.tally.set(resultKey, count);
+    if (this.voted.includes(from)) return null;
+    this.voted.push(from);
+    let k = this.keys.indexOf(resultKey);
+    if (k < 0) {
+      k = this.keys.length;
+      this.keys.push(resultKey);
+      this.counts.push(0);
+    }
+    const count = (this.counts[k] as number) + 1;
+    this.counts[k] = count;
     if (count >= this.needed) this.acceptedKey = resultKey;
     return this.acceptedKey;
   }
@@ -34,15 +45,15 @@ export class ReplyQuorum {
   }
 
   get voters(): number {
-    return this.votes.size;
+    return this.voted.length;
   }
 
   /** True when, with `n` replicas, no result can still reach `needed` (read path: fall back). */
   hopeless(n: number): boolean {
     if (this.acceptedKey !== null) return false;
     let best = 0;
-    for (const count of this.tally.values()) best = Math.max(best, count);
-    return best + (n - this.votes.size) < this.needed;
+    for (const count of this.counts) best = Math.max(best, count);
+    return best + (n - this.voted.length) < this.needed;
   }
 
   /** The canonical key of a KvResult, so equal results from different replicas match. */
