@@ -21,6 +21,12 @@ interface Session {
   maxSeq: number;
   /** seq -> result for the last windowSize applied sequence numbers. */
   results: Map<number, KvResult>;
+  /**
+   * True while every seq was recorded above the previous maxSeq (a client with one request
+   * outstanding): `results` is then in ascending seq order and trimming stops at the first seq
+   * inside the window. Only speed depends on it, never a result.
+   */
+  ascending: boolean;
 }
 
 export type SessionLookup =
@@ -47,11 +53,12 @@ export class SessionTable {
   record(tag: SessionTag, result: KvResult): void {
     let session = this.sessions.get(tag.clientId);
     if (session === undefined) {
-      session = { maxSeq: 0, results: new Map() };
+      session = { maxSeq: 0, results: new Map(), ascending: true };
     } else {
       this.sessions.delete(tag.clientId);
     }
     this.sessions.set(tag.clientId, session);
+    if (tag.seq <= session.maxSeq) session.ascending = false;
     session.results.set(tag.seq, result);
     session.maxSeq = Math.max(session.maxSeq, tag.seq);
     this.trimWindow(session);
@@ -69,7 +76,8 @@ export class SessionTable {
   restore(entries: Array<[string, number, Array<[number, KvResult]>]>): void {
     this.sessions.clear();
     for (const [id, maxSeq, results] of entries) {
-      this.sessions.set(id, { maxSeq, results: new Map(results) });
+      const ascending = results.every(([seq], k) => k === 0 || seq > results[k - 1]![0]);
+      this.sessions.set(id, { maxSeq, results: new Map(results), ascending });
     }
   }
 
@@ -78,6 +86,7 @@ export class SessionTable {
     if (session.results.size <= this.limits.windowSize) return;
     for (const seq of session.results.keys()) {
       if (seq <= floor) session.results.delete(seq);
+      else if (session.ascending) break; // every later seq is higher: all inside the window
     }
   }
 
