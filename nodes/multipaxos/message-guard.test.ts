@@ -47,3 +47,11 @@ t.test('peer frames that are not Multi-Paxos messages are refused', async (t) =>
   ];
   for (const m of bad) t.notOk(isPaxosMessage(m), JSON.stringify(m));
 });
+
+t.test('slots and rounds above 2^52 are refused (the core counts up from them: slot + 1 must stay exact)', async (t) => {
+  const huge = 2 ** 52 + 1;
+  t.notOk(isPaxosMessage({ type: 'Snapshot', from: 'n1', to: 'n2', slot: Number.MAX_SAFE_INTEGER, data: new Uint8Array([9]) }));
+  t.notOk(isPaxosMessage({ type: 'P1a', from: 'n1', to: 'n2', ballot: { round: huge, leader: 'n1' }, fromSlot: 1 }));
+  t.notOk(isPaxosMessage({ type: 'P2b', from: 'n2', to: 'n1', ballotNum: b, slot: huge }));
+  t.ok(isPaxosMessage({ type: 'P2b', from: 'n2', to: 'n1', ballotNum: b, slot: 2 ** 52 }), '2^52 itself is fine');
+});

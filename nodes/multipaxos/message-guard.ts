@@ -4,7 +4,13 @@ type Rec = Record<string, unknown>;
 
 const isRecord = (v: unknown): v is Rec => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isId = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= 256;
-const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+/**
+ * Slots, rounds and counters fit in 52 bits: the core counts up from any it accepts (slot + 1,
+ * round + 1), and above 2^53 `slot++` stops changing the number (a loop over slots never ends).
+ * No real cluster gets near 2^52; a peer that sends it has a bug.
+ */
+export const MAX_SLOT_OR_ROUND = 2 ** 52;
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 && v <= MAX_SLOT_OR_ROUND;
 const isSlot = (v: unknown): v is number => isCount(v) && v >= 1;
 /** A ballot's leader is '' only in the zero ballot (a fresh acceptor's ballot_num). */
 const isBallot = (v: unknown): boolean =>

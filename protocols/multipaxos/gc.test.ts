@@ -165,3 +165,43 @@ t.test('a snapshot at or below slot_out is ignored', async (t) => {
   t.notOk(n2.hasReady(), 'nothing to install');
   t.equal(n2.slotOut, 4);
 });
+
+t.test('PMMC invariant R2: a Decision contradicting one held here is dropped, not thrown on', async (t) => {
+  // At most one command is decided per slot; a peer that says otherwise has a bug, and a replica
+  // never crashes on input from outside (DESIGN.md §3). Found by fuzz.test.ts.
+  const c = new TestCluster(3, 1, { snapshotEverySlots: 1000 });
+  c.elect('n1');
+  write(c, 'n1', 2);
+  const n2 = c.node('n2');
+  const held = n2.decisionAt(1);
+  t.ok(held !== undefined, 'slot 1 decided');
+  const other = batch(b(9, 'n3'), 'forged');
+  t.doesNotThrow(() => n2.step({ type: 'Decision', from: 'n3', to: 'n2', decisions: [{ slot: 1, command: other }] }));
+  t.same(n2.decisionAt(1), held, 'the decision held stays');
+  c.settle();
+  t.same(c.appliedTexts('n2'), c.appliedTexts('n1'), 'nothing else applied');
+});
+
+t.test('PMMC window: an adoption leaving more than WINDOW slots uncovered is refused, not filled with no-ops', async (t) => {
+  // A leader proposes s only while s < slot_out + WINDOW, so every slot <= s - WINDOW was decided
+  // and some acceptor of any quorum holds it. A P1b with a pvalue at slot 2^31 (a peer with a
+  // bug) would otherwise make the new leader start 2^31 commanders.
+  const leader = node('n3', THREE);
+  for (let k = 0; k < 40 && leader.role !== 'candidate'; k++) leader.tick();
+  const rd = leader.ready();
+  leader.advance(rd); // its own P1b counts
+  const ballot = leader.currentBallot;
+  leader.step({ type: 'P1b', from: 'n2', to: 'n3', request: ballot, ballotNum: ballot, accepted: [pv(b(1, 'n1'), 2 ** 31, 'far')], compactedTo: 0 });
+  t.not(leader.role, 'leader', 'not adopted');
+  const out = leader.ready();
+  t.ok(out.messages.length < 10, `no flood of P2a (${out.messages.length} messages)`);
+  leader.advance(out);
+
+  // Within the window, gaps are no-ops as before (PMMC: slots the quorum knew nothing about).
+  const again = node('n3', THREE, 2);
+  for (let k = 0; k < 40 && again.role !== 'candidate'; k++) again.tick();
+  again.advance(again.ready());
+  const b2 = again.currentBallot;
+  again.step({ type: 'P1b', from: 'n2', to: 'n3', request: b2, ballotNum: b2, accepted: [pv(b(1, 'n1'), 5, 'x5')], compactedTo: 0 });
+  t.equal(again.role, 'leader', 'adopted: 4 gaps <= WINDOW (8)');
+});

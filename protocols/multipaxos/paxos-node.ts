@@ -471,6 +471,12 @@ export class MultiPaxosNode {
    * knew nothing about, below the highest one, are gaps and get a no-op; decided slots are skipped.
    */
   private adopted(scout: Scout, pvalues: ReadonlyMap<number, PValue>): void {
+    if (!this.plausibleAdoption(scout, pvalues)) {
+      // A P1b named slots no correct acceptor can hold: try again after a timeout (preempted).
+      this.becomeFollowerState();
+      this.resetElectionTimer();
+      return;
+    }
     this.currentRole = 'leader';
     this.leaderId = this.id;
     this.scout = null;
@@ -499,6 +505,25 @@ export class MultiPaxosNode {
     this.highestStarted = top;
     this.heartbeatElapsed = 0;
     this.broadcastHeartbeat(); // announce the new leader at once
+  }
+
+  /**
+   * PMMC replica: a leader proposes slot s only while s < slot_out + WINDOW, so every slot at or
+   * below s - WINDOW was decided, hence accepted by a majority, hence held by some acceptor of any
+   * quorum (or collected: <= a P1b's compactedTo). So between the first slot adoption proposes and
+   * the highest accepted or decided one, all but the top WINDOW slots are covered by a pvalue or a
+   * decision we know. More uncovered than that comes from a peer with a bug (a pvalue or a
+   * Decision at slot 2^31, say), and filling every gap with a no-op would allocate without bound.
+   * Counting is O(pvalues + decisions), not O(top - first).
+   */
+  private plausibleAdoption(scout: Scout, pvalues: ReadonlyMap<number, PValue>): boolean {
+    const first = Math.max(scout.fromSlot, scout.compactedTo + 1);
+    let top = Math.max(first - 1, this.maxDecided); // adopted() fills up to our highest decision too
+    for (const slot of pvalues.keys()) top = Math.max(top, slot);
+    let covered = 0;
+    for (const slot of pvalues.keys()) if (slot >= first) covered++;
+    for (const slot of this.decisions.keys()) if (slot >= first && slot <= top && !pvalues.has(slot)) covered++;
+    return top - first + 1 - covered <= this.config.window;
   }
 
   /**
@@ -668,13 +693,15 @@ export class MultiPaxosNode {
     this.commanders.delete(slot);
   }
 
-  /** Returns false for a decision already known; two different ones for a slot break Paxos. */
+  /**
+   * Returns false for a decision already known. Two different decisions for one slot cannot both
+   * come from correct replicas (PMMC invariant R2: at most one command is decided per slot), so the
+   * later one comes from a peer with a bug and is dropped: we keep the one we hold, and a replica
+   * never crashes on input from outside (DESIGN.md §3).
+   */
   private recordDecision(slot: number, command: Command): boolean {
     const known = this.decisions.get(slot);
-    if (known !== undefined) {
-      invariant(sameCommand(known, command), () => `${this.id}: slot ${slot} decided twice differently`);
-      return false;
-    }
+    if (known !== undefined) return false;
     this.decisions.set(slot, command);
     if (slot > this.maxDecided) this.maxDecided = slot;
     return true;

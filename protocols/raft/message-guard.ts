@@ -5,8 +5,16 @@
 import { decodeMembership, isMembership } from './membership.js';
 import type { AppendEntries, LogEntry, RaftMessage } from './types.js';
 
+/**
+ * Terms and indices fit in 52 bits: the core counts up from any term or index it accepts
+ * (term + 1 to campaign, lastIndex + 1 to append), and above 2^53 that loses precision (an
+ * AppendEntries with two entries at one index, a term that does not grow). No real cluster gets
+ * near 2^52; a peer that sends it has a bug.
+ */
+export const MAX_TERM_OR_INDEX = 2 ** 52;
+
 function isIndex(value: unknown): value is number {
-  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 && value <= MAX_TERM_OR_INDEX;
 }
 
 export function isWellFormed(m: RaftMessage): boolean {

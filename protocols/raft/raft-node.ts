@@ -766,6 +766,7 @@ export class RaftNode {
       return;
     }
     const lastNew = this.appendFromLeader(m);
+    if (lastNew === null) return; // it contradicts what we committed: not from a correct leader
     // AppendEntries receiver rule 5: commitIndex = min(leaderCommit, index of last new entry).
     const learned = Math.min(m.leaderCommit, lastNew);
     if (learned > this.commit) this.commit = learned;
@@ -775,15 +776,18 @@ export class RaftNode {
   /**
    * AppendEntries receiver rules 3 and 4: skip entries we already hold, truncate at the first
    * conflict, append the rest. A stale or duplicated message therefore never truncates.
-   * Returns the index of the last entry known to match the leader.
+   * Returns the index of the last entry known to match the leader, or null when the message
+   * would truncate a committed entry: Leader Completeness (§5.4.1, §5.4.3) says no correct leader
+   * sends that, so it comes from a peer with a bug (or a corrupted disk) and is ignored, whole,
+   * before the log changes. A replica never crashes on input from outside (DESIGN.md §3), and a
+   * committed entry is never undone.
    */
-  private appendFromLeader(m: AppendEntries): number {
+  private appendFromLeader(m: AppendEntries): number | null {
     for (let k = 0; k < m.entries.length; k++) {
       const entry = m.entries[k] as LogEntry;
       if (entry.index <= this.log.lastIndex) {
         if (this.log.term(entry.index) === entry.term) continue;
-        // Leader completeness (§5.4) guarantees committed entries never conflict.
-        invariant(entry.index > this.commit, () => `${this.id}: truncating committed entry ${entry.index}`);
+        if (entry.index <= this.commit) return null;
         this.log.truncateFrom(entry.index);
         this.members.truncateFrom(entry.index); // dissertation §4.1: back to the previous configuration
       }
@@ -990,7 +994,8 @@ export class RaftNode {
       if (m.matchIndex > this.log.lastIndex) return; // cannot match what we never sent
       if (!this.followerMatched(m.from, pr, pr.onAccepted(m.matchIndex))) return;
     } else {
-      pr.onRejected(this.nextIndexAfterRejection(m, pr));
+      const next = this.nextIndexAfterRejection(m, pr);
+      if (next < pr.nextIndex) pr.onRejected(next);
     }
     this.afterFollowerAnswer(m.from, pr);
   }
@@ -1051,6 +1056,12 @@ export class RaftNode {
   /**
    * Fast back-off (§5.3, last paragraphs; dissertation §3.5): if we hold entries of the
    * follower's conflicting term, resume after our last one; otherwise skip its whole term.
+   * A correct, current rejection of the AppendEntries at prevLogIndex = nextIndex - 1 always
+   * moves nextIndex back (its hint is at most prevLogIndex, and never at or below a matchIndex the
+   * follower acknowledged in this term: Log Matching). One that does not is stale (reordered
+   * behind a later answer) or false, and the caller ignores it, as etcd-io/raft does: acting on
+   * it would re-send the same probe at once, and a follower that keeps rejecting it (a peer with
+   * a bug) would start a message storm with no tick in between.
    */
   private nextIndexAfterRejection(m: AppendEntriesResponse, pr: Progress): number {
     let next = m.conflictIndex;

@@ -1,6 +1,5 @@
 /** Log replication and commitment: Raft §5.3, §5.4, §8, and the replication flow control. */
 import t from 'tap';
-import { InvariantError } from '../common/invariant.js';
 import { SeededRng } from '../common/rng.js';
 import {
   allMessages,
@@ -87,12 +86,21 @@ t.test('conflicting entries are truncated, committed ones never (§5.3 receiver 
   t.same(rd.entries.map((e) => `${e.index}@${e.term}`), ['3@3']);
   t.same(disk.entries.map((e) => e.term), [1, 1, 3], 'disk == memory');
 
-  const committed = soloNode('n2', THREE, {}, followerDisk([1, 1, 2], 2, 3));
-  t.throws(
-    () => committed.step(appendEntries('n1', 'n2', { term: 3, prevLogIndex: 2, prevLogTerm: 1, entries: entriesFrom(3, [3]) })),
-    InvariantError,
-    'truncating a committed entry is an invariant violation',
-  );
+});
+
+t.test('leader completeness (§5.4.1): an AppendEntries that would truncate a committed entry is ignored, not thrown on', async (t) => {
+  // No correct leader sends it (§5.4.3); a peer with a bug may, and a replica never crashes on
+  // input from outside (DESIGN.md §3). The whole message is dropped before the log changes.
+  const disk = followerDisk([1, 1, 2], 2, 3);
+  const committed = soloNode('n2', THREE, {}, disk);
+  t.doesNotThrow(() => committed.step(appendEntries('n1', 'n2', { term: 3, prevLogIndex: 2, prevLogTerm: 1, entries: entriesFrom(3, [3, 3]) })));
+  const rd = cycle(committed, disk);
+  t.equal(rd.truncateFrom, null, 'nothing truncated');
+  t.same(rd.entries, [], 'nothing appended');
+  t.same(ofType(allMessages(rd), 'AppendEntriesResponse'), [], 'no answer: it is not from a correct leader');
+  t.equal(committed.lastIndex, 3);
+  t.equal(committed.entryAt(3)?.term, 2, 'the committed entry stays');
+  t.equal(committed.commitIndex, 3);
 });
 
 t.test('stale or duplicated AppendEntries never truncate (§5.3 receiver rule 3)', async (t) => {

@@ -1,7 +1,8 @@
 /** A core must never crash on, or be misled by, what peers send (DESIGN.md §2). */
 import t from 'tap';
 import { SeededRng } from '../common/rng.js';
-import { appendEntries, requestVote, soloNode, TestCluster } from './test-cluster.js';
+import { isWellFormed } from './message-guard.js';
+import { appendEntries, ofType, requestVote, soloNode, TestCluster } from './test-cluster.js';
 import type { RaftMessage } from './types.js';
 
 const THREE = ['n1', 'n2', 'n3'];
@@ -66,4 +67,36 @@ t.test('duplicated, reordered and lost messages leave the logs consistent', asyn
     for (const log of applied) t.same(log, longest.slice(0, log.length), `seed ${seed}: applied logs are prefixes of each other`);
     t.ok(longest.length > 10, `seed ${seed}: commands were committed (${longest.length})`);
   }
+});
+
+t.test('fast back-off (§5.3): a rejection that does not move nextIndex back is stale or false, and ignored', async (t) => {
+  // A follower's hint is at most the prevLogIndex it rejected, and never at or below a match it
+  // acknowledged in this term (Log Matching). A follower with a bug that claimed a longer match
+  // than it holds then rejects every probe at matchIndex + 1; answering each rejection with the
+  // same probe at once is a message storm with no tick in between (found by fuzz.test.ts).
+  const c = new TestCluster(3);
+  c.campaign('n1');
+  for (let k = 0; k < 4; k++) c.node('n1').propose(new Uint8Array([k]));
+  c.stabilize();
+  c.drop = (m) => m.to === 'n2'; // n2 misses the next two entries
+  for (let k = 0; k < 2; k++) c.node('n1').propose(new Uint8Array([9, k]));
+  c.stabilize();
+  c.drop = () => false;
+  const leader = c.node('n1');
+  const lie = { type: 'AppendEntriesResponse', from: 'n2', to: 'n1', term: leader.term, readRound: 0, incarnation: 0 } as const;
+  const claimed = leader.lastIndex - 1; // n2 holds lastIndex - 2
+  leader.step({ ...lie, success: true, matchIndex: claimed, conflictIndex: 0, conflictTerm: 0 });
+  t.equal(leader.status().progress?.['n2']?.matchIndex, claimed, 'the leader believes the lie');
+  t.doesNotThrow(() => c.tickAll(5), 'the next heartbeat is rejected, and the rejection is not answered at once');
+  t.ok(c.node('n2').lastIndex < leader.lastIndex, 'n2 stays behind (it lied), but no storm');
+});
+
+t.test('terms and indices above 2^52 are refused by the message guard (the core counts up from them)', async (t) => {
+  const node = soloNode('n2', THREE);
+  const huge = 2 ** 52 + 1;
+  t.notOk(isWellFormed(requestVote('n1', 'n2', { term: huge })));
+  t.notOk(isWellFormed(appendEntries('n1', 'n2', { term: 1, prevLogIndex: Number.MAX_SAFE_INTEGER })));
+  t.ok(isWellFormed(requestVote('n1', 'n2', { term: 2 ** 52 })), '2^52 itself is fine');
+  node.step(requestVote('n1', 'n2', { term: huge }));
+  t.equal(node.term, 0, 'ignored');
 });
