@@ -34,6 +34,17 @@ export class CheckpointCollector {
     return proof.length >= this.quorum ? proof.slice(0, this.quorum) : null;
   }
 
+  /**
+   * The highest sequence number that at least `replicas` distinct replicas have checkpointed, or
+   * 0. With replicas = f+1 one of them is correct, so a replica is really behind at least this
+   * far: a Byzantine replica's Checkpoint at a made-up sequence number alone moves nothing (TOCS
+   * §6.2 has a replica learn it is out of date from f+1 checkpoint messages for the same reason).
+   */
+  vouchedSequence(replicas: number): number {
+    const highest = [...this.byReplica.values()].map((list) => list[0]?.sequence ?? 0).sort((a, b) => b - a);
+    return highest[replicas - 1] ?? 0;
+  }
+
   /** Garbage collection below a stable checkpoint. */
   discardUpTo(sequence: number): void {
     for (const [replica, list] of this.byReplica) {

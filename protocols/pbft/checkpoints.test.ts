@@ -19,6 +19,19 @@ t.test('checkpoint stability: 2f+1 matching Checkpoints from distinct replicas a
   t.same(proof?.map((x) => x.replica).sort(), [0, 2, 3], 'stable with 0, 2, 3');
 });
 
+t.test("being behind is believed from f+1 replicas' checkpoints, not from one (TOCS §6.2)", async (t) => {
+  const c = new CheckpointCollector(3);
+  c.add(cp(3, 1_000_000, 'lie'));
+  t.equal(c.vouchedSequence(2), 0, 'one replica alone (it may be the faulty one) vouches for nothing');
+  c.add(cp(1, 8, 'a'));
+  t.equal(c.vouchedSequence(2), 8, 'two replicas have checkpointed 8 or beyond');
+  c.add(cp(2, 16, 'b'));
+  c.add(cp(1, 16, 'b'));
+  t.equal(c.vouchedSequence(2), 16, "each replica's highest checkpoint counts");
+  t.equal(c.vouchedSequence(3), 16);
+  t.equal(c.vouchedSequence(4), 0, 'replica 0 sent none');
+});
+
 t.test('checkpoints: every K executed, stable everywhere, log garbage-collected, h and H move', async (t) => {
   const c = new TestCluster(4, { checkpointInterval: 4, watermarkWindow: 8, maxBatchRequests: 1 });
   for (let k = 1; k <= 9; k++) c.replicas[0]?.submit(c.request('c', k, `k${k}`, 'v', 0));

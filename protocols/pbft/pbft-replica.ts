@@ -749,8 +749,10 @@ export class PbftReplica implements PbftReplicaApi {
 
   private collectCheckpoint(c: Checkpoint): void {
     if (c.sequence <= this.lastStable) return;
-    this.highestSeen = Math.max(this.highestSeen, c.sequence);
     const proof = this.checkpoints.add(c);
+    // Behind only as far as f+1 replicas vouch (one is correct): one Checkpoint at a made-up
+    // sequence number would otherwise have us Fetch, unanswered, every retransmission interval.
+    this.highestSeen = Math.max(this.highestSeen, this.checkpoints.vouchedSequence(this.f + 1));
     if (proof !== null) this.onStableCertificate(c.sequence, c.digest, proof);
   }
 
