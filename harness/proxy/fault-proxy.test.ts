@@ -5,6 +5,7 @@
 import t, { type Test } from 'tap';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { SeededRng } from '../../protocols/common/rng.js';
+import { until } from '../client/kv-client.js';
 import { FaultProxy } from './fault-proxy.js';
 import { bridge, halves, isolate, ring } from './partition-shapes.js';
 
@@ -79,13 +80,7 @@ function client(address: string): Promise<Client> {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Returns once `condition` holds (socket events may lag on a loaded machine); throws after 5 s. */
-async function eventually(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await sleep(5);
-  }
-}
+const eventually = (condition: () => boolean, what: string): Promise<boolean> => until(async () => condition(), (ok) => ok, 5000, what);
 
 async function setup(t: Test, ids = ['n1', 'n2']) {
   const echoes = await Promise.all(ids.map(() => echoServer()));

@@ -6,6 +6,7 @@ import t, { type Test } from 'tap';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { SeededRng } from '../../protocols/common/rng.js';
 import { HistoryRecorder, isClient, operations, type ClientEvent } from '../chaos/history.js';
+import { until } from '../client/kv-client.js';
 import { freePort } from '../cluster/free-port.js';
 import { classify, performOp } from './kv-op.js';
 import { parseMix, Workload } from './workload.js';
@@ -90,14 +91,8 @@ function checkWellFormed(t: Test, events: ClientEvent[]): void {
   t.equal(open.size, 0, 'no operation left open after stop()');
 }
 
-/** Polls until `condition` holds; fails the test with `what` after the deadline. */
-async function waitUntil(condition: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+/** Waits until `condition` holds (polling, never a fixed sleep); throws with `what` after 15 s. */
+const waitUntil = (condition: () => boolean, what: string): Promise<boolean> => until(async () => condition(), (ok) => ok, 15_000, what);
 
 t.test('a normal run: well-formed history, unique values, roughly the asked rate', async (t) => {
   const { url } = await fakeServer(t);

@@ -7,7 +7,43 @@
  * Test support only: the one other place in protocols/ besides sim-cli.ts that reads the
  * environment, and only when a test passes `env` in.
  */
-import { describeMessage } from './mutate.js';
+import type { Test } from 'tap';
+import { describeMessage, MutationPool } from './mutate.js';
+import type { Rng } from './rng.js';
+
+/**
+ * The real messages a fuzz test mutates: by type, so that a mutant's type is drawn uniformly
+ * (otherwise the commonest messages would be most of the mutants), plus the pool of field values
+ * seen on the wire that mutate() swaps in.
+ */
+export class MessageCorpus<M extends { type: string }> {
+  readonly pool = new MutationPool();
+  private readonly byType = new Map<string, M[]>();
+
+  constructor(messages: readonly M[]) {
+    for (const m of messages) {
+      this.pool.add(m);
+      this.byType.set(m.type, [...(this.byType.get(m.type) ?? []), m]);
+    }
+  }
+
+  /** Every message type the corpus holds. */
+  get types(): string[] {
+    return [...this.byType.keys()];
+  }
+
+  /** The messages of one type drawn uniformly among the types. */
+  randomTypeList(rng: Rng): M[] {
+    const types = this.types;
+    return this.byType.get(types[rng.int(types.length)] as string) as M[];
+  }
+
+  /** A message of a type drawn uniformly, then one of that type. */
+  pick(rng: Rng): M {
+    const list = this.randomTypeList(rng);
+    return list[rng.int(list.length)] as M;
+  }
+}
 
 export class FuzzFailure extends Error {
   override name = 'FuzzFailure';
@@ -62,5 +98,26 @@ export function runFuzzSeeds(seeds: readonly number[], one: (seed: number) => { 
       totals.failures.push(error instanceof FuzzFailure ? error.message : `seed ${seed}: ${error instanceof Error ? error.stack : String(error)}`);
     }
   }
+  return totals;
+}
+
+/**
+ * The body the fuzz tests share: run the seeds `env` asks for (default `count`), print every
+ * failure with FUZZ_ALL, require no failing seed and enough stepped mutants, and report the time.
+ * Returns the totals for the protocol's own checks.
+ */
+export function fuzzTest(
+  t: Test,
+  env: Record<string, string | undefined>,
+  count: number,
+  one: (seed: number) => { stepped: number; refused: number; authenticated?: number },
+): FuzzTotals {
+  const seeds = fuzzSeeds(env, count);
+  const started = performance.now();
+  const totals = runFuzzSeeds(seeds, one);
+  if (env['FUZZ_ALL'] !== undefined) for (const f of totals.failures) console.log(f.split('\n').slice(0, 5).join('\n'));
+  t.same(totals.failures.slice(0, 3), [], `no failing seed (${totals.failures.length} failed)`);
+  t.ok(totals.stepped > seeds.length * 10, `${totals.stepped} mutants stepped, ${totals.refused} refused by the guard`);
+  t.comment(`${seeds.length} seeds, ${((performance.now() - started) / 1000).toFixed(1)} s`);
   return totals;
 }

@@ -22,8 +22,8 @@
  */
 import t from 'tap';
 import { isPaxosMessage } from '../../nodes/multipaxos/message-guard.js';
-import { FuzzFailure, fuzzSeeds, runFuzzSeeds } from '../common/fuzz-run.js';
-import { MutationPool, mutate } from '../common/mutate.js';
+import { FuzzFailure, fuzzTest, MessageCorpus } from '../common/fuzz-run.js';
+import { mutate } from '../common/mutate.js';
 import { SeededRng, type Rng } from '../common/rng.js';
 import type { MultiPaxosNode } from './paxos-node.js';
 import { bytes, TestCluster } from './test-cluster.js';
@@ -80,12 +80,7 @@ function buildCorpus(): PaxosMessage[] {
   return sent;
 }
 
-const corpus = buildCorpus();
-const pool = new MutationPool();
-for (const m of corpus) pool.add(m);
-const byType = new Map<string, PaxosMessage[]>();
-for (const m of corpus) byType.set(m.type, [...(byType.get(m.type) ?? []), m]);
-const types = [...byType.keys()];
+const corpus = new MessageCorpus(buildCorpus());
 
 // ------------------------------------------------------------------------------ mutants
 
@@ -110,9 +105,8 @@ function makePlausible(m: Record<string, unknown>, rng: Rng, node: MultiPaxosNod
 }
 
 function mutant(rng: Rng, from: NodeId, to: NodeId, node: MultiPaxosNode): { message: PaxosMessage; changes: string[] } | null {
-  const list = byType.get(types[rng.int(types.length)] as string) as PaxosMessage[];
-  const template = { ...(list[rng.int(list.length)] as PaxosMessage), from, to };
-  const { message, changes } = mutate<PaxosMessage>(template, { rng, n: 3, pool, frozen: FROZEN, far: 50 });
+  const template = { ...corpus.pick(rng), from, to };
+  const { message, changes } = mutate<PaxosMessage>(template, { rng, n: 3, pool: corpus.pool, frozen: FROZEN, far: 50 });
   makePlausible(message as unknown as Record<string, unknown>, rng, node, changes);
   return isPaxosMessage(message) ? { message, changes } : null;
 }
@@ -156,15 +150,9 @@ function fuzzOne(seed: number): { stepped: number; refused: number } {
 }
 
 t.test('fuzz: guard-accepted mutants of peer messages never crash a Multi-Paxos replica', async (t) => {
-  const seeds = fuzzSeeds(process.env, SEEDS);
-  const started = performance.now();
-  const totals = runFuzzSeeds(seeds, fuzzOne);
-  if (process.env['FUZZ_ALL'] !== undefined) for (const f of totals.failures) console.log(f.split('\n').slice(0, 5).join('\n'));
-  t.same(totals.failures.slice(0, 3), [], `no failing seed (${totals.failures.length} failed)`);
-  t.ok(totals.stepped > seeds.length * 10, `${totals.stepped} mutants stepped, ${totals.refused} refused by the guard`);
-  t.comment(`${seeds.length} seeds, ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  fuzzTest(t, process.env, SEEDS, fuzzOne);
 });
 
 t.test('fuzz: the corpus has every Multi-Paxos message type', async (t) => {
-  t.same(types.sort(), ['CatchUp', 'Decision', 'Heartbeat', 'HeartbeatAck', 'P1a', 'P1b', 'P2a', 'P2b', 'Snapshot']);
+  t.same(corpus.types.sort(), ['CatchUp', 'Decision', 'Heartbeat', 'HeartbeatAck', 'P1a', 'P1b', 'P2a', 'P2b', 'Snapshot']);
 });

@@ -19,8 +19,8 @@
  */
 import t from 'tap';
 import { isRaftMessage } from '../../nodes/raft/message-guard.js';
-import { FuzzFailure, fuzzSeeds, runFuzzSeeds } from '../common/fuzz-run.js';
-import { MutationPool, mutate } from '../common/mutate.js';
+import { FuzzFailure, fuzzTest, MessageCorpus } from '../common/fuzz-run.js';
+import { mutate } from '../common/mutate.js';
 import { SeededRng, type Rng } from '../common/rng.js';
 import type { RaftNode } from './raft-node.js';
 import { TestCluster } from './test-cluster.js';
@@ -64,12 +64,7 @@ function buildCorpus(): RaftMessage[] {
   return c.sent;
 }
 
-const corpus = buildCorpus();
-const pool = new MutationPool();
-for (const m of corpus) pool.add(m);
-const byType = new Map<string, RaftMessage[]>();
-for (const m of corpus) byType.set(m.type, [...(byType.get(m.type) ?? []), m]);
-const types = [...byType.keys()];
+const corpus = new MessageCorpus(buildCorpus());
 
 // ------------------------------------------------------------------------------ mutants
 
@@ -91,9 +86,8 @@ function makePlausible(m: Record<string, unknown>, rng: Rng, node: RaftNode, cha
 }
 
 function mutant(rng: Rng, from: NodeId, to: NodeId, node: RaftNode): { message: RaftMessage; changes: string[] } | null {
-  const list = byType.get(types[rng.int(types.length)] as string) as RaftMessage[];
-  const template = { ...(list[rng.int(list.length)] as RaftMessage), from, to };
-  const { message, changes } = mutate<RaftMessage>(template, { rng, n: 3, pool, frozen: FROZEN, far: 50 });
+  const template = { ...corpus.pick(rng), from, to };
+  const { message, changes } = mutate<RaftMessage>(template, { rng, n: 3, pool: corpus.pool, frozen: FROZEN, far: 50 });
   makePlausible(message as unknown as Record<string, unknown>, rng, node, changes);
   return isRaftMessage(message) ? { message, changes } : null;
 }
@@ -149,15 +143,9 @@ function compactSome(c: TestCluster, rng: Rng): void {
 }
 
 t.test('fuzz: guard-accepted mutants of peer messages never crash a Raft replica', async (t) => {
-  const seeds = fuzzSeeds(process.env, SEEDS);
-  const started = performance.now();
-  const totals = runFuzzSeeds(seeds, fuzzOne);
-  if (process.env['FUZZ_ALL'] !== undefined) for (const f of totals.failures) console.log(f.split('\n').slice(0, 5).join('\n'));
-  t.same(totals.failures.slice(0, 3), [], `no failing seed (${totals.failures.length} failed)`);
-  t.ok(totals.stepped > seeds.length * 10, `${totals.stepped} mutants stepped, ${totals.refused} refused by the guard`);
-  t.comment(`${seeds.length} seeds, ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  fuzzTest(t, process.env, SEEDS, fuzzOne);
 });
 
 t.test('fuzz: the corpus has every Raft message type', async (t) => {
-  t.same(types.sort(), ['AppendEntries', 'AppendEntriesResponse', 'InstallSnapshot', 'InstallSnapshotResponse', 'RequestVote', 'RequestVoteResponse', 'TimeoutNow']);
+  t.same(corpus.types.sort(), ['AppendEntries', 'AppendEntriesResponse', 'InstallSnapshot', 'InstallSnapshotResponse', 'RequestVote', 'RequestVoteResponse', 'TimeoutNow']);
 });
