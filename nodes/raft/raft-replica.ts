@@ -144,7 +144,7 @@ export class RaftReplica implements KvService, DebugSource {
     return new Promise<KvResult>((resolve, reject) => {
       this.loop.input(() => {
         const r = this.core.propose(data);
-        if (!r.ok) return reject(new NotLeaderError(r.leader));
+        if (!r.ok) return reject(proposeRefused(r));
         // A waiter still at this index belongs to an entry this leader's log no longer has:
         // by Leader Completeness (Raft §5.4) that entry was never committed.
         this.writes.take(r.index)?.reject(notApplied());
@@ -404,6 +404,14 @@ export class RaftReplica implements KvService, DebugSource {
     this.configs.expire(now, timeout);
     this.stats.timeouts += this.reads.expire(now);
   }
+}
+
+/** Why the core refused a proposal, as the client sees it. */
+function proposeRefused(r: Extract<ReturnType<RaftNode['propose']>, { ok: false }>): Error {
+  if (r.reason === 'overloaded') {
+    return new ServiceError('OVERLOADED', 'the leader holds too many uncommitted entries; retry shortly', {}, 1);
+  }
+  return new NotLeaderError(r.leader);
 }
 
 function notApplied(): ServiceError {

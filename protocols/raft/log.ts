@@ -172,6 +172,15 @@ export class RaftLog {
     return from < to ? this.entries.slice(from, to) : [];
   }
 
+  /** The summed entryBytes of the entries lo..hi held in memory (flow control, uncommitted.ts). */
+  bytesIn(lo: number, hi: number): number {
+    let bytes = 0;
+    for (let index = Math.max(lo, this.offset); index <= Math.min(hi, this.lastIndex); index++) {
+      bytes += entryBytes(this.entries[index - this.offset] as LogEntry);
+    }
+    return bytes;
+  }
+
   /** Entries from lo whose sizes sum to at most maxBytes, but always one if lo exists (batching). */
   sliceBytes(lo: number, maxBytes: number): LogEntry[] {
     const out: LogEntry[] = [];

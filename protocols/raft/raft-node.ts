@@ -13,7 +13,7 @@ import { invariant } from '../common/invariant.js';
 import { majorityValue } from '../common/quorum.js';
 import type { Rng } from '../common/rng.js';
 import { ElectionTimer } from './election-timer.js';
-import { RaftLog } from './log.js';
+import { entryBytes, RaftLog } from './log.js';
 import { LeaseTracker } from './lease.js';
 import {
   applyChange,
@@ -26,6 +26,7 @@ import {
 import { isWellFormed } from './message-guard.js';
 import { Progress } from './progress.js';
 import { ReadIndexTracker } from './read-index.js';
+import { DEFAULT_MAX_UNCOMMITTED_BYTES, UncommittedBudget } from './uncommitted.js';
 import type {
   AppendEntries,
   AppendEntriesResponse,
@@ -121,6 +122,8 @@ export class RaftNode {
   /** Dissertation §4.2.1: catch-up rounds of each learner. */
   private readonly catchUp = new Map<NodeId, CatchUp>();
   private readonly reads = new ReadIndexTracker();
+  /** Flow control: the bytes of our log beyond commitIndex, bounded (uncommitted.ts). */
+  private readonly uncommitted: UncommittedBudget;
   private heartbeatElapsed = 0;
   private quorumElapsed = 0;
   /** Dissertation §6.4.1: when a majority last followed us, by heartbeat round. */
@@ -177,6 +180,7 @@ export class RaftNode {
     this.bootLease = leasesOn(config) && hard.currentTerm > 0;
     this.timer = new ElectionTimer(config.electionTimeoutTicks, rng, this.bootLease);
     this.lease = new LeaseTracker(config.electionTimeoutTicks);
+    this.uncommitted = new UncommittedBudget(config.maxUncommittedBytes ?? DEFAULT_MAX_UNCOMMITTED_BYTES);
     this.lastSoft = this.softState();
     this.lastHard = this.hardState();
   }
@@ -299,6 +303,7 @@ export class RaftNode {
     if (this.currentRole !== 'leader') return { ok: false, reason: 'not-leader', leader: this.leaderId };
     // Dissertation §3.10: the leader stops accepting requests while it transfers leadership.
     if (this.transferTarget !== null) return { ok: false, reason: 'transferring', leader: this.id };
+    if (!this.uncommitted.admits(data.byteLength)) return { ok: false, reason: 'overloaded' };
     const entry = this.appendEntry('command', data);
     return { ok: true, index: entry.index, term: entry.term };
   }
@@ -417,15 +422,24 @@ export class RaftNode {
     if (this.currentRole === 'leader') this.prepareLeaderSends();
     const compactTo = this.log.takeCompactTo();
     const { truncateFrom, entries } = this.log.takeUnstable();
+    const durable = this.lastHard;
+    const hardState = this.takeHardState();
+    // Figure 2, "Persistent state ... updated on stable storage before responding to RPCs", taken
+    // to its end: no message may carry a term (or follow a vote) that is not yet durable. A
+    // replica that wins without a vote round (the only voter, with learners) would otherwise send
+    // AppendEntries of term T before T is on disk, crash, come back in T - 1, win T again and write
+    // different entries at the same indices: two logs with one (index, term) and different
+    // entries (Log Matching broken). Such a Ready sends everything after the persist.
+    const termDurable = hardState === null || (hardState.currentTerm === durable.currentTerm && hardState.votedFor === durable.votedFor);
     const rd: Ready = {
       softState: this.takeSoftState(),
-      hardState: this.takeHardState(),
+      hardState,
       snapshot: this.outSnapshot,
       compactTo,
       truncateFrom,
       entries,
-      messages: this.outMessages,
-      messagesAfterPersist: this.outAfterPersist,
+      messages: termDurable ? this.outMessages : [],
+      messagesAfterPersist: termDurable ? this.outAfterPersist : [...this.outMessages, ...this.outAfterPersist],
       committed: this.takeCommitted(),
       readStates: this.outReadStates,
       readsFailed: this.outReadsFailed,
@@ -561,6 +575,7 @@ export class RaftNode {
     this.progress = new Map();
     this.catchUp.clear();
     this.syncProgress();
+    this.uncommitted.reset(this.log.bytesIn(this.commit + 1, this.log.lastIndex));
     this.appendEntry('noop', null);
   }
 
@@ -984,6 +999,7 @@ export class RaftNode {
     const entry: LogEntry = { index: this.log.lastIndex + 1, term: this.currentTerm, kind, data };
     this.log.append(entry);
     this.members.onAppend(entry);
+    this.uncommitted.appended(entryBytes(entry));
     return entry;
   }
 
@@ -1084,6 +1100,7 @@ export class RaftNode {
     );
     const candidate = majorityValue(matches);
     if (candidate <= this.commit || this.log.term(candidate) !== this.currentTerm) return;
+    this.uncommitted.committed(this.log.bytesIn(this.commit + 1, candidate));
     this.commit = candidate;
     this.reads.onTermCommitted(this.commit);
     if (!this.isVoter(this.id) && this.members.current.index <= this.commit) this.stepDownRemoved();

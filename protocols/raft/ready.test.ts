@@ -56,6 +56,38 @@ t.test("the leader's AppendEntries may go out before its own persist (dissertati
   t.equal(ofType(rd?.messages ?? [], 'AppendEntries').length, 2, 'and sent in parallel');
 });
 
+t.test('nothing of a new term leaves before the term is durable: a single voter with a learner (seed 703644)', async (t) => {
+  // The only voter wins every election at once, with no vote round whose persist would have
+  // made its term durable first. If its first AppendEntries of term T left in parallel with the
+  // persist and it crashed, it would come back in T - 1, win T again and send other entries at
+  // the same indices: the learner would hold an (index, term) another log holds differently.
+  const disk = emptyDisk();
+  const n1 = soloNode('n1', ['n1'], { preVote: false }, disk);
+  while (n1.role !== 'leader') n1.tick();
+  cycle(n1, disk);
+  t.equal(n1.proposeMembership({ type: 'add-learner', id: 'n2', address: '' }).ok, true);
+  while (n1.hasReady()) cycle(n1, disk);
+  t.equal(n1.status().membershipCommitted, true, 'n2 is a learner');
+
+  for (const preVote of [false, true]) {
+    const restarted = soloNode('n1', ['n1'], { preVote }, disk);
+    const term = restarted.term;
+    while (restarted.role !== 'leader') restarted.tick();
+    t.equal(restarted.term, term + 1, `won term ${term + 1} without a vote round (preVote ${preVote})`);
+    const rd = restarted.ready();
+    t.equal(rd.hardState?.currentTerm, term + 1, 'the new term is in this Ready');
+    t.same(rd.messages, [], 'so nothing goes out before the persist');
+    t.ok(ofType(rd.messagesAfterPersist, 'AppendEntries').length > 0, 'the AppendEntries to the learner wait for it');
+    persist(disk, rd);
+    restarted.advance(rd);
+    const matched = { type: 'AppendEntriesResponse', from: 'n2', to: 'n1', term: term + 1, success: true } as const;
+    restarted.step({ ...matched, matchIndex: restarted.lastIndex, conflictIndex: 0, conflictTerm: 0, readRound: 0, incarnation: 0 });
+    restarted.propose(bytes('after'));
+    const next = restarted.ready();
+    t.ok(ofType(next.messages, 'AppendEntries').length > 0, 'once the term is durable, AppendEntries go out in parallel again');
+  }
+});
+
 t.test('the leader counts itself only for durable entries (dissertation §10.2.1)', async (t) => {
   const single = soloNode('n1', ['n1']);
   while (single.role !== 'leader') single.tick();

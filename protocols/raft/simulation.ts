@@ -425,6 +425,7 @@ class Simulation {
     const rd = raft.ready();
     node.persisting = rd;
     if (this.logMessages) this.trace(`${node.id} ready ${describeReady(rd)}`);
+    this.checkSentBeforePersist(node, rd);
     for (const m of rd.messages) this.send(m);
     // Disks are fast next to an election timeout (10 ticks), with an occasional stall.
     const stall = this.rng.chance(0.05);
@@ -436,6 +437,19 @@ class Simulation {
     const votes = hard !== null && hard.votedFor !== null && (hard.votedFor !== before.votedFor || hard.currentTerm !== before.currentTerm);
     if (this.faulty && this.rng.chance(this.params.crashWhilePersistingRate * (votes ? 10 : 1))) {
       this.queue.push(this.now + this.rng.int(delay), { kind: 'crash', node, epoch: node.epoch });
+    }
+  }
+
+  /**
+   * The Ready contract: what goes out before the persist claims no term beyond the durable one
+   * (a pre-vote names the term it would campaign in, and changes nothing). A message of a term
+   * the sender could forget in a crash lets it act twice in that term.
+   */
+  private checkSentBeforePersist(node: SimNode, rd: Ready): void {
+    const durable = node.disk.hardState.currentTerm;
+    for (const m of rd.messages) {
+      const preVote = (m.type === 'RequestVote' || m.type === 'RequestVoteResponse') && m.preVote;
+      if (!preVote && m.term > durable) this.fail(`${node.id} sends ${m.type} of term ${m.term} before persisting it (durable term ${durable})`);
     }
   }
 
@@ -882,6 +896,9 @@ class Simulation {
       checkQuorum: this.params.checkQuorum,
       maxAppendBytes: this.params.maxAppendBytes,
       maxInflightAppends: this.params.maxInflightAppends,
+      // Flow control (uncommitted.ts): a few full pipelines, so that a leader that cannot commit
+      // stops taking proposals long before its tail would take the healed cluster ages to replicate.
+      maxUncommittedBytes: 4 * this.params.maxAppendBytes * this.params.maxInflightAppends,
       leaseReads: this.params.leaseReads,
       leaseDriftTicks: this.params.leaseDriftTicks,
       maxSnapshotChunkBytes: this.params.maxSnapshotChunkBytes,

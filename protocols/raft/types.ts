@@ -179,7 +179,8 @@ export interface SoftState {
 
 /**
  * Everything the core wants done, handed out by `ready()`. The runtime must:
- * 1. send `messages` (may go out at once: a leader's AppendEntries, §10.2.1 of the dissertation);
+ * 1. send `messages` (may go out at once: a leader's AppendEntries, §10.2.1 of the dissertation;
+ *    a Ready that changes the term or the vote has none: they all wait for step 3);
  * 2. if `snapshot` is set, save it durably as the replica's snapshot (replacing the stored one);
  *    then persist `hardState` (if set), delete log entries with index <= `compactTo` (if set) and
  *    with index >= `truncateFrom` (if set), and append `entries`, all in one durable batch (the
@@ -218,7 +219,9 @@ export type ProposeResult =
   | { ok: true; index: number; term: number }
   | { ok: false; reason: 'not-leader'; leader: NodeId | null }
   /** A leadership transfer is under way (dissertation §3.10): retry shortly, at the new leader. */
-  | { ok: false; reason: 'transferring'; leader: NodeId };
+  | { ok: false; reason: 'transferring'; leader: NodeId }
+  /** Flow control (uncommitted.ts): the uncommitted tail is at maxUncommittedBytes; retry later. */
+  | { ok: false; reason: 'overloaded' };
 
 export type TransferResult =
   | { ok: true; target: NodeId }
@@ -259,6 +262,12 @@ export interface RaftConfig {
   maxAppendBytes: number;
   /** Upper bound on the AppendEntries in flight per follower (pipelining). */
   maxInflightAppends: number;
+  /**
+   * Flow control (uncommitted.ts, etcd-io/raft's MaxUncommittedEntriesSize): a leader refuses
+   * proposals while the entries beyond its commitIndex hold this many bytes. <= 0: no bound.
+   * Defaults to 64 MiB.
+   */
+  maxUncommittedBytes?: number;
   /**
    * A number that grows each time this replica process starts (the runtime uses its start time
    * in ms; the simulation counts restarts). Followers put it in AppendEntriesResponse, so a
