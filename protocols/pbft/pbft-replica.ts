@@ -149,12 +149,15 @@ export class PbftReplica implements PbftReplicaApi {
   private readonly newViewSentAt = new Map<number, number>();
   /**
    * View change: batches fetched with FetchBatches because a ViewChange or NewView did not carry
-   * them (bounded: only asked-for digests are kept), and a verified NewView waiting for them.
+   * them (bounded: only asked-for digests are kept), and a verified NewView waiting for them, with
+   * the digests it needs. They serve one view change: each new one starts with none
+   * (forgetViewChangeBatches), so what earlier attempts fetched cannot use up the bound.
    */
   private readonly heldBatches = new Map<string, Batch>();
   private heldBytes = 0;
   private readonly wantedBatches = new Set<string>();
   private pendingNewView: NewView | null = null;
+  private readonly pendingNeeds = new Set<string>();
 
   // Ready buffers.
   private persistOut: PersistRecord[] = [];
@@ -163,6 +166,13 @@ export class PbftReplica implements PbftReplicaApi {
   private repliesOut: ReceivedReply[] = [];
   private readRepliesOut: ReceivedReadReply[] = [];
   private readonly dirtySlots = new Set<number>();
+  /**
+   * Our own Commits not yet durable: made since the last ready() (`unsent`), and in the Ready
+   * being persisted (`inReady`). A replica's own Commit counts toward committed-local only once
+   * it is durable, i.e. once it could have reached the others (see ownCommitDurable).
+   */
+  private ownCommitsUnsent: Array<{ n: number; view: number }> = [];
+  private ownCommitsInReady: Array<{ n: number; view: number }> = [];
   private viewDirty = false;
   private outstanding = false;
   /** Set by checkers (simulation, tests); never by the runtime. */
@@ -302,13 +312,19 @@ export class PbftReplica implements PbftReplicaApi {
     this.executedOut = [];
     this.repliesOut = [];
     this.readRepliesOut = [];
+    this.ownCommitsInReady = this.ownCommitsUnsent;
+    this.ownCommitsUnsent = [];
     this.outstanding = true;
     return rd;
   }
 
+  /** The Ready is durable (and sent): our own Commits in it now count (ownCommitDurable). */
   advance(ready: PbftReady): void {
     void ready;
     this.outstanding = false;
+    const durable = this.ownCommitsInReady;
+    this.ownCommitsInReady = [];
+    for (const { n, view } of durable) this.ownCommitDurable(n, view);
   }
 
   status(): PbftStatus {
@@ -600,11 +616,14 @@ export class PbftReplica implements PbftReplicaApi {
    * A replica resent its Prepare or Commit: it resends only while it is not committed-local
    * (resendSlots), so it may be missing votes we sent before, even if its own Commit reached us
    * (and we may have executed n long ago, so our retransmission skips the slot). Send ours again
-   * to it, at most once per retransmission interval, so two replicas cannot keep answering each
-   * other.
+   * to it, whichever we sent, at most once per retransmission interval, so two replicas cannot
+   * keep answering each other. Our Prepare alone matters too: in a new view a replica that
+   * executed n in an earlier one prepares n again, and its lost Prepare may be the one the
+   * others lack (seed 3001389: two of the five correct replicas of seven had executed n, and
+   * without their Prepares nobody else could prepare it in the new view).
    */
   private helpLagging(s: Slot, to: number): void {
-    if (s.digest === null || !s.sentCommit) return;
+    if (s.digest === null || (!s.sentPrepare && !s.sentCommit)) return;
     const last = s.helpedAt.get(to) ?? -Infinity;
     if (this.ticks - last < this.retransmitTicks) return;
     s.helpedAt.set(to, this.ticks);
@@ -618,11 +637,26 @@ export class PbftReplica implements PbftReplicaApi {
     if (!s.sentCommit && s.prepared(this.f, primary)) {
       s.markPrepared(s.view, s.digest as string);
       s.sentCommit = true;
-      s.commits.set(this.self, s.digest as string);
+      this.ownCommitsUnsent.push({ n: s.sequence, view: s.view });
       this.dirtySlots.add(s.sequence);
       this.sendTo(this.others, this.ownCommit(s));
     }
     if (s.sequence === this.lastExecuted + 1) this.executeReady();
+  }
+
+  /**
+   * committed-local (OSDI §4.2) counts 2f+1 Commits "possibly including its own". Ours counts
+   * once it is durable, as everyone else's does (a Commit reaches us only after its sender
+   * persisted it). Counted earlier, a replica could execute on the strength of a Commit it then
+   * loses in a crash, together with the prepared certificate behind it: its ViewChange would
+   * report nothing prepared at n, a new view could assign n another batch, and the same replica
+   * would have executed two batches at n (seed 3001169; README, Durability).
+   */
+  private ownCommitDurable(n: number, view: number): void {
+    const s = this.slots.get(n);
+    if (s === undefined || s.view !== view || !s.sentCommit || s.digest === null) return;
+    s.commits.set(this.self, s.digest);
+    this.advanceSlot(s);
   }
 
   /** OSDI §4.2: execute the batch at n once committed-local and every n' < n has executed. */
@@ -815,6 +849,7 @@ export class PbftReplica implements PbftReplicaApi {
     this.inFlight.clear();
     this.queue = [];
     this.queued.clear();
+    this.forgetViewChangeBatches();
     const vc = this.auth.sign(this.buildViewChange(v));
     this.myViewChange = vc;
     this.persistOut.push({ key: 'vc', value: vc });
@@ -967,9 +1002,19 @@ export class PbftReplica implements PbftReplicaApi {
     if (missing.length > 0) {
       // Not carried (the NewView is bounded): fetch them (the primary has them all), then install.
       this.pendingNewView = nv;
+      this.pendingNeeds.clear();
+      for (const c of missing) this.pendingNeeds.add(c.digest);
       return this.fetchBatches(missing, [nv.replica, ...this.others.filter((k) => k !== nv.replica)]);
     }
     this.installNewView(nv, decision, resolved);
+  }
+
+  private forgetViewChangeBatches(): void {
+    this.heldBatches.clear();
+    this.heldBytes = 0;
+    this.wantedBatches.clear();
+    this.pendingNewView = null;
+    this.pendingNeeds.clear();
   }
 
   /** A batch this replica holds for (n, d): a fetched one, or one in its log (P/Q evidence). */
@@ -1007,14 +1052,15 @@ export class PbftReplica implements PbftReplicaApi {
   /**
    * Fetched batches: kept if asked for and they match their digest, up to 4 x maxCarriedBatchBytes
    * (a faulty replica can name made-up digests in its P set and serve big batches for them); then
-   * retry the view change.
+   * retry the view change. The batches a verified NewView needs are kept beyond that bound: the
+   * NewView proves each was pre-prepared by a correct replica (A2), and names at most L of them.
    */
   private onBatches(m: Batches): void {
     let added = false;
     for (const e of m.entries) {
       if (!this.wantedBatches.has(e.digest) || this.heldBatches.has(e.digest)) continue;
       const bytes = batchWireBytesMax(e.batch);
-      if (this.heldBytes + bytes > 4 * this.maxCarriedBytes) break;
+      if (!this.pendingNeeds.has(e.digest) && this.heldBytes + bytes > 4 * this.maxCarriedBytes) continue;
       if (this.digestOf(e.batch) !== e.digest) return this.invalid();
       this.heldBatches.set(e.digest, e.batch);
       this.heldBytes += bytes;
@@ -1035,10 +1081,7 @@ export class PbftReplica implements PbftReplicaApi {
     this.viewDirty = true;
     this.lastNewView = nv;
     this.persistOut.push({ key: 'nv', value: nv });
-    this.heldBatches.clear();
-    this.heldBytes = 0;
-    this.wantedBatches.clear();
-    this.pendingNewView = null;
+    this.forgetViewChangeBatches();
     for (const [replica, vc] of this.viewChanges) if (vc.view <= nv.view) this.viewChanges.delete(replica);
     this.timer.stop();
     this.startRequestTimer();

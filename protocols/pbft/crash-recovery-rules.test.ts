@@ -1,0 +1,74 @@
+/**
+ * Rules that keep PBFT safe and live when replicas crash and restart (found by hunting fresh
+ * simulation seeds; each test names the seed that found it):
+ *
+ * - a replica's own Commit counts toward committed-local only once it is durable (3001169);
+ * - a replica that already sent its Prepare for n answers a peer that resends its own, even when
+ *   it is not prepared in this view (3001389);
+ * - the batches a verified NewView needs are held whatever the fetch bound, and each view change
+ *   starts with none held (3003344).
+ */
+import t from 'tap';
+import { batchWireBytesMax } from './canonical.js';
+import { TestCluster } from './test-cluster.js';
+import type { Batches, Prepare } from './types.js';
+
+t.test("committed-local counts the replica's own Commit only once it is durable (seed 3001169)", async (t) => {
+  const c = new TestCluster(4);
+  c.filter = (e) => e.to !== 3; // replica 3 is fed by hand below
+  c.replicas[0]?.submit(c.request('c', 1, 'k', 'v', 0));
+  c.run();
+  t.not(c.cores[0]?.executedAt(1), null, 'replicas 0, 1 and 2 committed n = 1');
+  const r3 = c.cores[3];
+  if (r3 === undefined) throw new Error('no replica 3');
+  const toThree = c.sent.filter((e) => e.to === 3);
+  for (const e of toThree) if (e.message.type === 'PrePrepare' || e.message.type === 'Prepare') r3.step(e.from, e.message);
+  const rd = r3.ready();
+  t.ok(rd.messages.some((m) => m.message.type === 'Commit'), 'replica 3 prepared: its Commit is in the Ready being persisted');
+  for (const e of toThree) if (e.message.type === 'Commit' && e.from !== 2) r3.step(e.from, e.message);
+  t.equal(r3.executedAt(1), null, 'two Commits of others and its own, not yet durable: not committed-local');
+  t.equal(r3.status().lastExecuted, 0);
+  r3.advance(rd);
+  t.not(r3.executedAt(1), null, 'its Commit is durable: now it executes');
+});
+
+t.test('a replica answers a resent Prepare with its own even when not prepared in this view (seed 3001389)', async (t) => {
+  const c = new TestCluster(7); // f = 2: prepared needs 4 Prepares of backups
+  c.filter = (e) => e.message.type !== 'Prepare' && e.message.type !== 'Commit';
+  c.replicas[0]?.submit(c.request('c', 1, 'k', 'v', 0));
+  c.run();
+  const prepareOf2 = c.sent.find((e) => e.from === 2 && e.to === 1 && e.message.type === 'Prepare')?.message as Prepare;
+  t.ok(prepareOf2 !== undefined, 'replica 2 sent its Prepare (lost)');
+  const r1 = c.cores[1];
+  if (r1 === undefined) throw new Error('no replica 1');
+  r1.step(2, prepareOf2);
+  c.pump(1);
+  const before = c.sent.length;
+  r1.step(2, prepareOf2); // replica 2 resends: it lacks ours
+  c.pump(1);
+  const answers = c.sent.slice(before).filter((e) => e.from === 1 && e.to === 2 && e.message.type === 'Prepare');
+  t.equal(c.cores[1]?.slotPhases()[0]?.phase, 'pre-prepared', 'replica 1 is not prepared (its own Prepare and one other)');
+  t.equal(answers.length, 1, 'yet it sends its Prepare back to replica 2');
+});
+
+t.test('a NewView whose fetched batches pass the fetch bound still installs (seed 3003344)', async (t) => {
+  // One 150-character put per batch is ~650 wire bytes; the bound on held batches is
+  // 4 x maxCarriedBatchBytes = 2,800 bytes, four batches; the NewView needs seven fetched.
+  const budget = 700;
+  const c = new TestCluster(4, { checkpointInterval: 8, watermarkWindow: 8, maxBatchRequests: 1, requestTimeoutTicks: 10, maxCarriedBatchBytes: budget });
+  // The whole window prepares everywhere but at replica 3 (no PrePrepares reach it); nothing commits.
+  c.filter = (e) => e.message.type !== 'Commit' && !(e.to === 3 && e.message.type === 'PrePrepare');
+  for (let k = 1; k <= 8; k++) c.replicas[1]?.submit(c.request('c', k, `k${k}`, `${k}`.repeat(150), 1));
+  c.run();
+  t.equal(c.cores[1]?.status().lastExecuted, 0);
+  c.filter = (e) => e.from !== 0 && e.to !== 0 && !(e.message.type === 'Commit' && e.message.view === 0);
+  c.down.add(0);
+  c.tick(80);
+  const fetched = c.sent.filter((e) => e.to === 3 && e.message.type === 'Batches').flatMap((e) => (e.message as Batches).entries);
+  const bytes = new Map(fetched.map((b) => [b.digest, batchWireBytesMax(b.batch)]));
+  t.ok([...bytes.values()].reduce((a, b) => a + b, 0) > 4 * budget, `replica 3 fetched more than the bound (${bytes.size} batches)`);
+  for (const i of [1, 2, 3]) {
+    t.equal(c.cores[i]?.status().view, 1, `replica ${i} is in view 1`);
+    t.equal(c.cores[i]?.status().lastExecuted, 8, `replica ${i} executed the whole window`);
+  }
+});
