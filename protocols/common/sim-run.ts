@@ -53,3 +53,12 @@ export function runSeeds<R>(simulate: (options: { seed: number }) => R, count: n
   }
   return { reports, failures, seconds: (performance.now() - started) / 1000 };
 }
+
+/**
+ * The first seed of a range no earlier run replayed, from a clock reading (ms since the epoch)
+ * the caller passes in (this file stays pure): a new block of 1,000 seeds every second, far above
+ * the fixed seeds 1..500 that every run replays, and below 2^31.
+ */
+export function freshSeedFrom(clockMs: number): number {
+  return 1_000_000 + (Math.floor(clockMs / 1000) % 2_000_000) * 1000;
+}
