@@ -72,3 +72,28 @@ t.test('a NewView whose fetched batches pass the fetch bound still installs (see
     t.equal(c.cores[i]?.status().lastExecuted, 8, `replica ${i} executed the whole window`);
   }
 });
+
+t.test('a replica that moved on to a view change still resends its votes of the view it left (seed 1531473542)', async (t) => {
+  // Primary 0; replica 1 is Byzantine and silent; the request's origin is replica 2. Replica 2's
+  // Commit to 0 is lost and 2 gets no Commit at all: 3 executes, 0 has two Commits, 2 times out and
+  // starts a view change. Only 3 is ahead, so 0 and 2 cannot fetch n = 1 (f + 1 = 2 must vouch):
+  // they are stuck unless 2, changing views, answers 0's resent Commit with its own of view 0.
+  const c = new TestCluster(4, {}, new Map([[1, 'silent' as const]]));
+  c.filter = (e) => !(e.message.type === 'Commit' && (e.to === 2 || (e.to === 0 && e.from === 2)));
+  c.replicas[2]?.submit(c.request('c', 1, 'k', 'v', 2));
+  c.run();
+  t.not(c.cores[3]?.executedAt(1), null, 'replica 3 executed n = 1');
+  t.equal(c.cores[0]?.executedAt(1), null, 'replica 0 did not: it has two Commits');
+  for (let k = 0; k < 60 && c.cores[2]?.status().viewChanging !== true; k++) {
+    c.replicas[2]?.tick();
+    c.run();
+  }
+  t.equal(c.cores[2]?.status().viewChanging, true, 'replica 2 timed out and changes views');
+  c.filter = (e) => e.to !== 2 || e.message.type === 'Commit' || e.message.type === 'Prepare';
+  for (let k = 0; k < 10 && c.cores[0]?.executedAt(1) === null; k++) {
+    c.replicas[0]?.tick(); // 0 resends its Commit; 2 answers with its own of view 0
+    c.run();
+  }
+  t.not(c.cores[0]?.executedAt(1), null, 'replica 0 executed n = 1 with the Commit of replica 2');
+  t.equal(c.cores[2]?.status().viewChanging, true, 'while replica 2 is still changing views');
+});

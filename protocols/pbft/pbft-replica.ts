@@ -589,7 +589,7 @@ export class PbftReplica implements PbftReplicaApi {
   /** OSDI §4.2: accept a Prepare from a backup in view v within the watermarks. */
   private onPrepare(m: Prepare): void {
     this.sawSequence(m.sequence);
-    if (this.viewChanging || m.view !== this.view) return;
+    if (this.viewChanging || m.view !== this.view) return this.helpOtherView(m);
     if (m.replica === this.primaryOf(m.view) || !this.inWindow(m.sequence)) return this.invalid();
     this.highestSeen = Math.max(this.highestSeen, m.sequence);
     const s = this.slot(m.sequence);
@@ -602,7 +602,7 @@ export class PbftReplica implements PbftReplicaApi {
   /** OSDI §4.2: accept a Commit in view v within the watermarks. */
   private onCommit(m: Commit): void {
     this.sawSequence(m.sequence);
-    if (this.viewChanging || m.view !== this.view) return;
+    if (this.viewChanging || m.view !== this.view) return this.helpOtherView(m);
     if (!this.inWindow(m.sequence)) return this.invalid();
     this.highestSeen = Math.max(this.highestSeen, m.sequence);
     const s = this.slot(m.sequence);
@@ -629,6 +629,18 @@ export class PbftReplica implements PbftReplicaApi {
     s.helpedAt.set(to, this.ticks);
     if (s.sentPrepare) this.sendTo([to], this.ownPrepare(s));
     if (s.sentCommit) this.sendTo([to], this.ownCommit(s));
+  }
+
+  /**
+   * A vote for a view we are not collecting in (we moved on, or are changing views): we drop it
+   * (OSDI §4.4), but if we voted in that view at n we send our votes again. The sender resends
+   * while it lacks votes, and ours may be the one lost: a replica that committed n, then started a
+   * view change, stopped retransmitting, and the others, quiet and still in the old view, could
+   * never complete n (seed 1531473542).
+   */
+  private helpOtherView(m: Prepare | Commit): void {
+    const s = this.slots.get(m.sequence);
+    if (s !== undefined && s.view === m.view && s.digest === m.digest && this.inWindow(m.sequence)) this.helpLagging(s, m.replica);
   }
 
   /** prepared -> multicast Commit (OSDI §4.2); committed-local -> execute in order. */
