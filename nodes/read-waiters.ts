@@ -44,6 +44,11 @@ export class ReadWaiters {
     for (const ctx of failed) this.table.take(ctx)?.reject(new NotLeaderError(leader));
   }
 
+  /** The read with context `ctx` cannot be served (its read index was refused or lost). */
+  fail(ctx: number, err: Error): void {
+    this.table.take(ctx)?.reject(err);
+  }
+
   /** Serve every read whose index the state machine has reached. */
   release(appliedIndex: number, sm: KvStateMachine): void {
     for (const [ctx, read] of this.table.entries()) {

@@ -89,8 +89,13 @@ export function build(options: AppOptions): FastifyInstance {
     }
   };
 
-  /** Run on this replica if it leads; otherwise forward to the leader, or wait for one. */
-  const viaLeader = async <T>(request: FastifyRequest, reply: FastifyReply, local: () => Promise<T>): Promise<T | FastifyReply> => {
+  /**
+   * Run `local` on this replica; while it has no leader to serve or forward the request (it throws
+   * NotLeaderError), wait for one and try again, up to leaderWaitMs, then answer NO_LEADER. Key-value
+   * requests are forwarded by the replica itself, over the replica transport (nodes/forwarding);
+   * with `http`, the admin requests only the leader serves are forwarded to its HTTP API instead.
+   */
+  const viaLeader = async <T>(request: FastifyRequest, reply: FastifyReply, local: () => Promise<T>, http = true): Promise<T | FastifyReply> => {
     const deadline = Date.now() + limits.leaderWaitMs;
     for (;;) {
       try {
@@ -98,7 +103,7 @@ export function build(options: AppOptions): FastifyInstance {
       } catch (err) {
         if (!(err instanceof NotLeaderError)) throw err;
         const leader = err.leader ?? service.leader();
-        const url = leader === null || leader === service.id ? null : service.httpUrlOf(leader);
+        const url = !http || leader === null || leader === service.id ? null : service.httpUrlOf(leader);
         if (url !== null && request.headers[FORWARDED_HEADER] === undefined) {
           return forwardToLeader(request, reply, url, service.id, limits.forwardTimeoutMs);
         }
@@ -112,7 +117,7 @@ export function build(options: AppOptions): FastifyInstance {
 
   const execute = async (request: FastifyRequest, reply: FastifyReply, operation: KvOperation) => {
     const command: KvCommand = { operation, session: sessionOf(request) };
-    const result = await viaLeader(request, reply, () => service.execute(command));
+    const result = await viaLeader(request, reply, () => service.execute(command), false);
     return isReply(result) ? result : sendResult(reply, operation, result);
   };
 
@@ -168,9 +173,9 @@ export function build(options: AppOptions): FastifyInstance {
     if (consistency === 'lease') {
       const { readLease } = service;
       if (readLease === undefined) throw new ServiceError('BAD_REQUEST', `${service.protocol} has no lease reads`);
-      return viaLeader(request, reply, () => readLease.call(service, key));
+      return viaLeader(request, reply, () => readLease.call(service, key), false);
     }
-    return viaLeader(request, reply, () => service.readLinearizable(key));
+    return viaLeader(request, reply, () => service.readLinearizable(key), false);
   };
 
   app.post<{ Body: { target?: string | null } | undefined }>(

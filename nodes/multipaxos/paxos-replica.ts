@@ -20,6 +20,9 @@ import { isPaxosMessage } from './message-guard.js';
 import { PaxosReplicaStats } from './paxos-replica-stats.js';
 import type { DebugSource } from '../debug/debug-source.js';
 import { paxosDebugState } from '../debug/paxos-debug-state.js';
+import { ForwardClient } from '../forwarding/forward-client.js';
+import { isForwardMessage } from '../forwarding/messages.js';
+import { ForwardServer, type ProposeOutcome } from '../forwarding/forward-server.js';
 
 /** The same command encoding as the Raft replica, so both replicate identical bytes. */
 /** State-machine snapshots (KvSnapshot) as stored and sent: opaque bytes to the core. */
@@ -40,13 +43,29 @@ export interface PaxosReplicaOptions {
 
 type PendingWrite = Waiter<KvResult>;
 /**
- * The proposals this leader put into one slot, in batch order: the k-th proposal is the slot's
- * k-th payload, because the core appends every successful propose() to the open batch.
+ * The proposals waiting on one slot, by their position in the slot's batch (the core's propose()
+ * says where each went): the one at position k gets the slot's k-th result, if the slot is decided
+ * with the batch of the ballot that proposed it. A leader's own proposals and, on a follower, the
+ * ones it forwarded (nodes/forwarding) wait the same way.
  */
 interface SlotWaiters {
   ballot: Ballot;
   ids: number[];
 }
+
+/** Where a Multi-Paxos leader put a forwarded command: its slot, ballot and position in the batch. */
+interface PaxosPlacement {
+  slot: number;
+  ballot: Ballot;
+  position: number;
+}
+
+const isSafe = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+const isPlacement = (v: unknown): v is PaxosPlacement => {
+  if (typeof v !== 'object' || v === null) return false;
+  const p = v as PaxosPlacement;
+  return isSafe(p.slot) && isSafe(p.position) && typeof p.ballot === 'object' && p.ballot !== null && isSafe(p.ballot.round) && typeof p.ballot.leader === 'string';
+};
 
 /**
  * One Multi-Paxos replica: the pure core (protocols/multipaxos) driven by real time, a real disk
@@ -66,6 +85,9 @@ export class PaxosReplica implements KvService, DebugSource {
   private readonly writes = new WaiterTable<number, KvResult, PendingWrite>();
   private readonly slotWaiters = new Map<number, SlotWaiters>();
   private readonly reads: ReadWaiters;
+  /** Forwarding over the replica transport (nodes/forwarding): as a follower, and as the leader. */
+  private readonly forward: ForwardClient<PaxosPlacement>;
+  private readonly forwarded: ForwardServer<PaxosPlacement>;
   /** The highest slot applied to the state machine (slots apply in order, from 1). */
   private appliedIndex = 0;
   private writeSeq = 0;
@@ -88,6 +110,14 @@ export class PaxosReplica implements KvService, DebugSource {
     });
     this.soft = { role: 'follower', leader: null, ballot };
     this.reads = new ReadWaiters(opts.tuning.requestTimeoutMs);
+    this.forward = new ForwardClient({ self: opts.id, transport: opts.transport, timeoutMs: opts.tuning.requestTimeoutMs });
+    this.forwarded = new ForwardServer({
+      self: opts.id,
+      transport: opts.transport,
+      propose: (data) => proposeOutcome(core.propose(data)),
+      read: (ctx) => core.readIndex(ctx),
+      leader: () => this.soft.leader,
+    });
   }
 
   get id(): string {
@@ -132,35 +162,57 @@ export class PaxosReplica implements KvService, DebugSource {
   }
 
   execute(command: KvCommand): Promise<KvResult> {
-    this.admit();
+    const leader = this.admit();
     const data = encodeCommand(command);
+    const deadlineMs = this.deadline();
+    if (leader !== this.id) {
+      return this.forward.write(leader, data).then(
+        (at) =>
+          new Promise<KvResult>((resolve, reject) => {
+            // Already applied here (its answer came after the decision): the outcome is unknown.
+            if (at.slot <= this.appliedIndex) return reject(new ServiceError('TIMEOUT', 'decided before its slot was known; the outcome is unknown'));
+            this.waitForSlot(at, { resolve, reject, deadlineMs });
+          }),
+      );
+    }
     return new Promise<KvResult>((resolve, reject) => {
       this.loop.input(() => {
         const r = this.core.propose(data);
         if (!r.ok) return reject(new NotLeaderError(r.leader));
-        let slot = this.slotWaiters.get(r.slot);
-        if (slot !== undefined && !sameBallot(slot.ballot, r.ballot)) {
-          // Waiters of an earlier ballot at this slot: that batch was dropped when this replica
-          // was preempted, and a new ballot reuses the slot, so they can never be chosen.
-          this.rejectSlot(slot);
-          slot = undefined;
-        }
-        if (slot === undefined) {
-          slot = { ballot: r.ballot, ids: [] };
-          this.slotWaiters.set(r.slot, slot);
-        }
-        const id = ++this.writeSeq;
-        slot.ids.push(id);
-        this.writes.add(id, { resolve, reject, deadlineMs: this.deadline() });
         this.stats.proposals++;
+        this.waitForSlot(r, { resolve, reject, deadlineMs });
       });
     });
   }
 
+  private waitForSlot(at: PaxosPlacement, waiter: PendingWrite): void {
+    let slot = this.slotWaiters.get(at.slot);
+    if (slot !== undefined && !sameBallot(slot.ballot, at.ballot)) {
+      // Waiters of an earlier ballot at this slot: that batch was dropped when its leader was
+      // preempted, and a new ballot reuses the slot, so they can never be chosen.
+      this.rejectSlot(slot);
+      slot = undefined;
+    }
+    if (slot === undefined) {
+      slot = { ballot: at.ballot, ids: [] };
+      this.slotWaiters.set(at.slot, slot);
+    }
+    const id = ++this.writeSeq;
+    slot.ids[at.position] = id;
+    this.writes.add(id, waiter);
+  }
+
+  /** A quorum-confirmed read at the leader, or a follower read (the leader's read index, served here). */
   readLinearizable(key: string): Promise<string | null> {
     if (this.opts.unsafeLocalReads === true) return Promise.resolve(this.sm.get(key));
-    this.admit();
-    return this.reads.add(key, (ctx) => this.loop.input(() => this.core.readIndex(ctx)));
+    const leader = this.admit();
+    if (leader === this.id) return this.reads.add(key, (ctx) => this.loop.input(() => this.core.readIndex(ctx)));
+    return this.reads.add(key, (ctx) => {
+      this.forward.readIndex(leader, false).then(
+        (slot) => this.readsAnswered([{ ctx, slot }], []),
+        (err: unknown) => this.reads.fail(ctx, err instanceof Error ? err : new Error(String(err))),
+      );
+    });
   }
 
   readStale(key: string): string | null {
@@ -210,6 +262,7 @@ export class PaxosReplica implements KvService, DebugSource {
     this.writes.rejectAll(closing);
     this.slotWaiters.clear();
     this.reads.rejectAll(closing);
+    this.forward.rejectAll(closing);
     await stopped;
   }
 
@@ -223,6 +276,11 @@ export class PaxosReplica implements KvService, DebugSource {
   // ---- the loop --------------------------------------------------------------------------
 
   private receive(from: string, message: unknown): void {
+    if (isForwardMessage(message, isPlacement) && message.from === from && message.to === this.id) {
+      if (message.type === 'ForwardReply') this.forward.onReply(from, message);
+      else this.loop.input(() => this.forwarded.handle(from, message));
+      return;
+    }
     // The transport authenticated `from`; a message claiming another sender is dropped.
     if (!isPaxosMessage(message) || message.from !== from || message.to !== this.id) {
       this.stats.badMessages++;
@@ -345,16 +403,21 @@ export class PaxosReplica implements KvService, DebugSource {
   }
 
   private readsAnswered(states: ReadState[], failed: number[]): void {
-    this.reads.answered(states.map(({ ctx, slot }) => ({ ctx, index: slot })), failed, this.soft.leader);
+    const indexed = states.map(({ ctx, slot }) => ({ ctx, index: slot }));
+    this.forwarded.readsAnswered(indexed, failed);
+    this.reads.answered(indexed, failed, this.soft.leader);
     if (states.length > 0) this.reads.release(this.appliedIndex, this.sm);
   }
 
-  private admit(): void {
-    if (this.soft.role !== 'leader') throw new NotLeaderError(this.soft.leader);
-    if (this.writes.size + this.reads.size >= this.opts.tuning.maxPendingRequests) {
+  /** Admission: returns the leader to send the request to (this replica, or the one it forwards to). */
+  private admit(): string {
+    const leader = this.soft.role === 'leader' ? this.id : this.soft.leader;
+    if (leader === null) throw new NotLeaderError(null);
+    if (this.writes.size + this.reads.size + this.forward.size >= this.opts.tuning.maxPendingRequests) {
       this.stats.overloaded++;
       throw new ServiceError('OVERLOADED', 'too many requests in flight at this replica', {}, 1);
     }
+    return leader;
   }
 
   private deadline(): number {
@@ -366,7 +429,14 @@ export class PaxosReplica implements KvService, DebugSource {
     const timeout = () => new ServiceError('TIMEOUT', 'not decided in time; the outcome is unknown');
     this.stats.timeouts += this.writes.expire(now, timeout);
     this.stats.timeouts += this.reads.expire(now);
+    this.forward.expire(now);
   }
+}
+
+/** The core's answer to a forwarded proposal (nodes/forwarding). */
+function proposeOutcome(r: ReturnType<MultiPaxosNode['propose']>): ProposeOutcome<PaxosPlacement> {
+  if (r.ok) return { ok: true, at: { slot: r.slot, ballot: r.ballot, position: r.position } };
+  return { ok: false, refused: 'not-leader', leader: r.leader };
 }
 
 function notApplied(): ServiceError {

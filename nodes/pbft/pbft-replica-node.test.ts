@@ -55,6 +55,9 @@ class FakeTransport implements Transport {
     this.sent.push([to, message]);
     return true;
   }
+  isConnected(): boolean {
+    return true;
+  }
   onMessage(h: (from: string, m: unknown) => void): void {
     this.handler = h;
   }

@@ -20,6 +20,18 @@ import { ReadWaiters } from '../read-waiters.js';
 import { applyEncodedCommand, decodeSnapshot, encodeCommand, encodeSnapshot } from '../command-codec.js';
 import type { DebugSource } from '../debug/debug-source.js';
 import { raftDebugState } from '../debug/raft-debug-state.js';
+import { ForwardClient } from '../forwarding/forward-client.js';
+import { isForwardMessage } from '../forwarding/messages.js';
+import { ForwardServer, type ProposeOutcome } from '../forwarding/forward-server.js';
+
+/** Where a Raft leader put a forwarded command (nodes/forwarding): its log index and term. */
+interface RaftPlacement {
+  index: number;
+  term: number;
+}
+
+const isPlacement = (v: unknown): v is RaftPlacement =>
+  typeof v === 'object' && v !== null && Number.isSafeInteger((v as RaftPlacement).index) && Number.isSafeInteger((v as RaftPlacement).term);
 
 export interface RaftReplicaOptions {
   id: string;
@@ -65,6 +77,9 @@ export class RaftReplica implements KvService, DebugSource {
   private knownMembership: Membership | null = null;
   readonly membership: RaftMembership;
   private readonly reads: ReadWaiters;
+  /** Forwarding over the replica transport (nodes/forwarding): as a follower, and as the leader. */
+  private readonly forward: ForwardClient<RaftPlacement>;
+  private readonly forwarded: ForwardServer<RaftPlacement>;
   private appliedIndex = 0;
   private timers: NodeJS.Timeout[] = [];
   private readonly loop: ReadyLoop;
@@ -84,6 +99,14 @@ export class RaftReplica implements KvService, DebugSource {
       beforeInput: () => this.tickElapsed(),
     });
     this.reads = new ReadWaiters(opts.tuning.requestTimeoutMs);
+    this.forward = new ForwardClient({ self: opts.id, transport: opts.transport, timeoutMs: opts.tuning.requestTimeoutMs });
+    this.forwarded = new ForwardServer({
+      self: opts.id,
+      transport: opts.transport,
+      propose: (data) => proposeOutcome(core.propose(data)),
+      read: (ctx, lease) => (lease ? core.leaseRead(ctx) : core.readIndex(ctx)),
+      leader: () => this.soft.leader,
+    });
     this.membership = new RaftMembership({
       current: () => {
         const st = core.status();
@@ -139,30 +162,61 @@ export class RaftReplica implements KvService, DebugSource {
   }
 
   execute(command: KvCommand): Promise<KvResult> {
-    this.admit();
+    const leader = this.admit();
     const data = encodeCommand(command);
+    const deadlineMs = this.deadline();
+    if (leader !== this.id) return this.forward.write(leader, data).then((at) => this.awaitApplied(at, deadlineMs));
     return new Promise<KvResult>((resolve, reject) => {
       this.loop.input(() => {
         const r = this.core.propose(data);
         if (!r.ok) return reject(proposeRefused(r));
-        // A waiter still at this index belongs to an entry this leader's log no longer has:
-        // by Leader Completeness (Raft §5.4) that entry was never committed.
-        this.writes.take(r.index)?.reject(notApplied());
-        this.writes.add(r.index, { term: r.term, resolve, reject, deadlineMs: this.deadline() });
         this.stats.proposals++;
+        this.waitForEntry(r, { resolve, reject, deadlineMs });
       });
     });
   }
 
+  /**
+   * A forwarded write's entry is at `at` in the leader's log: wait for this replica to apply it.
+   * Already applied here (its answer came after the entry, which the FIFO link makes rare): the
+   * result is gone, so the outcome is unknown.
+   */
+  private awaitApplied(at: RaftPlacement, deadlineMs: number): Promise<KvResult> {
+    return new Promise<KvResult>((resolve, reject) => {
+      if (at.index <= this.appliedIndex) return reject(new ServiceError('TIMEOUT', 'applied before its position was known; the outcome is unknown'));
+      this.waitForEntry(at, { resolve, reject, deadlineMs });
+    });
+  }
+
+  private waitForEntry(at: RaftPlacement, waiter: Waiter<KvResult>): void {
+    // A waiter still at this index belongs to an entry the leader's log no longer has: by Leader
+    // Completeness (Raft §5.4) that entry was never committed.
+    this.writes.take(at.index)?.reject(notApplied());
+    this.writes.add(at.index, { term: at.term, ...waiter });
+  }
+
   readLinearizable(key: string): Promise<string | null> {
     if (this.opts.unsafeLocalReads === true) return Promise.resolve(this.sm.get(key));
-    this.admit();
-    return this.reads.add(key, (ctx) => this.loop.input(() => this.core.readIndex(ctx)));
+    return this.read(key, false);
   }
 
   readLease(key: string): Promise<string | null> {
-    this.admit();
-    return this.reads.add(key, (ctx) => this.loop.input(() => this.core.leaseRead(ctx)));
+    return this.read(key, true);
+  }
+
+  /**
+   * ReadIndex (dissertation §6.4) at the leader, or a follower read: the follower asks the leader
+   * for the read index, waits until it has applied that far, and serves from its own state.
+   */
+  private read(key: string, lease: boolean): Promise<string | null> {
+    const leader = this.admit();
+    if (leader === this.id) return this.reads.add(key, (ctx) => this.loop.input(() => (lease ? this.core.leaseRead(ctx) : this.core.readIndex(ctx))));
+    return this.reads.add(key, (ctx) => {
+      this.forward.readIndex(leader, lease).then(
+        (index) => this.readsAnswered([{ ctx, index }], []),
+        (err: unknown) => this.reads.fail(ctx, err instanceof Error ? err : new Error(String(err))),
+      );
+    });
   }
 
   /** Dissertation §3.10; resolves once another replica reports itself leader, or times out. */
@@ -246,6 +300,7 @@ export class RaftReplica implements KvService, DebugSource {
     this.writes.rejectAll(closing);
     this.configs.rejectAll(closing);
     this.reads.rejectAll(closing);
+    this.forward.rejectAll(closing);
     await stopped;
   }
 
@@ -265,6 +320,11 @@ export class RaftReplica implements KvService, DebugSource {
   }
 
   private receive(from: string, message: unknown): void {
+    if (isForwardMessage(message, isPlacement) && message.from === from && message.to === this.id) {
+      if (message.type === 'ForwardReply') this.forward.onReply(from, message);
+      else this.loop.input(() => this.forwarded.handle(from, message));
+      return;
+    }
     // The transport authenticated `from`; a message claiming another sender is dropped.
     if (!isRaftMessage(message) || message.from !== from || message.to !== this.id) {
       this.stats.badMessages++;
@@ -381,16 +441,20 @@ export class RaftReplica implements KvService, DebugSource {
   }
 
   private readsAnswered(states: ReadState[], failed: number[]): void {
+    this.forwarded.readsAnswered(states, failed);
     this.reads.answered(states, failed, this.soft.leader);
     if (states.length > 0) this.reads.release(this.appliedIndex, this.sm);
   }
 
-  private admit(): void {
-    if (this.soft.role !== 'leader') throw new NotLeaderError(this.soft.leader);
-    if (this.writes.size + this.reads.size >= this.opts.tuning.maxPendingRequests) {
+  /** Admission: returns the leader to send the request to (this replica, or the one it forwards to). */
+  private admit(): string {
+    const leader = this.soft.leader;
+    if (leader === null) throw new NotLeaderError(null);
+    if (this.writes.size + this.reads.size + this.forward.size >= this.opts.tuning.maxPendingRequests) {
       this.stats.overloaded++;
       throw new ServiceError('OVERLOADED', 'too many requests in flight at this replica', {}, 1);
     }
+    return leader;
   }
 
   private deadline(): number {
@@ -403,7 +467,15 @@ export class RaftReplica implements KvService, DebugSource {
     this.stats.timeouts += this.writes.expire(now, timeout);
     this.configs.expire(now, timeout);
     this.stats.timeouts += this.reads.expire(now);
+    this.forward.expire(now);
   }
+}
+
+/** The core's answer to a forwarded proposal (nodes/forwarding). */
+function proposeOutcome(r: ReturnType<RaftNode['propose']>): ProposeOutcome<RaftPlacement> {
+  if (r.ok) return { ok: true, at: { index: r.index, term: r.term } };
+  if (r.reason === 'overloaded') return { ok: false, refused: 'overloaded', leader: null };
+  return { ok: false, refused: 'not-leader', leader: r.leader };
 }
 
 /** Why the core refused a proposal, as the client sees it. */

@@ -86,6 +86,10 @@ export class TcpTransport implements Transport {
     return peer.outbound.enqueue(frame);
   }
 
+  isConnected(to: NodeId): boolean {
+    return this.peers.get(to)?.outbound.connected === true;
+  }
+
   onMessage(handler: MessageHandler): void {
     this.handlers.push(handler);
   }

@@ -68,6 +68,8 @@ export interface Transport {
   start(): Promise<void>;
   /** Queues `message` for `to`. False when `to` is unknown or the message was dropped (queue full, too large). */
   send(to: NodeId, message: unknown): boolean;
+  /** Is the outbound connection to `to` authenticated and ready to carry messages? */
+  isConnected(to: NodeId): boolean;
   /** Registers a handler; `from` is the authenticated id of the connection, never a field of the message. */
   onMessage(handler: (from: NodeId, message: unknown) => void): void;
   /** Adds a peer, or moves it to a new address (its queue is kept). */

@@ -241,7 +241,7 @@ export class MultiPaxosNode {
     }
     batch.payloads.push(data);
     batch.bytes += data.byteLength;
-    return { ok: true, slot: batch.slot, ballot: this.ballot };
+    return { ok: true, slot: batch.slot, ballot: this.ballot, position: batch.payloads.length - 1 };
   }
 
   /**

@@ -213,7 +213,8 @@ export interface Ready {
 }
 
 export type ProposeResult =
-  | { ok: true; slot: number; ballot: Ballot }
+  /** `position`: the command's place in the slot's batch (its result is the position-th of the slot's). */
+  | { ok: true; slot: number; ballot: Ballot; position: number }
   | { ok: false; reason: 'not-leader'; leader: NodeId | null };
 
 /** What a restarted replica finds on disk. A fresh replica passes `emptyRestored()`. */
