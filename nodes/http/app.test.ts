@@ -137,24 +137,35 @@ t.test('no leader known: 503 NO_LEADER with retry-after', async (t) => {
   t.equal(stale.statusCode, 404, 'stale reads are served locally without a leader');
 });
 
-t.test('a follower forwards to the leader, once', async (t) => {
+t.test('key-value requests are forwarded by the replica itself; admin requests over HTTP, once', async (t) => {
+  // The KvService forwards key-value requests over the replica transport (nodes/forwarding); it
+  // throws NotLeaderError only while it has no leader to send them to, and the HTTP layer then
+  // waits for one and retries, up to leaderWaitMs: never an HTTP hop per request.
   const leaderService = localService('n1');
+  const transfers: Array<string | null> = [];
+  leaderService.transferLeadership = async (target) => {
+    transfers.push(target);
+    return { leader: target ?? 'n2' };
+  };
   const leader = build({ service: leaderService });
   t.teardown(() => leader.close());
   await leader.listen({ host: '127.0.0.1', port: 0 });
   const address = leader.server.address();
   const url = typeof address === 'object' && address !== null ? `http://127.0.0.1:${address.port}` : '';
-  const follower = build({ service: localService('n2', 'n1', { n1: url }) });
+  const followerService = localService('n2', 'n1', { n1: url });
+  followerService.transferLeadership = async () => {
+    throw new NotLeaderError('n1');
+  };
+  const follower = build({ service: followerService, limits: { leaderWaitMs: 100 } });
   t.teardown(() => follower.close());
 
-  let res = await follower.inject({ method: 'PUT', url: '/kv/k', headers: { ...json, 'x-client-id': 'c', 'x-request-seq': '4' }, payload: { value: 'v' } });
-  t.same(res.json(), { ok: true });
-  t.same(leaderService.applied[0]?.session, { clientId: 'c', seq: 4 }, 'session headers are forwarded');
-  res = await follower.inject({ method: 'GET', url: '/kv/k' });
-  t.same(res.json(), { key: 'k', value: 'v' });
-  res = await follower.inject({ method: 'POST', url: '/kv/k/cas', headers: json, payload: { expected: 'zz', value: 'w' } });
-  t.equal(res.statusCode, 409, 'errors are relayed');
-  res = await follower.inject({ method: 'PUT', url: '/kv/k', headers: { ...json, 'x-forwarded-by': 'n3' }, payload: { value: 'v' } });
+  let res = await follower.inject({ method: 'PUT', url: '/kv/k', headers: json, payload: { value: 'v' } });
+  t.equal(res.statusCode, 503, 'a key-value request the service cannot place waits, then NO_LEADER');
+  t.equal(leaderService.applied.length, 0, 'it never reached the leader over HTTP');
+  res = await follower.inject({ method: 'POST', url: '/admin/transfer-leadership', headers: json, payload: { target: 'n3' } });
+  t.same(res.json(), { ok: true, leader: 'n3' }, 'an admin request is forwarded to the leader and its answer relayed');
+  t.same(transfers, ['n3']);
+  res = await follower.inject({ method: 'POST', url: '/admin/transfer-leadership', headers: { ...json, 'x-forwarded-by': 'n3' }, payload: {} });
   t.equal(res.statusCode, 503, 'an already forwarded request is not forwarded again');
 });
 
