@@ -34,9 +34,14 @@ export type SessionLookup =
   | { kind: 'duplicate'; result: KvResult }
   | { kind: 'expired' };
 
+/** One session as a snapshot stores it: client id, highest seq, and its window of results. */
+export type SessionEntry = [clientId: string, maxSeq: number, results: Array<[number, KvResult]>];
+
 export class SessionTable {
   /** Insertion order is recency order: a session is re-inserted whenever it is used. */
   private readonly sessions = new Map<string, Session>();
+  /** Called with a client id before its session changes or goes (set by an open snapshot cut). */
+  beforeChange: ((clientId: string) => void) | null = null;
 
   constructor(private readonly limits: SessionLimits = defaultSessionLimits) {}
 
@@ -51,6 +56,7 @@ export class SessionTable {
   }
 
   record(tag: SessionTag, result: KvResult): void {
+    this.beforeChange?.(tag.clientId);
     let session = this.sessions.get(tag.clientId);
     if (session === undefined) {
       session = { maxSeq: 0, results: new Map(), ascending: true };
@@ -69,14 +75,31 @@ export class SessionTable {
     return this.sessions.size;
   }
 
-  entries(): Array<[string, number, Array<[number, KvResult]>]> {
-    return [...this.sessions].map(([id, s]) => [id, s.maxSeq, [...s.results]]);
+  entries(): SessionEntry[] {
+    return [...this.sessions.keys()].map((id) => this.entry(id) as SessionEntry);
   }
 
-  restore(entries: Array<[string, number, Array<[number, KvResult]>]>): void {
+  /** The sessions' client ids, least recently used first (the order a snapshot keeps). */
+  ids(): string[] {
+    return [...this.sessions.keys()];
+  }
+
+  /** One session as a snapshot stores it, or null if there is none for `clientId`. */
+  entry(clientId: string): SessionEntry | null {
+    const s = this.sessions.get(clientId);
+    return s === undefined ? null : [clientId, s.maxSeq, [...s.results]];
+  }
+
+  restore(entries: readonly SessionEntry[]): void {
     this.sessions.clear();
+    this.append(entries);
+  }
+
+  /** Adds sessions after the ones held, as the most recently used (restoring a snapshot in parts). */
+  append(entries: readonly SessionEntry[]): void {
     for (const [id, maxSeq, results] of entries) {
       const ascending = results.every(([seq], k) => k === 0 || seq > results[k - 1]![0]);
+      this.sessions.delete(id);
       this.sessions.set(id, { maxSeq, results: new Map(results), ascending });
     }
   }
@@ -94,6 +117,7 @@ export class SessionTable {
     while (this.sessions.size > this.limits.maxSessions) {
       const oldest = this.sessions.keys().next();
       if (oldest.done === true) return;
+      this.beforeChange?.(oldest.value);
       this.sessions.delete(oldest.value);
     }
   }

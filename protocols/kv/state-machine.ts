@@ -1,10 +1,12 @@
+import { BucketedMap } from './bucketed-map.js';
 import type { KvCommand, KvOperation, KvResult } from './commands.js';
-import { defaultSessionLimits, SessionTable, type SessionLimits } from './sessions.js';
+import { KvCut, type KvPart } from './kv-cut.js';
+import { defaultSessionLimits, SessionTable, type SessionEntry, type SessionLimits } from './sessions.js';
 
-/** A point-in-time copy of the state machine, for snapshots and state transfer. */
+/** A point-in-time copy of the whole state machine in one value (small states, PBFT checkpoints). */
 export interface KvSnapshot {
   data: Array<[string, string]>;
-  sessions: ReturnType<SessionTable['entries']>;
+  sessions: SessionEntry[];
 }
 
 /**
@@ -13,8 +15,9 @@ export interface KvSnapshot {
  * Safety; PMMC "replica"; PBFT "service state").
  */
 export class KvStateMachine {
-  private readonly data = new Map<string, string>();
+  private readonly data = new BucketedMap();
   private readonly sessions: SessionTable;
+  private cut: KvCut | null = null;
 
   constructor(limits: SessionLimits = defaultSessionLimits) {
     this.sessions = new SessionTable(limits);
@@ -44,14 +47,40 @@ export class KvStateMachine {
     return this.sessions.size;
   }
 
+  /**
+   * Opens a consistent cut of the state as it is now (kv-cut.ts), O(1): the caller reads it in
+   * parts, between applies, until `next` returns null. One cut at a time; opening one closes the
+   * previous one.
+   */
+  openCut(): KvCut {
+    this.cut?.close();
+    this.cut = new KvCut(this.data, this.sessions);
+    return this.cut;
+  }
+
+  /** The whole state in one value, O(state) at once: for small states (PBFT checkpoints, tests). */
   snapshot(): KvSnapshot {
-    return { data: [...this.data], sessions: this.sessions.entries() };
+    return { data: [...this.data.entries()], sessions: this.sessions.entries() };
   }
 
   restore(snapshot: KvSnapshot): void {
+    this.clear();
+    this.restorePart({ sessions: snapshot.sessions });
+    this.restorePart({ data: snapshot.data });
+  }
+
+  /** Empties the state machine (before restoring a snapshot part by part). */
+  clear(): void {
+    this.cut?.close();
+    this.cut = null;
     this.data.clear();
-    for (const [k, v] of snapshot.data) this.data.set(k, v);
-    this.sessions.restore(snapshot.sessions);
+    this.sessions.restore([]);
+  }
+
+  /** Adds one part of a cut (kv-cut.ts), in the order the cut produced them. */
+  restorePart(part: KvPart): void {
+    if ('sessions' in part) this.sessions.append(part.sessions);
+    else for (const [k, v] of part.data) this.data.set(k, v);
   }
 
   private execute(op: KvOperation): KvResult {
