@@ -29,12 +29,15 @@ import type { NodeId, RaftConfig, RaftMessage } from './types.js';
 const SEEDS = 2000;
 const MUTANTS_PER_SEED = 60;
 const FROZEN = new Set(['type', 'from', 'to']);
-const CONFIG: Partial<RaftConfig> = { maxSnapshotChunkBytes: 8 };
+const CONFIG: Partial<RaftConfig> = {};
+/** Tiny snapshot chunks, so that the corpus holds transfers of several InstallSnapshot messages. */
+const SNAPSHOT_CHUNK_BYTES = 8;
 
 // ------------------------------------------------------------------------------ the corpus
 
 function buildCorpus(): RaftMessage[] {
   const c = new TestCluster(3, CONFIG, {}, 1);
+  c.snapshotChunkBytes = SNAPSHOT_CHUNK_BYTES;
   c.campaign('n1');
   let k = 0;
   const propose = (count: number): void => {
@@ -76,7 +79,7 @@ function makePlausible(m: Record<string, unknown>, rng: Rng, node: RaftNode, cha
     m['term'] = term;
   }
   const near = [0, node.snapshotIndex, node.snapshotIndex + 1, node.commitIndex, node.commitIndex + 1, node.lastIndex, node.lastIndex + 1, node.lastIndex + 2];
-  for (const key of ['prevLogIndex', 'leaderCommit', 'matchIndex', 'conflictIndex', 'lastIncludedIndex', 'lastLogIndex', 'nextOffset', 'offset']) {
+  for (const key of ['prevLogIndex', 'leaderCommit', 'matchIndex', 'conflictIndex', 'lastIncludedIndex', 'lastLogIndex', 'nextChunk', 'chunk', 'chunks']) {
     if (typeof m[key] === 'number' && rng.chance(0.3)) {
       const value = near[rng.int(near.length)] as number;
       changes.push(`${key}: ${m[key]} -> ${value} (near the target's log edges)`);

@@ -13,6 +13,9 @@ import type { AppendEntries, LogEntry, RaftMessage } from './types.js';
  */
 export const MAX_TERM_OR_INDEX = 2 ** 52;
 
+/** A snapshot in more chunks than this is not one a runtime made (a chunk is about a megabyte). */
+export const MAX_SNAPSHOT_CHUNKS = 2 ** 31;
+
 function isIndex(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 && value <= MAX_TERM_OR_INDEX;
 }
@@ -34,10 +37,10 @@ export function isWellFormed(m: RaftMessage): boolean {
       return true;
     case 'InstallSnapshot':
       return isIndex(m.lastIncludedIndex) && m.lastIncludedIndex > 0 && isIndex(m.lastIncludedTerm) && m.lastIncludedTerm > 0 &&
-        m.lastIncludedTerm <= m.term && isIndex(m.offset) && m.data instanceof Uint8Array && typeof m.done === 'boolean' &&
-        isIndex(m.readRound) && isMembership(m.membership);
+        m.lastIncludedTerm <= m.term && isIndex(m.chunk) && isIndex(m.chunks) && m.chunk < m.chunks && m.chunks <= MAX_SNAPSHOT_CHUNKS &&
+        m.data instanceof Uint8Array && isIndex(m.readRound) && isMembership(m.membership);
     case 'InstallSnapshotResponse':
-      return isIndex(m.lastIncludedIndex) && isIndex(m.nextOffset) && typeof m.done === 'boolean' && isIndex(m.readRound) &&
+      return isIndex(m.lastIncludedIndex) && isIndex(m.nextChunk) && typeof m.done === 'boolean' && isIndex(m.readRound) &&
         isIndex(m.incarnation);
     default: {
       const unknown: never = m;

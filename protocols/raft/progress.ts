@@ -9,7 +9,7 @@
  *
  * - `snapshot`: the entries it needs are compacted away (Raft §7); the leader sends its snapshot
  *   in InstallSnapshot chunks, one at a time (the next once the previous is answered, or again on
- *   the heartbeat timeout, as a probe), from the offset the follower last said it expects.
+ *   the heartbeat timeout, as a probe), from the chunk the follower last said it expects.
  *
  * A rejection sends the follower back to `probe`; an acceptance moves it to `replicate`; a
  * follower that acknowledges the whole snapshot goes to `probe` from just after it.
@@ -35,8 +35,8 @@ export class Progress {
   probeSent = false;
   /** Snapshot state: the lastIncludedIndex of the snapshot being sent. */
   snapshotIndex = 0;
-  /** Snapshot state: the offset of the next chunk (what the follower said it expects). */
-  snapshotOffset = 0;
+  /** Snapshot state: the next chunk to send (what the follower said it expects). */
+  snapshotChunk = 0;
   /** A heartbeat (or a ReadIndex round) must reach this follower in the next batch of sends. */
   heartbeatDue = false;
   /** Heard from during the current check-quorum period. */
@@ -127,14 +127,14 @@ export class Progress {
   becomeSnapshot(index: number): void {
     this.state = 'snapshot';
     this.snapshotIndex = index;
-    this.snapshotOffset = 0;
+    this.snapshotChunk = 0;
     this.inflight.reset();
     this.probeSent = false;
   }
 
-  /** The follower holds the snapshot's bytes up to `nextOffset`: the next chunk starts there. */
-  onSnapshotProgress(nextOffset: number): void {
-    this.snapshotOffset = nextOffset;
+  /** The follower holds the snapshot's chunks before `nextChunk`: that one goes next. */
+  onSnapshotProgress(nextChunk: number): void {
+    this.snapshotChunk = nextChunk;
     this.probeSent = false;
   }
 

@@ -46,6 +46,7 @@ import type {
   RequestVoteResponse,
   Role,
   Snapshot,
+  SnapshotChunk,
   SoftState,
   TimeoutNow,
   TransferResult,
@@ -61,15 +62,12 @@ export interface RestoredState {
    */
   entries: LogEntry[];
   /**
-   * Raft §7: the stored snapshot, if any. The runtime restores its state machine from `data`
-   * itself (applied index = index); the core keeps the bytes to send them to followers
-   * (InstallSnapshot) and re-emits only the committed entries after `index`.
+   * Raft §7: the stored snapshot, if any. The runtime restores its state machine from it itself
+   * (applied index = index); the core sends it to followers chunk by chunk (InstallSnapshot,
+   * bytes filled in by the runtime) and re-emits only the committed entries after `index`.
    */
   snapshot?: Snapshot | null;
 }
-
-/** RaftConfig.maxSnapshotChunkBytes when not set. */
-export const DEFAULT_MAX_SNAPSHOT_CHUNK_BYTES = 1 << 20;
 
 /** A learner's catch-up rounds (dissertation §4.2.1), tracked by the leader. */
 interface CatchUp {
@@ -81,14 +79,17 @@ interface CatchUp {
   caughtUp: boolean;
 }
 
-/** A snapshot being received from a leader, chunk by chunk (Raft §7, Figure 13 rules 2-5). */
+/**
+ * A snapshot being received from a leader, chunk by chunk (Raft §7, Figure 13 rules 2-5). The
+ * chunks themselves go to the runtime (Ready.snapshotChunks); the core counts them.
+ */
 interface IncomingSnapshot {
   leader: NodeId;
   term: number;
   index: number;
   snapshotTerm: number;
-  chunks: Uint8Array[];
-  /** Bytes received so far: the offset the next chunk must start at. */
+  chunks: number;
+  /** Chunks received so far: the number of the next one. */
   received: number;
 }
 
@@ -109,12 +110,14 @@ export class RaftNode {
   private leaderId: NodeId | null = null;
   /** Highest index handed to the runtime in Ready.committed (or covered by Ready.snapshot). */
   private handedToApply = 0;
-  /** Raft §7: the bytes of the snapshot the log starts after (null with no snapshot). */
-  private snapshotData: Uint8Array | null = null;
+  /** Raft §7: how many chunks the runtime stored the snapshot the log starts after in (0: none). */
+  private snapshotChunks = 0;
   /** Raft §7: the snapshot being received from the leader, if any. */
   private incoming: IncomingSnapshot | null = null;
   /** Raft §7: an installed snapshot for the next Ready. */
   private outSnapshot: Snapshot | null = null;
+  /** Raft §7: chunks of the snapshot being received, for the next Ready. */
+  private outSnapshotChunks: SnapshotChunk[] = [];
   private votes: VoteTally | null = null;
 
   // Volatile state on leaders (Figure 2 nextIndex[] and matchIndex[] live in Progress).
@@ -176,7 +179,7 @@ export class RaftNode {
     // A snapshot covers committed entries only; the hard state may predate it (saved separately).
     this.commit = Math.max(hard.commitIndex, this.log.snapshotIndex);
     this.handedToApply = this.log.snapshotIndex; // the runtime restores its state machine from it
-    this.snapshotData = snapshot === null ? null : snapshot.data;
+    this.snapshotChunks = snapshot === null ? 0 : snapshot.chunks;
     this.bootLease = leasesOn(config) && hard.currentTerm > 0;
     this.timer = new ElectionTimer(config.electionTimeoutTicks, rng, this.bootLease);
     this.lease = new LeaseTracker(config.electionTimeoutTicks);
@@ -377,15 +380,16 @@ export class RaftNode {
 
   /**
    * Raft §7, log compaction. The runtime calls this once it has durably saved a snapshot of its
-   * state machine as of applied index `index` (`data`: its bytes, kept here to send to followers
-   * that need them). `index` must be at most the applied index (everything handed out in
+   * state machine as of applied index `index`, in `chunks` chunks (it sends them to followers that
+   * need them, chunk by chunk). `index` must be at most the applied index (everything handed out in
    * Ready.committed so far). The core drops its entries up to `index`; the next Ready's
    * `compactTo` tells the runtime to delete them on disk. Returns false, changing nothing, if the
    * log already starts at or after `index` (e.g. a snapshot from the leader was installed since):
    * the runtime must then keep the newer snapshot it stored.
    */
-  compact(index: number, data: Uint8Array): boolean {
+  compact(index: number, chunks: number): boolean {
     invariant(Number.isSafeInteger(index) && index >= 0, () => `compact(${index}): not an index`);
+    invariant(Number.isSafeInteger(chunks) && chunks >= 1, () => `compact(${index}): ${chunks} chunks`);
     invariant(
       index <= this.handedToApply && index <= this.commit,
       () => `${this.id}: compact(${index}) beyond the applied index ${this.handedToApply}`,
@@ -393,7 +397,7 @@ export class RaftNode {
     if (index <= this.log.snapshotIndex) return false;
     this.log.compact(index);
     this.members.compact(index);
-    this.snapshotData = data;
+    this.snapshotChunks = chunks;
     return true;
   }
 
@@ -408,6 +412,7 @@ export class RaftNode {
       this.outReadStates.length > 0 ||
       this.outReadsFailed.length > 0 ||
       this.outSnapshot !== null ||
+      this.outSnapshotChunks.length > 0 ||
       this.log.hasUnstable() ||
       this.handedToApply < this.commit ||
       this.softStateChanged() ||
@@ -435,6 +440,7 @@ export class RaftNode {
       softState: this.takeSoftState(),
       hardState,
       snapshot: this.outSnapshot,
+      snapshotChunks: this.outSnapshotChunks,
       compactTo,
       truncateFrom,
       entries,
@@ -449,6 +455,7 @@ export class RaftNode {
     this.outReadStates = [];
     this.outReadsFailed = [];
     this.outSnapshot = null;
+    this.outSnapshotChunks = [];
     this.outstanding = rd;
     return rd;
   }
@@ -849,48 +856,48 @@ export class RaftNode {
       incoming.leader === m.from &&
       incoming.term === m.term &&
       incoming.index === index &&
-      incoming.snapshotTerm === m.lastIncludedTerm;
+      incoming.snapshotTerm === m.lastIncludedTerm &&
+      incoming.chunks === m.chunks;
     if (!same) {
       incoming = null;
       this.incoming = null;
-      if (m.offset === 0) {
-        incoming = { leader: m.from, term: m.term, index, snapshotTerm: m.lastIncludedTerm, chunks: [], received: 0 };
+      if (m.chunk === 0) {
+        incoming = { leader: m.from, term: m.term, index, snapshotTerm: m.lastIncludedTerm, chunks: m.chunks, received: 0 };
         this.incoming = incoming;
       }
     }
-    // Answers to chunks other than the last claim nothing durable (the bytes are held in memory
-    // only), so they go at once: a transfer costs no fsync per chunk.
-    if (incoming === null || m.offset !== incoming.received) {
+    // Answers to chunks other than the last claim nothing durable (a restarted replica starts the
+    // transfer over), so they go at once: a transfer costs no fsync per chunk.
+    if (incoming === null || m.chunk !== incoming.received) {
       this.outMessages.push(this.snapshotResponse(m, index, false, incoming?.received ?? 0));
       return;
     }
-    incoming.chunks.push(m.data);
-    incoming.received += m.data.byteLength;
-    if (!m.done) {
+    this.outSnapshotChunks.push({ index, chunk: m.chunk, data: m.data });
+    incoming.received++;
+    if (incoming.received < incoming.chunks) {
       this.outMessages.push(this.snapshotResponse(m, index, false, incoming.received));
       return;
     }
     this.incoming = null;
-    const data = concatChunks(incoming.chunks, incoming.received);
     this.log.installSnapshot(index, m.lastIncludedTerm); // rules 6 and 7
     // Dissertation §5.1: the snapshot's configuration, then any config entries of the kept tail.
     this.members = new MembershipLog({ index, membership: m.membership }, this.log.slice(index + 1, this.log.lastIndex));
     this.commit = index;
     this.handedToApply = index; // rule 8: the runtime restores the state machine from it
-    this.snapshotData = data;
-    this.outSnapshot = { index, term: m.lastIncludedTerm, data, membership: m.membership };
+    this.snapshotChunks = incoming.chunks;
+    this.outSnapshot = { index, term: m.lastIncludedTerm, chunks: incoming.chunks, membership: m.membership };
     // Sent once the snapshot is durable (Ready contract step 3).
     this.outAfterPersist.push(this.snapshotResponse(m, index, true, incoming.received));
   }
 
-  private snapshotResponse(m: InstallSnapshot, index: number, done: boolean, nextOffset: number): InstallSnapshotResponse {
+  private snapshotResponse(m: InstallSnapshot, index: number, done: boolean, nextChunk: number): InstallSnapshotResponse {
     return {
       type: 'InstallSnapshotResponse',
       from: this.id,
       to: m.from,
       term: this.currentTerm,
       lastIncludedIndex: index,
-      nextOffset,
+      nextChunk,
       done,
       readRound: m.term === this.currentTerm ? m.readRound : 0,
       incarnation: this.config.incarnation ?? 0,
@@ -1029,8 +1036,7 @@ export class RaftNode {
       const advanced = m.lastIncludedIndex <= this.log.lastIndex && pr.onSnapshotDone(m.lastIncludedIndex);
       if (!this.followerMatched(m.from, pr, advanced)) return;
     } else if (pr.state === 'snapshot' && m.lastIncludedIndex === pr.snapshotIndex) {
-      const size = this.snapshotData?.byteLength ?? 0;
-      pr.onSnapshotProgress(m.nextOffset <= size ? m.nextOffset : 0);
+      pr.onSnapshotProgress(m.nextChunk < this.snapshotChunks ? m.nextChunk : 0);
     }
     this.afterFollowerAnswer(m.from, pr);
   }
@@ -1172,13 +1178,10 @@ export class RaftNode {
     }
   }
 
-  /** One InstallSnapshot chunk from the follower's expected offset, at most maxSnapshotChunkBytes. */
+  /** One InstallSnapshot, of the chunk the follower expects; the runtime fills in its bytes. */
   private sendSnapshotChunk(to: NodeId, pr: Progress): void {
-    const data = this.snapshotData;
-    invariant(data !== null, () => `${this.id}: snapshot ${this.log.snapshotIndex} without its bytes`);
-    const max = this.config.maxSnapshotChunkBytes ?? DEFAULT_MAX_SNAPSHOT_CHUNK_BYTES;
-    const offset = Math.min(pr.snapshotOffset, data.byteLength);
-    const end = Math.min(offset + max, data.byteLength);
+    const chunks = this.snapshotChunks;
+    invariant(chunks > 0, () => `${this.id}: snapshot ${this.log.snapshotIndex} without chunks`);
     this.outMessages.push({
       type: 'InstallSnapshot',
       from: this.id,
@@ -1186,9 +1189,9 @@ export class RaftNode {
       term: this.currentTerm,
       lastIncludedIndex: this.log.snapshotIndex,
       lastIncludedTerm: this.log.snapshotTerm,
-      offset,
-      data: data.subarray(offset, end),
-      done: end === data.byteLength,
+      chunk: Math.min(pr.snapshotChunk, chunks - 1),
+      chunks,
+      data: NO_BYTES,
       readRound: this.reads.currentRound,
       membership: this.members.at(this.log.snapshotIndex).membership,
     });
@@ -1283,17 +1286,7 @@ function assertValidConfig(config: RaftConfig): void {
   invariant(Number.isInteger(config.maxInflightAppends) && config.maxInflightAppends >= 1, 'maxInflightAppends >= 1');
   const drift = config.leaseDriftTicks ?? DEFAULT_LEASE_DRIFT_TICKS;
   invariant(Number.isInteger(drift) && drift >= 1, 'leaseDriftTicks >= 1');
-  const chunk = config.maxSnapshotChunkBytes ?? DEFAULT_MAX_SNAPSHOT_CHUNK_BYTES;
-  invariant(Number.isInteger(chunk) && chunk >= 1, 'maxSnapshotChunkBytes >= 1');
 }
 
-function concatChunks(chunks: readonly Uint8Array[], size: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0] as Uint8Array;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return out;
-}
+/** The data of an InstallSnapshot as the core emits it: the runtime fills in the chunk's bytes. */
+const NO_BYTES = new Uint8Array(0);

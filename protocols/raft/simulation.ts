@@ -117,7 +117,7 @@ interface Params {
   compactRate: number;
   /** Entries a replica keeps after its snapshot point at most (0: compact up to the applied index). */
   compactLag: number;
-  /** InstallSnapshot chunk size, often tiny so transfers take many chunks. */
+  /** The size of the chunks the simulated runtime stores snapshots in, often tiny so transfers take many. */
   maxSnapshotChunkBytes: number;
   /**
    * Membership changes (dissertation ch. 4): two spare servers beyond the bootstrap voters, and
@@ -171,6 +171,8 @@ interface Disk {
   entries: LogEntry[];
   /** The stored snapshot (Raft §7): the state machine after `index`. */
   snapshot: Snapshot | null;
+  /** Chunks of the stored snapshot and of one being received, by snapshot index. */
+  chunks: Map<number, Uint8Array[]>;
 }
 
 /**
@@ -426,7 +428,10 @@ class Simulation {
     node.persisting = rd;
     if (this.logMessages) this.trace(`${node.id} ready ${describeReady(rd)}`);
     this.checkSentBeforePersist(node, rd);
-    for (const m of rd.messages) this.send(m);
+    for (const m of rd.messages) {
+      const out = m.type === 'InstallSnapshot' ? withChunk(m, node.disk) : m;
+      if (out !== null) this.send(out);
+    }
     // Disks are fast next to an election timeout (10 ticks), with an occasional stall.
     const stall = this.rng.chance(0.05);
     const delay = this.rng.between(1, stall ? 5 * TICK : this.params.persistMax);
@@ -485,18 +490,25 @@ class Simulation {
     const hash = node.hashAt.get(index);
     const term = raft.entryAt(index)?.term;
     if (hash === undefined || term === undefined) return this.fail(`${node.id} cannot snapshot applied index ${index}`);
-    const data = encodeSimSnapshot(index, hash);
+    const chunks = splitChunks(encodeSimSnapshot(index, hash), this.params.maxSnapshotChunkBytes);
     this.checker.observeSnapshot(node.id, index, term, hash);
-    node.disk.snapshot = { index, term, data, membership: raft.membershipAt(index) };
-    if (!raft.compact(index, data)) this.fail(`${node.id}: compact(${index}) refused after snapshot ${raft.snapshotIndex}`);
+    node.disk.chunks.set(index, chunks);
+    this.storeSnapshot(node.disk, { index, term, chunks: chunks.length, membership: raft.membershipAt(index) });
+    if (!raft.compact(index, chunks.length)) this.fail(`${node.id}: compact(${index}) refused after snapshot ${raft.snapshotIndex}`);
     for (const old of node.hashAt.keys()) if (old < index) node.hashAt.delete(old);
     this.stats.compactions++;
     this.trace(`${node.id} snapshots at ${index}@${term} (applied ${node.applied})`);
   }
 
+  /** The stored snapshot is replaced; the chunks of older ones go. */
+  private storeSnapshot(disk: Disk, snapshot: Snapshot): void {
+    disk.snapshot = snapshot;
+    for (const index of disk.chunks.keys()) if (index < snapshot.index) disk.chunks.delete(index);
+  }
+
   /** Ready.snapshot: the state machine is reset from the installed snapshot (Figure 13 rule 8). */
   private installSnapshot(node: SimNode, snapshot: Snapshot): void {
-    const { index, hash } = decodeSimSnapshot(snapshot.data);
+    const { index, hash } = decodeSimSnapshot(storedBytes(node.disk, snapshot));
     if (index !== snapshot.index) this.fail(`${node.id} installed snapshot ${snapshot.index} holding state ${index}`);
     if (index <= node.applied) this.fail(`${node.id} installed snapshot ${index} at applied index ${node.applied}`);
     this.checker.observeSnapshot(node.id, index, snapshot.term, hash);
@@ -511,8 +523,13 @@ class Simulation {
   /** Persists a Ready; false if the replica crashed between the snapshot and the log batch. */
   private writeDisk(node: SimNode, rd: Ready): boolean {
     const disk = node.disk;
+    for (const c of rd.snapshotChunks) {
+      const chunks = disk.chunks.get(c.index) ?? [];
+      chunks[c.chunk] = c.data;
+      disk.chunks.set(c.index, chunks);
+    }
     if (rd.snapshot !== null) {
-      disk.snapshot = rd.snapshot;
+      this.storeSnapshot(disk, rd.snapshot);
       // With a separate snapshot file, this is where a crash splits the two writes: the log
       // batch below would be lost and the core restarts from the snapshot and the old log.
       if (this.faulty && this.rng.chance(this.params.crashWhilePersistingRate * 20)) return false;
@@ -868,7 +885,7 @@ class Simulation {
     node.hashAt = new Map([[0, 0]]);
     const snapshot = node.disk.snapshot;
     if (snapshot !== null) {
-      const { index, hash } = decodeSimSnapshot(snapshot.data);
+      const { index, hash } = decodeSimSnapshot(storedBytes(node.disk, snapshot));
       if (index !== snapshot.index) this.fail(`${node.id}: stored snapshot ${snapshot.index} holds state ${index}`);
       this.checker.observeSnapshot(node.id, index, snapshot.term, hash);
       node.applied = index;
@@ -901,7 +918,6 @@ class Simulation {
       maxUncommittedBytes: 4 * this.params.maxAppendBytes * this.params.maxInflightAppends,
       leaseReads: this.params.leaseReads,
       leaseDriftTicks: this.params.leaseDriftTicks,
-      maxSnapshotChunkBytes: this.params.maxSnapshotChunkBytes,
     };
   }
 
@@ -910,7 +926,7 @@ class Simulation {
       id,
       raft: null,
       epoch: 0,
-      disk: { hardState: { currentTerm: 0, votedFor: null, commitIndex: 0 }, entries: [], snapshot: null },
+      disk: { hardState: { currentTerm: 0, votedFor: null, commitIndex: 0 }, entries: [], snapshot: null, chunks: new Map() },
       persisting: null,
       applied: 0,
       stateHash: 0,
@@ -1078,6 +1094,37 @@ class Simulation {
   }
 }
 
+/** A runtime stores a snapshot's bytes in chunks of at most `chunkBytes`. */
+function splitChunks(data: Uint8Array, chunkBytes: number): Uint8Array[] {
+  const chunks: Uint8Array[] = [];
+  for (let at = 0; at < data.byteLength || chunks.length === 0; at += chunkBytes) chunks.push(data.subarray(at, at + chunkBytes));
+  return chunks;
+}
+
+/** A stored snapshot's bytes: its chunks, joined. */
+function storedBytes(disk: Disk, snapshot: Snapshot): Uint8Array {
+  const chunks = disk.chunks.get(snapshot.index) ?? [];
+  if (chunks.length !== snapshot.chunks || chunks.some((c) => c === undefined)) {
+    throw new InvariantError(`snapshot ${snapshot.index}: ${chunks.length} of ${snapshot.chunks} chunks on disk`);
+  }
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
+
+/**
+ * Ready contract step 1: the runtime sends an InstallSnapshot with its chunk's bytes from the
+ * stored snapshot, and drops one whose snapshot is no longer stored (null).
+ */
+function withChunk(m: Extract<RaftMessage, { type: 'InstallSnapshot' }>, disk: Disk): RaftMessage | null {
+  const data = disk.chunks.get(m.lastIncludedIndex)?.[m.chunk];
+  return data === undefined ? null : { ...m, data };
+}
+
 /** The replica an event is an input of (for pauses); undefined for cluster-wide events. */
 function eventNode(event: SimEvent, byId: ReadonlyMap<NodeId, SimNode>): SimNode | undefined {
   switch (event.kind) {
@@ -1116,9 +1163,9 @@ function describeMessage(m: RaftMessage): string {
     case 'TimeoutNow':
       return head;
     case 'InstallSnapshot':
-      return `${head} snap=${m.lastIncludedIndex}@${m.lastIncludedTerm} off=${m.offset} n=${m.data.byteLength}${m.done ? ' done' : ''} round=${m.readRound}`;
+      return `${head} snap=${m.lastIncludedIndex}@${m.lastIncludedTerm} chunk=${m.chunk}/${m.chunks} n=${m.data.byteLength} round=${m.readRound}`;
     case 'InstallSnapshotResponse':
-      return `${head} snap=${m.lastIncludedIndex} ${m.done ? 'done' : `next=${m.nextOffset}`} round=${m.readRound}`;
+      return `${head} snap=${m.lastIncludedIndex} ${m.done ? 'done' : `next=${m.nextChunk}`} round=${m.readRound}`;
     default: {
       const unknown: never = m;
       return unknown;

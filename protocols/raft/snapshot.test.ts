@@ -2,7 +2,7 @@
 import t from 'tap';
 import { InvariantError } from '../common/invariant.js';
 import { isWellFormed } from './message-guard.js';
-import { allMessages, bytes, cycle, entriesFrom, ofType, soloNode, TestCluster, text, type Disk } from './test-cluster.js';
+import { allMessages, bytes, cycle, emptyDisk, entriesFrom, ofType, snapshotBytes, soloNode, storeSnapshot, TestCluster, text, type Disk } from './test-cluster.js';
 import type { InstallSnapshot, InstallSnapshotResponse, RaftMessage } from './types.js';
 
 const THREE = ['n1', 'n2', 'n3'];
@@ -10,7 +10,7 @@ const THREE = ['n1', 'n2', 'n3'];
 function installSnapshot(fields: Partial<Omit<InstallSnapshot, 'type' | 'from' | 'to'>>): InstallSnapshot {
   return {
     type: 'InstallSnapshot', from: 'n1', to: 'n2', term: 3, lastIncludedIndex: 3, lastIncludedTerm: 3,
-    offset: 0, data: bytes('state'), done: true, readRound: 0,
+    chunk: 0, chunks: 1, data: bytes('state'), readRound: 0,
     membership: { voters: THREE, learners: [], addresses: {} }, ...fields,
   };
 }
@@ -20,8 +20,9 @@ function snapshotAnswer(messages: RaftMessage[]): InstallSnapshotResponse | unde
 }
 
 /** A 3-replica cluster, n1 leader, with `count` commands committed and applied everywhere. */
-function clusterWith(count: number, overrides = {}): TestCluster {
-  const c = new TestCluster(3, overrides);
+function clusterWith(count: number, snapshotChunkBytes = 1 << 20): TestCluster {
+  const c = new TestCluster(3);
+  c.snapshotChunkBytes = snapshotChunkBytes;
   c.campaign('n1');
   for (let k = 1; k <= count; k++) c.node('n1').propose(bytes(`c${k}`));
   c.stabilize();
@@ -33,12 +34,12 @@ t.test('compaction drops entries covered by the snapshot (§7)', async (t) => {
   const c = clusterWith(5); // 1: no-op, 2..6: c1..c5
   const n2 = c.node('n2');
   t.equal(n2.commitIndex, 6);
-  t.throws(() => n2.compact(7, bytes('x')), InvariantError, 'never beyond the log');
+  t.throws(() => n2.compact(7, 1), InvariantError, 'never beyond the log');
   const n1 = c.node('n1');
   n1.propose(bytes('uncommitted'));
   c.processReady('n1'); // 7 is on n1's disk, not yet committed
   t.equal(n1.lastIndex, 7);
-  t.throws(() => n1.compact(7, bytes('x')), InvariantError, 'never beyond the applied (so committed) index');
+  t.throws(() => n1.compact(7, 1), InvariantError, 'never beyond the applied (so committed) index');
   c.stabilize();
   t.ok(c.compact('n2', 4), 'a snapshot at applied index 4');
   t.equal(n2.snapshotIndex, 4);
@@ -50,7 +51,7 @@ t.test('compaction drops entries covered by the snapshot (§7)', async (t) => {
   t.equal(rd?.compactTo, 4, 'the Ready tells the runtime to delete entries <= 4 on disk');
   t.same(rd?.entries, [], 'nothing is rewritten');
   t.same(c.disks.get('n2')?.entries.map((e) => e.index), [5, 6, 7]);
-  t.notOk(n2.compact(3, bytes('older')), 'a snapshot not past the current one changes nothing');
+  t.notOk(n2.compact(3, 1), 'a snapshot not past the current one changes nothing');
   t.notOk(n2.hasReady());
   // The log still works at its new start: AppendEntries checks prevLogTerm at the snapshot index.
   c.node('n1').propose(bytes('c6'));
@@ -59,8 +60,8 @@ t.test('compaction drops entries covered by the snapshot (§7)', async (t) => {
   t.equal(n2.commitIndex, 8);
 });
 
-t.test('a follower behind the snapshot gets InstallSnapshot in bounded chunks', async (t) => {
-  const c = clusterWith(2, { maxSnapshotChunkBytes: 4 });
+t.test('a follower behind the snapshot gets InstallSnapshot chunk by chunk', async (t) => {
+  const c = clusterWith(2, 4);
   c.isolate('n3');
   for (let k = 3; k <= 6; k++) c.node('n1').propose(bytes(`c${k}`));
   c.stabilize();
@@ -72,12 +73,12 @@ t.test('a follower behind the snapshot gets InstallSnapshot in bounded chunks', 
   c.heal();
   c.tickAll(6);
   const chunks = ofType(c.sent.slice(before), 'InstallSnapshot').filter((m) => m.to === 'n3');
-  t.same(chunks.map((m) => [m.offset, m.data.byteLength, m.done]), [[0, 4, false], [4, 4, false], [8, 2, true]],
-    'at most maxSnapshotChunkBytes each, in order, the last one done');
+  t.same(chunks.map((m) => [m.chunk, m.chunks, m.data.byteLength]), [[0, 3, 4], [1, 3, 4], [2, 3, 2]],
+    'the stored chunks in order, each with the bytes the runtime filled in');
   t.ok(chunks.every((m) => m.lastIncludedIndex === 6 && m.lastIncludedTerm === c.node('n1').term));
   const installed = c.installed.get('n3') ?? [];
   t.equal(installed.length, 1, 'n3 installed it once');
-  t.same([installed[0]?.index, installed[0]?.data], [6, state], 'the whole snapshot, reassembled');
+  t.same([installed[0]?.index, installed[0]?.chunks, installed[0]?.data], [6, 3, state], 'the whole snapshot, its chunks stored');
   t.equal(c.disks.get('n3')?.snapshot?.index, 6, 'and saved it');
   const n3 = c.node('n3');
   t.equal(n3.snapshotIndex, 6);
@@ -87,41 +88,45 @@ t.test('a follower behind the snapshot gets InstallSnapshot in bounded chunks', 
 });
 
 t.test('a lost chunk is resent and the transfer resumes', async (t) => {
-  const c = clusterWith(2, { maxSnapshotChunkBytes: 4 });
+  const c = clusterWith(2, 4);
   c.isolate('n3');
   for (let k = 3; k <= 6; k++) c.node('n1').propose(bytes(`c${k}`));
   c.stabilize();
   t.ok(c.compact('n1', 6, bytes('0123456789')));
   c.stabilize();
   let dropped = 0;
-  c.drop = (m) => m.type === 'InstallSnapshot' && m.offset === 4 && dropped++ === 0;
+  c.drop = (m) => m.type === 'InstallSnapshot' && m.chunk === 1 && dropped++ === 0;
   const before = c.sent.length;
   c.heal();
   c.tickAll(12);
-  const offsets = ofType(c.sent.slice(before), 'InstallSnapshot').filter((m) => m.to === 'n3').map((m) => m.offset);
-  t.same(offsets, [0, 4, 4, 8], 'the lost chunk is sent again (on the heartbeat timeout), then the rest');
+  const sent = ofType(c.sent.slice(before), 'InstallSnapshot').filter((m) => m.to === 'n3').map((m) => m.chunk);
+  t.same(sent, [0, 1, 1, 2], 'the lost chunk is sent again (on the heartbeat timeout), then the rest');
   t.equal(c.node('n3').snapshotIndex, 6);
   t.equal(c.node('n3').commitIndex, 7);
 
-  // Follower side: a chunk at another offset than the bytes received is answered with the offset expected.
-  const node = soloNode('n2', THREE);
-  node.step(installSnapshot({ offset: 0, data: bytes('0123'), done: false }));
-  t.same(snapshotAnswer(allMessages(cycle(node))), {
-    type: 'InstallSnapshotResponse', from: 'n2', to: 'n1', term: 3, lastIncludedIndex: 3, nextOffset: 4, done: false, readRound: 0, incarnation: 0,
+  // Follower side: a chunk other than the next one expected is answered with the one expected.
+  const disk = emptyDisk();
+  const node = soloNode('n2', THREE, {}, disk);
+  node.step(installSnapshot({ chunk: 0, chunks: 3, data: bytes('0123') }));
+  const first = cycle(node, disk);
+  t.same(snapshotAnswer(allMessages(first)), {
+    type: 'InstallSnapshotResponse', from: 'n2', to: 'n1', term: 3, lastIncludedIndex: 3, nextChunk: 1, done: false, readRound: 0, incarnation: 0,
   });
-  node.step(installSnapshot({ offset: 8, data: bytes('89'), done: true }));
-  const skip = cycle(node);
-  t.equal(snapshotAnswer(skip.messages)?.nextOffset, 4, 'resume from 4 (at once: nothing durable is claimed)');
-  t.equal(skip.snapshot, null, 'nothing installed from a gap');
-  node.step(installSnapshot({ offset: 0, data: bytes('0123'), done: false }));
-  t.equal(snapshotAnswer(cycle(node).messages)?.nextOffset, 4, 'a duplicate is not taken twice');
-  node.step(installSnapshot({ offset: 4, data: bytes('4567'), done: false }));
-  cycle(node);
-  node.step(installSnapshot({ offset: 8, data: bytes('89'), done: true }));
-  const rd = cycle(node);
+  t.same(first.snapshotChunks, [{ index: 3, chunk: 0, data: bytes('0123') }], 'the chunk is handed to the runtime to store');
+  node.step(installSnapshot({ chunk: 2, chunks: 3, data: bytes('89') }));
+  const skip = cycle(node, disk);
+  t.equal(snapshotAnswer(skip.messages)?.nextChunk, 1, 'resume from chunk 1 (at once: nothing durable is claimed)');
+  t.same([skip.snapshot, skip.snapshotChunks], [null, []], 'nothing stored or installed from a gap');
+  node.step(installSnapshot({ chunk: 0, chunks: 3, data: bytes('0123') }));
+  t.equal(snapshotAnswer(cycle(node, disk).messages)?.nextChunk, 1, 'a duplicate is not taken twice');
+  node.step(installSnapshot({ chunk: 1, chunks: 3, data: bytes('4567') }));
+  cycle(node, disk);
+  node.step(installSnapshot({ chunk: 2, chunks: 3, data: bytes('89') }));
+  const rd = cycle(node, disk);
   t.same(rd.snapshot, {
-    index: 3, term: 3, data: bytes('0123456789'), membership: { voters: THREE, learners: [], addresses: {} },
+    index: 3, term: 3, chunks: 3, membership: { voters: THREE, learners: [], addresses: {} },
   }, 'the snapshot carries its configuration (dissertation §5.1)');
+  t.same(snapshotBytes(disk, 3), bytes('0123456789'), 'and its chunks are all stored');
   t.equal(snapshotAnswer(rd.messagesAfterPersist)?.done, true);
   t.equal(snapshotAnswer(rd.messages), undefined, 'the answer waits until the snapshot is durable');
 });
@@ -132,7 +137,8 @@ t.test('InstallSnapshot discards a conflicting log (§7 Figure 13 rules 6–7)',
   const node = soloNode('n2', THREE, {}, disk);
   node.step(installSnapshot({ lastIncludedIndex: 3, lastIncludedTerm: 3 }));
   const rd = cycle(node, disk);
-  t.same(rd.snapshot, { index: 3, term: 3, data: bytes('state'), membership: { voters: THREE, learners: [], addresses: {} } }, 'rule 8: the runtime resets its state machine from it');
+  t.same(rd.snapshot, { index: 3, term: 3, chunks: 1, membership: { voters: THREE, learners: [], addresses: {} } }, 'rule 8: the runtime resets its state machine from it');
+  t.same(snapshotBytes(disk, 3), bytes('state'));
   t.equal(rd.compactTo, 3);
   t.equal(rd.truncateFrom, 4, 'rule 7: the conflicting entry after it is deleted too');
   t.same(rd.committed, [], 'nothing before the snapshot is applied');
@@ -178,11 +184,8 @@ t.test('InstallSnapshot with an older snapshot than the follower\'s is ignored',
 
 t.test('an AppendEntries below the snapshot matches up to the snapshot only (§7)', async (t) => {
   // Snapshot at 3 (committed); 4..5 of term 2 are uncommitted and may conflict with the leader.
-  const disk: Disk = {
-    hardState: { currentTerm: 2, votedFor: null, commitIndex: 3 },
-    entries: entriesFrom(4, [2, 2]),
-    snapshot: { index: 3, term: 2, data: bytes('sm@3') },
-  };
+  const disk: Disk = { hardState: { currentTerm: 2, votedFor: null, commitIndex: 3 }, entries: entriesFrom(4, [2, 2]) };
+  storeSnapshot(disk, { index: 3, term: 2 }, bytes('sm@3'));
   const node = soloNode('n2', THREE, {}, disk);
   cycle(node, disk);
   node.step({ type: 'AppendEntries', from: 'n1', to: 'n2', term: 3, prevLogIndex: 1, prevLogTerm: 1, entries: entriesFrom(2, [1, 2]), leaderCommit: 3, readRound: 4 });
@@ -208,11 +211,8 @@ t.test('restart from snapshot plus log tail', async (t) => {
   t.equal(n2.commitIndex, 7, 'and it keeps replicating');
 
   // A crash between saving the snapshot and the Ready deleting the covered entries.
-  const torn: Disk = {
-    hardState: { currentTerm: 2, votedFor: null, commitIndex: 2 },
-    entries: entriesFrom(1, [1, 1, 2, 2, 2]),
-    snapshot: { index: 3, term: 2, data: bytes('sm@3') },
-  };
+  const torn: Disk = { hardState: { currentTerm: 2, votedFor: null, commitIndex: 2 }, entries: entriesFrom(1, [1, 1, 2, 2, 2]) };
+  storeSnapshot(torn, { index: 3, term: 2 }, bytes('sm@3'));
   const node = soloNode('n2', THREE, {}, torn);
   t.same([node.snapshotIndex, node.lastIndex, node.commitIndex], [3, 5, 3], 'commitIndex is at least the snapshot');
   const first = cycle(node, torn);
@@ -220,11 +220,8 @@ t.test('restart from snapshot plus log tail', async (t) => {
   t.same(torn.entries.map((e) => e.index), [4, 5]);
 
   // An installed snapshot saved, its log batch lost: a conflicting log is discarded on restart.
-  const split: Disk = {
-    hardState: { currentTerm: 2, votedFor: null, commitIndex: 1 },
-    entries: entriesFrom(1, [1, 1, 2, 2]),
-    snapshot: { index: 3, term: 3, data: bytes('sm@3') },
-  };
+  const split: Disk = { hardState: { currentTerm: 2, votedFor: null, commitIndex: 1 }, entries: entriesFrom(1, [1, 1, 2, 2]) };
+  storeSnapshot(split, { index: 3, term: 3 }, bytes('sm@3'));
   const fresh = soloNode('n2', THREE, {}, split);
   t.same([fresh.lastIndex, fresh.status().lastLogTerm], [3, 3]);
   const fix = cycle(fresh, split);
@@ -233,7 +230,7 @@ t.test('restart from snapshot plus log tail', async (t) => {
 });
 
 t.test('a leader restarted from a snapshot can still send it', async (t) => {
-  const c = clusterWith(3, { maxSnapshotChunkBytes: 3 });
+  const c = clusterWith(3, 3);
   c.isolate('n3');
   c.node('n1').propose(bytes('c4'));
   c.stabilize();
@@ -254,11 +251,13 @@ t.test('a leader restarted from a snapshot can still send it', async (t) => {
 
 t.test('malformed InstallSnapshot messages are ignored', async (t) => {
   t.ok(isWellFormed(installSnapshot({})));
-  t.notOk(isWellFormed(installSnapshot({ offset: -1 })));
+  t.notOk(isWellFormed(installSnapshot({ chunk: -1 })));
+  t.notOk(isWellFormed(installSnapshot({ chunk: 1, chunks: 1 })), 'a chunk beyond the last');
+  t.notOk(isWellFormed(installSnapshot({ chunks: 0 })));
   t.notOk(isWellFormed(installSnapshot({ lastIncludedIndex: 0 })));
   t.notOk(isWellFormed(installSnapshot({ lastIncludedTerm: 4 })), 'a snapshot term above the message term');
   t.notOk(isWellFormed(installSnapshot({ data: 'x' as unknown as Uint8Array })));
   const node = soloNode('n2', THREE);
-  node.step(installSnapshot({ done: 'yes' as unknown as boolean }));
+  node.step(installSnapshot({ chunks: 'all' as unknown as number }));
   t.notOk(node.hasReady());
 });

@@ -23,6 +23,42 @@ export interface Disk {
   /** Contiguous; may start after 1 once compacted (Raft §7). */
   entries: LogEntry[];
   snapshot?: Snapshot | null;
+  /** The chunks of stored and partly received snapshots, by snapshot index (Raft §7). */
+  chunks?: Map<number, Uint8Array[]>;
+}
+
+/** A snapshot as the test runtime installed it: the descriptor and its chunks, joined. */
+export type InstalledSnapshot = Snapshot & { data: Uint8Array };
+
+/** Splits a state machine's bytes into chunks of at most `chunkBytes` (as a runtime writes a snapshot). */
+export function splitChunks(data: Uint8Array, chunkBytes: number): Uint8Array[] {
+  const chunks: Uint8Array[] = [];
+  for (let at = 0; at < data.byteLength || chunks.length === 0; at += chunkBytes) chunks.push(data.subarray(at, at + chunkBytes));
+  return chunks;
+}
+
+export function joinChunks(chunks: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
+
+/** Stores a snapshot's bytes on `disk` as the runtime would, in chunks; returns its descriptor. */
+export function storeSnapshot(disk: Disk, snapshot: Omit<Snapshot, 'chunks'>, data: Uint8Array, chunkBytes = 1 << 20): Snapshot {
+  const chunks = splitChunks(data, chunkBytes);
+  (disk.chunks ??= new Map()).set(snapshot.index, chunks);
+  const stored: Snapshot = { ...snapshot, chunks: chunks.length };
+  disk.snapshot = stored;
+  return stored;
+}
+
+/** A stored snapshot's bytes, joined (the test runtime's "restore from its chunks"). */
+export function snapshotBytes(disk: Disk, index: number): Uint8Array {
+  return joinChunks(disk.chunks?.get(index) ?? []);
 }
 
 export const TEST_CONFIG: Omit<RaftConfig, 'id' | 'voters'> = {
@@ -51,8 +87,13 @@ export function text(entry: LogEntry | undefined): string | null {
   return entry?.data ? new TextDecoder().decode(entry.data) : null;
 }
 
-/** Applies one Ready to a disk as the runtime would: snapshot, hard state, compaction, truncation, appends. */
+/** Applies one Ready to a disk as the runtime would: chunks, snapshot, hard state, compaction, truncation, appends. */
 export function persist(disk: Disk, rd: Ready): void {
+  for (const c of rd.snapshotChunks) {
+    const chunks = (disk.chunks ??= new Map()).get(c.index) ?? [];
+    chunks[c.chunk] = c.data;
+    disk.chunks.set(c.index, chunks);
+  }
   if (rd.snapshot !== null) disk.snapshot = rd.snapshot;
   if (rd.hardState !== null) disk.hardState = { ...rd.hardState };
   const compactTo = rd.compactTo;
@@ -72,8 +113,10 @@ export class TestCluster {
   readonly nodes = new Map<NodeId, RaftNode>();
   readonly disks = new Map<NodeId, Disk>();
   readonly applied = new Map<NodeId, LogEntry[]>();
-  /** Snapshots each replica installed from a leader (Ready.snapshot), in order. */
-  readonly installed = new Map<NodeId, Snapshot[]>();
+  /** Snapshots each replica installed from a leader (Ready.snapshot), in order, with their bytes. */
+  readonly installed = new Map<NodeId, InstalledSnapshot[]>();
+  /** The size of the chunks a replica stores its snapshots in (a runtime setting, not the core's). */
+  snapshotChunkBytes = 1 << 20;
   readonly readStates = new Map<NodeId, ReadState[]>();
   readonly readsFailed = new Map<NodeId, number[]>();
   /** Every message handed to the network, in order (also the dropped ones). */
@@ -153,11 +196,12 @@ export class TestCluster {
     const node = this.node(id);
     if (this.down.has(id) || this.paused.has(id) || !node.hasReady()) return null;
     const rd = node.ready();
-    this.send(rd.messages);
-    persist(this.disks.get(id) as Disk, rd);
+    const disk = this.disks.get(id) as Disk;
+    this.send(rd.messages.flatMap((m) => withChunk(m, disk)));
+    persist(disk, rd);
     this.send(rd.messagesAfterPersist);
     if (rd.snapshot !== null) {
-      this.installed.set(id, [...(this.installed.get(id) ?? []), rd.snapshot]);
+      this.installed.set(id, [...(this.installed.get(id) ?? []), { ...rd.snapshot, data: snapshotBytes(disk, rd.snapshot.index) }]);
       this.applied.set(id, []); // the state machine is reset from the snapshot
     }
     this.applied.set(id, [...this.appliedOf(id), ...rd.committed]);
@@ -210,11 +254,11 @@ export class TestCluster {
   compact(id: NodeId, index: number, data: Uint8Array = bytes(`snapshot@${index}`)): boolean {
     const node = this.node(id);
     const disk = this.disks.get(id) as Disk;
-    if (index <= node.snapshotIndex) return node.compact(index, data);
+    if (index <= node.snapshotIndex) return node.compact(index, splitChunks(data, this.snapshotChunkBytes).length);
     const term = node.entryAt(index)?.term;
     if (term === undefined) throw new Error(`${id} has no entry ${index}`);
-    disk.snapshot = { index, term, data, membership: node.membershipAt(index) };
-    return node.compact(index, data);
+    const stored = storeSnapshot(disk, { index, term, membership: node.membershipAt(index) }, data, this.snapshotChunkBytes);
+    return node.compact(index, stored.chunks);
   }
 
   isolate(id: NodeId): void {
@@ -255,6 +299,16 @@ export class TestCluster {
       this.queue.push(m);
     }
   }
+}
+
+/**
+ * Ready contract step 1: an InstallSnapshot goes out with its chunk's bytes from the sender's
+ * stored snapshot; none if that snapshot is gone (the message is dropped).
+ */
+function withChunk(m: RaftMessage, disk: Disk): RaftMessage[] {
+  if (m.type !== 'InstallSnapshot') return [m];
+  const data = disk.chunks?.get(m.lastIncludedIndex)?.[m.chunk];
+  return data === undefined ? [] : [{ ...m, data }];
 }
 
 /** A lone replica of a cluster of `voters`, restored from `disk`, for crafted-message tests. */

@@ -104,8 +104,11 @@ export interface AppendEntriesResponse {
 
 /**
  * Raft §7, Figure 13: the leader sends its snapshot to a follower whose nextIndex it has compacted
- * away, in chunks of at most `maxSnapshotChunkBytes`, one at a time. `data` holds the snapshot's
- * bytes offset..offset + data.byteLength; `done` marks the last chunk.
+ * away, one chunk at a time (the runtime stored it as `chunks` chunks of bounded size). Figure 13
+ * counts bytes (`offset`); we count chunks, each a whole part of the state the follower can
+ * restore by itself. `data` holds chunk number `chunk`; the last one is chunk `chunks - 1`. The
+ * core leaves `data` empty: the runtime fills in the chunk's bytes from its stored snapshot when it
+ * sends the message (Ready contract, step 1).
  */
 export interface InstallSnapshot {
   type: 'InstallSnapshot';
@@ -115,9 +118,9 @@ export interface InstallSnapshot {
   /** Figure 13 `leaderId` is `from`. */
   lastIncludedIndex: number;
   lastIncludedTerm: number;
-  offset: number;
+  chunk: number;
+  chunks: number;
   data: Uint8Array;
-  done: boolean;
   /** As in AppendEntries: the ReadIndex / lease round this message confirms leadership for. */
   readRound: number;
   /** Dissertation Figure 5.3 `lastConfig`: the configuration as of lastIncludedIndex. */
@@ -125,10 +128,10 @@ export interface InstallSnapshot {
 }
 
 /**
- * The follower's answer to one InstallSnapshot chunk. `done` false: it holds the bytes of the
- * snapshot `lastIncludedIndex` up to `nextOffset` and wants the chunk starting there (after a lost
- * or reordered chunk, the leader resumes from it). `done` true: it holds everything up to
- * `lastIncludedIndex` (it installed the snapshot, durably, or already had it all).
+ * The follower's answer to one InstallSnapshot chunk. `done` false: it holds the chunks of the
+ * snapshot `lastIncludedIndex` before `nextChunk` and wants that one (after a lost or reordered
+ * chunk, the leader resumes from it). `done` true: it holds everything up to `lastIncludedIndex`
+ * (it installed the snapshot, durably, or already had it all).
  */
 export interface InstallSnapshotResponse {
   type: 'InstallSnapshotResponse';
@@ -136,7 +139,7 @@ export interface InstallSnapshotResponse {
   to: NodeId;
   term: number;
   lastIncludedIndex: number;
-  nextOffset: number;
+  nextChunk: number;
   done: boolean;
   /** Echo of the request's readRound. */
   readRound: number;
@@ -153,16 +156,27 @@ export type RaftMessage =
   | InstallSnapshot
   | InstallSnapshotResponse;
 
-/** A state-machine snapshot as the core sees it (Raft §7): the last index and term it covers, and its bytes. */
+/**
+ * A state-machine snapshot as the core sees it (Raft §7): the last index and term it covers and how
+ * many chunks it is stored in. The bytes never pass through the core: the runtime writes them,
+ * stores them, reads them to send and restores the state machine from them.
+ */
 export interface Snapshot {
   index: number;
   term: number;
-  data: Uint8Array;
+  chunks: number;
   /**
    * Dissertation §5.1: the latest configuration as of `index` (the log no longer holds its
    * entry). Absent in snapshots written before membership changes existed: the bootstrap one.
    */
   membership?: Membership;
+}
+
+/** One chunk of a snapshot being received (Ready.snapshotChunks). */
+export interface SnapshotChunk {
+  index: number;
+  chunk: number;
+  data: Uint8Array;
 }
 
 /** A ReadIndex result: the read with this context may be served once appliedIndex >= index. */
@@ -180,16 +194,22 @@ export interface SoftState {
 /**
  * Everything the core wants done, handed out by `ready()`. The runtime must:
  * 1. send `messages` (may go out at once: a leader's AppendEntries, §10.2.1 of the dissertation;
- *    a Ready that changes the term or the vote has none: they all wait for step 3);
- * 2. if `snapshot` is set, save it durably as the replica's snapshot (replacing the stored one);
- *    then persist `hardState` (if set), delete log entries with index <= `compactTo` (if set) and
- *    with index >= `truncateFrom` (if set), and append `entries`, all in one durable batch (the
+ *    a Ready that changes the term or the vote has none: they all wait for step 3). An
+ *    InstallSnapshot among them is sent with `data` = chunk `chunk` of the stored snapshot
+ *    `lastIncludedIndex` (if that snapshot is gone, replaced by a newer one, drop the message:
+ *    the leader starts the newer one at the next heartbeat);
+ * 2. store `snapshotChunks`, the chunks of a snapshot being received, under their snapshot's index
+ *    (they need not be synced: they are durable with this Ready's batch); if `snapshot` is set,
+ *    every chunk of it is stored: make it the replica's snapshot (replacing the stored one); then
+ *    persist `hardState` (if set), delete log entries with index <= `compactTo` (if set) and with
+ *    index >= `truncateFrom` (if set), and append `entries`, all in one durable batch (the
  *    snapshot may be in the same batch; if not, it must be durable first);
  * 3. only then send `messagesAfterPersist` (votes and append and snapshot responses, Raft §5.2
  *    "Persisted state ... updated on stable storage before responding to RPCs");
- * 4. if `snapshot` is set, restore the state machine from `snapshot.data` (applied index =
+ * 4. if `snapshot` is set, restore the state machine from its chunks (applied index =
  *    snapshot.index); then apply `committed` in order (they follow the snapshot), release
- *    `readStates`;
+ *    `readStates`. The state machine may lag: a runtime that restores in the background applies
+ *    `committed` once the restore is done, and serves reads only as far as it has applied;
  * 5. call `advance(ready)`.
  */
 export interface Ready {
@@ -200,6 +220,8 @@ export interface Ready {
    * and restore the state machine from (step 4). Null almost always.
    */
   snapshot: Snapshot | null;
+  /** Raft §7: chunks of a snapshot being received, to store (step 2). Empty almost always. */
+  snapshotChunks: SnapshotChunk[];
   /**
    * Raft §7: delete log entries with index <= compactTo on disk (idempotent: some may already be
    * gone). Set after `compact()` and after an installed snapshot.
@@ -290,8 +312,6 @@ export interface RaftConfig {
    * ticks at both ends and a 5% rate difference with electionTimeoutTicks = 10 (see README).
    */
   leaseDriftTicks?: number;
-  /** Raft §7: upper bound on the snapshot bytes in one InstallSnapshot. Defaults to 1 MiB. */
-  maxSnapshotChunkBytes?: number;
 }
 
 export interface RaftStatus {
