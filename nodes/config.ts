@@ -29,6 +29,8 @@ export type RaftTuning = Omit<RaftConfig, 'id' | 'voters' | 'incarnation'> & {
   maxPendingRequests: number;
   /** Raft §7: snapshot the state machine and compact the log once it holds this many applied entries. */
   snapshotEveryEntries: number;
+  /** Raft §7: snapshots are stored and sent (InstallSnapshot) in chunks of about this many bytes. */
+  maxSnapshotChunkBytes: number;
 };
 
 export const defaultRaftTuning: RaftTuning = {
@@ -44,6 +46,8 @@ export const defaultRaftTuning: RaftTuning = {
   requestTimeoutMs: 5000,
   maxPendingRequests: 20_000,
   snapshotEveryEntries: 50_000,
+  maxSnapshotChunkBytes: 1024 * 1024,
+  maxUncommittedBytes: 64 * 1024 * 1024,
 };
 
 /** The Multi-Paxos core's own settings (protocols/multipaxos/types.ts), plus the same runtime ones. */

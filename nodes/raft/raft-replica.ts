@@ -17,7 +17,9 @@ import { RaftReplicaStats } from './raft-replica-stats.js';
 import { RaftMembership, specOf } from './raft-membership.js';
 import { ReadyLoop } from '../ready-loop.js';
 import { ReadWaiters } from '../read-waiters.js';
-import { applyEncodedCommand, decodeSnapshot, encodeCommand, encodeSnapshot } from '../command-codec.js';
+import { applyEncodedCommand, encodeCommand } from '../command-codec.js';
+import { restoreSnapshot } from '../snapshots/snapshot-chunks.js';
+import { SnapshotJobs } from '../snapshots/snapshot-jobs.js';
 import type { DebugSource } from '../debug/debug-source.js';
 import { raftDebugState } from '../debug/raft-debug-state.js';
 import { ForwardClient } from '../forwarding/forward-client.js';
@@ -69,7 +71,12 @@ interface PendingConfig extends Waiter<void> {
 export class RaftReplica implements KvService, DebugSource {
   readonly protocol = 'raft';
   readonly stats = new RaftReplicaStats();
-  private readonly sm = new KvStateMachine();
+  /** Replaced whole when a snapshot from the leader has been restored (in the background). */
+  private sm = new KvStateMachine();
+  /** Snapshots taken and restored in the background (nodes/snapshots). */
+  private readonly snapshots: SnapshotJobs;
+  /** Committed entries waiting for a snapshot being restored: applied once it is. */
+  private deferred: LogEntry[] = [];
   private readonly writes = new WaiterTable<number, KvResult, PendingWrite>();
   /** Membership changes waiting for their configuration entry to be applied (dissertation §4.1). */
   private readonly configs = new WaiterTable<number, void, PendingConfig>();
@@ -99,6 +106,7 @@ export class RaftReplica implements KvService, DebugSource {
       beforeInput: () => this.tickElapsed(),
     });
     this.reads = new ReadWaiters(opts.tuning.requestTimeoutMs);
+    this.snapshots = new SnapshotJobs({ logger: opts.logger, maxChunkBytes: opts.tuning.maxSnapshotChunkBytes });
     this.forward = new ForwardClient({ self: opts.id, transport: opts.transport, timeoutMs: opts.tuning.requestTimeoutMs });
     this.forwarded = new ForwardServer({
       self: opts.id,
@@ -126,14 +134,21 @@ export class RaftReplica implements KvService, DebugSource {
 
   static async start(opts: RaftReplicaOptions): Promise<RaftReplica> {
     const disk = await opts.store.load();
-    const { tickMs: _tickMs, requestTimeoutMs: _timeout, maxPendingRequests: _max, snapshotEveryEntries: _every, ...coreTuning } = opts.tuning;
+    const {
+      tickMs: _tickMs,
+      requestTimeoutMs: _timeout,
+      maxPendingRequests: _max,
+      snapshotEveryEntries: _every,
+      maxSnapshotChunkBytes: _chunk,
+      ...coreTuning
+    } = opts.tuning;
     const core = new RaftNode(
       { ...coreTuning, id: opts.id, voters: opts.voters, incarnation: Date.now() },
       new SeededRng(randomInt(2 ** 31)),
       disk,
     );
     const replica = new RaftReplica(opts, core);
-    if (disk.snapshot !== null) replica.restoreSnapshot(disk.snapshot);
+    if (disk.snapshot !== null) await replica.restoreAtStart(disk.snapshot);
     replica.soft = { role: 'follower', leader: null, term: disk.hardState.currentTerm };
     opts.logger.info(
       { term: disk.hardState.currentTerm, votedFor: disk.hardState.votedFor, lastIndex: disk.entries.length, commitIndex: disk.hardState.commitIndex },
@@ -296,6 +311,7 @@ export class RaftReplica implements KvService, DebugSource {
     if (this.loop.isClosed) return;
     const stopped = this.loop.close(); // no input is taken from here on
     for (const t of this.timers) clearInterval(t);
+    this.snapshots.cancel();
     const closing = () => new ServiceError('NO_LEADER', 'the replica is shutting down', {}, 1);
     this.writes.rejectAll(closing);
     this.configs.rejectAll(closing);
@@ -344,48 +360,97 @@ export class RaftReplica implements KvService, DebugSource {
     await this.persist(rd);
     this.sendAll(rd.messagesAfterPersist);
     this.noteSoftState(rd.softState);
-    if (rd.snapshot !== null) this.restoreSnapshot(rd.snapshot);
+    if (rd.snapshot !== null) this.restoreInBackground(rd.snapshot);
     this.apply(rd.committed);
     this.readsAnswered(rd.readStates, rd.readsFailed);
     this.core.advance(rd);
-    await this.maybeCompact();
+    this.maybeCompact();
   }
 
   private async persist(rd: Ready): Promise<void> {
-    if (rd.hardState === null && rd.truncateFrom === null && rd.entries.length === 0 && rd.snapshot === null && rd.compactTo === null) return;
-    await this.opts.store.persist({
-      hardState: rd.hardState,
-      truncateFrom: rd.truncateFrom,
-      entries: rd.entries,
-      snapshot: rd.snapshot,
-      compactTo: rd.compactTo,
-    });
+    const { hardState, truncateFrom, entries, snapshot, snapshotChunks, compactTo } = rd;
+    if (hardState === null && truncateFrom === null && entries.length === 0 && snapshot === null && snapshotChunks.length === 0 && compactTo === null) return;
+    await this.opts.store.persist({ hardState, truncateFrom, entries, snapshot, snapshotChunks, compactTo });
   }
 
-  /** Raft §7: a snapshot from the leader (or from disk at start) replaces the state machine. */
-  private restoreSnapshot(snapshot: Snapshot): void {
-    this.sm.restore(decodeSnapshot(snapshot.data));
-    this.appliedIndex = Math.max(this.appliedIndex, snapshot.index);
+  /** At start, the stored snapshot is restored before the replica serves (chunk by chunk). */
+  private async restoreAtStart(snapshot: Snapshot): Promise<void> {
+    const sm = await restoreSnapshot(snapshot.chunks, (chunk) => this.readChunk(snapshot.index, chunk));
+    if (sm === null) throw new Error(`cannot restore snapshot ${snapshot.index}`);
+    this.sm = sm;
+    this.appliedIndex = snapshot.index;
     this.stats.snapshotsInstalled++;
   }
 
+  private async readChunk(index: number, chunk: number): Promise<Uint8Array> {
+    const bytes = await this.opts.store.readSnapshotChunk(index, chunk);
+    if (bytes === undefined) throw new Error(`chunk ${chunk} of snapshot ${index} is missing`);
+    return bytes;
+  }
+
   /**
-   * Raft §7 log compaction: once the log holds snapshotEveryEntries applied entries, save a
-   * snapshot of the state machine durably, then let the core drop the entries it covers (the
-   * next Ready deletes them on disk). Runs inside the loop, so no snapshot can overtake it.
+   * Raft §7, Figure 13 rule 8: a snapshot from the leader replaces the state machine. It is
+   * rebuilt in the background while the loop goes on (appending, answering the leader); what
+   * commits meanwhile is applied once it is done, and reads wait for that.
    */
-  private async maybeCompact(): Promise<void> {
+  private restoreInBackground(snapshot: Snapshot): void {
+    this.deferred = [];
+    this.snapshots.restore(
+      snapshot.chunks,
+      (chunk) => this.opts.store.readSnapshotChunk(snapshot.index, chunk),
+      (sm) => {
+        this.sm = sm;
+        this.appliedIndex = Math.max(this.appliedIndex, snapshot.index);
+        this.stats.snapshotsInstalled++;
+        // Writes waiting for entries the snapshot covers: applied or not, their results are gone.
+        for (const [index, waiter] of [...this.writes.entries()]) {
+          if (index > snapshot.index) continue;
+          this.writes.take(index);
+          waiter.reject(new ServiceError('TIMEOUT', 'replaced by a snapshot from the leader before it was applied here; the outcome is unknown'));
+        }
+        const queued = this.deferred;
+        this.deferred = [];
+        this.apply(queued);
+        this.reads.release(this.appliedIndex, this.sm);
+      },
+    );
+  }
+
+  /**
+   * Raft §7 log compaction: once the log holds snapshotEveryEntries applied entries, take a
+   * snapshot of the state machine in the background (a consistent cut, written chunk by chunk);
+   * once it is durable, the core drops the entries it covers (the next Ready deletes them on disk).
+   */
+  private maybeCompact(): void {
     const index = this.appliedIndex;
-    if (index - this.core.status().snapshotIndex < this.opts.tuning.snapshotEveryEntries) return;
+    if (this.snapshots.busy || index - this.core.snapshotIndex < this.opts.tuning.snapshotEveryEntries) return;
     const term = this.core.entryAt(index)?.term;
     if (term === undefined) return;
-    const snapshot: Snapshot = { index, term, data: encodeSnapshot(this.sm.snapshot()), membership: this.core.membershipAt(index) };
-    await this.opts.store.persist({ hardState: null, truncateFrom: null, entries: [], snapshot, compactTo: null });
-    if (this.core.compact(index, snapshot.data)) this.stats.snapshotsTaken++;
+    const membership = this.core.membershipAt(index);
+    this.snapshots.take(
+      this.sm,
+      (chunk, bytes) => this.opts.store.writeSnapshotChunk(index, chunk, bytes),
+      async (chunks) => {
+        if (!(await this.opts.store.saveSnapshot({ index, term, chunks, membership }))) return;
+        this.loop.input(() => {
+          if (this.core.compact(index, chunks)) this.stats.snapshotsTaken++;
+        });
+      },
+    );
   }
 
   private sendAll(messages: RaftMessage[]): void {
-    for (const m of messages) this.opts.transport.send(m.to, m);
+    for (const m of messages) {
+      if (m.type === 'InstallSnapshot') void this.sendSnapshotChunk(m);
+      else this.opts.transport.send(m.to, m);
+    }
+  }
+
+  /** Ready contract step 1: an InstallSnapshot goes out with its chunk, read from the store. */
+  private async sendSnapshotChunk(m: Extract<RaftMessage, { type: 'InstallSnapshot' }>): Promise<void> {
+    const data = await this.opts.store.readSnapshotChunk(m.lastIncludedIndex, m.chunk).catch(() => undefined);
+    // Gone: a newer snapshot replaced it; the core starts that one at the next heartbeat.
+    if (data !== undefined) this.opts.transport.send(m.to, { ...m, data });
   }
 
   private noteSoftState(soft: SoftState | null): void {
@@ -400,6 +465,10 @@ export class RaftReplica implements KvService, DebugSource {
 
   /** Apply committed entries in log order (Raft §5.3: "apply log[lastApplied] to state machine"). */
   private apply(entries: LogEntry[]): void {
+    if (this.snapshots.restoring) {
+      for (const entry of entries) this.deferred.push(entry);
+      return;
+    }
     for (const entry of entries) {
       if (entry.index <= this.appliedIndex) continue;
       const result = entry.kind === 'command' && entry.data !== null ? applyEncodedCommand(this.sm, entry.data, this.opts.logger) : null;

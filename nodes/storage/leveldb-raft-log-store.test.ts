@@ -72,20 +72,42 @@ t.test('a snapshot and compaction survive reopen; entries then follow the snapsh
   const store = await LevelDbRaftLogStore.open(dir, { sync: true });
   await store.load();
   await store.persist({ hardState: null, truncateFrom: null, entries: [1, 2, 3, 4, 5].map((i) => entry(i, 1, String(i))) });
-  const snapshot = { index: 3, term: 1, data: new Uint8Array([7, 7, 7]) };
-  await store.persist({ hardState: null, truncateFrom: null, entries: [], snapshot, compactTo: 3 });
+  await store.writeSnapshotChunk(3, 0, new Uint8Array([7, 7]));
+  await store.writeSnapshotChunk(3, 1, new Uint8Array([7]));
+  t.equal(await store.saveSnapshot({ index: 3, term: 1, chunks: 2 }), true, 'a snapshot taken here is saved');
+  await store.persist({ hardState: null, truncateFrom: null, entries: [], compactTo: 3 });
+  await store.writeSnapshotChunk(2, 0, new Uint8Array([9]));
+  t.equal(await store.saveSnapshot({ index: 2, term: 1, chunks: 1 }), false, 'an older one is refused');
+  t.equal(await store.readSnapshotChunk(2, 0), undefined, 'and its chunks deleted');
   await store.close();
   const again = await LevelDbRaftLogStore.open(dir, { sync: true });
   t.teardown(() => again.close());
   const loaded = await again.load();
   t.same(loaded.entries.map((e) => e.index), [4, 5], 'entries covered by the snapshot are gone');
-  t.same([...(loaded.snapshot?.data ?? [])], [7, 7, 7]);
-  t.equal(loaded.snapshot?.index, 3);
-  // An installed snapshot beyond the log replaces it; the next entry follows the snapshot.
-  await again.persist({ hardState: null, truncateFrom: null, entries: [entry(11, 2, 'x')], snapshot: { index: 10, term: 2, data: new Uint8Array([1]) }, compactTo: 10 });
+  t.same(loaded.snapshot, { index: 3, term: 1, chunks: 2 });
+  t.same([...((await again.readSnapshotChunk(3, 0)) ?? [])], [7, 7], 'its chunks are there');
+  t.same([...((await again.readSnapshotChunk(3, 1)) ?? [])], [7]);
+  // An installed snapshot beyond the log replaces it, its chunks received with the batches; the
+  // next entry follows the snapshot, and the older snapshot's chunks go.
+  await again.persist({ hardState: null, truncateFrom: null, entries: [], snapshotChunks: [{ index: 10, chunk: 0, data: new Uint8Array([1]) }] });
+  await again.persist({ hardState: null, truncateFrom: null, entries: [entry(11, 2, 'x')], snapshot: { index: 10, term: 2, chunks: 1 }, compactTo: 10 });
   const last = await again.load();
   t.same(last.entries.map((e) => e.index), [11]);
   t.equal(last.snapshot?.index, 10);
+  t.same([...((await again.readSnapshotChunk(10, 0)) ?? [])], [1]);
+  t.equal(await again.readSnapshotChunk(3, 0), undefined, 'the replaced snapshot is gone');
+});
+
+t.test('chunks of a transfer cut short are deleted at the next start', async (t) => {
+  const dir = await tempDir(t);
+  const store = await LevelDbRaftLogStore.open(dir, { sync: true });
+  await store.load();
+  await store.persist({ hardState: null, truncateFrom: null, entries: [], snapshotChunks: [{ index: 8, chunk: 0, data: new Uint8Array([1]) }] });
+  await store.close();
+  const again = await LevelDbRaftLogStore.open(dir, { sync: true });
+  t.teardown(() => again.close());
+  t.equal((await again.load()).snapshot, null);
+  t.equal(await again.readSnapshotChunk(8, 0), undefined);
 });
 
 t.test('an entry that does not follow the log is refused', async (t) => {

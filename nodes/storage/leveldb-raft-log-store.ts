@@ -9,8 +9,13 @@ const packr = new Packr({ useRecords: false });
 const HARD_STATE_KEY = 'raft:hs';
 const LOG_PREFIX = 'raft:log:';
 const SNAPSHOT_KEY = 'raft:snapshot';
+const CHUNK_PREFIX = 'raft:chunk:';
 /** Fixed-width hex so that LevelDB's byte order is log order. */
-const logKey = (index: number): string => LOG_PREFIX + index.toString(16).padStart(13, '0');
+const hex = (n: number, width: number): string => n.toString(16).padStart(width, '0');
+const logKey = (index: number): string => LOG_PREFIX + hex(index, 13);
+/** Snapshot chunks, by snapshot index then chunk number: a snapshot's chunks are one key range. */
+const chunkKey = (index: number, chunk: number): string => `${CHUNK_PREFIX}${hex(index, 13)}:${hex(chunk, 8)}`;
+const chunksOf = (index: number): { gte: string; lt: string } => ({ gte: `${CHUNK_PREFIX}${hex(index, 13)}:`, lt: `${CHUNK_PREFIX}${hex(index, 13)};` });
 
 type StoredEntry = [term: number, kind: 0 | 1 | 2, data: Uint8Array | null];
 const KIND_CODES = { noop: 0, command: 1, config: 2 } as const;
@@ -35,6 +40,17 @@ export interface StorageStats {
  * Every Ready becomes a single LevelDB batch written with `sync: true`, so a term change, a vote
  * and any number of log entries share one fsync (group commit).
  */
+/** A whole-state snapshot of an earlier version (one KvSnapshot value) as one chunk of parts. */
+function upgradeWholeSnapshot(data: Uint8Array): Uint8Array {
+  const whole = packr.unpack(data) as { data: Array<[string, string]>; sessions: unknown[] };
+  const sessions = packr.pack({ sessions: whole.sessions });
+  const entries = packr.pack({ data: whole.data });
+  const out = new Uint8Array(sessions.byteLength + entries.byteLength);
+  out.set(sessions, 0);
+  out.set(entries, sessions.byteLength);
+  return out;
+}
+
 export class LevelDbRaftLogStore implements RaftLogStore {
   readonly stats: StorageStats = { fsyncs: 0, writes: 0, entriesPersisted: 0, bytesPersisted: 0 };
   private lastIndex = 0;
@@ -43,6 +59,8 @@ export class LevelDbRaftLogStore implements RaftLogStore {
   /** Term and vote last written, to tell whether a batch must be fsync'd. */
   private durableTerm = 0;
   private durableVote: string | null = null;
+  /** The stored snapshot's index (0: none). */
+  private snapshotIndex = 0;
 
   constructor(
     private readonly db: Level<string, Uint8Array>,
@@ -58,8 +76,7 @@ export class LevelDbRaftLogStore implements RaftLogStore {
   async load(): Promise<RaftDiskState> {
     const hs = await this.db.get(HARD_STATE_KEY);
     const hardState: HardState = hs === undefined ? emptyHardState() : (packr.unpack(hs) as HardState);
-    const snap = await this.db.get(SNAPSHOT_KEY);
-    const snapshot = snap === undefined ? null : (packr.unpack(snap) as Snapshot);
+    const snapshot = await this.loadSnapshot();
     const entries: LogEntry[] = [];
     for await (const [key, value] of this.db.iterator({ gte: LOG_PREFIX, lt: LOG_PREFIX + '~' })) {
       const [term, kind, data] = packr.unpack(value) as StoredEntry;
@@ -75,10 +92,62 @@ export class LevelDbRaftLogStore implements RaftLogStore {
     return { hardState, entries, snapshot };
   }
 
+  /**
+   * The stored snapshot's descriptor; chunks of any other snapshot (a transfer or a snapshot cut
+   * short by a crash) are deleted. A snapshot stored whole by an earlier version (`data`) becomes
+   * one chunk.
+   */
+  private async loadSnapshot(): Promise<Snapshot | null> {
+    const stored = await this.db.get(SNAPSHOT_KEY);
+    const snapshot = stored === undefined ? null : (packr.unpack(stored) as Snapshot & { data?: Uint8Array });
+    const index = snapshot?.index ?? 0;
+    await this.db.clear({ gte: CHUNK_PREFIX, lt: chunksOf(index).gte });
+    await this.db.clear({ gte: chunksOf(index).lt, lt: CHUNK_PREFIX + '~' });
+    if (snapshot === null) return null;
+    if (snapshot.data !== undefined) {
+      await this.db.put(chunkKey(snapshot.index, 0), upgradeWholeSnapshot(snapshot.data));
+      const upgraded: Snapshot = { index: snapshot.index, term: snapshot.term, chunks: 1, ...(snapshot.membership ? { membership: snapshot.membership } : {}) };
+      await this.db.put(SNAPSHOT_KEY, packr.pack(upgraded), { sync: true });
+      this.snapshotIndex = upgraded.index;
+      return upgraded;
+    }
+    this.snapshotIndex = snapshot.index;
+    return snapshot;
+  }
+
+  async writeSnapshotChunk(index: number, chunk: number, bytes: Uint8Array): Promise<void> {
+    await this.db.put(chunkKey(index, chunk), bytes);
+  }
+
+  async readSnapshotChunk(index: number, chunk: number): Promise<Uint8Array | undefined> {
+    return this.db.get(chunkKey(index, chunk));
+  }
+
+  async saveSnapshot(snapshot: Snapshot): Promise<boolean> {
+    if (snapshot.index <= this.snapshotIndex) {
+      if (snapshot.index < this.snapshotIndex) await this.db.clear(chunksOf(snapshot.index));
+      return false;
+    }
+    // Set before the write: LevelDB applies writes in the order they are made, so a newer
+    // snapshot installed meanwhile (persist) is written after this one and wins.
+    this.snapshotIndex = snapshot.index;
+    // A sync write makes every earlier write durable too (one log): the chunks with it.
+    await this.db.put(SNAPSHOT_KEY, packr.pack(snapshot), { sync: this.options.sync });
+    await this.dropChunksBefore(snapshot.index);
+    return true;
+  }
+
+  /** The snapshot at `index` is the stored one: the chunks of older ones go. */
+  private async dropChunksBefore(index: number): Promise<void> {
+    await this.db.clear({ gte: CHUNK_PREFIX, lt: chunksOf(index).gte });
+  }
+
   async persist(update: RaftPersistUpdate): Promise<void> {
     const batch = this.db.batch();
+    for (const c of update.snapshotChunks ?? []) batch.put(chunkKey(c.index, c.chunk), c.data);
     if (update.snapshot != null) {
       batch.put(SNAPSHOT_KEY, packr.pack(update.snapshot));
+      this.snapshotIndex = Math.max(this.snapshotIndex, update.snapshot.index);
       // Entries after an installed snapshot follow it, whatever the log held before.
       if (this.lastIndex < update.snapshot.index) {
         for (let i = this.firstIndex; i <= this.lastIndex; i++) batch.del(logKey(i));
@@ -108,6 +177,7 @@ export class LevelDbRaftLogStore implements RaftLogStore {
     }
     const sync = this.options.sync && this.mustSync(update);
     await batch.write({ sync });
+    if (update.snapshot != null) await this.dropChunksBefore(update.snapshot.index);
     if (update.hardState !== null) {
       this.durableTerm = update.hardState.currentTerm;
       this.durableVote = update.hardState.votedFor;

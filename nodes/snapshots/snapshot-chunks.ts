@@ -1,0 +1,95 @@
+/**
+ * How a state-machine snapshot is stored and sent (Raft §7 snapshots, Multi-Paxos compaction):
+ * a sequence of chunks, each a few parts of a consistent cut (protocols/kv/kv-cut.ts) encoded one
+ * after the other with msgpack, about maxChunkBytes in all. A chunk restores by itself, so a
+ * replica can restore a snapshot chunk by chunk without ever holding all of its bytes, and can
+ * receive one chunk at a time.
+ *
+ * writeSnapshot reads the cut in slices and hands each chunk to `put` (the store); restoreSnapshot
+ * reads chunks with `get` and rebuilds a state machine. Both give the event loop back every few
+ * milliseconds (time-slice.ts).
+ */
+import { Packr, unpackMultiple } from 'msgpackr';
+import type { KvCut, KvPart } from '../../protocols/kv/kv-cut.js';
+import { KvStateMachine } from '../../protocols/kv/state-machine.js';
+import { DEFAULT_SLICE_MS, TimeSlice } from './time-slice.js';
+
+const packr = new Packr({ useRecords: false });
+
+/** Entries read from the cut at a time: small enough that one part never takes long. */
+const PART_ENTRIES = 512;
+
+export interface SnapshotChunkOptions {
+  /** Target size of a chunk (a chunk may pass it by one part). */
+  maxChunkBytes: number;
+  sliceMs?: number;
+  /** Stop early: an abandoned snapshot (a newer one replaced it, the replica is closing). */
+  cancelled?: () => boolean;
+}
+
+/**
+ * Writes the cut as chunks 0, 1, 2, ... through `put`; returns how many (at least one, for an empty
+ * state), or null if cancelled. The cut is closed in every case.
+ */
+export async function writeSnapshot(
+  cut: KvCut,
+  options: SnapshotChunkOptions,
+  put: (chunk: number, bytes: Uint8Array) => Promise<void>,
+): Promise<number | null> {
+  const slice = new TimeSlice(options.sliceMs ?? DEFAULT_SLICE_MS);
+  let chunk = 0;
+  let pending: Uint8Array[] = [];
+  let bytes = 0;
+  try {
+    for (let part = cut.next(PART_ENTRIES); part !== null; part = cut.next(PART_ENTRIES)) {
+      const encoded = packr.pack(part);
+      pending.push(encoded);
+      bytes += encoded.byteLength;
+      if (bytes >= options.maxChunkBytes) {
+        await put(chunk++, join(pending, bytes));
+        pending = [];
+        bytes = 0;
+      }
+      await slice.maybeYield();
+      if (options.cancelled?.() === true) return null;
+    }
+    if (pending.length > 0 || chunk === 0) await put(chunk++, join(pending, bytes));
+    return chunk;
+  } finally {
+    cut.close();
+  }
+}
+
+/** Rebuilds a state machine from chunks 0..chunks-1, read with `get`; null if cancelled. */
+export async function restoreSnapshot(
+  chunks: number,
+  get: (chunk: number) => Promise<Uint8Array>,
+  options: Omit<SnapshotChunkOptions, 'maxChunkBytes'> = {},
+): Promise<KvStateMachine | null> {
+  const slice = new TimeSlice(options.sliceMs ?? DEFAULT_SLICE_MS);
+  const sm = new KvStateMachine();
+  for (let chunk = 0; chunk < chunks; chunk++) {
+    for (const part of decodeChunk(await get(chunk))) {
+      sm.restorePart(part);
+      await slice.maybeYield();
+      if (options.cancelled?.() === true) return null;
+    }
+  }
+  return sm;
+}
+
+/** The parts of one chunk. */
+export function decodeChunk(bytes: Uint8Array): KvPart[] {
+  if (bytes.byteLength === 0) return [];
+  return unpackMultiple(bytes as Buffer) as KvPart[];
+}
+
+function join(parts: readonly Uint8Array[], bytes: number): Uint8Array {
+  const out = new Uint8Array(bytes);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
+}
