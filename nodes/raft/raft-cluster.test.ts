@@ -90,11 +90,22 @@ t.test('a wiped replica rejoins through InstallSnapshot after the log was compac
   for (let i = 0; i < 60; i++) await until(() => kv.put(url, `s${i}`, 'x'.repeat(100) + i), ok);
   const before = await cluster.status(leader);
   t.ok(Number(before?.['snapshotIndex']) > 0, `the leader compacted its log (snapshotIndex ${before?.['snapshotIndex']})`);
+  t.ok(Number(before?.['snapshotChunks']) > 1, `its snapshot is larger than one chunk (${before?.['snapshotChunks']} chunks)`);
+  // The wiped replica receives it chunk by chunk while writes go on (and more snapshots are taken).
   await cluster.restart(victim.id, { wipe: true });
+  let writing = true;
+  let written = 0;
+  const writer = (async () => {
+    for (; writing && written < 500; written++) await until(() => kv.put(url, `w${written}`, 'y'.repeat(100)), ok);
+  })();
   for (let i = 0; i < 60; i++) {
     const res = await until(() => kv.get(victim.httpUrl, `s${i}`, 'stale'), ok, 20_000, `s${i} on wiped ${victim.id}`);
     t.equal(res.body['value'], 'x'.repeat(100) + i);
   }
+  writing = false;
+  await writer;
+  const last = await until(() => kv.get(victim.httpUrl, `w${written - 1}`, 'stale'), ok, 20_000, 'the writes made meanwhile');
+  t.equal(last.body['value'], 'y'.repeat(100), `and the ${written} writes made during the transfer`);
   const metrics = await (await fetch(victim.httpUrl + '/metrics')).text();
   t.match(metrics, /raft_snapshots_installed_total\{[^}]*\} [1-9]/, 'it installed a snapshot from the leader');
   // A plain restart recovers from its own snapshot plus its log tail.

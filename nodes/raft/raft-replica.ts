@@ -288,6 +288,7 @@ export class RaftReplica implements KvService, DebugSource {
       lastLogIndex: s.lastLogIndex,
       lastLogTerm: s.lastLogTerm,
       snapshotIndex: s.snapshotIndex,
+      snapshotChunks: s.snapshotChunks,
       keys: this.sm.size,
       pendingWrites: this.writes.size,
       pendingReads: this.reads.size,

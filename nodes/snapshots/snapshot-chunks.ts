@@ -16,8 +16,11 @@ import { DEFAULT_SLICE_MS, TimeSlice } from './time-slice.js';
 
 const packr = new Packr({ useRecords: false });
 
-/** Entries read from the cut at a time: small enough that one part never takes long. */
-const PART_ENTRIES = 512;
+/**
+ * Entries read from the cut at a time: at most 512, so one part never takes long, and fewer for
+ * small chunks (at about 256 bytes an entry) so that chunks come close to maxChunkBytes.
+ */
+const partEntries = (maxChunkBytes: number): number => Math.max(1, Math.min(512, Math.floor(maxChunkBytes / 256)));
 
 export interface SnapshotChunkOptions {
   /** Target size of a chunk (a chunk may pass it by one part). */
@@ -40,8 +43,9 @@ export async function writeSnapshot(
   let chunk = 0;
   let pending: Uint8Array[] = [];
   let bytes = 0;
+  const entries = partEntries(options.maxChunkBytes);
   try {
-    for (let part = cut.next(PART_ENTRIES); part !== null; part = cut.next(PART_ENTRIES)) {
+    for (let part = cut.next(entries); part !== null; part = cut.next(entries)) {
       const encoded = packr.pack(part);
       pending.push(encoded);
       bytes += encoded.byteLength;

@@ -77,14 +77,18 @@ export class KvCut {
     this.unreadSessions.clear();
   }
 
+  /** Sessions, each counted with its results (up to windowSize of them) against maxEntries. */
   private nextSessions(maxEntries: number): SessionEntry[] {
     const out: SessionEntry[] = [];
-    while (this.sessionsRead < this.sessionIds.length && out.length < maxEntries) {
+    let entries = 0;
+    while (this.sessionsRead < this.sessionIds.length && (out.length === 0 || entries < maxEntries)) {
       const id = this.sessionIds[this.sessionsRead++] as string;
       this.unreadSessions.delete(id);
       const entry = this.frozenSessions.has(id) ? this.frozenSessions.get(id) : this.sessions.entry(id);
       this.frozenSessions.delete(id);
-      if (entry != null) out.push(entry);
+      if (entry == null) continue;
+      out.push(entry);
+      entries += 1 + entry[2].length;
     }
     if (this.sessionsRead >= this.sessionIds.length) this.sessions.beforeChange = null; // all read
     return out;

@@ -229,6 +229,7 @@ export class RaftNode {
       lastLogIndex: this.log.lastIndex,
       lastLogTerm: this.log.lastTerm,
       snapshotIndex: this.log.snapshotIndex,
+      snapshotChunks: this.snapshotChunks,
       progress: this.currentRole === 'leader' ? this.progressStatus() : null,
       transferTarget: this.transferTarget,
       membership: this.membership,

@@ -325,6 +325,8 @@ export interface RaftStatus {
   lastLogTerm: number;
   /** Raft §7: the last index covered by this replica's snapshot (0: none); the log starts after it. */
   snapshotIndex: number;
+  /** Raft §7: how many chunks that snapshot is stored in (0: none). */
+  snapshotChunks: number;
   /** Leader only: per follower replication progress. */
   progress: Record<NodeId, { matchIndex: number; nextIndex: number; inflight: number }> | null;
   /** Leader only: the replica leadership is being transferred to (dissertation §3.10), or null. */
