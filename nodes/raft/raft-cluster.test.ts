@@ -9,6 +9,7 @@ import pino from 'pino';
 import { TcpTransport } from '../transport/index.js';
 import { Cluster } from '../../harness/cluster/cluster.js';
 import { kv, until } from '../../harness/client/kv-client.js';
+import { histogramOf, parsePromText, sampleValue } from '../../harness/client/prom-text.js';
 
 const ok = (r: { status: number }) => r.status === 200;
 
@@ -90,6 +91,17 @@ t.test('a wiped replica rejoins through InstallSnapshot after the log was compac
   for (let i = 0; i < 60; i++) await until(() => kv.put(url, `s${i}`, 'x'.repeat(100) + i), ok);
   const before = await cluster.status(leader);
   t.ok(Number(before?.['snapshotIndex']) > 0, `the leader compacted its log (snapshotIndex ${before?.['snapshotIndex']})`);
+  // The leader's /metrics: valid Prometheus text (parsePromText throws otherwise) with the histograms.
+  const m = parsePromText(await (await fetch(url + '/metrics')).text());
+  t.ok((histogramOf(m, 'consensus_snapshot_seconds', { phase: 'encode' })?.count ?? 0) >= 1, 'snapshot encode timed');
+  t.ok((histogramOf(m, 'consensus_snapshot_seconds', { phase: 'persist' })?.count ?? 0) >= 1, 'snapshot persist timed');
+  t.equal(histogramOf(m, 'consensus_storage_write_seconds', { fsync: 'true' })?.count, sampleValue(m, 'consensus_fsyncs_total'), 'one storage sample per fsync');
+  t.ok((histogramOf(m, 'consensus_http_request_duration_seconds', { method: 'PUT', route: '/kv/:key', status_class: '2xx' })?.count ?? 0) >= 60, 'puts timed');
+  t.ok((histogramOf(m, 'consensus_event_loop_delay_seconds')?.count ?? 0) > 0, 'event-loop delay sampled');
+  for (const name of ['process_resident_memory_bytes', 'nodejs_heap_size_used_bytes', 'nodejs_eventloop_lag_p99_seconds', 'consensus_event_loop_delay_p99_seconds']) {
+    t.ok(sampleValue(m, name, { replica: leader, protocol: 'raft' }) !== undefined, `${name} with the replica's labels`);
+  }
+  t.equal(m.get('nodejs_gc_duration_seconds')?.type, 'histogram');
   await cluster.restart(victim.id, { wipe: true });
   for (let i = 0; i < 60; i++) {
     const res = await until(() => kv.get(victim.httpUrl, `s${i}`, 'stale'), ok, 20_000, `s${i} on wiped ${victim.id}`);

@@ -10,6 +10,8 @@ import { NotLeaderError, ServiceError } from '../http/errors.js';
 import type { KvService } from '../http/kv-service.js';
 import type { NodeSpec, RaftTuning } from '../config.js';
 import type { RaftLogStore } from '../storage/raft-log-store.js';
+import type { ReplicaMetrics } from '../metrics.js';
+import type { DiskStats } from '../replica-metrics.js';
 import type { Transport } from '../transport/index.js';
 import { WaiterTable, type Waiter } from '../waiter-table.js';
 import { isRaftMessage } from './message-guard.js';
@@ -35,6 +37,8 @@ export interface RaftReplicaOptions {
   logger: Logger;
   /** Answer linearizable reads from local state: deliberately unsafe, for the harness. */
   unsafeLocalReads?: boolean;
+  /** The process's metrics registry (nodes/metrics.ts): this replica's counters go there. */
+  metrics: ReplicaMetrics;
 }
 
 interface PendingWrite extends Waiter<KvResult> {
@@ -94,6 +98,13 @@ export class RaftReplica implements KvService, DebugSource {
       clusterNodes: opts.clusterNodes ?? [],
       deadlineMs: Math.max(8000, opts.tuning.requestTimeoutMs),
       retryMs: opts.tuning.tickMs,
+    });
+    this.stats.register(opts.metrics, {
+      status: () => core.status(),
+      appliedIndex: () => this.appliedIndex,
+      readsServed: () => this.reads.served,
+      disk: (opts.store as { stats?: DiskStats }).stats ?? { fsyncs: 0, writes: 0, entriesPersisted: 0, bytesPersisted: 0 },
+      transport: opts.transport,
     });
   }
 
@@ -234,10 +245,6 @@ export class RaftReplica implements KvService, DebugSource {
     return raftDebugState(this.core, this.appliedIndex);
   }
 
-  metrics(): string {
-    return this.stats.render(this.id, this.core.status(), this.appliedIndex, this.reads.served, this.opts.store, this.opts.transport);
-  }
-
   async close(): Promise<void> {
     if (this.loop.isClosed) return;
     const stopped = this.loop.close(); // no input is taken from here on
@@ -319,9 +326,13 @@ export class RaftReplica implements KvService, DebugSource {
     if (index - this.core.status().snapshotIndex < this.opts.tuning.snapshotEveryEntries) return;
     const term = this.core.entryAt(index)?.term;
     if (term === undefined) return;
+    const started = performance.now();
     const snapshot: Snapshot = { index, term, data: encodeSnapshot(this.sm.snapshot()), membership: this.core.membershipAt(index) };
+    const encoded = performance.now();
     await this.opts.store.persist({ hardState: null, truncateFrom: null, entries: [], snapshot, compactTo: null });
     if (this.core.compact(index, snapshot.data)) this.stats.snapshotsTaken++;
+    this.stats.snapshotSeconds('encode', (encoded - started) / 1000);
+    this.stats.snapshotSeconds('persist', (performance.now() - encoded) / 1000);
   }
 
   private sendAll(messages: RaftMessage[]): void {
