@@ -19,6 +19,8 @@ import { RaftReplica } from './raft/raft-replica.js';
 import { enableDebugApi } from './debug/enable-debug-api.js';
 import { startPbft, type StartedPbft } from './pbft/start-pbft.js';
 import { keyFilePath } from './pbft/keys.js';
+import { ReplicaMetrics } from './metrics.js';
+import { storageWriteTimer } from './replica-metrics.js';
 
 const usage = `usage: node --import tsx nodes/main.ts --cluster FILE --id ID --data-dir DIR
   [--log-level info] [--exit-with-parent] [--unsafe-no-fsync] [--unsafe-local-reads] [--debug-api]
@@ -51,6 +53,10 @@ async function main(): Promise<void> {
   await mkdir(dataDir, { recursive: true });
 
   const sync = !values['unsafe-no-fsync'];
+  // One registry for the whole process (nodes/metrics.ts): Node's process metrics, the event-loop
+  // delay histogram, and what the store, the runtime and the HTTP API register in it.
+  const metrics = new ReplicaMetrics({ id: self.id, protocol: cluster.protocol, processMetrics: true, eventLoop: true });
+  const onWrite = storageWriteTimer(metrics);
   const transport = new TcpTransport({
     id: self.id,
     listen: { host: self.host, port: self.peerPort },
@@ -64,6 +70,7 @@ async function main(): Promise<void> {
     transport,
     logger,
     unsafeLocalReads: values['unsafe-local-reads'],
+    metrics,
   };
   // The runtime is chosen by the cluster file's protocol; transport, HTTP API and state machine are shared.
   // The replica registers its message handler before the transport accepts peers.
@@ -72,14 +79,14 @@ async function main(): Promise<void> {
   let pbft: StartedPbft | undefined;
   if (cluster.protocol === 'pbft') {
     const keyFile = values['key-file'] ?? keyFilePath(join(dataDir, '..'), self.id);
-    pbft = await startPbft({ ...common, cluster, self, dataDir, keyFile, sync, byzantine: values.byzantine });
+    pbft = await startPbft({ ...common, cluster, self, dataDir, keyFile, sync, onWrite, byzantine: values.byzantine });
     ({ replica, store } = pbft);
   } else if (cluster.protocol === 'multipaxos') {
-    const paxosStore = await LevelDbPaxosStore.open(dataDir, { sync });
+    const paxosStore = await LevelDbPaxosStore.open(dataDir, { sync, onWrite });
     store = paxosStore;
     replica = await PaxosReplica.start({ ...common, replicas: cluster.nodes.map((n) => n.id), tuning: paxosTuning(cluster), store: paxosStore });
   } else {
-    const raftStore = await LevelDbRaftLogStore.open(dataDir, { sync });
+    const raftStore = await LevelDbRaftLogStore.open(dataDir, { sync, onWrite });
     store = raftStore;
     replica = await RaftReplica.start({
       ...common,
@@ -91,7 +98,7 @@ async function main(): Promise<void> {
   }
   const debug = values['debug-api'] ? enableDebugApi(self.id, replica, transport) : undefined;
   await transport.start();
-  const app = build({ service: replica, ...(debug === undefined ? {} : { debug }) });
+  const app = build({ service: replica, metrics, ...(debug === undefined ? {} : { debug }) });
   await pbft?.routes(app);
   await app.listen({ host: self.host, port: self.httpPort });
   logger.info({ http: `http://${self.host}:${self.httpPort}`, peer: `${self.host}:${self.peerPort}`, dataDir }, 'replica serving');
@@ -105,6 +112,7 @@ async function main(): Promise<void> {
     await replica.close();
     await transport.close();
     await store.close();
+    metrics.close();
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));

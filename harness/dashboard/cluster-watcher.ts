@@ -68,7 +68,15 @@ export class ClusterWatcher {
   async pollOnce(): Promise<WatchUpdate> {
     const polled = await Promise.all(this.o.cluster.replicas.map((r) => this.pollerOf(r.id).poll(r).then((p) => ({ r, p }))));
     // A replica killed or paused while its poll was in flight shows what it said last: stale.
-    const replicas: ReplicaView[] = polled.map(({ r, p }) => ({ id: r.id, httpUrl: r.httpUrl, process: r.state, state: p.state, stale: p.stale || (r.state !== 'up' && p.state !== null), error: p.error }));
+    const replicas: ReplicaView[] = polled.map(({ r, p }) => ({
+      id: r.id,
+      httpUrl: r.httpUrl,
+      process: r.state,
+      state: p.state,
+      stale: p.stale || (r.state !== 'up' && p.state !== null),
+      error: p.error,
+      ...(p.lag === undefined ? {} : { lag: p.lag }),
+    }));
     const snapshot = this.snapshotOf(replicas);
     const events = detectEvents(this.latest, snapshot).map((e) => this.stamp(e));
     this.keep(events);

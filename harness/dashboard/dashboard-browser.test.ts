@@ -1,7 +1,8 @@
 /**
  * The dashboard in a real browser: Debian's Chromium driven by playwright-core (no browser
  * download), against a real 3-replica Raft cluster behind the fault proxy. Kill the leader with
- * its button and see another replica lead; cut a link and see it drawn cut. Without Chromium this
+ * its button and see another replica lead; cut a link and see it drawn cut; stall a replica's
+ * event loop for 300 ms and see the stall marked on its card. Without Chromium this
  * file skips, except in CI (.ci/run installs Chromium and sets DASHBOARD_BROWSER_REQUIRED).
  */
 import t, { type Test } from 'tap';
@@ -62,7 +63,7 @@ if (!existsSync(chromiumPath)) {
   else t.plan(0, `skipped: no Chromium at ${chromiumPath} (apt-get install chromium, or set CHROMIUM_PATH)`);
 } else {
   t.test('the dashboard in Chromium, against a real Raft cluster', async (t) => {
-    const { page, proxy } = await startRig(t);
+    const { page, proxy, cluster } = await startRig(t);
 
     await t.test('killing the leader with its button: another replica becomes leader', async (t) => {
       const card = await page.waitForSelector(leaderCard);
@@ -84,6 +85,24 @@ if (!existsSync(chromiumPath)) {
       await page.click('button[data-link="n2-n3"][data-action="heal"]');
       await page.waitForSelector('#graph g.link[data-link="n2-n3"][data-state="ok"]', { state: 'attached' });
       t.equal(proxy.link('n2', 'n3').mode, 'pass');
+    });
+
+    await t.test("a replica's event-loop delay is drawn on its card, and a 300 ms stall is marked", async (t) => {
+      const replica = cluster.replicas.find((r) => r.state === 'up')!;
+      const card = `.card[data-replica="${replica.id}"]`;
+      await page.waitForSelector(`${card} .lag:not([hidden]) canvas.lag-spark`);
+      t.match(await page.textContent(`${card} .lag-text`), /^event loop p99 [\d.]+ · max [\d.]+ ms$/, 'p99 and max of the last second');
+      const res = await fetch(replica.httpUrl + '/admin/debug/block-event-loop', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"ms":300}' });
+      t.equal(res.status, 200, `blocked ${replica.id} for 300 ms (--debug-api)`);
+      // At least 250 ms (the bucket bound below 300): a loaded machine's own stalls are shorter.
+      const sel = JSON.stringify(`${card} .lag[data-stall="true"] .stall-mark`);
+      const mark = await page.waitForFunction(`(() => {
+        const m = /^stall >?(\\d+) ms, \\d+ s ago$/.exec(document.querySelector(${sel})?.textContent ?? '');
+        return m !== null && Number(m[1]) >= 250 ? m[0] : null;
+      })()`);
+      t.ok(await mark.jsonValue(), `the stall is marked on the card: ${await mark.jsonValue()}`);
+      t.ok(await page.isVisible(`${card} .stall-mark`), 'visibly');
+      t.match(await page.textContent('#events'), new RegExp(`${replica.id}: event loop stalled`), 'and on the timeline');
     });
   });
 }

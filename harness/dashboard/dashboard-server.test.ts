@@ -13,9 +13,10 @@ import { FaultProxy } from '../proxy/fault-proxy.js';
 import type { ControlledCluster } from './cluster-actions.js';
 import type { DashboardSnapshot, TimelineEvent } from './dashboard-types.js';
 import { buildDashboard, startDashboard } from './dashboard-server.js';
+import { ReplicaMetrics } from '../../nodes/metrics.js';
 
 /** A replica's HTTP face with the real debug routes, and a fixed Raft state: n1 leads term 2. */
-function fakeReplica(id: string): FastifyInstance {
+function fakeReplica(id: string, metrics?: ReplicaMetrics): FastifyInstance {
   const state = (): RaftDebugState => ({
     protocol: 'raft', id, pid: 100, role: id === 'n1' ? 'leader' : 'follower', leader: 'n1', epoch: 2, epochLabel: 'term 2',
     commitIndex: 3, appliedIndex: 3, timeMs: Date.now(), term: 2, votedFor: 'n1', lastLogIndex: 3, snapshotIndex: 0,
@@ -24,9 +25,9 @@ function fakeReplica(id: string): FastifyInstance {
   const service: KvService = {
     id, protocol: 'raft', leader: () => 'n1', httpUrlOf: () => null,
     execute: async () => ({ kind: 'put' }) as never,
-    readLinearizable: async () => 'v', readStale: () => 'v', status: () => ({ id }), metrics: () => '', healthy: () => true,
+    readLinearizable: async () => 'v', readStale: () => 'v', status: () => ({ id }), healthy: () => true,
   };
-  return build({ service, debug: enableDebugApi(id, { debugState: state }, { tap: null }) });
+  return build({ service, ...(metrics === undefined ? {} : { metrics }), debug: enableDebugApi(id, { debugState: state }, { tap: null }) });
 }
 
 interface Fixture {
@@ -35,8 +36,9 @@ interface Fixture {
   storeDir: string;
 }
 
-async function fixture(t: Test): Promise<Fixture> {
-  const apps = ['n1', 'n2', 'n3'].map(fakeReplica);
+/** `metrics`: replicas whose /metrics has the event-loop delay (the others have none). */
+async function fixture(t: Test, metrics: Record<string, ReplicaMetrics> = {}): Promise<Fixture> {
+  const apps = ['n1', 'n2', 'n3'].map((id) => fakeReplica(id, metrics[id]));
   t.teardown(() => Promise.all(apps.map((a) => a.close())));
   const urls = await Promise.all(apps.map((a) => a.listen({ host: '127.0.0.1', port: 0 })));
   const replicas: Replica[] = urls.map((httpUrl, i) => ({ id: `n${i + 1}`, httpUrl, httpPort: 0, peerPort: 0, dataDir: '', state: 'up', process: null }));
@@ -136,4 +138,30 @@ t.test('the event stream pushes snapshots, and close() ends open streams', async
     // drain what was sent before the end
   }
   t.pass(`the stream ended (${rest.done ? 'at once' : 'after the last event'})`);
+});
+
+t.test("a replica's event-loop delay and a 300 ms stall reach the snapshot and the timeline", async (t) => {
+  // In-process replicas share one event loop: only n2 measures it, so only n2 shows a delay.
+  const n2 = new ReplicaMetrics({ id: 'n2', protocol: 'raft', eventLoop: { windowMs: 200 } });
+  t.teardown(() => n2.close());
+  const f = await fixture(t, { n2 });
+  const d = await buildDashboard({ protocol: 'raft', cluster: f.cluster, proxy: f.proxy, storeDir: f.storeDir, pollMs: 50 });
+  t.teardown(() => d.close());
+  const state = async () => (await d.app.inject({ method: 'GET', url: '/api/state' })).json() as StateAnswer;
+  const lagOf = (s: StateAnswer, id: string) => s.snapshot?.replicas.find((r) => r.id === id)?.lag;
+  const first = await until(state, (s) => (lagOf(s, 'n2')?.points.length ?? 0) >= 2, 10_000, 'two reads of n2');
+  t.equal(lagOf(first, 'n1'), undefined, 'n1 has no event-loop metrics');
+  const url = f.cluster.replicas[1]!.httpUrl;
+  // A loaded machine stalls on its own too, but not for 250 ms (the bucket bound below 300).
+  const sentAt = Date.now();
+  const res = await fetch(url + '/admin/debug/block-event-loop', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"ms":300}' });
+  t.equal(res.status, 200);
+  const ours = (s: StateAnswer) => {
+    const stall = lagOf(s, 'n2')?.lastStall;
+    return stall != null && stall.timeMs >= sentAt && stall.ms >= 250;
+  };
+  const stalled = await until(state, ours, 10_000, 'the stall in a snapshot');
+  const stall = lagOf(stalled, 'n2')!.lastStall!;
+  t.ok(stall.ms >= 250, `a stall of ${stall.atLeast ? 'over ' : ''}${stall.ms} ms`);
+  t.ok(stalled.events.some((e) => e.kind === 'stall' && e.replica === 'n2' && /^n2: event loop stalled/.test(e.text)), 'on the timeline');
 });

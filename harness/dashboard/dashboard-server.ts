@@ -1,6 +1,7 @@
 /**
  * The dashboard (issue 8): a fastify server inside the process that launched the cluster. It
- * polls the replicas' debug API (cluster-watcher.ts), pushes snapshots, timeline events and
+ * polls the replicas' debug API and, once a second, their /metrics for the event-loop delay
+ * (cluster-watcher.ts, replica-poller.ts), pushes snapshots, timeline events and
  * sampled messages to browsers as server-sent events, runs the buttons through the harness's
  * Cluster and FaultProxy (cluster-actions.ts), proxies the put/get/cas panel, runs the heavy-load
  * toggle, and serves chaos runs from store/ for replay. Only `startDashboard` listens; tests use

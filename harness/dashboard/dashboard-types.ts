@@ -24,6 +24,30 @@ export interface ReplicaView {
   state: CardState | null;
   stale: boolean;
   error: string | null;
+  /** The replica's event-loop delay from its /metrics (event-loop-lag.ts); absent until read, or where there is none. */
+  lag?: LagView;
+}
+
+/** One read of a replica's event-loop delay gauges (the last second's window, in ms). */
+export interface LagPoint {
+  timeMs: number;
+  p99Ms: number;
+  maxMs: number;
+}
+
+/** A delay over STALL_MS (event-loop-lag.ts): when it was seen, and how long it was. */
+export interface LagStall {
+  timeMs: number;
+  ms: number;
+  /** True when only a lower bound is known (a histogram bucket's bound; its window's max was missed). */
+  atLeast: boolean;
+}
+
+export interface LagView {
+  /** The recent reads, oldest first, about one a second. */
+  points: LagPoint[];
+  /** The last stall seen since the process started, or null. */
+  lastStall: LagStall | null;
 }
 
 /** One undirected link a–b (a < b) with the fault proxy's mode in each direction. */
@@ -55,7 +79,7 @@ export interface LoadView {
   points: LoadPoint[];
 }
 
-export type TimelineKind = 'election' | 'epoch' | 'leader' | 'fault' | 'heal' | 'process' | 'info';
+export type TimelineKind = 'election' | 'epoch' | 'leader' | 'fault' | 'heal' | 'process' | 'stall' | 'info';
 
 export interface TimelineEvent {
   seq: number;

@@ -65,3 +65,17 @@ t.test('links cut and healed, in one or both directions', async (t) => {
   t.same(detectEvents(half, pass), [{ kind: 'heal', text: 'link n1–n2 healed' }]);
   t.same(detectEvents(pass, pass), []);
 });
+
+t.test('an event-loop stall is on the timeline once per run of stalls', async (t) => {
+  const at = (lastStall: { timeMs: number; ms: number; atLeast: boolean } | null) =>
+    snap([replica('n1', 'leader', 'n1', 2, { lag: { points: [{ timeMs: 0, p99Ms: 1, maxMs: 1 }], lastStall } })]);
+  const quiet = at(null);
+  const first = at({ timeMs: 1000, ms: 96, atLeast: false });
+  const again = at({ timeMs: 2000, ms: 300, atLeast: true });
+  const later = at({ timeMs: 40_000, ms: 60, atLeast: false });
+  t.same(detectEvents(quiet, first), [{ kind: 'stall', text: 'n1: event loop stalled 96 ms', replica: 'n1' }]);
+  t.same(detectEvents(first, first), [], 'the same stall read again');
+  t.same(detectEvents(first, again), [], 'a stall a second after another: the card shows it');
+  t.same(detectEvents(again, later), [{ kind: 'stall', text: 'n1: event loop stalled 60 ms', replica: 'n1' }], 'a new run');
+  t.same(detectEvents(quiet, at({ timeMs: 1, ms: 100, atLeast: true })), [{ kind: 'stall', text: 'n1: event loop stalled over 100 ms', replica: 'n1' }]);
+});

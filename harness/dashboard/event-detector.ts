@@ -1,9 +1,11 @@
 /**
  * The timeline's events, found by comparing two consecutive snapshots: processes killed, paused
- * or back, links cut and healed, elections, term/ballot/view changes and leader changes. Pure, so
+ * or back, links cut and healed, elections, term/ballot/view changes, leader changes and event-
+ * loop stalls (a delay over 50 ms, event-loop-lag.ts). Pure, so
  * it sees faults however they were injected (dashboard buttons, the console, a script).
  */
 import type { DashboardSnapshot, LinkView, ReplicaView, TimelineEvent } from './dashboard-types.js';
+import { STALL_RECENT_MS } from './event-loop-lag.js';
 
 export type DetectedEvent = Omit<TimelineEvent, 'seq' | 'timeMs'>;
 
@@ -27,6 +29,12 @@ function replicaEvents(p: ReplicaView, r: ReplicaView): DetectedEvent[] {
   if (p.process !== r.process && r.process !== 'starting') {
     const text = r.process === 'up' ? `${r.id} is up` : `${r.id} ${r.process}`;
     out.push({ kind: r.process === 'up' ? 'heal' : 'process', text, replica: r.id });
+  }
+  // A stall that starts a run: on a loaded machine every second may bring one, the card shows them all.
+  const stall = r.lag?.lastStall;
+  const before = p.lag?.lastStall;
+  if (stall != null && (before == null || stall.timeMs - before.timeMs >= STALL_RECENT_MS)) {
+    out.push({ kind: 'stall', text: `${r.id}: event loop stalled ${stall.atLeast ? 'over ' : ''}${Math.round(stall.ms)} ms`, replica: r.id });
   }
   const a = p.state;
   const b = r.state;

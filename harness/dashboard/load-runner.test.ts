@@ -7,7 +7,7 @@ import { LoadRunner, quantile } from './load-runner.js';
 const service: KvService = {
   id: 'n1', protocol: 'raft', leader: () => 'n1', httpUrlOf: () => null,
   execute: async () => ({ kind: 'put' }) as never,
-  readLinearizable: async () => null, readStale: () => null, status: () => ({}), metrics: () => '', healthy: () => true,
+  readLinearizable: async () => null, readStale: () => null, status: () => ({}), healthy: () => true,
 };
 
 t.test('quantile picks from sorted samples', async (t) => {

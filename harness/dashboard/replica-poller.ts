@@ -1,5 +1,6 @@
 import type { Replica } from '../cluster/cluster.js';
-import type { CardState, FlowMessage, StatusOnlyState } from './dashboard-types.js';
+import type { CardState, FlowMessage, LagView, StatusOnlyState } from './dashboard-types.js';
+import { LagTracker } from './event-loop-lag.js';
 
 interface MessagesAnswer {
   seq: number;
@@ -11,31 +12,52 @@ export interface PollResult {
   stale: boolean;
   error: string | null;
   messages: FlowMessage[];
+  lag: LagView | undefined;
 }
 
 /**
  * Reads one replica's debug API (nodes/debug/): its state and the sampled messages since the last
- * read. A replica that is not up is not asked; its last state is kept and marked stale. A replica
- * without the debug API is shown from /status.
+ * read, and about once a second its /metrics for the event-loop delay (event-loop-lag.ts: the
+ * replica's window is a second, and a scrape renders every metric, so more often would cost the
+ * replica for nothing). A replica that is not up is not asked; its last state is kept and marked
+ * stale. A replica without the debug API is shown from /status.
  */
 export class ReplicaPoller {
   private last: CardState | null = null;
   private since = 0;
   private pid: number | null = null;
+  private readonly lag = new LagTracker();
+  private lagReadAtMs = -Infinity;
 
-  constructor(private readonly timeoutMs = 800) {}
+  constructor(
+    private readonly timeoutMs = 800,
+    private readonly lagEveryMs = 1000,
+  ) {}
 
   async poll(replica: Pick<Replica, 'httpUrl' | 'state'>): Promise<PollResult> {
-    if (replica.state !== 'up') return { state: this.last, stale: this.last !== null, error: null, messages: [] };
+    if (replica.state !== 'up') return { state: this.last, stale: this.last !== null, error: null, messages: [], lag: this.lag.view() };
     try {
       const state = await this.readState(replica.httpUrl);
       if (state.pid !== this.pid) this.since = 0; // a new process: its sequence numbers start again
       this.pid = state.pid;
       this.last = state;
-      const messages = await this.readMessages(replica.httpUrl);
-      return { state, stale: false, error: null, messages };
+      const [messages] = await Promise.all([this.readMessages(replica.httpUrl), this.readLag(replica.httpUrl, state.pid)]);
+      return { state, stale: false, error: null, messages, lag: this.lag.view() };
     } catch (err) {
-      return { state: this.last, stale: this.last !== null, error: (err as Error).message, messages: [] };
+      return { state: this.last, stale: this.last !== null, error: (err as Error).message, messages: [], lag: this.lag.view() };
+    }
+  }
+
+  /** At most once per lagEveryMs; a failed or unparsable read only leaves the lag as it was. */
+  private async readLag(url: string, pid: number): Promise<void> {
+    const now = Date.now();
+    if (now - this.lagReadAtMs < this.lagEveryMs) return;
+    this.lagReadAtMs = now;
+    try {
+      const res = await fetch(url + '/metrics', { signal: AbortSignal.timeout(this.timeoutMs) });
+      if (res.ok) this.lag.update(await res.text(), pid, Date.now());
+    } catch {
+      // the state read decides whether the replica is reachable; the lag just waits for the next read
     }
   }
 

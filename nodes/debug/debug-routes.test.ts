@@ -15,7 +15,6 @@ const service: KvService = {
   readLinearizable: async () => null,
   readStale: () => null,
   status: () => ({ id: 'n1' }),
-  metrics: () => '',
   healthy: () => true,
 };
 
@@ -80,4 +79,21 @@ t.test('PUT /admin/debug/dial/:id pins where the transport dials a peer', async 
   const plain = build({ service });
   t.teardown(() => plain.close());
   t.equal((await plain.inject({ method: 'PUT', url: '/admin/debug/dial/n4', payload: { host: 'h', port: 1 } })).statusCode, 404, 'not without --debug-api');
+});
+
+t.test('POST /admin/debug/block-event-loop stalls the loop for ms milliseconds, only with --debug-api', async (t) => {
+  const app = build({ service, debug: enableDebugApi('n1', {}, { tap: null }) });
+  t.teardown(() => app.close());
+  const post = (payload: unknown) => app.inject({ method: 'POST', url: '/admin/debug/block-event-loop', payload: payload as Record<string, unknown> });
+  const started = performance.now();
+  const res = await post({ ms: 60 });
+  t.equal(res.statusCode, 200);
+  t.ok(res.json().blockedMs >= 60, `blocked ${res.json().blockedMs} ms`);
+  t.ok(performance.now() - started >= 60, 'the request took as long');
+  for (const bad of [{ ms: 0 }, { ms: 5001 }, { ms: 1.5 }, { ms: '10' }, {}]) {
+    t.equal((await post(bad)).statusCode, 400, `refused: ${JSON.stringify(bad)}`);
+  }
+  const plain = build({ service });
+  t.teardown(() => plain.close());
+  t.equal((await plain.inject({ method: 'POST', url: '/admin/debug/block-event-loop', payload: { ms: 10 } })).statusCode, 404, 'not without --debug-api');
 });

@@ -30,11 +30,20 @@ const pinBody = {
   properties: { host: { type: 'string', minLength: 1, maxLength: 255 }, port: { type: 'integer', minimum: 1, maximum: 65535 } },
 } as const;
 
+const blockBody = {
+  type: 'object',
+  required: ['ms'],
+  properties: { ms: { type: 'integer', minimum: 1, maximum: 5000 } },
+  additionalProperties: false,
+} as const;
+
 /**
  * The replica's debug API, read by the dashboard (harness/dashboard/):
  * `GET /admin/debug/state` (debug-state.ts) and `GET /admin/debug/messages?since=N` (message-tap.ts);
- * and `PUT /admin/debug/dial/:id` with `{host, port}`, with which the harness routes this
- * replica's link to a replica added later through its fault proxy (harness/cluster/cluster.ts).
+ * `PUT /admin/debug/dial/:id` with `{host, port}`, with which the harness routes this replica's
+ * link to a replica added later through its fault proxy (harness/cluster/cluster.ts); and
+ * `POST /admin/debug/block-event-loop` with `{ms}` (1..5000), a deliberate stall, to see it in
+ * consensus_event_loop_delay_seconds and on the dashboard.
  */
 export function registerDebugRoutes(app: FastifyInstance, api: DebugApi): void {
   app.get('/admin/debug/state', async () => {
@@ -66,4 +75,16 @@ export function registerDebugRoutes(app: FastifyInstance, api: DebugApi): void {
       return { id, host, port };
     },
   );
+  app.post<{ Body: { ms: number } }>('/admin/debug/block-event-loop', { schema: { body: blockBody } }, async (request) => ({
+    blockedMs: blockEventLoop(request.body.ms),
+  }));
+}
+
+/** Busy-wait: nothing else runs in this process meanwhile (timers, sockets, the protocol). */
+function blockEventLoop(ms: number): number {
+  const start = performance.now();
+  while (performance.now() - start < ms) {
+    // spin
+  }
+  return Math.round(performance.now() - start);
 }

@@ -5,6 +5,7 @@ import { NotLeaderError } from './errors.js';
 import type { KvService } from './kv-service.js';
 import { KvStateMachine } from '../../protocols/kv/state-machine.js';
 import type { KvCommand, KvResult } from '../../protocols/kv/commands.js';
+import { parsePromText, sampleValue } from '../../harness/client/prom-text.js';
 
 /** A one-replica service without replication: enough to test the HTTP contract. */
 function localService(id = 'n1', leader: string | null = id, urls: Record<string, string> = {}): KvService & { applied: KvCommand[] } {
@@ -28,7 +29,6 @@ function localService(id = 'n1', leader: string | null = id, urls: Record<string
     },
     readStale: (key) => sm.get(key),
     status: () => ({ id, protocol: 'test', role: leading() ? 'leader' : 'follower', leader }),
-    metrics: () => 'x 1\n',
     healthy: () => true,
   };
 }
@@ -175,7 +175,8 @@ t.test('status, metrics and health', async (t) => {
   t.equal((await app.inject({ url: '/status' })).json().role, 'leader');
   const metrics = await app.inject({ url: '/metrics' });
   t.match(metrics.headers['content-type'], /text\/plain/);
-  t.match(metrics.body, /consensus_http_requests_total\{replica="n1",method="GET",route="\/status",status="200"\} 1/);
+  const families = parsePromText(metrics.body);
+  t.equal(sampleValue(families, 'consensus_http_requests_total', { replica: 'n1', method: 'GET', route: '/status', status: '200' }), 1);
   t.equal((await app.inject({ url: '/health' })).statusCode, 200);
 });
 

@@ -6,12 +6,19 @@ import type { KvService } from './kv-service.js';
 import { defaultHttpLimits, type HttpLimits } from './limits.js';
 import { registerMemberRoutes } from './member-routes.js';
 import { registerDebugRoutes, type DebugApi } from '../debug/debug-routes.js';
+import { ReplicaMetrics } from '../metrics.js';
+import { addHttpMetrics } from './http-metrics.js';
 
 export interface AppOptions {
   service: KvService;
   limits?: Partial<HttpLimits>;
   /** `--debug-api`: GET /admin/debug/state and /admin/debug/messages (nodes/debug/); absent: no such routes. */
   debug?: DebugApi;
+  /**
+   * The process's registry (nodes/metrics.ts), where the replica registered its metrics; GET
+   * /metrics renders it. Absent (tests): a registry of this app's own HTTP metrics only.
+   */
+  metrics?: ReplicaMetrics;
 }
 
 type KeyParams = { key: string };
@@ -48,6 +55,7 @@ const readQuery = {
 export function build(options: AppOptions): FastifyInstance {
   const limits: HttpLimits = { ...defaultHttpLimits, ...options.limits };
   const { service } = options;
+  const metrics = options.metrics ?? new ReplicaMetrics({ id: service.id, protocol: service.protocol });
   const app = Fastify({
     logger: false,
     bodyLimit: limits.bodyBytesMax,
@@ -162,11 +170,7 @@ export function build(options: AppOptions): FastifyInstance {
     },
   );
 
-  const requests = new Map<string, number>();
-  app.addHook('onResponse', async (request, reply) => {
-    const key = `${request.method} ${request.routeOptions.url ?? 'unknown'} ${reply.statusCode}`;
-    requests.set(key, (requests.get(key) ?? 0) + 1);
-  });
+  addHttpMetrics(app, metrics);
 
   const read = async (request: FastifyRequest, reply: FastifyReply, key: string, consistency: string) => {
     if (consistency === 'stale') return service.readStale(key);
@@ -193,23 +197,11 @@ export function build(options: AppOptions): FastifyInstance {
   registerMemberRoutes(app, service, viaLeader);
   if (options.debug !== undefined) registerDebugRoutes(app, options.debug);
   app.get('/status', async () => service.status());
-  app.get('/metrics', async (_request, reply) =>
-    reply.header('content-type', 'text/plain; version=0.0.4').send(service.metrics() + renderRequests(service, requests)),
-  );
+  app.get('/metrics', async (_request, reply) => reply.header('content-type', metrics.contentType).send(await metrics.render()));
   app.get('/health', async (_request, reply) =>
     service.healthy() ? { ok: true } : sendError(reply, new ServiceError('NO_LEADER', 'recovering', {}, 1)),
   );
   return app;
-}
-
-/** HTTP requests answered, by method, route and status (a Prometheus counter). */
-function renderRequests(service: KvService, requests: Map<string, number>): string {
-  const lines = ['# HELP consensus_http_requests_total Client HTTP requests answered.', '# TYPE consensus_http_requests_total counter'];
-  for (const [key, n] of requests) {
-    const [method, route, status] = key.split(' ');
-    lines.push(`consensus_http_requests_total{replica="${service.id}",method="${method}",route="${route}",status="${status}"} ${n}`);
-  }
-  return lines.join('\n') + '\n';
 }
 
 function isReply(value: unknown): value is FastifyReply {

@@ -3,7 +3,9 @@ import type { MembershipService } from './members.js';
 
 /**
  * What the HTTP API needs from a replica, whatever protocol runs behind it. Raft, Multi-Paxos
- * and PBFT replicas each implement it; the HTTP layer (app.ts) is shared.
+ * and PBFT replicas each implement it; the HTTP layer (app.ts) is shared. Metrics are not here:
+ * each runtime registers its own in the process's registry (nodes/metrics.ts), which GET /metrics
+ * renders.
  */
 export interface KvService {
   readonly id: string;
@@ -32,8 +34,6 @@ export interface KvService {
   /** Local state, possibly stale (`?consistency=stale`). */
   readStale(key: string): string | null;
   status(): Record<string, unknown>;
-  /** Prometheus text exposition. */
-  metrics(): string;
   /** True once the replica has recovered its state and can serve. */
   healthy(): boolean;
 }

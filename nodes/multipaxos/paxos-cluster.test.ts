@@ -6,6 +6,7 @@
 import t, { type Test } from 'tap';
 import { Cluster } from '../../harness/cluster/cluster.js';
 import { kv, until } from '../../harness/client/kv-client.js';
+import { histogramOf, parsePromText, sampleValue } from '../../harness/client/prom-text.js';
 
 const ok = (r: { status: number }) => r.status === 200;
 
@@ -108,6 +109,16 @@ t.test('garbage collection: a wiped replica behind the compaction point catches 
   const leaderStatus = await until(() => cluster.status(leader), covered, 10_000, 'the collected slots are under a stored snapshot');
   t.ok(Number(leaderStatus?.['compactedTo']) > 8, `the leader collected slots (to ${String(leaderStatus?.['compactedTo'])}) the dead replica never applied`);
   t.ok(covered(leaderStatus), 'under a stored snapshot');
+  // The leader's /metrics: valid Prometheus text (parsePromText throws otherwise) with the histograms.
+  const m = parsePromText(await (await fetch(url + '/metrics')).text());
+  t.ok((histogramOf(m, 'consensus_snapshot_seconds', { phase: 'encode' })?.count ?? 0) >= 1, 'compaction snapshot encode timed');
+  t.ok((histogramOf(m, 'consensus_snapshot_seconds', { phase: 'persist' })?.count ?? 0) >= 1, 'compaction snapshot persist timed');
+  t.equal(histogramOf(m, 'consensus_storage_write_seconds', { fsync: 'true' })?.count, sampleValue(m, 'consensus_fsyncs_total'), 'one storage sample per fsync');
+  t.ok((histogramOf(m, 'consensus_http_request_duration_seconds', { method: 'PUT', route: '/kv/:key', status_class: '2xx' })?.count ?? 0) >= 60, 'puts timed');
+  t.ok((histogramOf(m, 'consensus_event_loop_delay_seconds')?.count ?? 0) > 0, 'event-loop delay sampled');
+  for (const name of ['process_resident_memory_bytes', 'nodejs_heap_size_used_bytes', 'consensus_event_loop_delay_max_seconds', 'paxos_compactions_total']) {
+    t.ok(sampleValue(m, name, { replica: leader, protocol: 'multipaxos' }) !== undefined, `${name} with the replica's labels`);
+  }
 
   await cluster.restart(victim.id, { wipe: true });
   const last = await until(() => kv.get(victim.httpUrl, 'gc59', 'stale'), ok, 20_000, 'the wiped replica catches up');

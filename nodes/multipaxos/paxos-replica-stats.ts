@@ -1,14 +1,23 @@
 import type { PaxosStatus } from '../../protocols/multipaxos/types.js';
-import { Metrics } from '../metrics.js';
-import type { PaxosStore } from '../storage/leveldb-paxos-store.js';
-import type { StorageStats } from '../storage/leveldb-raft-log-store.js';
+import type { ReplicaMetrics } from '../metrics.js';
+import { addPeerMetrics, addStorageMetrics, snapshotTimer, type DiskStats, type SnapshotTimer } from '../replica-metrics.js';
 import type { Transport } from '../transport/index.js';
 
+/** What the Multi-Paxos replica's metrics read at scrape time. */
+export interface PaxosMetricSources {
+  status: () => PaxosStatus;
+  commitIndex: () => number;
+  appliedIndex: () => number;
+  readsServed: () => number;
+  disk: DiskStats;
+  transport: Transport;
+}
+
 /**
- * Counters of one Multi-Paxos replica, exposed on GET /metrics (Prometheus text format). The
- * consensus_* names are the Raft replica's (nodes/raft/raft-replica-stats.ts) so that benchmarks
- * and dashboards compare the two directly; an "entry" is one client command (a slot carries a
- * batch of them) or a no-op.
+ * Counters of one Multi-Paxos replica, read by GET /metrics (Prometheus text format) through the
+ * process's registry (nodes/metrics.ts). The consensus_* names are the Raft replica's
+ * (nodes/raft/raft-replica-stats.ts) so that benchmarks and dashboards compare the two directly;
+ * an "entry" is one client command (a slot carries a batch of them) or a no-op.
  */
 export class PaxosReplicaStats {
   proposals = 0;
@@ -22,15 +31,15 @@ export class PaxosReplicaStats {
   compactions = 0;
   snapshotsSent = 0;
   snapshotsInstalled = 0;
+  /** Compaction snapshots, timed by phase (consensus_snapshot_seconds); a no-op until registered. */
+  snapshotSeconds: SnapshotTimer = () => undefined;
 
-  render(id: string, status: PaxosStatus, commitIndex: number, appliedIndex: number, readsServed: number, store: PaxosStore, transport: Transport): string {
-    const m = new Metrics({ replica: id, protocol: 'multipaxos' });
-    const disk: StorageStats = (store as { stats?: StorageStats }).stats ?? { fsyncs: 0, writes: 0, entriesPersisted: 0, bytesPersisted: 0 };
-    const peers = Object.entries(transport.stats().peers);
+  register(m: ReplicaMetrics, src: PaxosMetricSources): void {
+    const status = m.perScrape(src.status);
     m.counter('consensus_proposals_total', 'Commands proposed by this replica as leader.', () => this.proposals);
     m.counter('consensus_applied_entries_total', 'Commands (and no-ops) applied to the state machine.', () => this.applied);
     m.counter('paxos_applied_slots_total', 'Decided slots applied to the state machine.', () => this.appliedSlots);
-    m.counter('consensus_linearizable_reads_total', 'Linearizable reads served (read index).', () => readsServed);
+    m.counter('consensus_linearizable_reads_total', 'Linearizable reads served (read index).', src.readsServed);
     m.counter('consensus_request_timeouts_total', 'Client requests answered TIMEOUT.', () => this.timeouts);
     m.counter('consensus_overloaded_total', 'Client requests refused OVERLOADED.', () => this.overloaded);
     m.counter('consensus_not_applied_total', 'Proposals whose slot was decided with another ballot (NO_LEADER).', () => this.notApplied);
@@ -39,32 +48,15 @@ export class PaxosReplicaStats {
     m.counter('paxos_compactions_total', 'Garbage collections of decided slots (each stores a snapshot).', () => this.compactions);
     m.counter('paxos_snapshots_sent_total', 'State-machine snapshots sent to replicas behind the compaction point.', () => this.snapshotsSent);
     m.counter('paxos_snapshots_installed_total', 'State-machine snapshots received and installed.', () => this.snapshotsInstalled);
-    m.gauge('paxos_compacted_to', 'Every slot at or below it is garbage-collected here.', () => status.compactedTo);
-    m.counter('consensus_fsyncs_total', 'Durable (fsync) storage batches.', () => disk.fsyncs);
-    m.counter('consensus_storage_writes_total', 'Storage batches written (with or without fsync).', () => disk.writes);
-    m.counter('consensus_entries_persisted_total', 'Commands in accepted pvalues written to storage.', () => disk.entriesPersisted);
-    m.counter('consensus_bytes_persisted_total', 'Bytes written to storage.', () => disk.bytesPersisted);
-    m.gauge('consensus_entries_per_fsync', 'Mean commands carried by one fsync (group commit and batching).', () =>
-      disk.fsyncs === 0 ? 0 : disk.entriesPersisted / disk.fsyncs,
-    );
-    m.gauge('paxos_ballot_round', 'Round of the current ballot.', () => status.ballot.round);
-    m.gauge('paxos_is_leader', '1 when this replica leads.', () => (status.role === 'leader' ? 1 : 0));
-    m.gauge('paxos_inflight_slots', 'Slots with a commander in flight (pipelining).', () => status.inflight);
-    m.gauge('consensus_commit_index', 'Highest slot below which every slot is decided.', () => commitIndex);
-    m.gauge('consensus_applied_index', 'Highest slot applied.', () => appliedIndex);
-    m.gauge('paxos_slot_in', 'Next slot this leader proposes in.', () => status.slotIn);
-    m.counter('consensus_peer_messages_sent_total', 'Messages sent to each peer.', () =>
-      peers.map(([peer, s]) => ({ labels: { peer }, value: s.messagesSent })),
-    );
-    m.counter('consensus_peer_bytes_sent_total', 'Bytes sent to each peer.', () =>
-      peers.map(([peer, s]) => ({ labels: { peer }, value: s.bytesSent })),
-    );
-    m.counter('consensus_peer_messages_received_total', 'Messages received from each peer.', () =>
-      peers.map(([peer, s]) => ({ labels: { peer }, value: s.messagesReceived })),
-    );
-    m.counter('consensus_peer_messages_dropped_total', 'Messages dropped because a peer queue was full.', () =>
-      peers.map(([peer, s]) => ({ labels: { peer }, value: s.dropped })),
-    );
-    return m.render();
+    m.gauge('paxos_compacted_to', 'Every slot at or below it is garbage-collected here.', () => status().compactedTo);
+    addStorageMetrics(m, src.disk, 'Commands in accepted pvalues written to storage.');
+    m.gauge('paxos_ballot_round', 'Round of the current ballot.', () => status().ballot.round);
+    m.gauge('paxos_is_leader', '1 when this replica leads.', () => (status().role === 'leader' ? 1 : 0));
+    m.gauge('paxos_inflight_slots', 'Slots with a commander in flight (pipelining).', () => status().inflight);
+    m.gauge('consensus_commit_index', 'Highest slot below which every slot is decided.', src.commitIndex);
+    m.gauge('consensus_applied_index', 'Highest slot applied.', src.appliedIndex);
+    m.gauge('paxos_slot_in', 'Next slot this leader proposes in.', () => status().slotIn);
+    addPeerMetrics(m, src.transport);
+    this.snapshotSeconds = snapshotTimer(m);
   }
 }

@@ -12,6 +12,8 @@ import type { KvService } from '../http/kv-service.js';
 import type { PaxosTuning } from '../config.js';
 import { isEmptyUpdate, type PaxosStore } from '../storage/leveldb-paxos-store.js';
 import type { Transport } from '../transport/index.js';
+import type { ReplicaMetrics } from '../metrics.js';
+import type { DiskStats } from '../replica-metrics.js';
 import { WaiterTable, type Waiter } from '../waiter-table.js';
 import { ReadyLoop } from '../ready-loop.js';
 import { ReadWaiters } from '../read-waiters.js';
@@ -39,6 +41,8 @@ export interface PaxosReplicaOptions {
   logger: Logger;
   /** Answer linearizable reads from local state: deliberately unsafe, for the harness. */
   unsafeLocalReads?: boolean;
+  /** The process's metrics registry (nodes/metrics.ts): this replica's counters go there. */
+  metrics: ReplicaMetrics;
 }
 
 type PendingWrite = Waiter<KvResult>;
@@ -117,6 +121,14 @@ export class PaxosReplica implements KvService, DebugSource {
       propose: (data) => proposeOutcome(core.propose(data)),
       read: (ctx) => core.readIndex(ctx),
       leader: () => this.soft.leader,
+    });
+    this.stats.register(opts.metrics, {
+      status: () => core.status(),
+      commitIndex: () => this.commitIndex(),
+      appliedIndex: () => this.appliedIndex,
+      readsServed: () => this.reads.served,
+      disk: (opts.store as { stats?: DiskStats }).stats ?? { fsyncs: 0, writes: 0, entriesPersisted: 0, bytesPersisted: 0 },
+      transport: opts.transport,
     });
   }
 
@@ -250,10 +262,6 @@ export class PaxosReplica implements KvService, DebugSource {
     return paxosDebugState(this.core, this.commitIndex(), this.appliedIndex);
   }
 
-  metrics(): string {
-    return this.stats.render(this.id, this.core.status(), this.commitIndex(), this.appliedIndex, this.reads.served, this.opts.store, this.opts.transport);
-  }
-
   async close(): Promise<void> {
     if (this.loop.isClosed) return;
     const stopped = this.loop.close(); // no input is taken from here on
@@ -312,14 +320,23 @@ export class PaxosReplica implements KvService, DebugSource {
   private async persist(rd: Ready): Promise<void> {
     if (isEmptyUpdate(rd.persist)) return;
     let snapshot: SnapshotData | null = null;
+    let encoded: number | null = null; // when this replica encoded its own snapshot (not a received one)
     if (rd.persist.compactTo !== null) {
-      snapshot = rd.installSnapshot ?? { slot: this.appliedIndex, data: snapshotCodec.pack(this.sm.snapshot()) };
+      snapshot = rd.installSnapshot;
+      if (snapshot === null) {
+        const started = performance.now();
+        snapshot = { slot: this.appliedIndex, data: snapshotCodec.pack(this.sm.snapshot()) };
+        encoded = performance.now();
+        this.stats.snapshotSeconds('encode', (encoded - started) / 1000);
+      }
     }
     await this.opts.store.persist(rd.persist, snapshot);
     if (snapshot !== null) {
       this.snapshot = snapshot;
       this.stats.compactions++;
     }
+    // The persist phase is the whole batch: this Ready's acceptor state and decisions too.
+    if (encoded !== null) this.stats.snapshotSeconds('persist', (performance.now() - encoded) / 1000);
   }
 
   private sendSnapshots(to: string[]): void {

@@ -1,6 +1,9 @@
-import { Metrics } from '../metrics.js';
+import type { ReplicaMetrics } from '../metrics.js';
 
-/** Counters of a PBFT replica's client side (the HTTP gateway and the library route), for GET /metrics. */
+/**
+ * Counters of a PBFT replica's client side (the HTTP gateway and the library route), read by
+ * GET /metrics through the process's registry (nodes/metrics.ts).
+ */
 export class GatewayStats {
   writes = 0;
   reads = 0;
@@ -11,8 +14,7 @@ export class GatewayStats {
   timeouts = 0;
   overloaded = 0;
 
-  render(id: string, pending: number): string {
-    const m = new Metrics({ replica: id, protocol: 'pbft' });
+  register(m: ReplicaMetrics, pending: () => number): void {
     m.counter('pbft_gateway_writes_total', 'Ordered requests this replica originated for HTTP clients.', () => this.writes);
     m.counter('pbft_gateway_reads_total', 'Linearizable reads this replica served as a gateway.', () => this.reads);
     m.counter('consensus_linearizable_reads_total', 'Linearizable reads served.', () => this.readOnlyServed + this.readOnlyFallbacks);
@@ -22,7 +24,6 @@ export class GatewayStats {
     m.counter('pbft_gateway_resends_total', 'Requests resent because no f+1 matching replies came in time.', () => this.resends);
     m.counter('consensus_request_timeouts_total', 'Client requests answered TIMEOUT.', () => this.timeouts);
     m.counter('consensus_overloaded_total', 'Client requests refused OVERLOADED.', () => this.overloaded);
-    m.gauge('pbft_gateway_pending', 'Requests waiting for their reply quorum here.', () => pending);
-    return m.render();
+    m.gauge('pbft_gateway_pending', 'Requests waiting for their reply quorum here.', pending);
   }
 }

@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { Cluster, type ClusterOptions } from '../../harness/cluster/cluster.js';
 import { call, kv, until, type KvResponse } from '../../harness/client/kv-client.js';
 import { PbftClient } from './pbft-client.js';
+import { histogramOf, parsePromText, sampleValue } from '../../harness/client/prom-text.js';
 
 const ok = (r: KvResponse): boolean => r.status === 200;
 /** Small checkpoints, so the tests cross several of them; a quick view-change timer. */
@@ -79,6 +80,17 @@ t.test('writes and reads through every replica, the library client, bad input', 
   const metrics = await (await fetch(`${a}/metrics`)).text();
   for (const name of ['consensus_fsyncs_total', 'consensus_peer_messages_sent_total', 'pbft_view', 'pbft_read_only_served_total']) {
     t.match(metrics, new RegExp(`^${name}\\{`, 'm'), `metric ${name}`);
+  }
+  // Valid Prometheus text (parsePromText throws otherwise) with the histograms; more than
+  // checkpointInterval (8) requests were ordered above, so n1 took a checkpoint.
+  const scrape = async () => parsePromText(await (await fetch(`${a}/metrics`)).text());
+  const m = await until(scrape, (f) => (histogramOf(f, 'consensus_snapshot_seconds', { phase: 'encode' })?.count ?? 0) >= 1, 20_000, 'a checkpoint timed');
+  t.equal(histogramOf(m, 'consensus_storage_write_seconds', { fsync: 'true' })?.count, sampleValue(m, 'consensus_fsyncs_total'), 'one storage sample per fsync');
+  t.ok((histogramOf(m, 'consensus_http_request_duration_seconds', { method: 'PUT', route: '/kv/:key', status_class: '2xx' })?.count ?? 0) >= 1, 'puts timed');
+  t.ok((histogramOf(m, 'consensus_http_request_duration_seconds', { method: 'POST', route: '/pbft/request', status_class: '2xx' })?.count ?? 0) >= 1, 'library requests timed');
+  t.ok((histogramOf(m, 'consensus_event_loop_delay_seconds')?.count ?? 0) > 0, 'event-loop delay sampled');
+  for (const name of ['process_resident_memory_bytes', 'nodejs_heap_size_used_bytes', 'consensus_event_loop_delay_p50_seconds', 'pbft_gateway_writes_total']) {
+    t.ok(sampleValue(m, name, { replica: 'n1', protocol: 'pbft' }) !== undefined, `${name} with the replica's labels`);
   }
 });
 

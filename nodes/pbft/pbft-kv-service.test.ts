@@ -34,9 +34,6 @@ class FakePort implements PbftGatewayPort {
   status(): Record<string, unknown> {
     return { id: 'n1', protocol: 'pbft', view: 0 };
   }
-  metrics(): string {
-    return '';
-  }
   debugState(): never {
     throw new Error('not in this test');
   }

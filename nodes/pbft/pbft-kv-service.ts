@@ -3,6 +3,7 @@ import type { ClientRequest } from '../../protocols/pbft/types.js';
 import type { PbftDebugState } from '../debug/debug-state.js';
 import { ServiceError } from '../http/errors.js';
 import type { KvService } from '../http/kv-service.js';
+import type { ReplicaMetrics } from '../metrics.js';
 import { ClientLanes, ReadOnlyTags, type Lane } from './client-lanes.js';
 import { OwnResultWaiters, type OwnResult } from './own-result-waiters.js';
 import { GatewayStats } from './gateway-stats.js';
@@ -27,7 +28,6 @@ export interface PbftGatewayPort {
   primaryId(): string | null;
   httpUrlOf(id: string): string | null;
   status(): Record<string, unknown>;
-  metrics(): string;
   /** The dashboard's view of this replica (nodes/debug/debug-state.ts). */
   debugState(): PbftDebugState;
   healthy(): boolean;
@@ -148,8 +148,9 @@ export class PbftKvService implements KvService {
     return { ...this.port.status(), pendingRequests: this.pending.size, pendingLibraryRequests: this.own.size, gatewayLanes: this.lanes.created };
   }
 
-  metrics(): string {
-    return this.port.metrics() + this.stats.render(this.port.id, this.pending.size);
+  /** The gateway's counters, in the process's registry (the runtime's are registered by the runtime). */
+  registerMetrics(metrics: ReplicaMetrics): void {
+    this.stats.register(metrics, () => this.pending.size);
   }
 
   /** `--debug-api` (nodes/debug/debug-source.ts): what the dashboard draws. */

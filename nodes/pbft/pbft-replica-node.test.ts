@@ -12,6 +12,7 @@ import { generateKeyPair } from './keys.js';
 import { NodePbftCrypto } from './node-crypto.js';
 import { defaultPbftTuning } from './pbft-config.js';
 import { PbftReplicaNode } from './pbft-replica-node.js';
+import { ReplicaMetrics } from '../metrics.js';
 
 const empty = (): PbftReady => ({ persist: [], messages: [], executed: [], replies: [], readReplies: [] });
 
@@ -94,7 +95,7 @@ async function startNode(store = new MemoryPbftStore()) {
   const transport = new FakeTransport();
   const node = await PbftReplicaNode.start({
     id: 'n1', replicas: ids, httpUrls: {}, tuning: { ...defaultPbftTuning, tickMs: 1000 }, store, transport, crypto,
-    logger: pino({ level: 'silent' }), wrap: () => core,
+    logger: pino({ level: 'silent' }), wrap: () => core, metrics: new ReplicaMetrics({ id: 'n1', protocol: 'pbft' }),
   });
   t.teardown(() => node.service.close());
   return { core, transport, node, store };

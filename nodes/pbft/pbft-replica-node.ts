@@ -16,6 +16,8 @@ import { pbftDebugState } from './pbft-debug-state.js';
 import { faultsTolerated, type PbftTuning } from './pbft-config.js';
 import { PbftKvService, type GatewayRequest, type PbftGatewayPort } from './pbft-kv-service.js';
 import { PbftNodeStats } from './pbft-node-stats.js';
+import type { ReplicaMetrics } from '../metrics.js';
+import { checkpointTimer } from './checkpoint-timer.js';
 
 export interface PbftNodeOptions {
   /** This replica's id; `replicas` in cluster-file order gives the core's indices 0..n-1. */
@@ -31,6 +33,8 @@ export interface PbftNodeOptions {
   wrap?: (core: PbftReplica) => PbftReplicaApi;
   /** Shown on /status: the misbehaviour this replica was started with. */
   byzantine?: string | null;
+  /** The process's metrics registry (nodes/metrics.ts): this replica's and its gateway's counters go there. */
+  metrics: ReplicaMetrics;
 }
 
 /**
@@ -74,6 +78,9 @@ export class PbftReplicaNode implements PbftGatewayPort {
       maxPendingRequests: t.maxPendingRequests,
       retransmitMs: t.retransmitMs,
     });
+    this.stats.register(opts.metrics, () => core.status(), opts.store, opts.transport);
+    this.service.registerMetrics(opts.metrics);
+    correct.observer = checkpointTimer(config.self, (seconds) => this.stats.checkpointSeconds('encode', seconds));
   }
 
   get id(): string {
@@ -170,10 +177,6 @@ export class PbftReplicaNode implements PbftGatewayPort {
 
   debugState(): PbftDebugState {
     return pbftDebugState(this.id, this.core.status(), this.opts.replicas, this.correct.slotPhases(DEBUG_LOG_TAIL));
-  }
-
-  metrics(): string {
-    return this.stats.render(this.id, this.core.status(), this.opts.store, this.opts.transport);
   }
 
   /** Called by the gateway's close() (the KvService main.ts stops). */

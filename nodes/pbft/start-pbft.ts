@@ -10,6 +10,8 @@ import { NodePbftCrypto } from './node-crypto.js';
 import { pbftTuning } from './pbft-config.js';
 import { PbftReplicaNode } from './pbft-replica-node.js';
 import { pbftRoutes } from './pbft-routes.js';
+import type { ReplicaMetrics } from '../metrics.js';
+import type { WriteTimer } from '../replica-metrics.js';
 
 export interface StartPbftOptions {
   cluster: ClusterFile;
@@ -18,11 +20,15 @@ export interface StartPbftOptions {
   /** This replica's private keys (nodes/pbft/keys.ts); must match its public keys in the cluster file. */
   keyFile: string;
   sync: boolean;
+  /** Times every storage batch (consensus_storage_write_seconds). */
+  onWrite: WriteTimer;
   /** `--byzantine MODE`: misbehave on purpose (protocols/pbft/byzantine.ts). */
   byzantine: string | undefined;
   httpUrls: Record<string, string>;
   transport: Transport;
   logger: Logger;
+  /** The process's metrics registry (nodes/metrics.ts). */
+  metrics: ReplicaMetrics;
 }
 
 export interface StartedPbft {
@@ -42,7 +48,7 @@ export async function startPbft(o: StartPbftOptions): Promise<StartedPbft> {
   const publicKeys = o.cluster.nodes.map((n) => n.publicKeys as PbftPublicKeys);
   const crypto = new NodePbftCrypto(replicas.indexOf(o.self.id), keys, publicKeys);
   const wrap = o.byzantine === undefined ? undefined : byzantineWrapper(o.byzantine, crypto);
-  const store = await LevelDbPbftStore.open(o.dataDir, { sync: o.sync });
+  const store = await LevelDbPbftStore.open(o.dataDir, { sync: o.sync, onWrite: o.onWrite });
   const node = await PbftReplicaNode.start({
     id: o.self.id,
     replicas,
@@ -52,6 +58,7 @@ export async function startPbft(o: StartPbftOptions): Promise<StartedPbft> {
     transport: o.transport,
     crypto,
     logger: o.logger,
+    metrics: o.metrics,
     ...(wrap === undefined ? {} : { wrap, byzantine: o.byzantine ?? null }),
   });
   if (o.byzantine !== undefined) o.logger.warn({ mode: o.byzantine }, 'this replica is Byzantine on purpose (--byzantine)');

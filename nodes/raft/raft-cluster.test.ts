@@ -9,6 +9,7 @@ import pino from 'pino';
 import { TcpTransport } from '../transport/index.js';
 import { Cluster } from '../../harness/cluster/cluster.js';
 import { kv, until } from '../../harness/client/kv-client.js';
+import { histogramOf, parsePromText, sampleValue } from '../../harness/client/prom-text.js';
 
 const ok = (r: { status: number }) => r.status === 200;
 
@@ -92,6 +93,16 @@ t.test('a wiped replica rejoins through InstallSnapshot after the log was compac
   t.ok(Number(before?.['snapshotIndex']) > 0, `the leader compacted its log (snapshotIndex ${before?.['snapshotIndex']})`);
   t.ok(Number(before?.['snapshotChunks']) > 1, `its snapshot is larger than one chunk (${before?.['snapshotChunks']} chunks)`);
   // The wiped replica receives it chunk by chunk while writes go on (and more snapshots are taken).
+  // The leader's /metrics: valid Prometheus text (parsePromText throws otherwise) with the histograms.
+  const m = parsePromText(await (await fetch(url + '/metrics')).text());
+  t.ok((histogramOf(m, 'consensus_snapshot_seconds', { phase: 'take' })?.count ?? 0) >= 1, 'snapshots taken, timed');
+  t.equal(histogramOf(m, 'consensus_storage_write_seconds', { fsync: 'true' })?.count, sampleValue(m, 'consensus_fsyncs_total'), 'one storage sample per fsync');
+  t.ok((histogramOf(m, 'consensus_http_request_duration_seconds', { method: 'PUT', route: '/kv/:key', status_class: '2xx' })?.count ?? 0) >= 60, 'puts timed');
+  t.ok((histogramOf(m, 'consensus_event_loop_delay_seconds')?.count ?? 0) > 0, 'event-loop delay sampled');
+  for (const name of ['process_resident_memory_bytes', 'nodejs_heap_size_used_bytes', 'nodejs_eventloop_lag_p99_seconds', 'consensus_event_loop_delay_p99_seconds']) {
+    t.ok(sampleValue(m, name, { replica: leader, protocol: 'raft' }) !== undefined, `${name} with the replica's labels`);
+  }
+  t.equal(m.get('nodejs_gc_duration_seconds')?.type, 'histogram');
   await cluster.restart(victim.id, { wipe: true });
   let writing = true;
   let written = 0;

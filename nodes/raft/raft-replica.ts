@@ -10,6 +10,8 @@ import { NotLeaderError, ServiceError } from '../http/errors.js';
 import type { KvService } from '../http/kv-service.js';
 import type { NodeSpec, RaftTuning } from '../config.js';
 import type { RaftLogStore } from '../storage/raft-log-store.js';
+import type { ReplicaMetrics } from '../metrics.js';
+import type { DiskStats } from '../replica-metrics.js';
 import type { Transport } from '../transport/index.js';
 import { WaiterTable, type Waiter } from '../waiter-table.js';
 import { isRaftMessage } from './message-guard.js';
@@ -49,6 +51,8 @@ export interface RaftReplicaOptions {
   logger: Logger;
   /** Answer linearizable reads from local state: deliberately unsafe, for the harness. */
   unsafeLocalReads?: boolean;
+  /** The process's metrics registry (nodes/metrics.ts): this replica's counters go there. */
+  metrics: ReplicaMetrics;
 }
 
 interface PendingWrite extends Waiter<KvResult> {
@@ -125,6 +129,13 @@ export class RaftReplica implements KvService, DebugSource {
       clusterNodes: opts.clusterNodes ?? [],
       deadlineMs: Math.max(8000, opts.tuning.requestTimeoutMs),
       retryMs: opts.tuning.tickMs,
+    });
+    this.stats.register(opts.metrics, {
+      status: () => core.status(),
+      appliedIndex: () => this.appliedIndex,
+      readsServed: () => this.reads.served,
+      disk: (opts.store as { stats?: DiskStats }).stats ?? { fsyncs: 0, writes: 0, entriesPersisted: 0, bytesPersisted: 0 },
+      transport: opts.transport,
     });
   }
 
@@ -304,10 +315,6 @@ export class RaftReplica implements KvService, DebugSource {
     return raftDebugState(this.core, this.appliedIndex);
   }
 
-  metrics(): string {
-    return this.stats.render(this.id, this.core.status(), this.appliedIndex, this.reads.served, this.opts.store, this.opts.transport);
-  }
-
   async close(): Promise<void> {
     if (this.loop.isClosed) return;
     const stopped = this.loop.close(); // no input is taken from here on
@@ -403,6 +410,7 @@ export class RaftReplica implements KvService, DebugSource {
         this.sm = sm;
         this.appliedIndex = Math.max(this.appliedIndex, snapshot.index);
         this.stats.snapshotsInstalled++;
+        this.stats.snapshotSeconds('restore', this.snapshots.last.restoreMs / 1000);
         // Writes waiting for entries the snapshot covers: applied or not, their results are gone.
         for (const [index, waiter] of [...this.writes.entries()]) {
           if (index > snapshot.index) continue;
@@ -433,6 +441,7 @@ export class RaftReplica implements KvService, DebugSource {
       (chunk, bytes) => this.opts.store.writeSnapshotChunk(index, chunk, bytes),
       async (chunks) => {
         if (!(await this.opts.store.saveSnapshot({ index, term, chunks, membership }))) return;
+        this.stats.snapshotSeconds('take', this.snapshots.elapsedSeconds());
         this.loop.input(() => {
           if (this.core.compact(index, chunks)) this.stats.snapshotsTaken++;
         });

@@ -28,6 +28,7 @@ export interface SnapshotJobsOptions {
 interface Job {
   kind: 'take' | 'restore';
   cancelled: boolean;
+  startedMs: number;
 }
 
 export class SnapshotJobs {
@@ -45,18 +46,22 @@ export class SnapshotJobs {
     return this.job?.kind === 'restore';
   }
 
+  /** Seconds since the running job started (0 with none): for the `saved` and `done` callbacks. */
+  elapsedSeconds(): number {
+    return this.job === null ? 0 : (performance.now() - this.job.startedMs) / 1000;
+  }
+
   /** Takes a snapshot of `sm` in the background (ignored while another job runs). */
   take(sm: KvStateMachine, write: (chunk: number, bytes: Uint8Array) => Promise<void>, saved: (chunks: number) => Promise<void>): void {
     if (this.job !== null) return;
-    const job: Job = { kind: 'take', cancelled: false };
+    const job: Job = { kind: 'take', cancelled: false, startedMs: performance.now() };
     this.job = job;
-    const started = performance.now();
     const cut = sm.openCut();
     void (async () => {
       const chunks = await writeSnapshot(cut, { maxChunkBytes: this.opts.maxChunkBytes, ...this.slice(), cancelled: () => job.cancelled }, write);
       if (chunks === null || job.cancelled) return;
       await saved(chunks);
-      this.last.takeMs = performance.now() - started;
+      this.last.takeMs = performance.now() - job.startedMs;
       this.last.takeChunks = chunks;
     })()
       .catch((err: unknown) => this.opts.logger.error({ err }, 'taking a snapshot failed; it will be retried'))
@@ -66,13 +71,12 @@ export class SnapshotJobs {
   /** Restores a state machine from `chunks` chunks in the background; cancels any other job. */
   restore(chunks: number, read: (chunk: number) => Promise<Uint8Array | undefined>, done: (sm: KvStateMachine) => void): void {
     this.cancel();
-    const job: Job = { kind: 'restore', cancelled: false };
+    const job: Job = { kind: 'restore', cancelled: false, startedMs: performance.now() };
     this.job = job;
-    const started = performance.now();
     void (async () => {
       const sm = await restoreSnapshot(chunks, (chunk) => readOrThrow(read, chunk), { ...this.slice(), cancelled: () => job.cancelled });
       if (sm === null || job.cancelled) return;
-      this.last.restoreMs = performance.now() - started;
+      this.last.restoreMs = performance.now() - job.startedMs;
       this.finish(job);
       done(sm);
     })().catch((err: unknown) => {

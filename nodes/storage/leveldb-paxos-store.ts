@@ -144,7 +144,9 @@ export class LevelDbPaxosStore implements PaxosStore {
       }
     }
     const sync = this.options.sync && mustSync(update);
+    const started = performance.now();
     await batch.write({ sync });
+    this.options.onWrite?.((performance.now() - started) / 1000, sync);
     this.stats.fsyncs += sync ? 1 : 0;
     this.stats.writes += 1;
     this.stats.entriesPersisted += entriesOf(update.accepted);

@@ -1,6 +1,6 @@
 import { Level } from 'level';
 import { Packr } from 'msgpackr';
-import type { DiskStats } from '../replica-metrics.js';
+import type { DiskStats, WriteTimer } from '../replica-metrics.js';
 
 /** Values are the core's plain objects (msgpack-able: Uint8Array stays bytes, no undefined). */
 const packr = new Packr({ useRecords: false });
@@ -36,12 +36,14 @@ export class LevelDbPbftStore implements PbftStore {
   private constructor(
     private readonly db: Level<string, Uint8Array>,
     private readonly sync: boolean,
+    private readonly onWrite: WriteTimer | undefined,
   ) {}
 
-  static async open(dir: string, options: { sync: boolean }): Promise<LevelDbPbftStore> {
+  /** `onWrite` is told how long each batch took to write (consensus_storage_write_seconds, nodes/replica-metrics.ts). */
+  static async open(dir: string, options: { sync: boolean; onWrite?: WriteTimer }): Promise<LevelDbPbftStore> {
     const db = new Level<string, Uint8Array>(dir, { valueEncoding: 'view' });
     await db.open();
-    return new LevelDbPbftStore(db, options.sync);
+    return new LevelDbPbftStore(db, options.sync, options.onWrite);
   }
 
   async load(): Promise<Array<[string, unknown]>> {
@@ -63,7 +65,9 @@ export class LevelDbPbftStore implements PbftStore {
       bytes += packed.byteLength;
       batch.put(op.key, packed);
     }
+    const started = performance.now();
     await batch.write({ sync: this.sync });
+    this.onWrite?.((performance.now() - started) / 1000, this.sync);
     this.stats.fsyncs += this.sync ? 1 : 0;
     this.stats.writes += 1;
     this.stats.entriesPersisted += entries;

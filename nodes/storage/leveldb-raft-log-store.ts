@@ -3,6 +3,7 @@ import { Packr } from 'msgpackr';
 import type { HardState, LogEntry, Snapshot } from '../../protocols/raft/types.js';
 import { invariant } from '../../protocols/common/invariant.js';
 import { emptyHardState, type RaftDiskState, type RaftLogStore, type RaftPersistUpdate } from './raft-log-store.js';
+import type { WriteTimer } from '../replica-metrics.js';
 
 const packr = new Packr({ useRecords: false });
 
@@ -24,6 +25,8 @@ const KINDS = ['noop', 'command', 'config'] as const;
 export interface LevelDbStoreOptions {
   /** fsync every batch (Raft §5.2 requires it). False only for the harness's unsafe mode. */
   sync: boolean;
+  /** Told how long each batch took to write (consensus_storage_write_seconds, nodes/replica-metrics.ts). */
+  onWrite?: WriteTimer;
 }
 
 export interface StorageStats {
@@ -176,7 +179,9 @@ export class LevelDbRaftLogStore implements RaftLogStore {
       this.lastIndex = e.index;
     }
     const sync = this.options.sync && this.mustSync(update);
+    const started = performance.now();
     await batch.write({ sync });
+    this.options.onWrite?.((performance.now() - started) / 1000, sync);
     if (update.snapshot != null) await this.dropChunksBefore(update.snapshot.index);
     if (update.hardState !== null) {
       this.durableTerm = update.hardState.currentTerm;

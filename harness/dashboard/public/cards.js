@@ -1,8 +1,13 @@
-// One card per replica: role, epoch, leader, commit and applied index, process state, log tail
-// and the fault buttons. Cards are built once and updated in place, so a button is never replaced
-// under the pointer.
+// One card per replica: role, epoch, leader, commit and applied index, process state, log tail,
+// event-loop delay and the fault buttons. Cards are built once and updated in place, so a button
+// is never replaced under the pointer.
 import { el, pressed } from './api.js';
 import { ballotColor, phaseColors, termColor } from './colors.js';
+import { sparkline } from './sparkline.js';
+
+/** A stall (a delay over 50 ms) stays marked this long: STALL_RECENT_MS of harness/dashboard/event-loop-lag.ts. */
+const stallShownMs = 30_000;
+const lagColors = { p99: '#5aa9ff', max: '#f0a04b' };
 
 const actions = [
   ['kill', 'kill'],
@@ -23,6 +28,7 @@ export function renderCards(container, snapshot) {
       container.append(card.root);
     }
     updateCard(card, r, snapshot.leader);
+    updateLag(card, r.lag, snapshot.timeMs);
   }
 }
 
@@ -35,6 +41,14 @@ function buildCard(id) {
   root.append(facts);
   const log = el('div', { class: 'log', 'aria-label': `log tail of ${id}` });
   root.append(log);
+  const lag = el('div', { class: 'lag', 'data-stall': 'false', hidden: '' });
+  const p99 = el('b', { class: 'p99' });
+  const max = el('b', { class: 'max' });
+  const lagText = el('span', { class: 'lag-text' }, 'event loop ', p99, ' · ', max, ' ms');
+  const lagCanvas = el('canvas', { class: 'lag-spark', 'aria-label': `event-loop delay of ${id}: p99 and max per second` });
+  const stall = el('span', { class: 'stall-mark' });
+  lag.append(lagText, el('div', { class: 'lag-chart' }, lagCanvas, stall));
+  root.append(lag);
   const err = el('div', { class: 'err' });
   root.append(err);
   const bar = el('div', { class: 'actions' });
@@ -46,7 +60,7 @@ function buildCard(id) {
     bar.append(b);
   }
   root.append(bar);
-  return { root, role, proc, facts, log, err, buttons, logKey: '' };
+  return { root, role, proc, facts, log, lag, p99, max, lagCanvas, stall, err, buttons, logKey: '', lagKey: '' };
 }
 
 function updateCard(card, r, clusterLeader) {
@@ -71,6 +85,26 @@ function updateCard(card, r, clusterLeader) {
   b.pause.disabled = r.process !== 'up';
   b.resume.disabled = r.process !== 'paused';
 }
+
+/** The last second's p99 and max, a sparkline of the last 30 reads, and a mark after a recent stall. */
+function updateLag(card, lag, nowMs) {
+  card.lag.hidden = lag === undefined;
+  if (lag === undefined) return;
+  const last = lag.points.at(-1);
+  card.p99.textContent = `p99 ${ms(last.p99Ms)}`;
+  card.max.textContent = `max ${ms(last.maxMs)}`;
+  const s = lag.lastStall;
+  const recent = s !== null && nowMs - s.timeMs < stallShownMs;
+  card.lag.dataset.stall = String(recent);
+  card.stall.textContent = recent ? `stall ${s.atLeast ? '>' : ''}${Math.round(s.ms)} ms, ${Math.max(0, Math.round((nowMs - s.timeMs) / 1000))} s ago` : '';
+  card.stall.title = recent ? 'the event loop ran a timer more than 50 ms late: nothing else ran in this replica meanwhile' : '';
+  const key = `${last.timeMs}`;
+  if (key === card.lagKey) return; // redraw only on a new read (about once a second)
+  card.lagKey = key;
+  sparkline(card.lagCanvas, [{ values: lag.points.map((p) => p.p99Ms), color: lagColors.p99 }, { values: lag.points.map((p) => p.maxMs), color: lagColors.max }], 30, { threshold: 50, unit: ' ms' });
+}
+
+const ms = (v) => (v < 10 ? v.toFixed(1) : String(Math.round(v)));
 
 function factsOf(s) {
   if (s === null) return [['state', 'not read yet']];

@@ -14,10 +14,24 @@ export function fitCanvas(canvas) {
   return { ctx, w: canvas.clientWidth, h: canvas.clientHeight };
 }
 
-/** series: [{values: number[], color}]; all share one y scale from 0. */
-export function sparkline(canvas, series, slots = 60) {
+/**
+ * series: [{values: number[], color}]; all share one y scale from 0, labelled with its top and
+ * `unit`. A `threshold` is drawn dashed once the scale reaches it.
+ */
+export function sparkline(canvas, series, slots = 60, { threshold = null, unit = '' } = {}) {
   const { ctx, w, h } = fitCanvas(canvas);
   const max = Math.max(1, ...series.flatMap((s) => s.values));
+  if (threshold !== null && threshold <= max) {
+    const y = h - 3 - (threshold / max) * (h - 8);
+    ctx.setLineDash([3, 3]);
+    ctx.strokeStyle = '#ef5b5b';
+    ctx.lineWidth = 1;
+    ctx.beginPath();
+    ctx.moveTo(0, y);
+    ctx.lineTo(w, y);
+    ctx.stroke();
+    ctx.setLineDash([]);
+  }
   for (const s of series) {
     const vals = s.values.slice(-slots);
     if (vals.length === 0) continue;
@@ -34,5 +48,5 @@ export function sparkline(canvas, series, slots = 60) {
   }
   ctx.fillStyle = '#8b94a9';
   ctx.font = '10px system-ui, sans-serif';
-  ctx.fillText(String(Math.round(max)), 3, 11);
+  ctx.fillText(`${Math.round(max)}${unit}`, 3, 11);
 }

@@ -4,7 +4,7 @@ import { el } from './api.js';
 import { fitCanvas } from './sparkline.js';
 
 const windowMs = 120_000;
-const kindColors = { election: '#f0a04b', epoch: '#5aa9ff', leader: '#ffd34e', fault: '#ef5b5b', process: '#ef5b5b', heal: '#3fb27f' };
+const kindColors = { election: '#f0a04b', epoch: '#5aa9ff', leader: '#ffd34e', fault: '#ef5b5b', process: '#ef5b5b', heal: '#3fb27f', stall: '#ef5b5b' };
 
 export class Timeline {
   constructor(canvas, list) {
