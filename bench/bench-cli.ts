@@ -13,6 +13,8 @@ import { parseOptions, UsageError, type BenchOptions } from './options.js';
 import { renderHtml } from './report-html.js';
 import { renderMarkdown } from './report-md.js';
 import { runBench, type BenchOutcome } from './runner.js';
+import { soakGoalChecks } from './soak-goals.js';
+import { soakEventLines, soakSummaryHeader, soakSummaryRow } from './soak-summary.js';
 import { fmtOpt, goalChecks, ratios, tableHeader, tableRow, textTable, type RunMeta } from './summary.js';
 import { etcdBinary } from './systems/etcd.js';
 
@@ -55,13 +57,14 @@ export async function main(argv: string[]): Promise<number> {
   await writeFile(join(dir, 'results.json'), JSON.stringify(outcome.cells, null, 2) + '\n');
   await writeFile(join(dir, 'run.json'), JSON.stringify({ ...meta, notes: outcome.notes }, null, 2) + '\n');
   if (outcome.failover.length > 0) await writeFile(join(dir, 'failover.json'), JSON.stringify(outcome.failover, null, 2) + '\n');
-  await writeFile(join(dir, 'report.md'), renderMarkdown(outcome.cells, outcome.failover, outcome.notes, meta));
-  await writeFile(join(dir, 'report.html'), renderHtml(outcome.cells, outcome.failover, outcome.notes, meta));
+  if (outcome.soaks.length > 0) await writeFile(join(dir, 'soak.json'), JSON.stringify(outcome.soaks) + '\n');
+  await writeFile(join(dir, 'report.md'), renderMarkdown(outcome.cells, outcome.failover, outcome.notes, meta, outcome.soaks));
+  await writeFile(join(dir, 'report.html'), renderHtml(outcome.cells, outcome.failover, outcome.notes, meta, outcome.soaks));
   printSummary(outcome);
   if (Math.max(meta.loadAverage.start, meta.loadAverage.end) > meta.machine.cores) {
     log(`\nwarning: load average ${meta.loadAverage.start} → ${meta.loadAverage.end} on ${meta.machine.cores} cores: other work competed with this run`);
   }
-  log(`\nwrote ${join(dir, 'results.json')}, report.md, report.html`);
+  log(`\nwrote ${join(dir, 'results.json')}, ${outcome.soaks.length > 0 ? 'soak.json, ' : ''}report.md, report.html`);
   return outcome.notes.some((n) => n.note.startsWith('failed')) ? 1 : 0;
 }
 
@@ -77,6 +80,14 @@ function printSummary(outcome: BenchOutcome): void {
   if (goals.length > 0) {
     console.log('\ngoals (issue 7):');
     for (const g of goals) console.log(`  [${g.met === true ? 'met' : 'NOT met'}] ${g.goal}: ${g.value}`);
+  }
+  if (outcome.soaks.length > 0) {
+    console.log('\nsoak:');
+    console.log(textTable(soakSummaryHeader, outcome.soaks.map((s) => soakSummaryRow(s, outcome.soaks))));
+    for (const s of outcome.soaks) for (const line of soakEventLines(s, outcome.soaks)) console.log(`  ${line}`);
+    const goals = soakGoalChecks(outcome.soaks);
+    if (goals.length > 0) console.log('\nsoak goals:');
+    for (const g of goals) console.log(`  [${g.met === null ? 'n/a' : g.met ? 'met' : 'NOT met'}] ${g.goal}: ${g.value}`);
   }
   for (const f of outcome.failover) {
     console.log(`\nfailover ${f.system}: killed ${f.killedReplica}; first write acknowledged ${f.recoveryMs ?? 'never'} ms after the kill; longest gap ${f.longestGapMs} ms`);

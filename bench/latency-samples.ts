@@ -11,8 +11,13 @@ export interface LatencySummary {
 }
 
 export class LatencySamples {
-  private samples = new Float64Array(1 << 16);
+  private samples: Float64Array;
   private n = 0;
+
+  /** `capacity`: samples before the first growth (it doubles as needed). */
+  constructor(capacity = 1 << 16) {
+    this.samples = new Float64Array(Math.max(16, capacity));
+  }
 
   add(ms: number): void {
     if (this.n === this.samples.length) {

@@ -10,6 +10,7 @@ import type {
   PreloadSpec,
   RunResult,
   RunSpec,
+  WorkerProgress,
   WorkerReply,
   WorkerRequest,
 } from './load-protocol.js';
@@ -17,7 +18,10 @@ import type {
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = join(here, '..');
 
-type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
+type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void; progress: OnProgress };
+/** Progress lines of a running command (soak windows as they close, the preload's count). */
+export type OnProgress = (p: WorkerProgress) => void;
+const ignore: OnProgress = () => undefined;
 type Command = { cmd: 'run'; spec: RunSpec } | { cmd: 'preload'; spec: PreloadSpec } | { cmd: 'failover'; spec: FailoverLoadSpec };
 
 export class LoadGenerator {
@@ -47,12 +51,12 @@ export class LoadGenerator {
     return this.child.pid ?? -1;
   }
 
-  run(spec: RunSpec): Promise<RunResult> {
-    return this.send({ cmd: 'run', spec }) as Promise<RunResult>;
+  run(spec: RunSpec, progress: OnProgress = ignore): Promise<RunResult> {
+    return this.send({ cmd: 'run', spec }, progress) as Promise<RunResult>;
   }
 
-  preload(spec: PreloadSpec): Promise<PreloadResult> {
-    return this.send({ cmd: 'preload', spec }) as Promise<PreloadResult>;
+  preload(spec: PreloadSpec, progress: OnProgress = ignore): Promise<PreloadResult> {
+    return this.send({ cmd: 'preload', spec }, progress) as Promise<PreloadResult>;
   }
 
   failover(spec: FailoverLoadSpec): Promise<FailoverLoadResult> {
@@ -73,12 +77,12 @@ export class LoadGenerator {
     if (!this.exited) this.child.kill('SIGKILL');
   }
 
-  private send(command: Command): Promise<unknown> {
+  private send(command: Command, progress: OnProgress = ignore): Promise<unknown> {
     if (this.exited) return Promise.reject(new Error('load worker is not running'));
     const id = this.nextId++;
     const request = { id, ...command } as WorkerRequest;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(id, { resolve, reject, progress });
       this.child.stdin!.write(JSON.stringify(request) + '\n');
     });
   }
@@ -93,6 +97,7 @@ export class LoadGenerator {
     }
     const p = this.pending.get(reply.id);
     if (p === undefined) return;
+    if ('progress' in reply) return p.progress(reply.progress);
     this.pending.delete(reply.id);
     if (reply.ok) p.resolve(reply.result);
     else p.reject(new Error(`load worker: ${reply.error}`));

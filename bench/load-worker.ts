@@ -7,6 +7,7 @@
  */
 import autocannon from 'autocannon';
 import { resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { httpCall } from './http-call.js';
@@ -20,17 +21,25 @@ import type {
   PreloadSpec,
   RunResult,
   RunSpec,
+  WorkerProgress,
   WorkerReply,
   WorkerRequest,
 } from './load-protocol.js';
-import { pickOp, RequestCache } from './requests.js';
+import { LoadWindows } from './load-windows.js';
+import { batchPutRequest, pickOp, RequestCache, type HttpRequestSpec } from './requests.js';
+
+type Progress = (p: WorkerProgress) => void;
 
 /** One autocannon round (a warm-up round is just a round whose result the runner drops). */
-export async function runLoad(spec: RunSpec): Promise<RunResult> {
+export async function runLoad(spec: RunSpec, progress: Progress = () => undefined): Promise<RunResult> {
   const durationS = spec.durationS;
   const cache = new RequestCache(spec.dialect, spec.valueBytes);
   const chooser = keyChooser(spec.distribution, spec.keys);
   const samples = new LatencySamples();
+  const startMs = Date.now();
+  const startedAt = performance.now();
+  const windows = spec.windowS === null ? null : new LoadWindows(startedAt, spec.windowS * 1000, Math.floor(durationS / spec.windowS + 1e-9));
+  const stopReporting = windows === null ? () => undefined : reportWindows(windows, startedAt, spec.windowS! * 1000, progress);
   const instance = autocannon({
     url: spec.urls.length === 1 ? spec.urls[0]! : spec.urls,
     connections: spec.connections,
@@ -59,8 +68,15 @@ export async function runLoad(spec: RunSpec): Promise<RunResult> {
   });
   instance.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => {
     if (status >= 200 && status < 300) samples.add(ms);
+    windows?.response(performance.now(), status, ms);
   });
-  const result = await instance;
+  // Emitted for connection errors and timeouts alike (autocannon lib/run.js).
+  if (windows !== null) instance.on('reqError', () => windows.error(performance.now()));
+  const result = await instance.then((r) => r, (err: unknown) => {
+    stopReporting();
+    throw err;
+  });
+  stopReporting();
   const statusCodes: Record<string, number> = {};
   for (const [code, { count }] of Object.entries(result.statusCodeStats)) statusCodes[code] = Number(count);
   const fixedRate = spec.rate !== null;
@@ -75,39 +91,76 @@ export async function runLoad(spec: RunSpec): Promise<RunResult> {
       ? { p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, max: result.latency.max, mean: result.latency.average }
       : samples.summary(),
     latencySource: fixedRate ? 'autocannon' : 'samples',
+    startMs,
+    windows: windows?.result() ?? null,
   };
 }
 
-/** Write every key once (reads need something to read), a bounded number at a time. */
-export async function preload(spec: PreloadSpec): Promise<PreloadResult> {
+/** A progress line as each window closes (a little after its end, so late events are in). */
+function reportWindows(windows: LoadWindows, startedAt: number, windowMs: number, progress: Progress): () => void {
+  let next = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const schedule = (): void => {
+    if (next >= windows.complete) return;
+    const due = startedAt + (next + 1) * windowMs + 20;
+    timer = setTimeout(() => {
+      progress(windows.progress(next++));
+      schedule();
+    }, Math.max(0, due - performance.now()));
+  };
+  schedule();
+  return () => clearTimeout(timer);
+}
+
+/**
+ * Write every key once (reads need something to read; a soak starts with its whole key space
+ * in the state machine). `concurrency` writers share a key counter, writer j sending to
+ * urls[j mod n], so the HTTP work spreads over every replica when the runner passes them all;
+ * where the dialect can carry several keys in one request (etcd: a txn of puts) each writer
+ * takes `batch` keys at a time. A failed request is retried (a leader change, a full queue):
+ * putting the same value twice is harmless.
+ */
+export async function preload(spec: PreloadSpec, progress: Progress = () => undefined): Promise<PreloadResult> {
   const started = Date.now();
   const cache = new RequestCache(spec.dialect, spec.valueBytes);
+  const batch = spec.dialect === 'etcd' ? Math.max(1, spec.batch) : 1;
   let next = 0;
   let written = 0;
-  const one = async (key: number): Promise<void> => {
-    const r = cache.get('put', key);
-    let lastError = '';
-    for (let attempt = 0; attempt < 20; attempt++) {
-      try {
-        const status = await httpCall(spec.url, r.method, r.path, r.body, 10_000);
-        if (status >= 200 && status < 300) return;
-        lastError = `HTTP ${status}`;
-      } catch (err) {
-        lastError = (err as Error).message;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100));
+  const ticker = setInterval(() => progress({ kind: 'preload', written, keys: spec.keys, ms: Date.now() - started }), 5000);
+  const request = (first: number, count: number): HttpRequestSpec =>
+    count === 1 ? cache.build('put', first) : batchPutRequest(Array.from({ length: count }, (_, i) => first + i), cache.value);
+  const writer = async (j: number): Promise<void> => {
+    const url = spec.urls[j % spec.urls.length]!;
+    while (next < spec.keys) {
+      const first = next;
+      const count = Math.min(batch, spec.keys - first);
+      next += count;
+      await sendWithRetries(url, request(first, count), `keys ${first}..${first + count - 1}`);
+      written += count;
     }
-    throw new Error(`preload of key ${key} failed: ${lastError}`);
   };
-  await Promise.all(
-    Array.from({ length: Math.min(spec.concurrency, spec.keys) }, async () => {
-      while (next < spec.keys) {
-        await one(next++);
-        written++;
-      }
-    }),
-  );
+  try {
+    const writers = Math.max(1, Math.min(spec.concurrency, Math.ceil(spec.keys / batch)));
+    await Promise.all(Array.from({ length: writers }, (_, j) => writer(j)));
+  } finally {
+    clearInterval(ticker);
+  }
   return { written, ms: Date.now() - started };
+}
+
+async function sendWithRetries(url: string, r: HttpRequestSpec, what: string): Promise<void> {
+  let lastError = '';
+  for (let attempt = 0; attempt < 20; attempt++) {
+    try {
+      const status = await httpCall(url, r.method, r.path, r.body, 10_000);
+      if (status >= 200 && status < 300) return;
+      lastError = `HTTP ${status}`;
+    } catch (err) {
+      lastError = (err as Error).message;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`preload of ${what} via ${url} failed: ${lastError}`);
 }
 
 /**
@@ -149,12 +202,12 @@ export async function failoverLoad(spec: FailoverLoadSpec): Promise<FailoverLoad
   return { startMs, endMs, ops };
 }
 
-async function handle(req: WorkerRequest): Promise<unknown> {
+async function handle(req: WorkerRequest, progress: Progress): Promise<unknown> {
   switch (req.cmd) {
     case 'run':
-      return runLoad(req.spec);
+      return runLoad(req.spec, progress);
     case 'preload':
-      return preload(req.spec);
+      return preload(req.spec, progress);
     case 'failover':
       return failoverLoad(req.spec);
   }
@@ -168,7 +221,7 @@ function serve(): void {
   lines.on('line', (line) => {
     if (line.trim() === '') return;
     const req = JSON.parse(line) as WorkerRequest;
-    handle(req).then(
+    handle(req, (progress) => reply({ id: req.id, progress })).then(
       (result) => reply({ id: req.id, ok: true, result }),
       (err: unknown) => reply({ id: req.id, ok: false, error: err instanceof Error ? err.stack ?? err.message : String(err) }),
     );

@@ -26,6 +26,14 @@ export interface BenchOptions {
   out: string;
   /** Per-request timeout of the load generator. */
   timeoutS: number;
+  /** Soak mode: sample every replica while each measured round runs (bench/README.md, "Soak mode"). */
+  soak: boolean;
+  /** Soak mode: length of a throughput window. */
+  windowS: number;
+  /** Preload requests in flight at once. */
+  preloadConcurrency: number;
+  /** Where the preload's writes go: the leader, or round robin over every replica. */
+  preloadVia: 'leader' | 'any';
 }
 
 export const usage = `usage: npm run bench -- [flags]
@@ -45,9 +53,17 @@ export const usage = `usage: npm run bench -- [flags]
   --failover            also run the failover experiment (leader killed under constant write load)
   --failover-rate N     write rate of the failover run (default 200/s)
   --quick               a few seconds of everything (smoke test)
+  --soak                soak mode: preload every key, then sample every replica (throughput per
+                        window, leader changes, event-loop lag, RSS) during one long round; defaults
+                        become --duration 600 --keys 1000000 --connections 100 --workload put
+  --window S            soak window (default 10)
+  --preload-concurrency N  preload requests in flight (default 128)
+  --preload-via T       leader | any: where the preload writes go (default leader)
   --out DIR             results root (default bench/results)`;
 
 const quickDefaults = { duration: 2, warmup: 0.5, connections: '1,8', keys: 1000 };
+/** The issue's soak: 10 minutes, a million keys, 100 connections of puts. */
+const soakDefaults = { duration: 600, connections: '100', keys: 1_000_000, workload: 'put' };
 
 export function parseOptions(argv: string[], env: { etcdOnPath?: boolean } = {}): BenchOptions {
   const { values } = parseArgs({
@@ -74,32 +90,41 @@ export function parseOptions(argv: string[], env: { etcdOnPath?: boolean } = {})
       quick: { type: 'boolean', default: false },
       out: { type: 'string' },
       timeout: { type: 'string' },
+      soak: { type: 'boolean', default: false },
+      window: { type: 'string' },
+      'preload-concurrency': { type: 'string' },
+      'preload-via': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) throw new UsageError(usage);
   const quick = values.quick;
+  const soak = values.soak;
+  // Explicit flags win over --soak's defaults, which win over --quick's.
+  const pick = <T>(soakValue: T, quickValue: T, plain: T): T => (soak ? soakValue : quick ? quickValue : plain);
   const etcdOnPath = env.etcdOnPath ?? etcdBinary() !== null;
   const systems = list(values.systems ?? ['raft', 'single', 'hello', ...(etcdOnPath ? ['etcd'] : [])].join(','));
   for (const s of systems) if (!systemNames.includes(s)) throw new UsageError(`unknown system '${s}' (known: ${systemNames.join(', ')})`);
-  const workloadText = values.workload ?? values.workloads ?? workloads.join(',');
+  const workloadText = values.workload ?? values.workloads ?? (soak ? soakDefaults.workload : workloads.join(','));
   const chosen = workloadText === 'none' ? [] : list(workloadText);
   for (const w of chosen) if (!(workloads as readonly string[]).includes(w)) throw new UsageError(`unknown workload '${w}' (known: ${workloads.join(', ')})`);
   const distribution = values.distribution ?? 'uniform';
   if (distribution !== 'uniform' && distribution !== 'zipfian') throw new UsageError(`--distribution must be uniform or zipfian`);
   const target = values.target ?? 'leader';
   if (target !== 'leader' && target !== 'any') throw new UsageError(`--target must be leader or any`);
-  const connections = list(values.connections ?? (quick ? quickDefaults.connections : '1,100')).map((c) => int(c, '--connections', 1));
+  const preloadVia = values['preload-via'] ?? 'leader';
+  if (preloadVia !== 'leader' && preloadVia !== 'any') throw new UsageError(`--preload-via must be leader or any`);
+  const connections = list(values.connections ?? pick(soakDefaults.connections, quickDefaults.connections, '1,100')).map((c) => int(c, '--connections', 1));
   const options: BenchOptions = {
     systems,
     workloads: chosen as Workload[],
     readRatio: num(values['read-ratio'] ?? '0.9', '--read-ratio', 0, 1),
     connections,
-    durationS: num(values.duration ?? String(quick ? quickDefaults.duration : 20), '--duration', 0.1),
+    durationS: num(values.duration ?? String(pick(soakDefaults.duration, quickDefaults.duration, 20)), '--duration', 0.1),
     warmupS: num(values.warmup ?? String(quick ? quickDefaults.warmup : 3), '--warmup', 0),
     repetitions: int(values.repetitions ?? '1', '--repetitions', 1),
     valueBytes: int(values['value-bytes'] ?? '256', '--value-bytes', 1),
-    keys: int(values.keys ?? String(quick ? quickDefaults.keys : 10_000), '--keys', 1),
+    keys: int(values.keys ?? String(pick(soakDefaults.keys, quickDefaults.keys, 10_000)), '--keys', 1),
     distribution,
     rate: values.rate === undefined ? null : num(values.rate, '--rate', 1),
     nodes: int(values.nodes ?? '3', '--nodes', 1),
@@ -109,7 +134,13 @@ export function parseOptions(argv: string[], env: { etcdOnPath?: boolean } = {})
     quick,
     out: values.out ?? 'bench/results',
     timeoutS: num(values.timeout ?? '10', '--timeout', 0.1),
+    soak,
+    windowS: num(values.window ?? '10', '--window', 0.5),
+    preloadConcurrency: int(values['preload-concurrency'] ?? '128', '--preload-concurrency', 1),
+    preloadVia,
   };
+  if (soak && options.windowS > options.durationS) throw new UsageError(`--window ${options.windowS} is longer than --duration ${options.durationS}: a soak needs at least one window`);
+  if (!soak && values.window !== undefined) throw new UsageError('--window needs --soak');
   if (options.workloads.length === 0 && !options.failover) throw new UsageError('nothing to run: --workload none without --failover');
   return options;
 }

@@ -2,6 +2,10 @@
 import type { FailoverReport } from './failover.js';
 import type { BenchCell } from './results.js';
 import type { RunNote } from './runner.js';
+import { soakCharts } from './soak-charts.js';
+import { soakGoalChecks } from './soak-goals.js';
+import type { SoakReport } from './soak-results.js';
+import { soakConditions, soakEventLines, soakReplicaHeader, soakReplicaRows, soakSummaryHeader, soakSummaryRow, soakWindowTable } from './soak-summary.js';
 import { distinct, findCell, fmtOpt, goalChecks, ratios, tableHeader, tableRow, type RunMeta } from './summary.js';
 import { barChart, esc, lineChart } from './svg-charts.js';
 
@@ -10,7 +14,7 @@ const htmlTable = (header: string[], rows: string[][]): string =>
     .map((r) => `<tr>${r.map((v) => `<td>${esc(v)}</td>`).join('')}</tr>`)
     .join('')}</tbody></table>`;
 
-export function renderHtml(cells: BenchCell[], failover: FailoverReport[], notes: RunNote[], meta: RunMeta): string {
+export function renderHtml(cells: BenchCell[], failover: FailoverReport[], notes: RunNote[], meta: RunMeta, soaks: SoakReport[] = []): string {
   const body: string[] = [];
   const m = meta.machine;
   body.push(`<h1>consensus-lab benchmark</h1>`);
@@ -78,13 +82,31 @@ export function renderHtml(cells: BenchCell[], failover: FailoverReport[], notes
       ),
     );
   }
+  if (soaks.length > 0) body.push(...soakSection(soaks));
   const style = `body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:1em 0;font-size:12px}th,td{border:1px solid #ccc;padding:3px 6px;text-align:right}
-th{background:#f4f4f4}td:nth-child(-n+3){text-align:left}svg{display:block;margin:1em 0;max-width:100%;height:auto}code{background:#f4f4f4;padding:2px 4px}`;
+th{background:#f4f4f4}td:nth-child(-n+3){text-align:left}details{margin:1em 0}svg{display:block;margin:1em 0;max-width:100%;height:auto}code{background:#f4f4f4;padding:2px 4px}`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>consensus-lab benchmark ${esc(meta.startedAt)}</title><style>${style}</style></head>
 <body>
 ${body.join('\n')}
 </body></html>
 `;
+}
+
+/** Charts first, then the tables report.md has (the per-window table folded away). */
+function soakSection(soaks: SoakReport[]): string[] {
+  const out = ['<h2>Soak</h2>', `<p>${esc(soakConditions(soaks))}</p>`];
+  out.push(htmlTable(soakSummaryHeader, soaks.map((s) => soakSummaryRow(s, soaks))));
+  const goals = soakGoalChecks(soaks);
+  if (goals.length > 0) {
+    out.push('<h3>Soak goals (issue: fast off the happy path)</h3>');
+    out.push(htmlTable(['goal', 'this run', 'met'], goals.map((g) => [g.goal, g.value, g.met === null ? 'n/a' : g.met ? 'yes' : 'NO'])));
+  }
+  out.push(`<ul>${soaks.flatMap((s) => soakEventLines(s, soaks)).map((l) => `<li>${esc(l)}</li>`).join('')}</ul>`);
+  out.push(...soakCharts(soaks));
+  out.push('<h3>Replicas</h3>', htmlTable(soakReplicaHeader, soaks.flatMap((s) => soakReplicaRows(s, soaks))));
+  const table = soakWindowTable(soaks);
+  out.push(`<details><summary>Throughput per window</summary>${htmlTable(table.header, table.rows)}</details>`);
+  return out;
 }

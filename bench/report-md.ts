@@ -2,13 +2,15 @@
 import type { FailoverReport } from './failover.js';
 import type { RunNote } from './runner.js';
 import type { BenchCell } from './results.js';
+import { renderSoakMarkdown } from './soak-md.js';
+import type { SoakReport } from './soak-results.js';
 import { distinct, fmtMs, fmtOpt, goalChecks, ratios, tableHeader, tableRow, type RunMeta } from './summary.js';
 import { systemRegistry } from './systems/registry.js';
 
 const mdTable = (header: string[], rows: string[][]): string =>
   [`| ${header.join(' | ')} |`, `| ${header.map((_, i) => (i < 3 ? '---' : '---:')).join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 
-export function renderMarkdown(cells: BenchCell[], failover: FailoverReport[], notes: RunNote[], meta: RunMeta): string {
+export function renderMarkdown(cells: BenchCell[], failover: FailoverReport[], notes: RunNote[], meta: RunMeta, soaks: SoakReport[] = []): string {
   const out: string[] = [];
   out.push(`# consensus-lab benchmark, ${meta.startedAt}`, '');
   out.push('```', meta.command, '```', '');
@@ -68,6 +70,7 @@ export function renderMarkdown(cells: BenchCell[], failover: FailoverReport[], n
       '',
     );
   }
+  out.push(...renderSoakMarkdown(soaks, mdTable));
   out.push('## How to read this', '');
   out.push(
     '- `req/s` is successful (2xx) responses per second over the measured round; latency percentiles are of successful responses' +

@@ -77,9 +77,31 @@ export function buildRequest(dialect: Dialect, op: Op, key: string, value: strin
 }
 
 /**
- * Requests are built once per (op, key) and reused: the load generator shares two cores with
- * the cluster, so it should spend them on sending, not on JSON and base64.
+ * Several puts in one request, where the dialect has a way (etcd: a txn without compares runs
+ * its `success` operations, at most `--max-txn-ops`, 128 by default). The preload uses it; our
+ * API has no multi-key write, so there every key is one PUT.
  */
+export function batchPutRequest(keyIndexes: number[], value: string): HttpRequestSpec {
+  const v = b64(value);
+  return {
+    method: 'POST',
+    path: '/v3/kv/txn',
+    body: JSON.stringify({ success: keyIndexes.map((i) => ({ requestPut: { key: b64(keyName(i)), value: v } })) }),
+  };
+}
+
+/** etcd's default `--max-txn-ops`: the most puts one preload txn may carry. */
+export const etcdMaxTxnOps = 128;
+
+/**
+ * Requests are built once per (op, key) and reused: the load generator shares two cores with
+ * the cluster, so it should spend them on sending, not on JSON and base64. Only the first
+ * `cachedKeys` keys are kept: a soak over a million keys would otherwise hold about 400 MB of
+ * requests in the load generator, whose garbage collector would then pause it for long enough
+ * to look like the server's latency. Keys beyond are built per request (about a microsecond).
+ */
+export const cachedKeys = 1 << 17;
+
 export class RequestCache {
   private readonly cache = new Map<Op, (HttpRequestSpec | undefined)[]>();
   readonly value: string;
@@ -91,7 +113,13 @@ export class RequestCache {
     this.value = valueOf(valueBytes);
   }
 
+  /** A fresh request, not cached (the preload writes each key once). */
+  build(op: Op, keyIndex: number): HttpRequestSpec {
+    return buildRequest(this.dialect, op, keyName(keyIndex), this.value);
+  }
+
   get(op: Op, keyIndex: number): HttpRequestSpec {
+    if (keyIndex >= cachedKeys) return this.build(op, keyIndex);
     let byKey = this.cache.get(op);
     if (byKey === undefined) {
       byKey = [];
@@ -99,7 +127,7 @@ export class RequestCache {
     }
     let req = byKey[keyIndex];
     if (req === undefined) {
-      req = buildRequest(this.dialect, op, keyName(keyIndex), this.value);
+      req = this.build(op, keyIndex);
       byKey[keyIndex] = req;
     }
     return req;

@@ -1,18 +1,20 @@
 /**
  * Runs the benchmark matrix: for each system and workload a fresh system, a preload when the
- * workload reads, then for each connection count a warm-up round and the measured rounds, with
- * CPU from /proc and counters from /metrics around each measured round.
+ * workload reads (always in soak mode), then for each connection count a warm-up round and the
+ * measured rounds (measured-round.ts; in soak mode soak-round.ts, with the sampler watching).
  */
 import { isShuttingDown } from './cleanup.js';
 import { analyzeFailover, type FailoverReport } from './failover.js';
 import { median } from './latency-samples.js';
 import type { LoadGenerator } from './load-client.js';
-import type { RunResult, RunSpec } from './load-protocol.js';
+import type { RunSpec } from './load-protocol.js';
 import type { BenchOptions } from './options.js';
-import { cpuDelta, processCpu, totalCpu } from './proc-cpu.js';
-import { deriveMetrics } from './prom-metrics.js';
-import { needsPreload, type Workload } from './requests.js';
+import { measuredRound, type Log } from './measured-round.js';
+import { etcdMaxTxnOps, needsPreload, type Workload } from './requests.js';
 import type { BenchCell } from './results.js';
+import type { SoakReport } from './soak-results.js';
+import { soakRound } from './soak-round.js';
+import { fmtRps } from './summary.js';
 import { systemDefinition } from './systems/registry.js';
 import type { RunningSystem } from './systems/types.js';
 
@@ -25,14 +27,16 @@ export interface RunNote {
 export interface BenchOutcome {
   cells: BenchCell[];
   failover: FailoverReport[];
+  /** Soak mode: one report per measured round. */
+  soaks: SoakReport[];
   /** Systems skipped (not installed) and cells that failed, with why. */
   notes: RunNote[];
 }
 
-export type Log = (line: string) => void;
+export type { Log };
 
 export async function runBench(options: BenchOptions, load: LoadGenerator, log: Log, logDir?: string): Promise<BenchOutcome> {
-  const outcome: BenchOutcome = { cells: [], failover: [], notes: [] };
+  const outcome: BenchOutcome = { cells: [], failover: [], soaks: [], notes: [] };
   for (const name of options.systems) {
     const def = systemDefinition(name);
     const why = await def.unavailable();
@@ -43,14 +47,12 @@ export async function runBench(options: BenchOptions, load: LoadGenerator, log: 
     }
     for (const workload of options.workloads) {
       await withSystem(name, options, log, outcome, workload, logDir, async (sys) => {
-        if (needsPreload(workload)) {
-          const p = await load.preload({ url: sys.targetUrl, dialect: sys.dialect, keys: options.keys, valueBytes: options.valueBytes, concurrency: 32 });
-          log(`  ${name}: preloaded ${p.written} keys in ${p.ms} ms`);
-        }
+        if (needsPreload(workload) || options.soak) await preloadKeys(sys, options, load, log);
         for (const connections of options.connections) {
-          const cell = await measureCell(sys, workload, connections, options, load);
+          const { cell, soaks } = await measureCell(sys, workload, connections, options, load, log);
           log(`  ${formatCellLine(cell)}`);
           outcome.cells.push(cell);
+          outcome.soaks.push(...soaks);
         }
       });
     }
@@ -95,7 +97,32 @@ async function withSystem(
   }
 }
 
-export async function measureCell(sys: RunningSystem, workload: Workload, connections: number, options: BenchOptions, load: LoadGenerator): Promise<BenchCell> {
+/**
+ * Every key written once, `--preload-concurrency` requests in flight, for etcd 128 puts per txn
+ * (its default --max-txn-ops; our API has one key per PUT), to the leader or, with
+ * `--preload-via any`, round robin to every replica (followers forward to the leader). The
+ * leader is the default because it was the fastest here: our followers forward over HTTP, so
+ * the leader still parses every request, and forwarding adds a hop (bench/README.md).
+ */
+async function preloadKeys(sys: RunningSystem, options: BenchOptions, load: LoadGenerator, log: Log): Promise<void> {
+  const urls = options.preloadVia === 'any' ? sys.urls : [sys.targetUrl];
+  const p = await load.preload(
+    { urls, dialect: sys.dialect, keys: options.keys, valueBytes: options.valueBytes, concurrency: options.preloadConcurrency, batch: etcdMaxTxnOps },
+    (progress) => {
+      if (progress.kind === 'preload') log(`  ${sys.name}: preloading, ${progress.written.toLocaleString('en-US')} of ${progress.keys.toLocaleString('en-US')} keys after ${(progress.ms / 1000).toFixed(0)} s`);
+    },
+  );
+  log(`  ${sys.name}: preloaded ${p.written} keys in ${p.ms} ms (${fmtRps((p.written * 1000) / Math.max(1, p.ms))} keys/s through ${urls.length} URL${urls.length === 1 ? '' : 's'})`);
+}
+
+export async function measureCell(
+  sys: RunningSystem,
+  workload: Workload,
+  connections: number,
+  options: BenchOptions,
+  load: LoadGenerator,
+  log: Log = () => undefined,
+): Promise<{ cell: BenchCell; soaks: SoakReport[] }> {
   const spec: RunSpec = {
     urls: options.target === 'any' ? sys.urls : [sys.targetUrl],
     dialect: sys.dialect,
@@ -108,60 +135,22 @@ export async function measureCell(sys: RunningSystem, workload: Workload, connec
     distribution: options.distribution,
     rate: options.rate,
     timeoutS: options.timeoutS,
+    windowS: null,
   };
   if (options.warmupS > 0) await load.run(spec);
   const runs: BenchCell[] = [];
-  for (let i = 0; i < options.repetitions; i++) runs.push(await measuredRound(sys, { ...spec, durationS: options.durationS }, options, load));
+  const soaks: SoakReport[] = [];
+  for (let i = 0; i < options.repetitions; i++) {
+    const measured: RunSpec = { ...spec, durationS: options.durationS, windowS: options.soak ? options.windowS : null };
+    const round = options.soak ? await soakRound(sys, measured, options, load, i + 1, log) : { cell: (await measuredRound(sys, measured, options, load)).cell, soak: null };
+    runs.push(round.cell);
+    if (round.soak !== null) soaks.push(round.soak);
+  }
   const rpsRuns = runs.map((r) => r.rps);
   const mid = median(rpsRuns);
   // The repetition closest to the median rps stands for the cell (all its numbers belong together).
   const chosen = runs.reduce((best, r) => (Math.abs(r.rps - mid) < Math.abs(best.rps - mid) ? r : best));
-  return { ...chosen, rpsRuns };
-}
-
-async function measuredRound(sys: RunningSystem, spec: RunSpec, options: BenchOptions, load: LoadGenerator): Promise<BenchCell> {
-  const countersBefore = await sys.readCounters();
-  const sysCpuBefore = totalCpu(sys.pids());
-  const loadCpuBefore = processCpu(load.pid);
-  const result: RunResult = await load.run(spec);
-  const sysCpu = cpuDelta(sysCpuBefore, totalCpu(sys.pids()));
-  const loadCpu = cpuDelta(loadCpuBefore, processCpu(load.pid));
-  const countersAfter = await sys.readCounters();
-  const durationS = result.durationS > 0 ? result.durationS : spec.durationS;
-  const derived = deriveMetrics(countersBefore, countersAfter, result.ok);
-  const sysCpuS = sysCpu.userS + sysCpu.systemS;
-  return {
-    system: sys.name,
-    nodes: sys.nodes,
-    workload: spec.workload,
-    connections: spec.connections,
-    valueBytes: spec.valueBytes,
-    durationS,
-    rps: result.ok / durationS,
-    latencyMs: { p50: result.latencyMs.p50, p90: result.latencyMs.p90, p99: result.latencyMs.p99, max: result.latencyMs.max },
-    errors: result.errors,
-    non2xx: result.non2xx,
-    cpu: {
-      systemUserS: sysCpu.userS,
-      systemSysS: sysCpu.systemS,
-      systemCores: sysCpuS / durationS,
-      systemMsPerRequest: result.ok === 0 ? null : (sysCpuS * 1000) / result.ok,
-      loadgenUserS: loadCpu.userS,
-      loadgenSysS: loadCpu.systemS,
-      loadgenCores: (loadCpu.userS + loadCpu.systemS) / durationS,
-    },
-    entriesPerFsync: derived.entriesPerFsync,
-    peerMessagesPerRequest: derived.peerMessagesPerRequest,
-    requests: result.ok,
-    readRatio: spec.workload === 'mixed' ? spec.readRatio : null,
-    keys: spec.keys,
-    distribution: spec.distribution,
-    target: options.target,
-    rate: spec.rate,
-    rpsRuns: [],
-    latencySource: result.latencySource,
-    statusCodes: result.statusCodes,
-  };
+  return { cell: { ...chosen, rpsRuns }, soaks };
 }
 
 async function runFailover(sys: RunningSystem, options: BenchOptions, load: LoadGenerator): Promise<FailoverReport> {

@@ -88,6 +88,19 @@ export function barChart(c: BarChart): string {
 export interface LineSeries {
   name: string;
   points: [number, number][];
+  /** Palette index (default: the series' position), so that related series can share a colour. */
+  color?: number;
+  /** Dashed line (e.g. a p99 next to a solid max of the same replica). */
+  dashed?: boolean;
+}
+
+export interface LineMarker {
+  x: number;
+  /** Drawn at the top of the line; empty for an unlabelled tick (the label is its tooltip then). */
+  label: string;
+  tooltip?: string;
+  /** Default red (events such as a kill or a leader change). */
+  stroke?: string;
 }
 
 export interface LineChart {
@@ -95,7 +108,27 @@ export interface LineChart {
   xLabel: string;
   yLabel: string;
   series: LineSeries[];
-  markers: { x: number; label: string }[];
+  markers: LineMarker[];
+  /** Y tick labels (default: whole numbers). */
+  format?: (v: number) => string;
+  /** Lowest upper end of the y axis (so that a flat series near zero is not drawn as noise). */
+  yMin?: number;
+  /** Right end of the x axis (default: the largest x), so that charts of one run line up. */
+  xMax?: number;
+}
+
+/** Like legend(), with each series' own colour and a dashed swatch for dashed series. */
+function lineLegend(series: LineSeries[], y: number): string {
+  let x = M.left;
+  return series
+    .map((s, i) => {
+      const colour = palette[(s.color ?? i) % palette.length];
+      const swatch = `<line x1="${x}" x2="${x + 12}" y1="${y - 4}" y2="${y - 4}" stroke="${colour}" stroke-width="2"${s.dashed === true ? ' stroke-dasharray="3 2"' : ''}/>`;
+      const item = `${swatch}<text x="${x + 16}" y="${y}" font-size="11">${esc(s.name)}</text>`;
+      x += 26 + s.name.length * 7;
+      return item;
+    })
+    .join('');
 }
 
 export function lineChart(c: LineChart): string {
@@ -103,8 +136,9 @@ export function lineChart(c: LineChart): string {
   const plotH = H - M.top - M.bottom;
   const xs = c.series.flatMap((s) => s.points.map((p) => p[0]));
   const ys = c.series.flatMap((s) => s.points.map((p) => p[1]));
-  const xMax = Math.max(1, ...xs);
-  const yMax = niceMax(Math.max(0, ...ys));
+  const xMax = c.xMax ?? Math.max(1, ...xs);
+  const yMax = niceMax(Math.max(c.yMin ?? 0, ...ys));
+  const fmt = c.format ?? ((v: number) => String(Math.round(v)));
   const x = (v: number): number => M.left + (v / xMax) * plotW;
   const y = (v: number): number => M.top + plotH - (v / yMax) * plotH;
   const parts: string[] = [];
@@ -112,7 +146,7 @@ export function lineChart(c: LineChart): string {
   for (let i = 0; i <= 4; i++) {
     const t = (yMax * i) / 4;
     parts.push(`<line x1="${M.left}" x2="${W - M.right}" y1="${y(t)}" y2="${y(t)}" stroke="#ddd"/>`);
-    parts.push(`<text x="${M.left - 6}" y="${y(t) + 4}" text-anchor="end" font-size="11">${Math.round(t)}</text>`);
+    parts.push(`<text x="${M.left - 6}" y="${y(t) + 4}" text-anchor="end" font-size="11">${esc(fmt(t))}</text>`);
   }
   for (let i = 0; i <= 5; i++) {
     const t = (xMax * i) / 5;
@@ -121,14 +155,24 @@ export function lineChart(c: LineChart): string {
   parts.push(`<text x="${M.left + plotW / 2}" y="${M.top + plotH + 32}" text-anchor="middle" font-size="11">${esc(c.xLabel)}</text>`);
   parts.push(`<text transform="translate(14 ${M.top + plotH / 2}) rotate(-90)" text-anchor="middle" font-size="11">${esc(c.yLabel)}</text>`);
   c.series.forEach((s, i) => {
+    if (s.points.length === 0) return;
     const d = s.points.map((p, j) => `${j === 0 ? 'M' : 'L'}${x(p[0]).toFixed(1)},${y(p[1]).toFixed(1)}`).join('');
-    parts.push(`<path d="${d}" fill="none" stroke="${palette[i % palette.length]}" stroke-width="1.5"/>`);
+    const dash = s.dashed === true ? ' stroke-dasharray="5 3"' : '';
+    parts.push(`<path d="${d}" fill="none" stroke="${palette[(s.color ?? i) % palette.length]}" stroke-width="1.5"${dash}><title>${esc(s.name)}</title></path>`);
   });
-  for (const m of c.markers) {
-    parts.push(`<line x1="${x(m.x)}" x2="${x(m.x)}" y1="${M.top}" y2="${M.top + plotH}" stroke="#c00" stroke-dasharray="4 3"/>`);
-    parts.push(`<text x="${x(m.x) + 4}" y="${M.top + 10}" font-size="11" fill="#c00">${esc(m.label)}</text>`);
+  let labelled = 0;
+  let lastLabelX = -Infinity;
+  for (const m of [...c.markers].sort((a, b) => a.x - b.x)) {
+    const stroke = m.stroke ?? '#c00';
+    const tip = m.tooltip ?? m.label;
+    parts.push(`<line x1="${x(m.x)}" x2="${x(m.x)}" y1="${M.top}" y2="${M.top + plotH}" stroke="${stroke}" stroke-dasharray="4 3">${tip === '' ? '' : `<title>${esc(tip)}</title>`}</line>`);
+    if (m.label === '') continue;
+    // Labels of nearby markers go one row lower (three rows), so that they do not overprint.
+    labelled = x(m.x) - lastLabelX < 120 ? labelled + 1 : 0;
+    lastLabelX = x(m.x);
+    parts.push(`<text x="${x(m.x) + 4}" y="${M.top + 10 + (labelled % 3) * 12}" font-size="11" fill="${stroke}">${esc(m.label)}</text>`);
   }
   parts.push(`<line x1="${M.left}" x2="${W - M.right}" y1="${M.top + plotH}" y2="${M.top + plotH}" stroke="#333"/>`);
-  parts.push(legend(c.series.map((s) => s.name), H - 14));
+  parts.push(lineLegend(c.series, H - 14));
   return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" font-family="sans-serif">${parts.join('')}</svg>`;
 }

@@ -92,6 +92,8 @@ async function startEtcd(options: SystemStartOptions): Promise<RunningSystem> {
       urls,
       metricsUrls,
       pids: () => members.map((m) => m.pid).filter((p) => p > 0),
+      replicas: () => members.map((m) => ({ id: m.name, url: m.clientUrl, pid: m.pid })),
+      leaderCounter: 'etcd_server_leader_changes_seen_total',
       readCounters: () => scrapeCounters(metricsUrls, etcdCounterNames),
       killLeader: async () => {
         const url = await waitForLeader(members, 10_000);

@@ -42,6 +42,8 @@ async function startHello(): Promise<RunningSystem> {
     urls: [url],
     metricsUrls: [],
     pids: () => (child.pid === undefined ? [] : [child.pid]),
+    replicas: () => [{ id: 'hello', url, pid: child.pid ?? -1 }],
+    leaderCounter: null,
     readCounters: () => Promise.resolve(null),
     stop: async () => {
       unregister();

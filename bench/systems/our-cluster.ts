@@ -77,6 +77,9 @@ async function startOurs(
       urls,
       metricsUrls,
       pids: () => pids,
+      replicas: () => cluster.replicas.map((r) => ({ id: r.id, url: r.httpUrl, pid: r.process?.pid ?? -1 })),
+      // Raft: leader changes seen; Multi-Paxos: the same; PBFT: view changes completed.
+      leaderCounter: 'consensus_leader_changes_total',
       readCounters: () => scrapeCounters(metricsUrls, ourCounterNames),
       killLeader: async () => {
         const id = await cluster.waitForLeader(10_000);

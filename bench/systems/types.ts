@@ -8,6 +8,16 @@ export interface SystemStartOptions {
   logDir?: string;
 }
 
+/** One process of a running system, for the soak's sampler (bench/soak-sampler.ts). */
+export interface ReplicaInfo {
+  /** n1, n2, ... or etcd's member names e1, e2, ... */
+  id: string;
+  /** Its client URL. */
+  url: string;
+  /** Its process id at start (RSS from /proc/<pid>/status), -1 when unknown. */
+  pid: number;
+}
+
 /** A started system under test. */
 export interface RunningSystem {
   name: string;
@@ -21,6 +31,10 @@ export interface RunningSystem {
   metricsUrls: string[];
   /** Processes whose CPU time counts as the system's. */
   pids(): number[];
+  /** Every replica (member) with its URL and pid, in the order of `urls`. */
+  replicas(): ReplicaInfo[];
+  /** The counter of leader or view changes each replica exports on /metrics; null when it has none. */
+  leaderCounter: string | null;
   /** Cluster-wide counters from /metrics, or null when the system has none. */
   readCounters(): Promise<ConsensusCounters | null>;
   /** Kill the current leader (SIGKILL): its id and when the signal went (epoch ms). Absent for systems without one. */
