@@ -5,6 +5,9 @@ import { workloads, type Workload } from './requests.js';
 import { etcdBinary } from './systems/etcd.js';
 import { systemNames } from './systems/registry.js';
 
+/** Where the load goes: the leader, one follower, or spread over every replica. */
+export type Target = 'leader' | 'follower' | 'any';
+
 export interface BenchOptions {
   systems: string[];
   workloads: Workload[];
@@ -18,7 +21,7 @@ export interface BenchOptions {
   distribution: Distribution;
   rate: number | null;
   nodes: number;
-  target: 'leader' | 'any';
+  target: Target;
   failover: boolean;
   /** Write rate of the failover run (requests per second). */
   failoverRate: number;
@@ -49,7 +52,8 @@ export const usage = `usage: npm run bench -- [flags]
   --distribution D      uniform | zipfian (default uniform)
   --rate N              fixed overall request rate (default: as fast as it goes)
   --nodes N             replicas of each replicated system (default 3)
-  --target T            leader | any (default leader)
+  --target T            leader | follower | any (default leader): where the connections go; follower
+                        is one replica that is not the leader (a PBFT backup, an etcd follower)
   --failover            also run the failover experiment (leader killed under constant write load)
   --failover-rate N     write rate of the failover run (default 200/s)
   --quick               a few seconds of everything (smoke test)
@@ -111,7 +115,7 @@ export function parseOptions(argv: string[], env: { etcdOnPath?: boolean } = {})
   const distribution = values.distribution ?? 'uniform';
   if (distribution !== 'uniform' && distribution !== 'zipfian') throw new UsageError(`--distribution must be uniform or zipfian`);
   const target = values.target ?? 'leader';
-  if (target !== 'leader' && target !== 'any') throw new UsageError(`--target must be leader or any`);
+  if (target !== 'leader' && target !== 'follower' && target !== 'any') throw new UsageError(`--target must be leader, follower or any`);
   const preloadVia = values['preload-via'] ?? 'leader';
   if (preloadVia !== 'leader' && preloadVia !== 'any') throw new UsageError(`--preload-via must be leader or any`);
   const connections = list(values.connections ?? pick(soakDefaults.connections, quickDefaults.connections, '1,100')).map((c) => int(c, '--connections', 1));

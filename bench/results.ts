@@ -1,6 +1,7 @@
 /** The shape of bench/results/<time>/results.json: one object per measured cell (issue 7 §4). */
 import type { Distribution } from './keyspace.js';
 import type { Workload } from './requests.js';
+import type { Target } from './options.js';
 
 export interface CellCpu {
   /** CPU seconds (user, system) of the system's processes during the measured round. */
@@ -39,7 +40,7 @@ export interface BenchCell {
   readRatio: number | null;
   keys: number;
   distribution: Distribution;
-  target: 'leader' | 'any';
+  target: Target;
   /** Fixed overall request rate, or null when unthrottled. */
   rate: number | null;
   /** rps of every repetition; the cell reports the median one. */

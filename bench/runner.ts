@@ -8,7 +8,7 @@ import { analyzeFailover, type FailoverReport } from './failover.js';
 import { median } from './latency-samples.js';
 import type { LoadGenerator } from './load-client.js';
 import type { RunSpec } from './load-protocol.js';
-import type { BenchOptions } from './options.js';
+import type { BenchOptions, Target } from './options.js';
 import { measuredRound, type Log } from './measured-round.js';
 import { etcdMaxTxnOps, needsPreload, type Workload } from './requests.js';
 import type { BenchCell } from './results.js';
@@ -124,7 +124,7 @@ export async function measureCell(
   log: Log = () => undefined,
 ): Promise<{ cell: BenchCell; soaks: SoakReport[] }> {
   const spec: RunSpec = {
-    urls: options.target === 'any' ? sys.urls : [sys.targetUrl],
+    urls: loadUrls(sys, options.target),
     dialect: sys.dialect,
     workload,
     readRatio: options.readRatio,
@@ -177,4 +177,15 @@ export function formatCellLine(c: BenchCell): string {
     `${c.system} ${c.workload} c=${c.connections}: ${c.rps.toFixed(0)} req/s, ` +
     `p50 ${c.latencyMs.p50.toFixed(2)} ms, p99 ${c.latencyMs.p99.toFixed(2)} ms, errors ${c.errors}, non2xx ${c.non2xx}`
   );
+}
+
+/**
+ * Where a cell's connections go: the leader, one follower (the path users take when they write
+ * through any replica: the README's own curl examples do), or spread over every replica. A system
+ * with one replica has no follower: its only URL.
+ */
+export function loadUrls(sys: Pick<RunningSystem, 'targetUrl' | 'urls'>, target: Target): string[] {
+  if (target === 'any') return sys.urls;
+  if (target === 'follower') return [sys.urls.find((u) => u !== sys.targetUrl) ?? sys.targetUrl];
+  return [sys.targetUrl];
 }

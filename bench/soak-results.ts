@@ -4,6 +4,7 @@
  * windows are complete windows of `windowS` seconds.
  */
 import type { Workload } from './requests.js';
+import type { Target } from './options.js';
 
 export interface SoakWindow {
   index: number;
@@ -84,7 +85,7 @@ export interface SoakReport {
   nodes: number;
   workload: Workload;
   connections: number;
-  target: 'leader' | 'any';
+  target: Target;
   keys: number;
   valueBytes: number;
   /** 1-based repetition of the cell. */

@@ -92,3 +92,12 @@ t.test('failover analysis', async (t) => {
   t.equal(r.buckets.length, 30);
   t.equal(r.buckets[19]!.okPerS, 10);
 });
+
+t.test('--target: the leader, one follower, or every replica', async (t) => {
+  const { loadUrls } = await import('./runner.js');
+  const sys = { targetUrl: 'http://b', urls: ['http://a', 'http://b', 'http://c'] };
+  t.same(loadUrls(sys, 'leader'), ['http://b']);
+  t.same(loadUrls(sys, 'follower'), ['http://a'], 'a replica that is not the leader');
+  t.same(loadUrls(sys, 'any'), sys.urls);
+  t.same(loadUrls({ targetUrl: 'http://x', urls: ['http://x'] }, 'follower'), ['http://x'], 'one replica: no follower, its only URL');
+});
