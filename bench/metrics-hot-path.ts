@@ -106,7 +106,8 @@ async function scrapeMs(): Promise<number> {
   const status = { term: 3, role: 'leader', commitIndex: 10, lastLogIndex: 10 } as RaftStatus;
   const peer = { messagesSent: 1, bytesSent: 2, messagesReceived: 3, dropped: 0 };
   const transport = { stats: () => ({ peers: { n2: peer, n3: peer }, rejectedConnections: 0, badFrames: 0 }) } as unknown as Transport;
-  new RaftReplicaStats().register(m, { status: () => status, appliedIndex: () => 10, readsServed: () => 0, disk: { fsyncs: 1, writes: 1, entriesPersisted: 1, bytesPersisted: 1 }, transport });
+  const forwarding = { client: { writesForwarded: 0, readsForwarded: 0, refused: 0, timeouts: 0 }, server: { writesProposed: 0, writesRefused: 0, readsServed: 0 } };
+  new RaftReplicaStats().register(m, { status: () => status, appliedIndex: () => 10, readsServed: () => 0, disk: { fsyncs: 1, writes: 1, entriesPersisted: 1, bytesPersisted: 1 }, transport, forwarding });
   const observe = httpMetrics(m);
   for (const [method, route, status] of requests) observe(method, route, status, 0.002);
   storageWriteTimer(m)(0.001, true);

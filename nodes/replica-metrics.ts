@@ -77,3 +77,19 @@ export function addPeerMetrics(m: ReplicaMetrics, transport: Transport): void {
   m.counter('consensus_peer_messages_received_total', 'Messages received from each peer.', perPeer((s) => s.messagesReceived), labels);
   m.counter('consensus_peer_messages_dropped_total', 'Messages dropped because a peer queue was full.', perPeer((s) => s.dropped), labels);
 }
+
+/** What forwarding (nodes/forwarding) counts: a follower's client side and the leader's side. */
+export interface ForwardingStats {
+  client: { writesForwarded: number; readsForwarded: number; refused: number; timeouts: number };
+  server: { writesProposed: number; writesRefused: number; readsServed: number };
+}
+
+/** Forwarding over the replica transport, with the same names for Raft and Multi-Paxos. */
+export function addForwardingMetrics(m: ReplicaMetrics, f: ForwardingStats): void {
+  m.counter('consensus_forwarded_writes_total', 'Client writes this replica forwarded to the leader over the transport.', () => f.client.writesForwarded);
+  m.counter('consensus_forwarded_reads_total', 'Follower reads: read indexes this replica asked the leader for.', () => f.client.readsForwarded);
+  m.counter('consensus_forward_refusals_total', 'Forwarded requests the leader refused (not leader, overloaded).', () => f.client.refused);
+  m.counter('consensus_forward_timeouts_total', 'Forwarded requests the leader did not answer in time.', () => f.client.timeouts);
+  m.counter('consensus_forwarded_proposals_total', 'As leader: commands proposed for followers.', () => f.server.writesProposed);
+  m.counter('consensus_forwarded_read_indexes_total', 'As leader: read indexes served to followers.', () => f.server.readsServed);
+}

@@ -1,6 +1,6 @@
 import type { PaxosStatus } from '../../protocols/multipaxos/types.js';
 import type { ReplicaMetrics } from '../metrics.js';
-import { addPeerMetrics, addStorageMetrics, snapshotTimer, type DiskStats, type SnapshotTimer } from '../replica-metrics.js';
+import { addForwardingMetrics, type ForwardingStats, addPeerMetrics, addStorageMetrics, snapshotTimer, type DiskStats, type SnapshotTimer } from '../replica-metrics.js';
 import type { Transport } from '../transport/index.js';
 
 /** What the Multi-Paxos replica's metrics read at scrape time. */
@@ -11,6 +11,7 @@ export interface PaxosMetricSources {
   readsServed: () => number;
   disk: DiskStats;
   transport: Transport;
+  forwarding: ForwardingStats;
 }
 
 /**
@@ -57,6 +58,7 @@ export class PaxosReplicaStats {
     m.gauge('consensus_applied_index', 'Highest slot applied.', src.appliedIndex);
     m.gauge('paxos_slot_in', 'Next slot this leader proposes in.', () => status().slotIn);
     addPeerMetrics(m, src.transport);
+    addForwardingMetrics(m, src.forwarding);
     this.snapshotSeconds = snapshotTimer(m);
   }
 }

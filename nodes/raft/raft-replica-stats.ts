@@ -1,6 +1,6 @@
 import type { RaftStatus } from '../../protocols/raft/types.js';
 import type { ReplicaMetrics } from '../metrics.js';
-import { addPeerMetrics, addStorageMetrics, snapshotTimer, type DiskStats, type SnapshotTimer } from '../replica-metrics.js';
+import { addForwardingMetrics, type ForwardingStats, addPeerMetrics, addStorageMetrics, snapshotTimer, type DiskStats, type SnapshotTimer } from '../replica-metrics.js';
 import type { Transport } from '../transport/index.js';
 
 /** What the Raft replica's metrics read at scrape time. */
@@ -10,6 +10,7 @@ export interface RaftMetricSources {
   readsServed: () => number;
   disk: DiskStats;
   transport: Transport;
+  forwarding: ForwardingStats;
 }
 
 /**
@@ -46,6 +47,7 @@ export class RaftReplicaStats {
     m.gauge('consensus_applied_index', 'Highest index applied.', src.appliedIndex);
     m.gauge('consensus_last_log_index', 'Last index in the log.', () => status().lastLogIndex);
     addPeerMetrics(m, src.transport);
+    addForwardingMetrics(m, src.forwarding);
     this.snapshotSeconds = snapshotTimer(m);
   }
 }

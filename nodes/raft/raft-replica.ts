@@ -136,6 +136,7 @@ export class RaftReplica implements KvService, DebugSource {
       readsServed: () => this.reads.served,
       disk: (opts.store as { stats?: DiskStats }).stats ?? { fsyncs: 0, writes: 0, entriesPersisted: 0, bytesPersisted: 0 },
       transport: opts.transport,
+      forwarding: { client: this.forward.stats, server: this.forwarded.stats },
     });
   }
 
