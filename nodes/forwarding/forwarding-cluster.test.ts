@@ -7,6 +7,7 @@
 import t from 'tap';
 import { Cluster } from '../../harness/cluster/cluster.js';
 import { kv, until, call } from '../../harness/client/kv-client.js';
+import { parsePromText, sampleValue } from '../../harness/client/prom-text.js';
 
 const ok = (r: { status: number }): boolean => r.status === 200;
 
@@ -46,6 +47,9 @@ for (const protocol of ['raft', 'multipaxos'] as const) {
     t.pass('30 writes through one follower, each read back at once through the other');
     t.equal(await httpRequests(leaderUrl, 'PUT'), putsBefore, 'no write reached the leader over HTTP');
     t.equal(await httpRequests(leaderUrl, 'GET'), getsBefore, 'nor any read');
+    const metricsOf = async (url: string) => parsePromText(await (await fetch(`${url}/metrics`)).text());
+    t.ok((sampleValue(await metricsOf(a.httpUrl), 'consensus_forwarded_writes_total') ?? 0) >= 30, `${a.id} forwarded the writes over the transport`);
+    t.ok((sampleValue(await metricsOf(b.httpUrl), 'consensus_forwarded_reads_total') ?? 0) >= 30, `${b.id} served the reads at the leader's read index`);
 
     const session = { clientId: 'forwarding-test', seq: 1 };
     const first = await call(a.httpUrl, 'POST', '/kv/once/cas', { expected: null, value: 'first' }, session);
