@@ -5,9 +5,14 @@ import type { KvSnapshot, KvStateMachine } from '../protocols/kv/state-machine.j
 
 const codec = new Packr({ useRecords: false });
 
-/** The bytes a protocol core replicates for one client command (opaque to every core). */
+/**
+ * The bytes a protocol core replicates for one client command (opaque to every core). A copy of
+ * exactly its size: msgpackr hands out views into a shared buffer of many kilobytes, and a log
+ * entry that kept such a view would keep the whole buffer alive until the entry is compacted
+ * (measured: 36 MB of buffers for 9 MB of commands in a leader's log).
+ */
 export function encodeCommand(command: KvCommand): Uint8Array {
-  return codec.pack(command);
+  return new Uint8Array(codec.pack(command));
 }
 
 /**
