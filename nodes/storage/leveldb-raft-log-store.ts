@@ -4,19 +4,17 @@ import type { HardState, LogEntry, Snapshot } from '../../protocols/raft/types.j
 import { invariant } from '../../protocols/common/invariant.js';
 import { emptyHardState, type RaftDiskState, type RaftLogStore, type RaftPersistUpdate } from './raft-log-store.js';
 import type { WriteTimer } from '../replica-metrics.js';
+import { join } from 'node:path';
+import { SnapshotFiles } from './snapshot-files.js';
 
 const packr = new Packr({ useRecords: false });
 
 const HARD_STATE_KEY = 'raft:hs';
 const LOG_PREFIX = 'raft:log:';
+/** The current snapshot's descriptor; its chunks are files (snapshot-files.ts). */
 const SNAPSHOT_KEY = 'raft:snapshot';
-const CHUNK_PREFIX = 'raft:chunk:';
 /** Fixed-width hex so that LevelDB's byte order is log order. */
-const hex = (n: number, width: number): string => n.toString(16).padStart(width, '0');
-const logKey = (index: number): string => LOG_PREFIX + hex(index, 13);
-/** Snapshot chunks, by snapshot index then chunk number: a snapshot's chunks are one key range. */
-const chunkKey = (index: number, chunk: number): string => `${CHUNK_PREFIX}${hex(index, 13)}:${hex(chunk, 8)}`;
-const chunksOf = (index: number): { gte: string; lt: string } => ({ gte: `${CHUNK_PREFIX}${hex(index, 13)}:`, lt: `${CHUNK_PREFIX}${hex(index, 13)};` });
+const logKey = (index: number): string => LOG_PREFIX + index.toString(16).padStart(13, '0');
 
 type StoredEntry = [term: number, kind: 0 | 1 | 2, data: Uint8Array | null];
 const KIND_CODES = { noop: 0, command: 1, config: 2 } as const;
@@ -41,7 +39,8 @@ export interface StorageStats {
 /**
  * Raft's persistent state (Raft Figure 2: currentTerm, votedFor, log[]) in one LevelDB database.
  * Every Ready becomes a single LevelDB batch written with `sync: true`, so a term change, a vote
- * and any number of log entries share one fsync (group commit).
+ * and any number of log entries share one fsync (group commit). Snapshots (Raft §7) are chunk
+ * files beside it (snapshot-files.ts); the batch records which one is current.
  */
 /** A whole-state snapshot of an earlier version (one KvSnapshot value) as one chunk of parts. */
 function upgradeWholeSnapshot(data: Uint8Array): Uint8Array {
@@ -68,12 +67,13 @@ export class LevelDbRaftLogStore implements RaftLogStore {
   constructor(
     private readonly db: Level<string, Uint8Array>,
     private readonly options: LevelDbStoreOptions,
+    private readonly files: SnapshotFiles,
   ) {}
 
   static async open(dir: string, options: LevelDbStoreOptions): Promise<LevelDbRaftLogStore> {
     const db = new Level<string, Uint8Array>(dir, { valueEncoding: 'view' });
     await db.open();
-    return new LevelDbRaftLogStore(db, options);
+    return new LevelDbRaftLogStore(db, options, new SnapshotFiles(join(dir, 'snapshots')));
   }
 
   async load(): Promise<RaftDiskState> {
@@ -103,12 +103,11 @@ export class LevelDbRaftLogStore implements RaftLogStore {
   private async loadSnapshot(): Promise<Snapshot | null> {
     const stored = await this.db.get(SNAPSHOT_KEY);
     const snapshot = stored === undefined ? null : (packr.unpack(stored) as Snapshot & { data?: Uint8Array });
-    const index = snapshot?.index ?? 0;
-    await this.db.clear({ gte: CHUNK_PREFIX, lt: chunksOf(index).gte });
-    await this.db.clear({ gte: chunksOf(index).lt, lt: CHUNK_PREFIX + '~' });
+    await this.files.removeOthers(snapshot?.index ?? 0);
     if (snapshot === null) return null;
     if (snapshot.data !== undefined) {
-      await this.db.put(chunkKey(snapshot.index, 0), upgradeWholeSnapshot(snapshot.data));
+      await this.files.write(snapshot.index, 0, upgradeWholeSnapshot(snapshot.data));
+      await this.files.sync(snapshot.index, 1);
       const upgraded: Snapshot = { index: snapshot.index, term: snapshot.term, chunks: 1, ...(snapshot.membership ? { membership: snapshot.membership } : {}) };
       await this.db.put(SNAPSHOT_KEY, packr.pack(upgraded), { sync: true });
       this.snapshotIndex = upgraded.index;
@@ -119,35 +118,32 @@ export class LevelDbRaftLogStore implements RaftLogStore {
   }
 
   async writeSnapshotChunk(index: number, chunk: number, bytes: Uint8Array): Promise<void> {
-    await this.db.put(chunkKey(index, chunk), bytes);
+    await this.files.write(index, chunk, bytes);
   }
 
   async readSnapshotChunk(index: number, chunk: number): Promise<Uint8Array | undefined> {
-    return this.db.get(chunkKey(index, chunk));
+    return this.files.read(index, chunk);
   }
 
   async saveSnapshot(snapshot: Snapshot): Promise<boolean> {
     if (snapshot.index <= this.snapshotIndex) {
-      if (snapshot.index < this.snapshotIndex) await this.db.clear(chunksOf(snapshot.index));
+      if (snapshot.index < this.snapshotIndex) await this.files.removeBelow(this.snapshotIndex);
       return false;
     }
-    // Set before the write: LevelDB applies writes in the order they are made, so a newer
-    // snapshot installed meanwhile (persist) is written after this one and wins.
+    // Set before the writes: a newer snapshot installed meanwhile (persist) records itself after
+    // this one (LevelDB applies writes in the order they are made) and wins.
     this.snapshotIndex = snapshot.index;
-    // A sync write makes every earlier write durable too (one log): the chunks with it.
+    if (this.options.sync) await this.files.sync(snapshot.index, snapshot.chunks);
     await this.db.put(SNAPSHOT_KEY, packr.pack(snapshot), { sync: this.options.sync });
-    await this.dropChunksBefore(snapshot.index);
+    await this.files.removeBelow(snapshot.index);
     return true;
   }
 
-  /** The snapshot at `index` is the stored one: the chunks of older ones go. */
-  private async dropChunksBefore(index: number): Promise<void> {
-    await this.db.clear({ gte: CHUNK_PREFIX, lt: chunksOf(index).gte });
-  }
-
   async persist(update: RaftPersistUpdate): Promise<void> {
+    for (const c of update.snapshotChunks ?? []) await this.files.write(c.index, c.chunk, c.data);
+    // An installed snapshot: its chunks (received in this and earlier batches) durable first.
+    if (update.snapshot != null && this.options.sync) await this.files.sync(update.snapshot.index, update.snapshot.chunks);
     const batch = this.db.batch();
-    for (const c of update.snapshotChunks ?? []) batch.put(chunkKey(c.index, c.chunk), c.data);
     if (update.snapshot != null) {
       batch.put(SNAPSHOT_KEY, packr.pack(update.snapshot));
       this.snapshotIndex = Math.max(this.snapshotIndex, update.snapshot.index);
@@ -182,7 +178,7 @@ export class LevelDbRaftLogStore implements RaftLogStore {
     const started = performance.now();
     await batch.write({ sync });
     this.options.onWrite?.((performance.now() - started) / 1000, sync);
-    if (update.snapshot != null) await this.dropChunksBefore(update.snapshot.index);
+    if (update.snapshot != null) await this.files.removeBelow(update.snapshot.index);
     if (update.hardState !== null) {
       this.durableTerm = update.hardState.currentTerm;
       this.durableVote = update.hardState.votedFor;
