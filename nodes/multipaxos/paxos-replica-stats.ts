@@ -20,10 +20,21 @@ export class PaxosReplicaStats {
   badMessages = 0;
   notApplied = 0;
   compactions = 0;
-  snapshotsSent = 0;
+  snapshotsTaken = 0;
   snapshotsInstalled = 0;
+  snapshotChunksSent = 0;
+  snapshotChunksReceived = 0;
 
-  render(id: string, status: PaxosStatus, commitIndex: number, appliedIndex: number, readsServed: number, store: PaxosStore, transport: Transport): string {
+  render(
+    id: string,
+    status: PaxosStatus,
+    commitIndex: number,
+    appliedIndex: number,
+    readsServed: number,
+    store: PaxosStore,
+    transport: Transport,
+    snapshotJobs: { takeMs: number; restoreMs: number; takeChunks: number },
+  ): string {
     const m = new Metrics({ replica: id, protocol: 'multipaxos' });
     const disk: StorageStats = (store as { stats?: StorageStats }).stats ?? { fsyncs: 0, writes: 0, entriesPersisted: 0, bytesPersisted: 0 };
     const peers = Object.entries(transport.stats().peers);
@@ -36,9 +47,15 @@ export class PaxosReplicaStats {
     m.counter('consensus_not_applied_total', 'Proposals whose slot was decided with another ballot (NO_LEADER).', () => this.notApplied);
     m.counter('consensus_leader_changes_total', 'Times this replica saw the leader change.', () => this.leaderChanges);
     m.counter('consensus_bad_peer_messages_total', 'Peer messages dropped as malformed.', () => this.badMessages);
-    m.counter('paxos_compactions_total', 'Garbage collections of decided slots (each stores a snapshot).', () => this.compactions);
-    m.counter('paxos_snapshots_sent_total', 'State-machine snapshots sent to replicas behind the compaction point.', () => this.snapshotsSent);
-    m.counter('paxos_snapshots_installed_total', 'State-machine snapshots received and installed.', () => this.snapshotsInstalled);
+    m.counter('paxos_compactions_total', 'Garbage collections of decided slots (behind a stored snapshot).', () => this.compactions);
+    m.counter('paxos_snapshots_taken_total', 'State-machine snapshots taken in the background and saved.', () => this.snapshotsTaken);
+    m.counter('paxos_snapshots_installed_total', 'State-machine snapshots received from a peer and restored.', () => this.snapshotsInstalled);
+    m.counter('paxos_snapshot_chunks_sent_total', 'Snapshot chunks sent to replicas behind the compaction point.', () => this.snapshotChunksSent);
+    m.counter('paxos_snapshot_chunks_received_total', 'Snapshot chunks received from a peer and stored.', () => this.snapshotChunksReceived);
+    m.gauge('paxos_snapshot_take_ms', 'Duration of the last snapshot taken, start to saved (in the background).', () => snapshotJobs.takeMs);
+    m.gauge('paxos_snapshot_chunks', 'Chunks of the last snapshot taken.', () => snapshotJobs.takeChunks);
+    m.gauge('paxos_snapshot_restore_ms', 'Duration of the last restore of a snapshot from a peer (in the background).', () => snapshotJobs.restoreMs);
+    m.gauge('paxos_snapshot_slot', 'Slot of the stored snapshot.', () => status.snapshotSlot);
     m.gauge('paxos_compacted_to', 'Every slot at or below it is garbage-collected here.', () => status.compactedTo);
     m.counter('consensus_fsyncs_total', 'Durable (fsync) storage batches.', () => disk.fsyncs);
     m.counter('consensus_storage_writes_total', 'Storage batches written (with or without fsync).', () => disk.writes);
