@@ -55,6 +55,8 @@ export type PaxosTuning = Omit<PaxosConfig, 'id' | 'replicas'> & {
   tickMs: number;
   requestTimeoutMs: number;
   maxPendingRequests: number;
+  /** Snapshots are stored and sent (SnapshotChunk) in chunks of about this many bytes. */
+  maxSnapshotChunkBytes: number;
 };
 
 export const defaultPaxosTuning: PaxosTuning = {
@@ -68,6 +70,7 @@ export const defaultPaxosTuning: PaxosTuning = {
   snapshotEverySlots: 4096,
   requestTimeoutMs: 5000,
   maxPendingRequests: 20_000,
+  maxSnapshotChunkBytes: 1024 * 1024,
 };
 
 export const protocols = ['raft', 'multipaxos', 'pbft'] as const;

@@ -13,7 +13,9 @@ const good = [
   { type: 'Heartbeat', from: 'n1', to: 'n2', ballot: b, slotOut: 1, readRound: 0, gcSlot: 0 },
   { type: 'HeartbeatAck', from: 'n2', to: 'n1', ballotNum: b, readRound: 4, applied: 3 },
   { type: 'CatchUp', from: 'n2', to: 'n1', fromSlot: 7 },
-  { type: 'Snapshot', from: 'n1', to: 'n2', slot: 40, data: new Uint8Array([9]) },
+  { type: 'SnapshotOffer', from: 'n1', to: 'n2', slot: 40, chunks: 3 },
+  { type: 'SnapshotFetch', from: 'n2', to: 'n1', slot: 40, chunk: 0 },
+  { type: 'SnapshotChunk', from: 'n1', to: 'n2', slot: 40, chunk: 2, chunks: 3, data: new Uint8Array([9]) },
 ];
 
 t.test('well-formed Multi-Paxos messages pass', async (t) => {
@@ -39,8 +41,14 @@ t.test('peer frames that are not Multi-Paxos messages are refused', async (t) =>
     { type: 'Heartbeat', from: 'n1', to: 'n2', ballot: b, slotOut: 1, readRound: Number.NaN, gcSlot: 0 },
     { type: 'Heartbeat', from: 'n1', to: 'n2', ballot: b, slotOut: 1, readRound: 0 },
     { type: 'HeartbeatAck', from: 'n2', to: 'n1', ballotNum: b, readRound: 4, applied: -1 },
-    { type: 'Snapshot', from: 'n1', to: 'n2', slot: 0, data: new Uint8Array([9]) },
-    { type: 'Snapshot', from: 'n1', to: 'n2', slot: 4, data: 'bytes' },
+    { type: 'Snapshot', from: 'n1', to: 'n2', slot: 4, data: new Uint8Array([9]) },
+    { type: 'SnapshotOffer', from: 'n1', to: 'n2', slot: 0, chunks: 1 },
+    { type: 'SnapshotOffer', from: 'n1', to: 'n2', slot: 4, chunks: 0 },
+    { type: 'SnapshotFetch', from: 'n2', to: 'n1', slot: 4, chunk: -1 },
+    { type: 'SnapshotFetch', from: 'n2', to: 'n1', slot: 4 },
+    { type: 'SnapshotChunk', from: 'n1', to: 'n2', slot: 4, chunk: 0, chunks: 1, data: 'bytes' },
+    { type: 'SnapshotChunk', from: 'n1', to: 'n2', slot: 4, chunk: 1, chunks: 1, data: new Uint8Array([9]) },
+    { type: 'SnapshotChunk', from: 'n1', to: 'n2', slot: 4, chunk: 0, data: new Uint8Array([9]) },
     { type: 'P1b', from: 'n2', to: 'n1', request: b, ballotNum: b, accepted: [] },
     { type: 'CatchUp', from: 'n2', to: 'n1', fromSlot: 0 },
     { type: 'P1b', from: 'n2', to: 'n1', request: b, ballotNum: b, accepted: [{ ballot: b, slot: 3 }] },
@@ -50,7 +58,8 @@ t.test('peer frames that are not Multi-Paxos messages are refused', async (t) =>
 
 t.test('slots and rounds above 2^52 are refused (the core counts up from them: slot + 1 must stay exact)', async (t) => {
   const huge = 2 ** 52 + 1;
-  t.notOk(isPaxosMessage({ type: 'Snapshot', from: 'n1', to: 'n2', slot: Number.MAX_SAFE_INTEGER, data: new Uint8Array([9]) }));
+  t.notOk(isPaxosMessage({ type: 'SnapshotOffer', from: 'n1', to: 'n2', slot: Number.MAX_SAFE_INTEGER, chunks: 1 }));
+  t.notOk(isPaxosMessage({ type: 'SnapshotChunk', from: 'n1', to: 'n2', slot: 3, chunk: 0, chunks: huge, data: new Uint8Array([9]) }));
   t.notOk(isPaxosMessage({ type: 'P1a', from: 'n1', to: 'n2', ballot: { round: huge, leader: 'n1' }, fromSlot: 1 }));
   t.notOk(isPaxosMessage({ type: 'P2b', from: 'n2', to: 'n1', ballotNum: b, slot: huge }));
   t.ok(isPaxosMessage({ type: 'P2b', from: 'n2', to: 'n1', ballotNum: b, slot: 2 ** 52 }), '2^52 itself is fine');

@@ -51,8 +51,12 @@ export function isPaxosMessage(value: unknown): value is PaxosMessage {
       return isBallot(m['ballotNum']) && isCount(m['readRound']) && isCount(m['applied']);
     case 'CatchUp':
       return isSlot(m['fromSlot']);
-    case 'Snapshot':
-      return isSlot(m['slot']) && m['data'] instanceof Uint8Array;
+    case 'SnapshotOffer':
+      return isSlot(m['slot']) && isSlot(m['chunks']);
+    case 'SnapshotFetch':
+      return isSlot(m['slot']) && isCount(m['chunk']);
+    case 'SnapshotChunk':
+      return isSlot(m['slot']) && isCount(m['chunk']) && isSlot(m['chunks']) && m['chunk'] < m['chunks'] && m['data'] instanceof Uint8Array;
     default:
       return false;
   }

@@ -12,6 +12,8 @@ export interface PaxosMetricSources {
   disk: DiskStats;
   transport: Transport;
   forwarding: ForwardingStats;
+  /** The last background snapshot's chunk count (nodes/snapshots/snapshot-jobs.ts). */
+  snapshotJobs: { takeChunks: number };
 }
 
 /**
@@ -30,8 +32,10 @@ export class PaxosReplicaStats {
   badMessages = 0;
   notApplied = 0;
   compactions = 0;
-  snapshotsSent = 0;
+  snapshotsTaken = 0;
   snapshotsInstalled = 0;
+  snapshotChunksSent = 0;
+  snapshotChunksReceived = 0;
   /** Compaction snapshots, timed by phase (consensus_snapshot_seconds); a no-op until registered. */
   snapshotSeconds: SnapshotTimer = () => undefined;
 
@@ -46,9 +50,13 @@ export class PaxosReplicaStats {
     m.counter('consensus_not_applied_total', 'Proposals whose slot was decided with another ballot (NO_LEADER).', () => this.notApplied);
     m.counter('consensus_leader_changes_total', 'Times this replica saw the leader change.', () => this.leaderChanges);
     m.counter('consensus_bad_peer_messages_total', 'Peer messages dropped as malformed.', () => this.badMessages);
-    m.counter('paxos_compactions_total', 'Garbage collections of decided slots (each stores a snapshot).', () => this.compactions);
-    m.counter('paxos_snapshots_sent_total', 'State-machine snapshots sent to replicas behind the compaction point.', () => this.snapshotsSent);
-    m.counter('paxos_snapshots_installed_total', 'State-machine snapshots received and installed.', () => this.snapshotsInstalled);
+    m.counter('paxos_compactions_total', 'Garbage collections of decided slots (behind a stored snapshot).', () => this.compactions);
+    m.counter('paxos_snapshots_taken_total', 'State-machine snapshots taken in the background and saved.', () => this.snapshotsTaken);
+    m.counter('paxos_snapshots_installed_total', 'State-machine snapshots received from a peer and restored.', () => this.snapshotsInstalled);
+    m.counter('paxos_snapshot_chunks_sent_total', 'Snapshot chunks sent to replicas behind the compaction point.', () => this.snapshotChunksSent);
+    m.counter('paxos_snapshot_chunks_received_total', 'Snapshot chunks received from a peer and stored.', () => this.snapshotChunksReceived);
+    m.gauge('paxos_snapshot_chunks', 'Chunks of the last snapshot taken.', () => src.snapshotJobs.takeChunks);
+    m.gauge('paxos_snapshot_slot', 'Slot of the stored snapshot.', () => status().snapshotSlot);
     m.gauge('paxos_compacted_to', 'Every slot at or below it is garbage-collected here.', () => status().compactedTo);
     addStorageMetrics(m, src.disk, 'Commands in accepted pvalues written to storage.');
     m.gauge('paxos_ballot_round', 'Round of the current ballot.', () => status().ballot.round);

@@ -1,16 +1,17 @@
 import type { Logger } from 'pino';
-import { Packr } from 'msgpackr';
 import { randomInt } from 'node:crypto';
 import { SeededRng } from '../../protocols/common/rng.js';
 import type { KvCommand, KvResult } from '../../protocols/kv/commands.js';
-import { KvStateMachine, type KvSnapshot } from '../../protocols/kv/state-machine.js';
+import { KvStateMachine } from '../../protocols/kv/state-machine.js';
 import { formatBallot, sameBallot } from '../../protocols/multipaxos/ballot.js';
 import { MultiPaxosNode } from '../../protocols/multipaxos/paxos-node.js';
-import type { Ballot, Decision, PaxosMessage, Ready, ReadState, SnapshotData, SoftState } from '../../protocols/multipaxos/types.js';
+import type { Ballot, Decision, PaxosMessage, Ready, ReadState, Snapshot, SnapshotChunk, SoftState } from '../../protocols/multipaxos/types.js';
 import { NotLeaderError, ServiceError } from '../http/errors.js';
 import type { KvService } from '../http/kv-service.js';
 import type { PaxosTuning } from '../config.js';
 import { isEmptyUpdate, type PaxosStore } from '../storage/leveldb-paxos-store.js';
+import { restoreSnapshot } from '../snapshots/snapshot-chunks.js';
+import { SnapshotJobs } from '../snapshots/snapshot-jobs.js';
 import type { Transport } from '../transport/index.js';
 import type { ReplicaMetrics } from '../metrics.js';
 import type { DiskStats } from '../replica-metrics.js';
@@ -25,10 +26,6 @@ import { paxosDebugState } from '../debug/paxos-debug-state.js';
 import { ForwardClient } from '../forwarding/forward-client.js';
 import { isForwardMessage } from '../forwarding/messages.js';
 import { ForwardServer, type ProposeOutcome } from '../forwarding/forward-server.js';
-
-/** The same command encoding as the Raft replica, so both replicate identical bytes. */
-/** State-machine snapshots (KvSnapshot) as stored and sent: opaque bytes to the core. */
-const snapshotCodec = new Packr({ useRecords: false });
 
 export interface PaxosReplicaOptions {
   id: string;
@@ -78,6 +75,12 @@ const isPlacement = (v: unknown): v is PaxosPlacement => {
  * acceptor state and decisions in one LevelDB batch → send P1b/P2b (and a new leader's P1a) →
  * apply decided slots → answer clients → advance().
  *
+ * Snapshots never stop the loop (protocols/multipaxos/README.md, "Snapshots: the runtime's
+ * half"): when the core wants one, a consistent cut of the state machine is written chunk by
+ * chunk in time slices and saved, then reported (snapshotSaved); an installed one is restored
+ * in the background while the loop goes on, the slots decided meanwhile applied once it is done;
+ * chunks are sent to peers one at a time, read from LevelDB as they are asked for.
+ *
  * Inputs that arrive while a batch is being persisted are queued and stepped together right
  * after it, so they share the next fsync (group commit) and, on the leader, the next slot
  * (the core batches every proposal made between two Readys into one slot).
@@ -85,7 +88,12 @@ const isPlacement = (v: unknown): v is PaxosPlacement => {
 export class PaxosReplica implements KvService, DebugSource {
   readonly protocol = 'multipaxos';
   readonly stats = new PaxosReplicaStats();
-  private readonly sm = new KvStateMachine();
+  /** Replaced whole when a snapshot from a peer has been restored (in the background). */
+  private sm = new KvStateMachine();
+  /** Snapshots taken and restored in the background (nodes/snapshots). */
+  private readonly snapshots: SnapshotJobs;
+  /** Decided slots waiting for a snapshot being restored: applied once it is. */
+  private deferred: Decision[] = [];
   private readonly writes = new WaiterTable<number, KvResult, PendingWrite>();
   private readonly slotWaiters = new Map<number, SlotWaiters>();
   private readonly reads: ReadWaiters;
@@ -98,8 +106,6 @@ export class PaxosReplica implements KvService, DebugSource {
   private timers: NodeJS.Timeout[] = [];
   private readonly loop: ReadyLoop;
   private soft: SoftState;
-  /** The latest stored snapshot (KvSnapshot, msgpack), sent to peers that need collected slots. */
-  private snapshot: SnapshotData | null = null;
 
   private constructor(
     private readonly opts: PaxosReplicaOptions,
@@ -114,6 +120,7 @@ export class PaxosReplica implements KvService, DebugSource {
     });
     this.soft = { role: 'follower', leader: null, ballot };
     this.reads = new ReadWaiters(opts.tuning.requestTimeoutMs);
+    this.snapshots = new SnapshotJobs({ logger: opts.logger, maxChunkBytes: opts.tuning.maxSnapshotChunkBytes });
     this.forward = new ForwardClient({ self: opts.id, transport: opts.transport, timeoutMs: opts.tuning.requestTimeoutMs });
     this.forwarded = new ForwardServer({
       self: opts.id,
@@ -130,6 +137,7 @@ export class PaxosReplica implements KvService, DebugSource {
       disk: (opts.store as { stats?: DiskStats }).stats ?? { fsyncs: 0, writes: 0, entriesPersisted: 0, bytesPersisted: 0 },
       transport: opts.transport,
       forwarding: { client: this.forward.stats, server: this.forwarded.stats },
+      snapshotJobs: this.snapshots.last,
     });
   }
 
@@ -139,11 +147,11 @@ export class PaxosReplica implements KvService, DebugSource {
 
   static async start(opts: PaxosReplicaOptions): Promise<PaxosReplica> {
     const disk = await opts.store.load();
-    const { tickMs: _tickMs, requestTimeoutMs: _timeout, maxPendingRequests: _max, ...coreTuning } = opts.tuning;
+    const { tickMs: _tickMs, requestTimeoutMs: _timeout, maxPendingRequests: _max, maxSnapshotChunkBytes: _chunk, ...coreTuning } = opts.tuning;
     const core = new MultiPaxosNode({ ...coreTuning, id: opts.id, replicas: opts.replicas }, new SeededRng(randomInt(2 ** 31)), disk);
     const replica = new PaxosReplica(opts, core, disk.ballotNum);
     // Restart = the stored snapshot, then the decisions after it (the core's first Ready).
-    if (disk.snapshot !== null) replica.restoreSnapshot(disk.snapshot);
+    if (disk.snapshot !== null) await replica.restoreAtStart(disk.snapshot);
     opts.logger.info(
       {
         ballotNum: formatBallot(disk.ballotNum),
@@ -250,8 +258,11 @@ export class PaxosReplica implements KvService, DebugSource {
       decided: s.decided,
       inflight: s.inflight,
       compactedTo: s.compactedTo,
-      snapshotSlot: this.snapshot?.slot ?? 0,
+      snapshotSlot: s.snapshotSlot,
+      snapshotsTaken: this.stats.snapshotsTaken,
       snapshotsInstalled: this.stats.snapshotsInstalled,
+      fetchingSnapshot: s.fetching,
+      restoringSnapshot: this.snapshots.restoring,
       keys: this.sm.size,
       pendingWrites: this.writes.size,
       pendingReads: this.reads.size,
@@ -267,6 +278,7 @@ export class PaxosReplica implements KvService, DebugSource {
     if (this.loop.isClosed) return;
     const stopped = this.loop.close(); // no input is taken from here on
     for (const t of this.timers) clearInterval(t);
+    this.snapshots.cancel();
     const closing = () => new ServiceError('NO_LEADER', 'the replica is shutting down', {}, 1);
     this.writes.rejectAll(closing);
     this.slotWaiters.clear();
@@ -305,68 +317,104 @@ export class PaxosReplica implements KvService, DebugSource {
     this.sendAll(rd.messages);
     await this.persist(rd);
     this.sendAll(rd.messagesAfterPersist);
-    this.sendSnapshots(rd.snapshotsTo);
     this.noteSoftState(rd.softState);
-    if (rd.installSnapshot !== null) this.install(rd.installSnapshot);
+    if (rd.installSnapshot !== null) this.restoreInBackground(rd.installSnapshot);
     this.apply(rd.decided);
     this.readsAnswered(rd.readStates, rd.readsFailed);
     this.core.advance(rd);
+    if (rd.snapshotWanted !== null) this.takeSnapshot();
   }
 
   /**
-   * Garbage collection (protocols/multipaxos/README.md): with `compactTo`, the batch also stores
-   * a snapshot covering it: a received one (installSnapshot), else the state machine now, which
-   * has applied every slot handed out before this Ready (slot_out - 1 >= compactTo).
+   * One LevelDB batch: received chunks, an installed snapshot, acceptor state and decisions, and
+   * the deletions of a compaction (protocols/multipaxos/README.md, "Snapshots: the runtime's half").
    */
   private async persist(rd: Ready): Promise<void> {
     if (isEmptyUpdate(rd.persist)) return;
-    let snapshot: SnapshotData | null = null;
-    let encoded: number | null = null; // when this replica encoded its own snapshot (not a received one)
-    if (rd.persist.compactTo !== null) {
-      snapshot = rd.installSnapshot;
-      if (snapshot === null) {
-        const started = performance.now();
-        snapshot = { slot: this.appliedIndex, data: snapshotCodec.pack(this.sm.snapshot()) };
-        encoded = performance.now();
-        this.stats.snapshotSeconds('encode', (encoded - started) / 1000);
-      }
-    }
-    await this.opts.store.persist(rd.persist, snapshot);
-    if (snapshot !== null) {
-      this.snapshot = snapshot;
-      this.stats.compactions++;
-    }
-    // The persist phase is the whole batch: this Ready's acceptor state and decisions too.
-    if (encoded !== null) this.stats.snapshotSeconds('persist', (performance.now() - encoded) / 1000);
+    await this.opts.store.persist(rd.persist);
+    this.stats.snapshotChunksReceived += rd.persist.snapshotChunks.length;
+    if (rd.persist.compactTo !== null) this.stats.compactions++;
   }
 
-  private sendSnapshots(to: string[]): void {
-    const snap = this.snapshot;
-    if (snap === null) return;
-    for (const peer of to) {
-      this.opts.transport.send(peer, { type: 'Snapshot', from: this.id, to: peer, slot: snap.slot, data: snap.data } satisfies PaxosMessage);
-      this.stats.snapshotsSent++;
-    }
+  /** At start, the stored snapshot is restored before the replica serves (chunk by chunk). */
+  private async restoreAtStart(snapshot: Snapshot): Promise<void> {
+    const sm = await restoreSnapshot(snapshot.chunks, (chunk) => this.readChunk(snapshot.slot, chunk));
+    if (sm === null) throw new Error(`cannot restore snapshot ${snapshot.slot}`);
+    this.sm = sm;
+    this.appliedIndex = snapshot.slot;
   }
 
-  /** A snapshot from a peer: the state machine jumps to its slot (its slots are never applied here). */
-  private install(snap: SnapshotData): void {
-    this.restoreSnapshot(snap);
-    this.stats.snapshotsInstalled++;
-    // Writes waiting on collected slots can no longer learn their outcome here: they time out.
-    for (const slot of [...this.slotWaiters.keys()]) if (slot <= snap.slot) this.slotWaiters.delete(slot);
-    this.opts.logger.info({ slot: snap.slot, bytes: snap.data.byteLength }, 'installed a state-machine snapshot from a peer');
-    this.reads.release(this.appliedIndex, this.sm);
+  private async readChunk(slot: number, chunk: number): Promise<Uint8Array> {
+    const bytes = await this.opts.store.readSnapshotChunk(slot, chunk);
+    if (bytes === undefined) throw new Error(`chunk ${chunk} of snapshot ${slot} is missing`);
+    return bytes;
   }
 
-  private restoreSnapshot(snap: SnapshotData): void {
-    this.sm.restore(snapshotCodec.unpack(snap.data) as KvSnapshot);
-    this.appliedIndex = snap.slot;
-    this.snapshot = snap;
+  /**
+   * State transfer: a snapshot from a peer replaces the state machine (its slots are never applied
+   * here). It is rebuilt from the stored chunks in the background while the loop goes on; the
+   * slots decided meanwhile are applied once it is done, and reads wait for that.
+   */
+  private restoreInBackground(snap: Snapshot): void {
+    this.deferred = [];
+    this.snapshots.restore(
+      snap.chunks,
+      (chunk) => this.opts.store.readSnapshotChunk(snap.slot, chunk),
+      (sm) => {
+        this.sm = sm;
+        this.appliedIndex = Math.max(this.appliedIndex, snap.slot);
+        this.stats.snapshotsInstalled++;
+        this.stats.snapshotSeconds('restore', this.snapshots.last.restoreMs / 1000);
+        this.opts.logger.info({ slot: snap.slot, chunks: snap.chunks, ms: Math.round(this.snapshots.last.restoreMs) }, 'installed a state-machine snapshot from a peer');
+        // Writes waiting on collected slots: applied or not, their results are gone here.
+        for (const [slot, waiting] of [...this.slotWaiters]) {
+          if (slot > snap.slot) continue;
+          this.slotWaiters.delete(slot);
+          for (const id of waiting.ids) this.writes.take(id)?.reject(new ServiceError('TIMEOUT', 'replaced by a snapshot from a peer before it was applied here; the outcome is unknown'));
+        }
+        const queued = this.deferred;
+        this.deferred = [];
+        this.apply(queued);
+        this.reads.release(this.appliedIndex, this.sm);
+      },
+    );
+  }
+
+  /**
+   * Ready.snapshotWanted: a snapshot of the state machine at the applied slot, taken in the
+   * background (a consistent cut, written chunk by chunk in time slices) while commands keep
+   * being applied; once it is durable, the core may compact up to it.
+   */
+  private takeSnapshot(): void {
+    const slot = this.appliedIndex;
+    if (this.snapshots.busy || slot <= this.core.snapshotSlot) return;
+    this.snapshots.take(
+      this.sm,
+      (chunk, bytes) => this.opts.store.writeSnapshotChunk(slot, chunk, bytes),
+      async (chunks) => {
+        if (!(await this.opts.store.saveSnapshot({ slot, chunks }))) return;
+        this.stats.snapshotSeconds('take', this.snapshots.elapsedSeconds());
+        this.loop.input(() => {
+          if (this.core.snapshotSaved(slot, chunks)) this.stats.snapshotsTaken++;
+        });
+      },
+    );
   }
 
   private sendAll(messages: PaxosMessage[]): void {
-    for (const m of messages) this.opts.transport.send(m.to, m);
+    for (const m of messages) {
+      if (m.type === 'SnapshotChunk') void this.sendSnapshotChunk(m);
+      else this.opts.transport.send(m.to, m);
+    }
+  }
+
+  /** Ready contract step 3: a SnapshotChunk goes out with its bytes, read from the store. */
+  private async sendSnapshotChunk(m: SnapshotChunk): Promise<void> {
+    const data = await this.opts.store.readSnapshotChunk(m.slot, m.chunk).catch(() => undefined);
+    // Gone: a newer snapshot replaced it; the receiver asks again and is offered that one.
+    if (data === undefined) return;
+    this.opts.transport.send(m.to, { ...m, data } satisfies PaxosMessage);
+    this.stats.snapshotChunksSent++;
   }
 
   private noteSoftState(soft: SoftState | null): void {
@@ -387,6 +435,10 @@ export class PaxosReplica implements KvService, DebugSource {
    * slot to a change of leader and was not applied (README.md, "Driving the core").
    */
   private apply(decided: Decision[]): void {
+    if (this.snapshots.restoring) {
+      for (const d of decided) this.deferred.push(d);
+      return;
+    }
     for (const { slot, command } of decided) {
       if (slot <= this.appliedIndex) continue;
       const results: Array<KvResult | null> = command.kind === 'batch' ? command.payloads.map((p) => applyEncodedCommand(this.sm, p, this.opts.logger)) : [];

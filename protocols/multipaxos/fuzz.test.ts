@@ -7,15 +7,15 @@
  *
  * 1. A corpus of real messages from a 3-replica TestCluster: elections (P1a/P1b with accepted
  *    pvalues), commands (P2a/P2b, Decision), heartbeats and read rounds, a replica that missed
- *    compacted slots (CatchUp, Snapshot).
+ *    compacted slots (CatchUp, SnapshotOffer, SnapshotFetch, SnapshotChunk).
  * 2. Per seed one replica is the target; mutants of corpus messages from one of its peers
  *    (protocols/common/mutate.ts: ballots, slots and counters to 0, 2^31, MAX_SAFE_INTEGER, off
  *    by one, near the target's own slots; lists emptied, duplicated, reordered, spliced...),
  *    kept only if the guard accepts them, are stepped into it mid-run between normal traffic.
  * 3. step(), ready() and advance() must never throw.
  *
- * A Snapshot's `data` is not mutated: those bytes are the runtime's state-machine encoding, which
- * the core passes through untouched (the test cluster decodes them as JSON).
+ * A SnapshotChunk's `data` is not mutated: those bytes are the runtime's state-machine encoding,
+ * which the core passes through to the store untouched (the test cluster decodes them as JSON).
  *
  * FUZZ_SEEDS=N (and FUZZ_FROM) run more seeds; FUZZ_SEED=s replays one; FUZZ_ALL=1 prints every
  * failing seed, not just the first three; FUZZ_TRACE=1 prints each mutant as it is stepped.
@@ -62,7 +62,7 @@ function buildCorpus(): PaxosMessage[] {
   write('n1', 4);
   c.node('n1').readIndex(1);
   c.tickAll(3);
-  // n3 misses more slots than are kept: CatchUp and Snapshot.
+  // n3 misses more slots than are kept: CatchUp and a snapshot transfer.
   c.crash('n3');
   write('n1', 20);
   c.tickAll(4);
@@ -154,5 +154,5 @@ t.test('fuzz: guard-accepted mutants of peer messages never crash a Multi-Paxos 
 });
 
 t.test('fuzz: the corpus has every Multi-Paxos message type', async (t) => {
-  t.same(corpus.types.sort(), ['CatchUp', 'Decision', 'Heartbeat', 'HeartbeatAck', 'P1a', 'P1b', 'P2a', 'P2b', 'Snapshot']);
+  t.same(corpus.types.sort(), ['CatchUp', 'Decision', 'Heartbeat', 'HeartbeatAck', 'P1a', 'P1b', 'P2a', 'P2b', 'SnapshotChunk', 'SnapshotFetch', 'SnapshotOffer']);
 });

@@ -1,6 +1,6 @@
 /** Garbage collection of decided slots, and catch-up by snapshot (README.md, "Garbage collection"). */
 import t from 'tap';
-import { bytes, emptyDisk, node, persist, TestCluster, texts } from './test-cluster.js';
+import { bytes, emptyDisk, encodeTexts, node, persist, saveSnapshot, TestCluster } from './test-cluster.js';
 import type { Ballot, Command, Heartbeat, PaxosMessage, PValue } from './types.js';
 
 const THREE = ['n1', 'n2', 'n3'];
@@ -40,7 +40,7 @@ t.test('the GC point is the minimum applied slot over every replica, sent with h
   t.ok(hbs.length > 0 && hbs.every((m) => m.gcSlot === 3), 'heartbeats carry the GC point');
 });
 
-t.test('compaction at the GC point drops decisions, accepted pvalues and stores a snapshot', async (t) => {
+t.test('compaction at the GC point drops decisions and accepted pvalues behind a saved snapshot', async (t) => {
   const c = new TestCluster(3, 1, { snapshotEverySlots: 4 }); // GC step: 1 slot
   c.elect('n1');
   const written = write(c, 'n1', 6);
@@ -53,9 +53,73 @@ t.test('compaction at the GC point drops decisions, accepted pvalues and stores 
     const disk = c.disks.get(id);
     t.equal(disk?.decisions.has(1), false, `${id}: decision 1 deleted on disk`);
     t.equal(disk?.accepted.has(1), false, `${id}: pvalue 1 deleted on disk`);
-    t.ok((disk?.snapshot?.slot ?? 0) >= n.compactionPoint, `${id}: a snapshot covers the collected slots`);
+    const snap = disk?.snapshot ?? null;
+    t.ok(snap !== null && snap.slot >= n.compactionPoint, `${id}: a snapshot covers the collected slots`);
+    t.ok(snap !== null && snap.chunks > 1, `${id}: stored in ${snap?.chunks} chunks`);
     t.same(c.appliedTexts(id), written, `${id} state intact`);
   }
+});
+
+t.test('compaction waits for a saved snapshot', async (t) => {
+  const c = new TestCluster(3, 1, { snapshotEverySlots: 4 }, { autoSnapshot: false });
+  c.elect('n1');
+  const written = write(c, 'n1', 8);
+  c.tickAll(6);
+  const n1 = c.node('n1');
+  t.equal(n1.compactionPoint, 0, 'the GC rules fired, but no snapshot covers the slots: nothing collected');
+  t.ok(n1.decisionAt(1) !== undefined && c.disks.get('n1')?.decisions.has(1), 'decision 1 kept, in memory and on disk');
+  const saved = c.takeSnapshot('n1');
+  t.ok(saved !== null && saved >= 8, `the runtime saved a snapshot at its applied slot ${saved}`);
+  write(c, 'n1', 3, 'w');
+  c.tickAll(4);
+  t.ok(n1.compactionPoint > 0 && n1.compactionPoint <= (saved ?? 0), `then compacted to ${n1.compactionPoint}, never beyond the snapshot`);
+  t.equal(n1.snapshotSlot, saved);
+  t.equal(c.node('n2').compactionPoint, 0, 'n2 saved no snapshot: it still holds every slot');
+  // The persist of every Ready checks compactTo against the durable snapshot (test-cluster.ts).
+  c.crash('n1');
+  c.restart('n1');
+  t.same(c.appliedTexts('n1'), [...written, 'w0', 'w1', 'w2'], 'restart: the saved snapshot plus the decisions after it');
+  t.equal(c.node('n1').compactionPoint, saved, 'restarted from the saved snapshot');
+});
+
+t.test('a wanted snapshot: Ready.snapshotWanted names the slot the GC rules want covered, until one is saved', async (t) => {
+  const c = new TestCluster(3, 1, { snapshotEverySlots: 8 }, { autoSnapshot: false }); // GC step: 2 slots
+  c.elect('n1');
+  write(c, 'n1', 1);
+  c.tickAll(4);
+  t.equal(c.wanted.get('n1'), null, 'one slot applied everywhere: below the GC step, nothing wanted');
+  write(c, 'n1', 2, 'w');
+  c.tickAll(4);
+  const wanted = c.wanted.get('n1') ?? null;
+  t.ok(wanted !== null && wanted >= 2, `the GC point advanced by the GC step: a snapshot covering ${wanted} is wanted`);
+  c.tickAll(2);
+  t.equal(c.wanted.get('n1'), wanted, 'repeated in every Ready while wanted');
+  const n1 = c.node('n1');
+  const disk = c.disks.get('n1')!;
+  disk.chunks.set(2, [encodeTexts(['v0', 'w0'])]);
+  t.ok(saveSnapshot(disk, { slot: 2, chunks: 1 }));
+  t.equal(n1.snapshotSaved(2, 1), true, 'the runtime saved one at slot 2');
+  t.equal(n1.snapshotSaved(2, 1), false, 'a snapshot not newer than the stored one is refused');
+  t.equal(n1.snapshotSaved(1, 1), false);
+  t.throws(() => n1.snapshotSaved(n1.slotOut, 1), /beyond the applied slot/, 'a snapshot of slots not applied is a runtime bug');
+  c.settle();
+  t.equal(n1.compactionPoint, 2, 'compacted up to the saved snapshot');
+  c.tickAll(4);
+  t.equal(c.wanted.get('n1'), null, 'the GC point (3) is less than a GC step past it: nothing wanted');
+  write(c, 'n1', 2, 'x');
+  c.tickAll(4);
+  t.equal(c.wanted.get('n1'), 5, 'two slots more: the GC point 5 is wanted');
+  t.equal(n1.compactionPoint, 2, 'and nothing collected beyond the snapshot');
+  c.takeSnapshot('n1');
+  c.tickAll(2);
+  t.equal(c.wanted.get('n1'), null, 'covered: nothing wanted');
+
+  const d = new TestCluster(3, 1, { snapshotEverySlots: 4 }, { autoSnapshot: false });
+  d.elect('n1');
+  d.isolate('n3');
+  write(d, 'n1', 6);
+  d.tickAll(2);
+  t.equal(d.wanted.get('n1'), 6, 'n3 applied nothing, but more than snapshotEverySlots are held: the applied slot is wanted');
 });
 
 t.test('the GC point never passes a replica that has not applied; local compaction does', async (t) => {
@@ -73,7 +137,7 @@ t.test('the GC point never passes a replica that has not applied; local compacti
   t.ok(d.node('n1').compactionPoint >= 5, `more than snapshotEverySlots applied: compacted to ${d.node('n1').compactionPoint}`);
 });
 
-t.test('catch-up below the compaction point gets a snapshot, then the later decisions', async (t) => {
+t.test('catch-up below the compaction point gets a snapshot in chunks, then the later decisions', async (t) => {
   const c = new TestCluster(3, 1, { snapshotEverySlots: 4 });
   c.elect('n1');
   const before = write(c, 'n1', 2, 'a');
@@ -85,7 +149,7 @@ t.test('catch-up below the compaction point gets a snapshot, then the later deci
   c.healAll();
   c.tickAll(6);
   t.ok((c.installed.get('n3') ?? []).length >= 1, 'n3 installed a snapshot');
-  t.ok(c.snapshotsSent >= 1);
+  t.ok(c.chunksSent > 1, `in ${c.chunksSent} chunks`);
   t.same(c.appliedTexts('n3'), [...before, ...during], 'n3 has the same state as the others');
   const after = write(c, 'n1', 2, 'c');
   c.tickAll(2);
@@ -117,12 +181,19 @@ t.test('a P1b after compaction reports the compaction point: the new leader prop
   acc.step({ type: 'Heartbeat', from: 'n1', to: 'n2', ballot: o, slotOut: 1, readRound: 0, gcSlot: 0 });
   for (let s = 1; s <= 6; s++) acc.step({ type: 'P2a', from: 'n1', to: 'n2', pvalue: pv(o, s, `x${s}`) });
   acc.step({ type: 'Decision', from: 'n1', to: 'n2', decisions: [1, 2, 3, 4, 5].map((slot) => ({ slot, command: batch(o, `x${slot}`) })) });
+  const applied = acc.ready();
+  persist(disk, applied);
+  acc.advance(applied);
+  t.equal(applied.snapshotWanted, 5, 'applied 5 > snapshotEverySlots 2: a snapshot at 5 is wanted');
+  disk.chunks.set(5, [bytes('state'), bytes('@5')]);
+  saveSnapshot(disk, { slot: 5, chunks: 2 });
+  acc.snapshotSaved(5, 2);
   for (let k = 0; k < 3 && acc.hasReady(); k++) {
     const rd = acc.ready();
     persist(disk, rd);
     acc.advance(rd);
   }
-  t.equal(acc.compactionPoint, 5, 'applied 5 > snapshotEverySlots 2: compacted to 5');
+  t.equal(acc.compactionPoint, 5, 'the snapshot saved: compacted to 5');
   acc.step({ type: 'P1a', from: 'n3', to: 'n2', ballot: b(2, 'n3'), fromSlot: 1 });
   const rd = acc.ready();
   const p1b = of(rd.messagesAfterPersist, 'P1b')[0];
@@ -132,7 +203,7 @@ t.test('a P1b after compaction reports the compaction point: the new leader prop
   acc.step({ type: 'P2a', from: 'n3', to: 'n2', pvalue: pv(b(2, 'n3'), 3, 'late') });
   const rd2 = acc.ready();
   t.same(of(rd2.messagesAfterPersist, 'P2b'), [], 'a P2a for a collected slot is not accepted');
-  t.same(rd2.snapshotsTo, ['n3'], 'its proposer is sent the snapshot instead');
+  t.same(of(rd2.messagesAfterPersist, 'SnapshotOffer').map((m) => [m.to, m.slot, m.chunks]), [['n3', 5, 2]], 'its proposer is offered the snapshot instead');
 
   // The new leader (n3, knowing nothing) adopts with that P1b and its own.
   const leader = node('n3', THREE);
@@ -147,22 +218,31 @@ t.test('a P1b after compaction reports the compaction point: the new leader prop
   t.same(slots, [6], 'no P2a (and no no-op) at slots <= 5; slot 6 re-proposed');
   t.same(of(out.messages, 'CatchUp').map((m) => [m.to, m.fromSlot]), [['n2', 1]], 'asks the compacted acceptor for its state');
   leader.advance(out);
-  leader.step({ type: 'Snapshot', from: 'n2', to: 'n3', slot: 5, data: bytes('state@5') });
+  leader.step({ type: 'SnapshotOffer', from: 'n2', to: 'n3', slot: 5, chunks: 2 });
+  const fetch = leader.ready();
+  t.same(of(fetch.messages, 'SnapshotFetch').map((m) => [m.to, m.slot, m.chunk]), [['n2', 5, 0], ['n2', 5, 1]], 'it fetches the chunks');
+  leader.advance(fetch);
+  leader.step({ type: 'SnapshotChunk', from: 'n2', to: 'n3', slot: 5, chunk: 1, chunks: 2, data: bytes('@5') });
+  leader.step({ type: 'SnapshotChunk', from: 'n2', to: 'n3', slot: 5, chunk: 0, chunks: 2, data: bytes('state') });
   const inst = leader.ready();
-  t.same(inst.installSnapshot && [inst.installSnapshot.slot, texts({ kind: 'batch', origin: o, payloads: [inst.installSnapshot.data] })], [5, ['state@5']]);
-  t.equal(inst.persist.compactTo, 5, 'the received snapshot is persisted as ours');
+  t.same(inst.installSnapshot, { slot: 5, chunks: 2 }, 'all chunks here: installed');
+  t.same(inst.persist.snapshotChunks.map((c) => [c.slot, c.chunk, Buffer.from(c.data).toString()]), [[5, 1, '@5'], [5, 0, 'state']], 'the chunks go to the store');
+  t.same(inst.persist.snapshot, { slot: 5, chunks: 2 }, 'the received snapshot is saved as ours');
+  t.equal(inst.persist.compactTo, 5);
   t.equal(leader.slotOut, 6, 'slot_out moved past it');
   leader.advance(inst);
 });
 
-t.test('a snapshot at or below slot_out is ignored', async (t) => {
+t.test('an offer of a snapshot below slot_out is ignored', async (t) => {
   const c = new TestCluster(3, 1, { snapshotEverySlots: 1000 });
   c.elect('n1');
   write(c, 'n1', 3);
   c.tickAll(2);
   const n2 = c.node('n2');
-  n2.step({ type: 'Snapshot', from: 'n1', to: 'n2', slot: 2, data: bytes('old') });
-  t.notOk(n2.hasReady(), 'nothing to install');
+  n2.step({ type: 'SnapshotOffer', from: 'n1', to: 'n2', slot: 2, chunks: 1 });
+  n2.step({ type: 'SnapshotChunk', from: 'n1', to: 'n2', slot: 2, chunk: 0, chunks: 1, data: bytes('["old"]') });
+  t.notOk(n2.hasReady(), 'nothing to fetch or install');
+  t.equal(n2.status().fetching, null);
   t.equal(n2.slotOut, 4);
 });
 

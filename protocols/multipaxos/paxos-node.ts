@@ -5,9 +5,10 @@
  * (commander.ts, phase 2), and a replica (`slotIn`, `slotOut`, `decisions`, `proposals` here).
  * On top of PMMC it is a practical Multi-Paxos: a stable leader runs phase 1 once for all slots,
  * detects failure by heartbeats, takes over with randomized backoff, batches commands into slots,
- * pipelines slots within a window, fills gaps with no-ops, and lets a replica catch up on
- * decisions it missed. It is driven exactly like the Raft core: tick/step/propose/readIndex in,
- * Ready out (types.ts). README.md maps every PMMC rule to a function here.
+ * pipelines slots within a window, fills gaps with no-ops, lets a replica catch up on decisions it
+ * missed, collects decided slots behind snapshots the runtime takes, and transfers those snapshots
+ * chunk by chunk. It is driven exactly like the Raft core: tick/step/propose/readIndex/
+ * snapshotSaved in, Ready out (types.ts). README.md maps every PMMC rule to a function here.
  */
 import { invariant } from '../common/invariant.js';
 import { majority } from '../common/quorum.js';
@@ -15,6 +16,7 @@ import type { Rng } from '../common/rng.js';
 import { Acceptor } from './acceptor.js';
 import { compareBallots, formatBallot, maxBallot, nextBallot, sameBallot } from './ballot.js';
 import { Commander } from './commander.js';
+import { IncomingSnapshot } from './incoming-snapshot.js';
 import { Scout } from './scout.js';
 import type {
   Ballot,
@@ -36,10 +38,13 @@ import type {
   PValue,
   ReadState,
   Ready,
+  ReceivedChunk,
   RestoredState,
   Role,
-  SnapshotData,
-  SnapshotMessage,
+  Snapshot,
+  SnapshotChunk,
+  SnapshotFetch,
+  SnapshotOffer,
   SoftState,
 } from './types.js';
 import { DEFAULT_SNAPSHOT_EVERY_SLOTS } from './types.js';
@@ -50,6 +55,9 @@ interface Batch {
   payloads: Uint8Array[];
   bytes: number;
 }
+
+/** SnapshotChunk.data as the core sends it: the runtime fills in the chunk's bytes. */
+const NO_BYTES = new Uint8Array(0);
 
 interface PendingRead {
   ctx: number;
@@ -77,6 +85,11 @@ export class MultiPaxosNode {
   // Garbage collection and state transfer (README.md, "Garbage collection and snapshots").
   /** Every slot <= compactedTo is applied here and its decision and pvalue are dropped. */
   private compactedTo = 0;
+  /**
+   * The stored snapshot: saved durably by the runtime (snapshotSaved) or received from a peer.
+   * Compaction never passes it (compactedTo <= its slot), and it is what peers are offered.
+   */
+  private snapshot: Snapshot | null = null;
   /** The GC point: every replica has applied every slot <= it (the leader's minimum, or its word). */
   private gcPoint = 0;
   /** Leader: the applied slot each peer last reported in a HeartbeatAck. */
@@ -84,9 +97,15 @@ export class MultiPaxosNode {
   private readonly snapshotEvery: number;
   private readonly gcStep: number;
   /** A received snapshot, installed (slot_out moved past it) and handed out in the next Ready. */
-  private pendingInstall: SnapshotData | null = null;
-  /** Peers that asked for garbage-collected slots: the runtime sends them its snapshot. */
-  private readonly snapshotsTo = new Set<NodeId>();
+  private pendingInstall: Snapshot | null = null;
+  /** Peers that asked for garbage-collected slots: they are offered the stored snapshot. */
+  private readonly offersTo = new Set<NodeId>();
+  /** A snapshot being fetched from a peer, chunk by chunk (incoming-snapshot.ts). */
+  private incoming: IncomingSnapshot | null = null;
+  /** Chunks received for the next Ready (persist.snapshotChunks). */
+  private outSnapshotChunks: ReceivedChunk[] = [];
+  private readonly fetchRetryTicks: number;
+  private readonly fetchGiveUpTicks: number;
   /** Leader: an acceptor reported (P1b) slots up to `slot` compacted that we have not applied. */
   private catchUpFrom: { slot: number; from: NodeId } | null = null;
 
@@ -138,7 +157,12 @@ export class MultiPaxosNode {
     this.members = new Set(config.replicas);
     this.snapshotEvery = config.snapshotEverySlots ?? DEFAULT_SNAPSHOT_EVERY_SLOTS;
     this.gcStep = Math.max(1, Math.floor(this.snapshotEvery / 4));
-    const snap = restored.snapshotSlot ?? 0;
+    // A lost fetch or chunk is asked for again after a couple of heartbeat intervals; a source
+    // silent for a few election timeouts is taken for dead.
+    this.fetchRetryTicks = Math.max(2, 2 * config.heartbeatIntervalTicks);
+    this.fetchGiveUpTicks = 4 * config.electionTimeoutTicks;
+    this.snapshot = restored.snapshot ?? null;
+    const snap = this.snapshot?.slot ?? 0;
     this.compactedTo = snap;
     this.slotOutNext = snap + 1;
     this.maxDecided = snap;
@@ -185,6 +209,11 @@ export class MultiPaxosNode {
     return this.compactedTo;
   }
 
+  /** The slot of the stored snapshot (0: none). */
+  get snapshotSlot(): number {
+    return this.snapshot?.slot ?? 0;
+  }
+
   /** The GC point this replica knows of (the leader computes it). */
   get gcSlot(): number {
     return this.gcPoint;
@@ -201,12 +230,15 @@ export class MultiPaxosNode {
       decided: this.decisions.size,
       inflight: this.commanders.size,
       compactedTo: this.compactedTo,
+      snapshotSlot: this.snapshotSlot,
+      fetching: this.incoming === null ? null : { from: this.incoming.from, slot: this.incoming.slot, chunks: this.incoming.chunks, received: this.incoming.received },
     };
   }
 
   // ---------------------------------------------------------------- inputs
 
   tick(): void {
+    this.tickIncoming();
     if (this.currentRole === 'leader') return this.tickLeader();
     this.electionElapsed++;
     if (this.electionElapsed >= this.electionTimeout) {
@@ -256,6 +288,21 @@ export class MultiPaxosNode {
     this.reads.push({ ctx, slot: Math.max(this.highestStarted, this.slotOutNext - 1), round: 0 });
   }
 
+  /**
+   * The runtime took a snapshot of its state machine at `slot` (its applied slot when the snapshot
+   * began) and saved it durably, as `chunks` chunks (Ready.snapshotWanted). Compaction may now go
+   * up to it, and it is what peers are offered. Returns false, changing nothing, if the stored
+   * snapshot is as new or newer (one received from a peer overtook it).
+   */
+  snapshotSaved(slot: number, chunks: number): boolean {
+    invariant(Number.isSafeInteger(slot) && slot >= 1, () => `snapshotSaved(${slot}): not a slot`);
+    invariant(Number.isSafeInteger(chunks) && chunks >= 1, () => `snapshotSaved(${slot}): ${chunks} chunks`);
+    invariant(slot < this.slotOutNext, () => `${this.id}: snapshotSaved(${slot}) beyond the applied slot ${this.slotOutNext - 1}`);
+    if (slot <= this.snapshotSlot) return false;
+    this.snapshot = { slot, chunks };
+    return true;
+  }
+
   // ---------------------------------------------------------------- Ready contract
 
   hasReady(): boolean {
@@ -271,7 +318,8 @@ export class MultiPaxosNode {
       this.unstableDecisions.length > 0 ||
       this.decisions.has(this.slotOutNext) ||
       this.pendingInstall !== null ||
-      this.snapshotsTo.size > 0 ||
+      this.offersTo.size > 0 ||
+      this.outSnapshotChunks.length > 0 ||
       this.compactionTarget() !== null ||
       this.softStateChanged() ||
       (this.currentRole === 'leader' && (this.canStartBatch() || this.reads.some((r) => r.round === 0)))
@@ -286,24 +334,33 @@ export class MultiPaxosNode {
     if (compactTo !== null && this.pendingInstall === null) this.compact(compactTo);
     const installSnapshot = this.pendingInstall;
     this.pendingInstall = null;
-    const snapshotsTo = [...this.snapshotsTo];
-    this.snapshotsTo.clear();
+    for (const to of this.offersTo) this.offerSnapshot(to);
+    this.offersTo.clear();
     const decided = this.takeDecided();
     if (this.currentRole === 'leader') this.prepareLeaderSends();
     this.flushDecisions();
     const acc = this.acceptor.takeUnstable();
     const rd: Ready = {
       softState: this.takeSoftState(),
-      persist: { ballotNum: acc.ballotNum, accepted: acc.accepted, decisions: this.unstableDecisions, compactTo },
+      persist: {
+        ballotNum: acc.ballotNum,
+        accepted: acc.accepted,
+        decisions: this.unstableDecisions,
+        snapshotChunks: this.outSnapshotChunks,
+        snapshot: installSnapshot,
+        compactTo,
+      },
       messages: this.outMessages,
       messagesAfterPersist: this.outAfterPersist,
       decided,
       readStates: this.outReadStates,
       readsFailed: this.outReadsFailed,
       installSnapshot,
-      snapshotsTo,
+      // After takeDecided: the runtime has applied everything up to slot_out - 1 by step 6.
+      snapshotWanted: this.snapshotWanted(),
     };
     this.unstableDecisions = [];
+    this.outSnapshotChunks = [];
     this.outMessages = [];
     this.outAfterPersist = [];
     this.outReadStates = [];
@@ -343,8 +400,12 @@ export class MultiPaxosNode {
         return this.onHeartbeatAck(m);
       case 'CatchUp':
         return this.onCatchUp(m);
-      case 'Snapshot':
-        return this.onSnapshot(m);
+      case 'SnapshotOffer':
+        return this.onSnapshotOffer(m);
+      case 'SnapshotFetch':
+        return this.onSnapshotFetch(m);
+      case 'SnapshotChunk':
+        return this.onSnapshotChunk(m);
       default: {
         const unknown: never = m;
         return unknown;
@@ -388,9 +449,9 @@ export class MultiPaxosNode {
   private onP2a(m: P2a): void {
     this.observeBallot(m.pvalue.ballot);
     // A slot already decided, applied and collected here: nothing to accept. The proposer is behind
-    // (it would retransmit forever): it gets our snapshot, which decides that slot for it.
+    // (it would retransmit forever): it is offered our snapshot, which decides that slot for it.
     if (m.pvalue.slot <= this.compactedTo) {
-      if (m.from !== this.id) this.snapshotsTo.add(m.from);
+      if (m.from !== this.id) this.offersTo.add(m.from);
       return;
     }
     const ballotNum = this.acceptor.onP2a(m.pvalue);
@@ -407,7 +468,8 @@ export class MultiPaxosNode {
       this.follow(m.from);
       this.gcPoint = m.gcSlot;
       const first = this.firstUndecided();
-      if (m.slotOut > first) this.send({ type: 'CatchUp', from: this.id, to: m.from, fromSlot: first }, false);
+      // While a snapshot is being fetched, its transfer brings us past the gap (README.md).
+      if (m.slotOut > first && this.incoming === null) this.send({ type: 'CatchUp', from: this.id, to: m.from, fromSlot: first }, false);
     }
     const ack: HeartbeatAck = {
       type: 'HeartbeatAck',
@@ -630,7 +692,7 @@ export class MultiPaxosNode {
       this.catchUpFrom = null;
       return;
     }
-    this.send({ type: 'CatchUp', from: this.id, to: target.from, fromSlot: first }, false);
+    if (this.incoming === null) this.send({ type: 'CatchUp', from: this.id, to: target.from, fromSlot: first }, false);
   }
 
   /** Batches waiting for the window start when slot < slot_out + WINDOW (PMMC replica propose). */
@@ -725,11 +787,11 @@ export class MultiPaxosNode {
 
   /**
    * Catch-up: any replica answers with the decisions it holds from fromSlot on; for slots it has
-   * already collected, the runtime sends its snapshot (Ready.snapshotsTo), then the decisions after.
+   * already collected, it offers its snapshot (a SnapshotOffer), and sends the decisions after.
    */
   private onCatchUp(m: CatchUp): void {
     if (!Number.isSafeInteger(m.fromSlot) || m.fromSlot < 1) return;
-    if (m.fromSlot <= this.compactedTo) this.snapshotsTo.add(m.from);
+    if (m.fromSlot <= this.compactedTo) this.offersTo.add(m.from);
     const from = Math.max(m.fromSlot, this.compactedTo + 1);
     const decisions: Decision[] = [];
     const end = Math.min(this.maxDecided, from + this.config.maxCatchUpSlots - 1);
@@ -740,27 +802,112 @@ export class MultiPaxosNode {
     if (decisions.length > 0) this.send({ type: 'Decision', from: this.id, to: m.from, decisions }, false);
   }
 
-  /**
-   * State transfer: a snapshot beyond slot_out replaces every slot up to it. slot_out moves past
-   * it at once; the Ready hands it out (installSnapshot) before any later decided slot.
-   */
-  private onSnapshot(m: SnapshotMessage): void {
-    if (!Number.isSafeInteger(m.slot) || m.slot < this.slotOutNext || !(m.data instanceof Uint8Array)) return;
-    this.pendingInstall = { slot: m.slot, data: m.data };
-    this.slotOutNext = m.slot + 1;
-    if (m.slot > this.maxDecided) this.maxDecided = m.slot;
-    this.compact(m.slot);
-    if (this.currentRole === 'leader' && this.slotIn <= m.slot) {
-      // Cannot happen (a leader's adoption saw every decided slot); stay consistent anyway.
-      this.slotIn = m.slot + 1;
-      this.batches = this.batches.filter((b) => b.slot > m.slot);
-    }
-    if (m.slot > this.highestStarted) this.highestStarted = m.slot;
+  // ---------------------------------------------------------------- snapshot transfer
+
+  /** Offers the stored snapshot, once this Ready is durable (it may be an installed one in it). */
+  private offerSnapshot(to: NodeId): void {
+    const snap = this.snapshot;
+    invariant(snap !== null, () => `${this.id}: slots collected to ${this.compactedTo} without a snapshot`);
+    this.send({ type: 'SnapshotOffer', from: this.id, to, slot: snap.slot, chunks: snap.chunks }, true);
   }
 
-  /** Which slot the next Ready compacts to, if any (README.md, "Garbage collection"). */
-  private compactionTarget(): number | null {
-    if (this.pendingInstall !== null) return this.pendingInstall.slot;
+  /**
+   * An offer of a snapshot beyond slot_out starts fetching it, unless one at least as new is
+   * being fetched already: a newer snapshot replaces one in transfer (the older one is useless
+   * once the newer is here, and its source may drop its chunks any time).
+   */
+  private onSnapshotOffer(m: SnapshotOffer): void {
+    if (!Number.isSafeInteger(m.slot) || !Number.isSafeInteger(m.chunks) || m.chunks < 1) return;
+    if (m.slot < this.slotOutNext) return; // nothing we need
+    if (this.incoming !== null && m.slot <= this.incoming.slot) return;
+    this.startFetch(m.from, m.slot, m.chunks);
+  }
+
+  private startFetch(from: NodeId, slot: number, chunks: number): void {
+    this.incoming = new IncomingSnapshot(from, slot, chunks, this.fetchRetryTicks, this.fetchGiveUpTicks);
+    this.fetch(this.incoming, this.incoming.fill());
+  }
+
+  private fetch(incoming: IncomingSnapshot, chunks: readonly number[]): void {
+    for (const chunk of chunks) this.send({ type: 'SnapshotFetch', from: this.id, to: incoming.from, slot: incoming.slot, chunk }, false);
+  }
+
+  /**
+   * The sending half: a chunk of the stored snapshot, its bytes filled in by the runtime. A fetch
+   * for another snapshot (a newer one replaced it here, its chunks are gone) gets an offer of the
+   * stored one instead, so the receiver moves on to it.
+   */
+  private onSnapshotFetch(m: SnapshotFetch): void {
+    const snap = this.snapshot;
+    if (snap === null) return;
+    if (m.slot !== snap.slot || !Number.isSafeInteger(m.chunk) || m.chunk < 0 || m.chunk >= snap.chunks) {
+      this.offersTo.add(m.from);
+      return;
+    }
+    const chunk: SnapshotChunk = { type: 'SnapshotChunk', from: this.id, to: m.from, slot: snap.slot, chunk: m.chunk, chunks: snap.chunks, data: NO_BYTES };
+    this.send(chunk, true); // read from the store, where it is durable by then
+  }
+
+  /** A chunk of the snapshot being fetched: stored by the runtime; the last one installs it. */
+  private onSnapshotChunk(m: SnapshotChunk): void {
+    const incoming = this.incoming;
+    if (incoming === null || m.from !== incoming.from || m.slot !== incoming.slot || !(m.data instanceof Uint8Array)) return;
+    if (incoming.slot < this.slotOutNext) {
+      this.incoming = null; // decisions brought us there first
+      return;
+    }
+    if (!Number.isSafeInteger(m.chunks) || m.chunks < 1) return;
+    if (m.chunks !== incoming.chunks) {
+      // Its source stores that snapshot in other chunks now (it was wiped and made it again):
+      // chunks of two cuts must not be mixed, so the transfer starts over.
+      this.startFetch(m.from, m.slot, m.chunks);
+      return;
+    }
+    if (!incoming.receive(m.chunk)) return; // a duplicate, or never asked for
+    this.outSnapshotChunks.push({ slot: incoming.slot, chunk: m.chunk, data: m.data });
+    if (incoming.complete) this.install(incoming);
+    else this.fetch(incoming, incoming.fill());
+  }
+
+  /** Retransmits fetches after a silence; gives a transfer up when its source seems dead. */
+  private tickIncoming(): void {
+    const incoming = this.incoming;
+    if (incoming === null) return;
+    const again = incoming.slot < this.slotOutNext ? null : incoming.tick();
+    if (again === null) this.incoming = null;
+    else this.fetch(incoming, again);
+  }
+
+  /**
+   * State transfer: every chunk of a snapshot beyond slot_out is stored (in this Ready or earlier
+   * ones), so it replaces every slot up to it. slot_out moves past it at once; the Ready saves it
+   * as the stored snapshot and hands it out (installSnapshot) before any later decided slot.
+   */
+  private install(incoming: IncomingSnapshot): void {
+    const slot = incoming.slot;
+    this.incoming = null;
+    const snap: Snapshot = { slot, chunks: incoming.chunks };
+    this.pendingInstall = snap;
+    this.snapshot = snap;
+    this.slotOutNext = slot + 1;
+    if (slot > this.maxDecided) this.maxDecided = slot;
+    this.compact(slot);
+    if (this.currentRole === 'leader' && this.slotIn <= slot) {
+      // Cannot happen (a leader's adoption saw every decided slot); stay consistent anyway.
+      this.slotIn = slot + 1;
+      this.batches = this.batches.filter((b) => b.slot > slot);
+    }
+    if (slot > this.highestStarted) this.highestStarted = slot;
+  }
+
+  // ---------------------------------------------------------------- garbage collection
+
+  /**
+   * Where the GC rules would compact to now (README.md, "Garbage collection"): the GC point once
+   * it is gcStep past the compaction point, or the applied slot once more than snapshotEvery
+   * applied slots are held.
+   */
+  private gcTarget(): number | null {
     const applied = this.slotOutNext - 1;
     const gc = Math.min(this.gcPoint, applied);
     if (gc - this.compactedTo >= this.gcStep) return gc;
@@ -768,8 +915,24 @@ export class MultiPaxosNode {
     return null;
   }
 
+  /** Which slot the next Ready compacts to, if any: never beyond the stored snapshot. */
+  private compactionTarget(): number | null {
+    if (this.pendingInstall !== null) return this.pendingInstall.slot;
+    const target = this.gcTarget();
+    if (target === null) return null;
+    const covered = Math.min(target, this.snapshotSlot);
+    return covered > this.compactedTo ? covered : null;
+  }
+
+  /** The GC rules want slots that no stored snapshot covers yet: ask the runtime for one. */
+  private snapshotWanted(): number | null {
+    const target = this.gcTarget();
+    return target !== null && target > this.snapshotSlot ? target : null;
+  }
+
   /** Drops decisions, accepted pvalues and commanders for slots <= slot (all applied here). */
   private compact(slot: number): void {
+    invariant(slot <= this.snapshotSlot, () => `${this.id}: compaction to ${slot} beyond the snapshot at ${this.snapshotSlot}`);
     for (const s of this.decisions.keys()) if (s <= slot) this.decisions.delete(s);
     for (const s of this.commanders.keys()) if (s <= slot) this.commanders.delete(s);
     this.acceptor.compact(slot);
@@ -838,5 +1001,5 @@ function assertValidConfig(config: PaxosConfig): void {
 }
 
 export function emptyRestored(): RestoredState {
-  return { ballotNum: { round: 0, leader: '' }, accepted: [], decisions: [], snapshotSlot: 0 };
+  return { ballotNum: { round: 0, leader: '' }, accepted: [], decisions: [], snapshot: null };
 }

@@ -19,8 +19,10 @@ t.test(`simulation: ${SEEDS} seeds of 3 and 5 replicas stay safe and recover`, a
   t.ok(sum('crashes') > SEEDS && sum('partitions') > SEEDS, 'faults were injected');
   t.ok(sum('leaderBallots') > 2 * SEEDS, 'leadership changed hands');
   t.ok(sum('acknowledged') > 10 * SEEDS && sum('readsServed') > SEEDS, 'clients got answers');
-  t.ok(sum('compactions') > 10 * SEEDS, `slots were garbage-collected (${sum('compactions')} compactions)`);
+  t.ok(sum('snapshotsTaken') > 10 * SEEDS, `snapshots were taken in the background (${sum('snapshotsTaken')})`);
+  t.ok(sum('compactions') > 10 * SEEDS, `slots were garbage-collected behind them (${sum('compactions')} compactions)`);
   t.ok(sum('snapshotsInstalled') > SEEDS / 2, `replicas caught up by snapshot (${sum('snapshotsInstalled')} installs)`);
+  t.ok(sum('snapshotChunksSent') > 2 * sum('snapshotsInstalled'), `in several chunks each (${sum('snapshotChunksSent')} chunks sent)`);
   t.comment(`${SEEDS} seeds x ${DEFAULT_STEPS} steps in ${seconds.toFixed(1)} s`);
 });
 

@@ -4,8 +4,12 @@
  * through the Ready contract, over a network that drops, delays, reorders and duplicates messages
  * and partitions replicas, with replicas that crash (losing everything not yet persisted, the
  * Ready being persisted included) and restart from their simulated disk. Clients propose commands
- * and request reads throughout. After every event the PaxosSafetyChecker checks safety; at the
- * end, with faults over, the cluster must recover.
+ * and request reads throughout. The simulated runtime does its half of snapshots as the real one
+ * does: it takes them in the background when a Ready wants one (chunks first, then the
+ * descriptor, with delays and crashes between), sends chunks over the same faulty network and
+ * restores installed snapshots in the background, applying what is decided meanwhile afterwards.
+ * After every event the PaxosSafetyChecker checks safety; at the end, with faults over, the
+ * cluster must recover.
  *
  * Pure: no timers, no clock, no I/O. A seed fully determines a run.
  */
@@ -16,7 +20,7 @@ import { EventQueue } from '../raft/sim-event-queue.js';
 import { compareBallots, formatBallot, sameBallot } from './ballot.js';
 import { MultiPaxosNode } from './paxos-node.js';
 import { applyToHash, PaxosSafetyChecker } from './sim-checker.js';
-import type { Ballot, Command, NodeId, PaxosConfig, PaxosMessage, PValue, Ready, SnapshotData } from './types.js';
+import type { Ballot, Command, Decision, NodeId, PaxosConfig, PaxosMessage, PValue, Ready, Snapshot } from './types.js';
 
 /** Thrown with the seed and the command replaying the run (protocols/common/sim-run.ts). */
 export { SimulationFailure };
@@ -46,9 +50,11 @@ export interface SimulationReport {
   partitions: number;
   messagesSent: number;
   messagesDropped: number;
-  /** Garbage collections (each stores a snapshot) and snapshots installed from a peer. */
+  /** Garbage collections, snapshots taken (saved) and installed from a peer, chunks sent. */
   compactions: number;
+  snapshotsTaken: number;
   snapshotsInstalled: number;
+  snapshotChunksSent: number;
   recoveryTicks: number;
 }
 
@@ -84,6 +90,12 @@ interface Params {
   clientGap: number;
   crashWhilePersistingRate: number;
   snapshotEverySlots: number;
+  /** Snapshots are stored and sent in chunks of this many bytes: often tiny, so transfers take many. */
+  maxSnapshotChunkBytes: number;
+  /** Taking a snapshot (writing its chunks, then saving it) and restoring one take up to this long. */
+  snapshotDelayMax: number;
+  /** Chance of a crash between a snapshot's chunks and its descriptor. */
+  crashWhileSnapshottingRate: number;
 }
 
 function drawParams(rng: Rng): Params {
@@ -101,6 +113,9 @@ function drawParams(rng: Rng): Params {
     clientGap: pick([5, 20, 60]),
     crashWhilePersistingRate: pick([0, 0.002, 0.01]),
     snapshotEverySlots: pick([1, 3, 8, 32]),
+    maxSnapshotChunkBytes: pick([4, 16, 64, 1 << 20]),
+    snapshotDelayMax: pick([2, 20, 100]),
+    crashWhileSnapshottingRate: pick([0, 0.05, 0.2]),
   };
 }
 
@@ -108,12 +123,79 @@ interface Disk {
   ballotNum: Ballot;
   accepted: Map<number, PValue>;
   decisions: Map<number, Command>;
-  /** The simulated state machine's snapshot: its hash (4 bytes) after applying `slot`. */
-  snapshot: SnapshotData | null;
+  /** The stored snapshot's descriptor. */
+  snapshot: Snapshot | null;
+  /** Snapshot chunks by snapshot slot: the stored one's, one being received, one being taken. */
+  chunks: Map<number, Uint8Array[]>;
 }
 
-const encodeHash = (hash: number): Uint8Array => new Uint8Array(new Uint32Array([hash]).buffer);
-const decodeHash = (data: Uint8Array): number => new DataView(data.buffer, data.byteOffset, data.byteLength).getUint32(0, true);
+/**
+ * The simulated state machine's snapshot: the slot and the state hash after it, then filler (a
+ * function of both) so that a snapshot is tens of bytes and takes many tiny chunks; decoding
+ * checks every byte, so a chunk of another snapshot or a lost one is caught.
+ */
+export function encodeSimSnapshot(slot: number, hash: number): Uint8Array {
+  const filler = (slot * 7 + hash) % 41;
+  const data = new Uint8Array(8 + filler);
+  const view = new DataView(data.buffer);
+  view.setUint32(0, slot, true);
+  view.setUint32(4, hash, true);
+  for (let k = 0; k < filler; k++) data[8 + k] = (hash >>> ((k % 4) * 8)) & 0xff;
+  return data;
+}
+
+export function decodeSimSnapshot(data: Uint8Array): { slot: number; hash: number } {
+  invariant(data.byteLength >= 8, () => `snapshot of ${data.byteLength} bytes`);
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const slot = view.getUint32(0, true);
+  const hash = view.getUint32(4, true);
+  const expected = encodeSimSnapshot(slot, hash);
+  invariant(expected.byteLength === data.byteLength && expected.every((byte, k) => data[k] === byte), () => `snapshot bytes of slot ${slot} are corrupt`);
+  return { slot, hash };
+}
+
+function splitChunks(data: Uint8Array, chunkBytes: number): Uint8Array[] {
+  const chunks: Uint8Array[] = [];
+  for (let at = 0; at < data.byteLength || chunks.length === 0; at += chunkBytes) chunks.push(data.subarray(at, at + chunkBytes));
+  return chunks;
+}
+
+/** A stored snapshot's bytes (its chunks joined), or null if a chunk is missing. */
+function storedBytes(disk: Disk, snapshot: Snapshot): Uint8Array | null {
+  const chunks = disk.chunks.get(snapshot.slot) ?? [];
+  const parts: Uint8Array[] = [];
+  for (let k = 0; k < snapshot.chunks; k++) {
+    const chunk = chunks[k]; // the array has holes where chunks are missing
+    if (chunk === undefined) return null;
+    parts.push(chunk);
+  }
+  const out = new Uint8Array(parts.reduce((n, c) => n + c.byteLength, 0));
+  let at = 0;
+  for (const c of parts) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
+
+/** The stored snapshot is replaced: the chunks of older ones go (the store's saveSnapshot). */
+function setSnapshot(disk: Disk, snapshot: Snapshot): void {
+  disk.snapshot = snapshot;
+  for (const slot of disk.chunks.keys()) if (slot < snapshot.slot) disk.chunks.delete(slot);
+}
+
+/** A snapshot being taken in the background: the cut (slot and state hash) it was opened at. */
+interface Take {
+  slot: number;
+  hash: number;
+  chunks: number;
+}
+
+/** An installed snapshot being restored in the background. */
+interface Restore {
+  slot: number;
+  chunks: number;
+}
 
 interface Proposal {
   ballot: Ballot;
@@ -131,6 +213,10 @@ interface SimNode {
   leaderBallot: string;
   proposals: Map<number, Proposal>;
   reads: Map<number, number>;
+  taking: Take | null;
+  restoring: Restore | null;
+  /** Decided slots handed out while a restore runs: applied once it is done. */
+  deferred: Decision[];
 }
 
 type SimEvent =
@@ -141,6 +227,9 @@ type SimEvent =
   | { kind: 'fault' }
   | { kind: 'crash'; node: SimNode; epoch: number }
   | { kind: 'restart'; node: SimNode }
+  | { kind: 'snapshotWritten'; node: SimNode; epoch: number; take: Take }
+  | { kind: 'snapshotSaved'; node: SimNode; epoch: number; take: Take }
+  | { kind: 'restored'; node: SimNode; epoch: number; restore: Restore }
   | { kind: 'heal'; partition: number };
 
 class Simulation {
@@ -175,7 +264,9 @@ class Simulation {
     messagesSent: 0,
     messagesDropped: 0,
     compactions: 0,
+    snapshotsTaken: 0,
     snapshotsInstalled: 0,
+    snapshotChunksSent: 0,
   };
 
   constructor(options: SimulationOptions) {
@@ -237,6 +328,12 @@ class Simulation {
         return;
       case 'restart':
         return this.restart(event.node);
+      case 'snapshotWritten':
+        return this.onSnapshotWritten(event.node, event.epoch, event.take);
+      case 'snapshotSaved':
+        return this.onSnapshotSaved(event.node, event.epoch, event.take);
+      case 'restored':
+        return this.onRestored(event.node, event.epoch, event.restore);
       case 'heal':
         if (event.partition === this.partitionSeq) this.heal();
         return;
@@ -267,7 +364,7 @@ class Simulation {
     if (paxos === null || node.persisting !== null || !paxos.hasReady()) return;
     const rd = paxos.ready();
     node.persisting = rd;
-    for (const m of rd.messages) this.send(m);
+    for (const m of rd.messages) this.sendFrom(node, m);
     const stall = this.rng.chance(0.05);
     const delay = this.rng.between(1, stall ? 5 * TICK : this.params.persistMax);
     this.queue.push(this.now + delay, { kind: 'persisted', node, epoch: node.epoch });
@@ -282,23 +379,38 @@ class Simulation {
     const rd = node.persisting;
     if (node.paxos === null || node.epoch !== epoch || rd === null) return;
     this.writeDisk(node, rd);
-    for (const m of rd.messagesAfterPersist) this.send(m);
-    for (const to of rd.snapshotsTo) {
-      const snap = node.disk.snapshot;
-      if (snap === null) this.fail(`${node.id} asked to send a snapshot it never stored`);
-      this.send({ type: 'Snapshot', from: node.id, to, slot: snap.slot, data: snap.data });
-    }
+    for (const m of rd.messagesAfterPersist) this.sendFrom(node, m);
     if (rd.installSnapshot !== null) this.install(node, rd.installSnapshot);
     for (const d of rd.decided) this.apply(node, d.slot, d.command);
     for (const rs of rd.readStates) this.serveRead(node, rs.ctx, rs.slot);
     for (const ctx of rd.readsFailed) this.failRead(node, ctx);
     node.persisting = null;
     node.paxos.advance(rd);
+    if (rd.snapshotWanted !== null) this.takeSnapshot(node);
     this.pump(node);
+  }
+
+  /** The runtime's send: a SnapshotChunk gets its bytes from the store, or is dropped if they are gone. */
+  private sendFrom(node: SimNode, m: PaxosMessage): void {
+    if (m.type !== 'SnapshotChunk') return this.send(m);
+    const data = node.disk.chunks.get(m.slot)?.[m.chunk];
+    if (data === undefined) return;
+    this.stats.snapshotChunksSent++;
+    this.send({ ...m, data });
   }
 
   private writeDisk(node: SimNode, rd: Ready): void {
     const p = rd.persist;
+    for (const c of p.snapshotChunks) {
+      const chunks = node.disk.chunks.get(c.slot) ?? [];
+      chunks[c.chunk] = c.data;
+      node.disk.chunks.set(c.slot, chunks);
+    }
+    if (p.snapshot !== null) {
+      if (storedBytes(node.disk, p.snapshot) === null) this.fail(`${node.id} installs snapshot ${p.snapshot.slot} without all its chunks stored`);
+      if (p.snapshot.slot <= (node.disk.snapshot?.slot ?? 0)) this.fail(`${node.id} installs snapshot ${p.snapshot.slot} over a newer one`);
+      setSnapshot(node.disk, p.snapshot);
+    }
     if (p.ballotNum !== null) {
       if (compareBallots(p.ballotNum, node.disk.ballotNum) < 0) this.fail(`${node.id} persisted a lower ballot_num`);
       node.disk.ballotNum = p.ballotNum;
@@ -309,22 +421,71 @@ class Simulation {
       node.disk.decisions.set(d.slot, d.command);
     }
     if (p.compactTo !== null) {
-      // The runtime's half of the contract: a snapshot at the applied slot (before rd.decided).
-      const snap = rd.installSnapshot ?? { slot: node.applied, data: encodeHash(node.stateHash) };
-      if (snap.slot < p.compactTo) this.fail(`${node.id} compacts to ${p.compactTo} but has applied only ${snap.slot}`);
-      node.disk.snapshot = snap;
+      // Compaction needs a durable snapshot covering it (saved earlier, or installed above).
+      const covered = node.disk.snapshot?.slot ?? 0;
+      if (covered < p.compactTo) this.fail(`${node.id} compacts to ${p.compactTo} beyond its stored snapshot (${covered})`);
       for (const slot of node.disk.accepted.keys()) if (slot <= p.compactTo) node.disk.accepted.delete(slot);
       for (const slot of node.disk.decisions.keys()) if (slot <= p.compactTo) node.disk.decisions.delete(slot);
       this.stats.compactions++;
     }
   }
 
-  /** State transfer: the state machine jumps to the snapshot, which must match everyone's there. */
-  private install(node: SimNode, snap: SnapshotData): void {
-    if (snap.slot <= node.applied) this.fail(`${node.id} installs a snapshot at ${snap.slot} after applying ${node.applied}`);
-    node.applied = snap.slot;
-    node.stateHash = decodeHash(snap.data);
-    this.checker.observeSnapshot(node.id, snap.slot, node.stateHash);
+  // ---------------------------------------------------------------- the runtime's snapshots
+
+  /**
+   * Ready.snapshotWanted: a snapshot of the state machine at its applied slot, in the background
+   * (a cut: the slot and state hash now), unless one is being taken or restored already.
+   */
+  private takeSnapshot(node: SimNode): void {
+    const paxos = node.paxos;
+    if (paxos === null || node.taking !== null || node.restoring !== null || node.applied <= paxos.snapshotSlot) return;
+    const take: Take = { slot: node.applied, hash: node.stateHash, chunks: 0 };
+    node.taking = take;
+    this.queue.push(this.now + this.rng.between(1, this.params.snapshotDelayMax), { kind: 'snapshotWritten', node, epoch: node.epoch, take });
+  }
+
+  /** Its chunks are written; the descriptor follows. A crash in between leaves chunks and no snapshot. */
+  private onSnapshotWritten(node: SimNode, epoch: number, take: Take): void {
+    if (node.paxos === null || node.epoch !== epoch || node.taking !== take) return;
+    const chunks = splitChunks(encodeSimSnapshot(take.slot, take.hash), this.params.maxSnapshotChunkBytes);
+    take.chunks = chunks.length;
+    node.disk.chunks.set(take.slot, chunks);
+    const delay = this.rng.between(1, this.params.snapshotDelayMax);
+    this.queue.push(this.now + delay, { kind: 'snapshotSaved', node, epoch, take });
+    if (this.faulty && this.rng.chance(this.params.crashWhileSnapshottingRate)) {
+      this.queue.push(this.now + this.rng.int(delay), { kind: 'crash', node, epoch });
+    }
+  }
+
+  /** The store's saveSnapshot, then snapshotSaved: compaction may now go up to it. */
+  private onSnapshotSaved(node: SimNode, epoch: number, take: Take): void {
+    const paxos = node.paxos;
+    if (paxos === null || node.epoch !== epoch || node.taking !== take) return;
+    node.taking = null;
+    const stored = node.disk.snapshot?.slot ?? 0;
+    if (take.slot <= stored) {
+      if (take.slot < stored) node.disk.chunks.delete(take.slot); // an installed snapshot overtook it
+      return;
+    }
+    const snapshot = { slot: take.slot, chunks: take.chunks };
+    setSnapshot(node.disk, snapshot);
+    this.trace(`${node.id} saves snapshot ${snapshot.slot} (${snapshot.chunks} chunks)`);
+    this.checker.observeSnapshot(node.id, take.slot, take.hash);
+    if (paxos.snapshotSaved(snapshot.slot, snapshot.chunks)) this.stats.snapshotsTaken++;
+    this.pump(node);
+  }
+
+  /**
+   * State transfer: the state machine is rebuilt from the installed snapshot's chunks in the
+   * background (a snapshot being taken is abandoned); decided slots wait for it.
+   */
+  private install(node: SimNode, snap: Snapshot): void {
+    const at = Math.max(node.applied, node.restoring?.slot ?? 0);
+    if (snap.slot <= at) this.fail(`${node.id} installs a snapshot at ${snap.slot} after applying ${at}`);
+    node.taking = null;
+    node.deferred = [];
+    const restore: Restore = { slot: snap.slot, chunks: snap.chunks };
+    node.restoring = restore;
     // Proposals in covered slots never learn their outcome here (a client would time out and
     // retry); a lost marker is proposed again.
     for (const [slot, proposal] of node.proposals) {
@@ -333,9 +494,35 @@ class Simulation {
       if (proposal.payloads.some((data) => this.markers.has(data))) this.markerBallot = '';
     }
     this.stats.snapshotsInstalled++;
+    this.trace(`${node.id} installs snapshot ${snap.slot} (${snap.chunks} chunks), restoring`);
+    this.queue.push(this.now + this.rng.between(1, this.params.snapshotDelayMax), { kind: 'restored', node, epoch: node.epoch, restore });
+  }
+
+  /** The restore is done: the state must be the one every replica had at its slot. */
+  private onRestored(node: SimNode, epoch: number, restore: Restore): void {
+    if (node.paxos === null || node.epoch !== epoch || node.restoring !== restore) return;
+    this.restoreFromDisk(node, restore);
+    node.restoring = null;
+    const queued = node.deferred;
+    node.deferred = [];
+    for (const d of queued) this.apply(node, d.slot, d.command);
+  }
+
+  private restoreFromDisk(node: SimNode, snapshot: Snapshot): void {
+    const data = storedBytes(node.disk, snapshot);
+    if (data === null) this.fail(`${node.id}: chunks of its snapshot ${snapshot.slot} are missing`);
+    const { slot, hash } = decodeSimSnapshot(data);
+    if (slot !== snapshot.slot) this.fail(`${node.id}: snapshot ${snapshot.slot} holds the state at ${slot}`);
+    node.applied = slot;
+    node.stateHash = hash;
+    this.checker.observeSnapshot(node.id, slot, hash);
   }
 
   private apply(node: SimNode, slot: number, command: Command): void {
+    if (node.restoring !== null) {
+      node.deferred.push({ slot, command });
+      return;
+    }
     if (slot !== node.applied + 1) this.fail(`${node.id} applied slot ${slot} after ${node.applied}`);
     node.applied = slot;
     node.stateHash = applyToHash(node.stateHash, command);
@@ -474,6 +661,9 @@ class Simulation {
     victim.persisting = null;
     victim.proposals.clear();
     victim.reads.clear();
+    victim.taking = null;
+    victim.restoring = null;
+    victim.deferred = [];
     this.stats.crashes++;
     this.trace(`${victim.id} crashes`);
     const downtime = this.rng.chance(0.5) ? this.rng.between(1, 2 * TICK) : this.rng.between(TICK, 40 * TICK);
@@ -510,17 +700,27 @@ class Simulation {
     this.trace(`${node.id} restarts with ballot_num ${formatBallot(node.disk.ballotNum)}, ${node.disk.decisions.size} decisions`);
   }
 
+  /**
+   * Boots a replica from its disk as the runtime does: the store drops every chunk but the stored
+   * snapshot's (a transfer or a snapshot cut short by the crash), and the state machine is restored
+   * from that snapshot before the replica runs.
+   */
   private start(node: SimNode): void {
     node.epoch++;
     const snap = node.disk.snapshot;
-    node.applied = snap?.slot ?? 0;
-    node.stateHash = snap === null ? 0 : decodeHash(snap.data);
+    for (const slot of node.disk.chunks.keys()) if (slot !== snap?.slot) node.disk.chunks.delete(slot);
+    node.applied = 0;
+    node.stateHash = 0;
+    if (snap !== null) this.restoreFromDisk(node, snap);
+    node.taking = null;
+    node.restoring = null;
+    node.deferred = [];
     node.leaderBallot = '';
     const restored = {
       ballotNum: node.disk.ballotNum,
       accepted: [...node.disk.accepted.values()],
       decisions: [...node.disk.decisions].map(([slot, command]) => ({ slot, command })),
-      snapshotSlot: node.applied,
+      snapshot: snap,
     };
     node.paxos = new MultiPaxosNode(this.config(node.id), this.rng.fork(), restored);
     this.queue.push(this.now + this.rng.between(1, TICK), { kind: 'tick', node, epoch: node.epoch });
@@ -545,13 +745,16 @@ class Simulation {
       id,
       paxos: null,
       epoch: 0,
-      disk: { ballotNum: { round: 0, leader: '' }, accepted: new Map(), decisions: new Map(), snapshot: null },
+      disk: { ballotNum: { round: 0, leader: '' }, accepted: new Map(), decisions: new Map(), snapshot: null, chunks: new Map() },
       persisting: null,
       applied: 0,
       stateHash: 0,
       leaderBallot: '',
       proposals: new Map(),
       reads: new Map(),
+      taking: null,
+      restoring: null,
+      deferred: [],
     };
   }
 
@@ -650,8 +853,12 @@ function describeMessage(m: PaxosMessage): string {
       return `${head} ballotNum=${formatBallot(m.ballotNum)} round=${m.readRound} applied=${m.applied}`;
     case 'CatchUp':
       return `${head} from=${m.fromSlot}`;
-    case 'Snapshot':
-      return `${head} slot=${m.slot}`;
+    case 'SnapshotOffer':
+      return `${head} slot=${m.slot} chunks=${m.chunks}`;
+    case 'SnapshotFetch':
+      return `${head} slot=${m.slot} chunk=${m.chunk}`;
+    case 'SnapshotChunk':
+      return `${head} slot=${m.slot} chunk=${m.chunk}/${m.chunks}`;
     default: {
       const unknown: never = m;
       return unknown;

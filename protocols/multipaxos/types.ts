@@ -130,24 +130,71 @@ export interface CatchUp {
 }
 
 /**
- * Replica → replica: state transfer for a replica that asked for slots this one has already
- * garbage-collected. `data` is the runtime's opaque state-machine snapshot covering slots 1..slot.
- * The core never builds one: it asks the runtime to (Ready.snapshotsTo) and installs a received one
- * (Ready.installSnapshot).
+ * State transfer, for a replica that asked for slots this one has already garbage-collected (or a
+ * leader behind an acceptor's compaction point): "my stored snapshot covers every slot <= slot; it
+ * is `chunks` chunks long; fetch them from me" (README.md, "Snapshot transfer").
  */
-export interface SnapshotMessage {
-  type: 'Snapshot';
+export interface SnapshotOffer {
+  type: 'SnapshotOffer';
   from: NodeId;
   to: NodeId;
   slot: number;
+  chunks: number;
+}
+
+/** The receiver of an offer asks for one chunk of the snapshot at `slot`, a few at a time. */
+export interface SnapshotFetch {
+  type: 'SnapshotFetch';
+  from: NodeId;
+  to: NodeId;
+  slot: number;
+  chunk: number;
+}
+
+/**
+ * The answer to a SnapshotFetch: chunk `chunk` (of `chunks`) of the snapshot at `slot`. The core
+ * leaves `data` empty; the runtime fills in the chunk's bytes from its store when it sends it
+ * (Ready contract, step 3), and drops the message if the chunk is gone (a newer snapshot replaced
+ * it: the receiver asks again and is offered the newer one).
+ */
+export interface SnapshotChunk {
+  type: 'SnapshotChunk';
+  from: NodeId;
+  to: NodeId;
+  slot: number;
+  chunk: number;
+  chunks: number;
   data: Uint8Array;
 }
 
-export type PaxosMessage = P1a | P1b | P2a | P2b | DecisionMessage | Heartbeat | HeartbeatAck | CatchUp | SnapshotMessage;
+export type PaxosMessage =
+  | P1a
+  | P1b
+  | P2a
+  | P2b
+  | DecisionMessage
+  | Heartbeat
+  | HeartbeatAck
+  | CatchUp
+  | SnapshotOffer
+  | SnapshotFetch
+  | SnapshotChunk;
 
-/** A state-machine snapshot covering every slot <= slot (opaque bytes made by the runtime). */
-export interface SnapshotData {
+/**
+ * A state-machine snapshot as the core sees it: it covers every slot <= slot and the runtime
+ * stores it as `chunks` chunks (nodes/snapshots/snapshot-chunks.ts). The bytes never stay in the
+ * core: the runtime writes, stores, sends and restores them; chunks received from a peer only
+ * pass through on their way to the store (Ready.persist.snapshotChunks).
+ */
+export interface Snapshot {
   slot: number;
+  chunks: number;
+}
+
+/** One chunk of a snapshot being received from a peer, to store under its snapshot's slot. */
+export interface ReceivedChunk {
+  slot: number;
+  chunk: number;
   data: Uint8Array;
 }
 
@@ -164,7 +211,7 @@ export interface SoftState {
   ballot: Ballot;
 }
 
-/** What must be durable before `messagesAfterPersist` leave: acceptor state and decisions. */
+/** What must be durable before `messagesAfterPersist` leave: acceptor state, decisions, snapshots. */
 export interface PersistState {
   /** The acceptor's new ballot_num, if it changed. */
   ballotNum: Ballot | null;
@@ -173,10 +220,19 @@ export interface PersistState {
   /** Newly learned decisions. */
   decisions: Decision[];
   /**
-   * Garbage collection, applied after the puts above in the same batch: when not null, delete
-   * every decision and accepted pvalue for slots <= compactTo, and store a snapshot that covers
-   * them: `Ready.installSnapshot` if set, else the state machine as applied before this Ready's
-   * `decided` (it is at slot >= compactTo; store that slot with it).
+   * Chunks of a snapshot being received from a peer: store each under its snapshot's slot. They
+   * need no fsync of their own: `snapshot` is written after them, durably.
+   */
+  snapshotChunks: ReceivedChunk[];
+  /**
+   * A snapshot received from a peer, every chunk of it stored (in this batch or earlier ones):
+   * make it the stored snapshot, durably (its chunks with it), replacing the one stored before.
+   */
+  snapshot: Snapshot | null;
+  /**
+   * Garbage collection, after the puts above in the same batch: when not null, delete every
+   * decision and accepted pvalue for slots <= compactTo. The stored snapshot covers them: the
+   * core compacts only up to a snapshot the runtime saved (`snapshotSaved`) or `snapshot` above.
    */
   compactTo: number | null;
 }
@@ -184,12 +240,18 @@ export interface PersistState {
 /**
  * Everything the core wants done, handed out by `ready()`. The runtime must:
  * 1. send `messages` at once (P1a after its own promise is durable are in 3, not here);
- * 2. persist `persist` in one durable batch (with a snapshot when `persist.compactTo` is set);
- * 3. only then send `messagesAfterPersist` (P1b, P2b and the leader's P1a), and a `Snapshot`
- *    message with its latest stored snapshot to every id in `snapshotsTo`;
- * 4. install `installSnapshot` if set, then apply `decided` in order (slot-ordered, contiguous),
- *    release `readStates`, fail `readsFailed`;
- * 5. call `advance(ready)`.
+ * 2. persist `persist` in one durable batch (chunks, then the installed snapshot, then the
+ *    acceptor state and decisions, then the deletions of `compactTo`);
+ * 3. only then send `messagesAfterPersist` (P1b, P2b, the leader's P1a, SnapshotOffer, and
+ *    SnapshotChunk with `data` filled in from its store: drop one whose chunk is gone);
+ * 4. if `installSnapshot` is set, restore the state machine from its stored chunks (applied slot
+ *    := its slot), then apply `decided` in order (slot-ordered, contiguous, after it), release
+ *    `readStates`, fail `readsFailed`. A runtime that restores in the background applies `decided`
+ *    once the restore is done, and serves reads only as far as it has applied;
+ * 5. call `advance(ready)`;
+ * 6. if `snapshotWanted` is set and it is not taking one already, take a snapshot of its state
+ *    machine at its applied slot (>= snapshotWanted), store its chunks, save it durably, then call
+ *    `snapshotSaved(slot, chunks)`: compaction waits for that.
  */
 export interface Ready {
   softState: SoftState | null;
@@ -200,16 +262,15 @@ export interface Ready {
   readStates: ReadState[];
   readsFailed: number[];
   /**
-   * A snapshot received from a peer to install before applying `decided`: restore the state
-   * machine from `data`, applied slot := `slot`; persist it as this replica's snapshot
-   * (`persist.compactTo` is `slot` then).
+   * A snapshot received from a peer (the same as `persist.snapshot`): restore the state machine
+   * from its chunks before applying `decided` (step 4).
    */
-  installSnapshot: SnapshotData | null;
+  installSnapshot: Snapshot | null;
   /**
-   * Peers that asked for slots already garbage-collected here: after the persist, send each a
-   * `Snapshot` message with this replica's latest stored snapshot (its slot and bytes).
+   * The GC rules want slots up to this one collected, and no stored snapshot covers them: take
+   * one (step 6). Repeated in every Ready while wanted; null otherwise.
    */
-  snapshotsTo: NodeId[];
+  snapshotWanted: number | null;
 }
 
 export type ProposeResult =
@@ -223,10 +284,11 @@ export interface RestoredState {
   accepted: PValue[];
   decisions: Decision[];
   /**
-   * The slot covered by the stored state-machine snapshot (0 or absent: none). Decisions and
-   * pvalues at or below it are ignored; the runtime restores its state machine from the snapshot.
+   * The stored state-machine snapshot (absent or null: none). Decisions and pvalues at or below
+   * its slot are ignored; the runtime restores its state machine from it; the core offers it to
+   * replicas that need collected slots.
    */
-  snapshotSlot?: number;
+  snapshot?: Snapshot | null;
 }
 
 export interface PaxosConfig {
@@ -246,6 +308,7 @@ export interface PaxosConfig {
    * Local compaction: when more than this many applied slots are held above the last compaction
    * point, compact up to the applied slot even if some replica has not applied them (a long-dead
    * replica then catches up by snapshot). The GC point compacts earlier, every quarter of it.
+   * Either rule first asks the runtime for a snapshot covering the slots (Ready.snapshotWanted).
    * Default DEFAULT_SNAPSHOT_EVERY_SLOTS.
    */
   snapshotEverySlots?: number;
@@ -264,6 +327,10 @@ export interface PaxosStatus {
   slotOut: number;
   decided: number;
   inflight: number;
-  /** Every slot <= compactedTo is garbage-collected (covered by a snapshot). */
+  /** Every slot <= compactedTo is garbage-collected (covered by the stored snapshot). */
   compactedTo: number;
+  /** The slot of the stored snapshot (0: none); never below compactedTo. */
+  snapshotSlot: number;
+  /** A snapshot being fetched from a peer, chunk by chunk. */
+  fetching: { from: NodeId; slot: number; chunks: number; received: number } | null;
 }
