@@ -3,6 +3,8 @@ import { Packr } from 'msgpackr';
 import { ZERO_BALLOT } from '../../protocols/multipaxos/ballot.js';
 import type { Ballot, Command, Decision, PersistState, PValue, RestoredState, Snapshot } from '../../protocols/multipaxos/types.js';
 import type { LevelDbStoreOptions, StorageStats } from './leveldb-raft-log-store.js';
+import { join } from 'node:path';
+import { SnapshotFiles } from './snapshot-files.js';
 
 const packr = new Packr({ useRecords: false });
 
@@ -14,14 +16,8 @@ const DECISION_PREFIX = 'paxos:dec:';
  * snapshot here as [slot, bytes]: load() upgrades it to one chunk.
  */
 const SNAPSHOT_KEY = 'paxos:snapshot';
-const CHUNK_PREFIX = 'paxos:chunk:';
 /** Fixed-width hex so that LevelDB's byte order is slot order. */
-const hex = (n: number, width: number): string => n.toString(16).padStart(width, '0');
-const slotKey = (prefix: string, slot: number): string => prefix + hex(slot, 13);
-/** Snapshot chunks, by snapshot slot then chunk number: a snapshot's chunks are one key range. */
-const chunkKey = (slot: number, chunk: number): string => `${CHUNK_PREFIX}${hex(slot, 13)}:${hex(chunk, 8)}`;
-const chunksOf = (slot: number): { gte: string; lt: string } => ({ gte: `${CHUNK_PREFIX}${hex(slot, 13)}:`, lt: `${CHUNK_PREFIX}${hex(slot, 13)};` });
-const ALL_CHUNKS = { gte: CHUNK_PREFIX, lt: CHUNK_PREFIX + '~' };
+const slotKey = (prefix: string, slot: number): string => prefix + slot.toString(16).padStart(13, '0');
 
 type StoredBallot = [round: number, leader: string];
 type StoredCommand = [kind: 0 | 1, originRound: number, originLeader: string, payloads: Uint8Array[]];
@@ -71,8 +67,8 @@ export interface StoredPaxosState extends RestoredState {
 
 /**
  * Does this update change what Paxos needs durable before the answers leave (PMMC §3)? An
- * installed snapshot is synced too (it replaces the state the acceptor reports in P1b). Received
- * chunks are made durable by the sync write of their snapshot (LevelDB has one log); decisions
+ * installed snapshot is synced too (it replaces the state the acceptor reports in P1b), its chunk
+ * files first (snapshot-files.ts); decisions
  * and the deletions of a compaction need none: a lost decision is learned again, and decisions
  * and pvalues at or below the stored snapshot are ignored at load.
  */
@@ -114,7 +110,8 @@ export function upgradeWholeSnapshot(data: Uint8Array): Uint8Array {
 /**
  * The Multi-Paxos durable state in one LevelDB database: the acceptor's ballot_num, its accepted
  * pvalues (highest ballot only, one key per slot), the decided slots (one key per slot) and the
- * stored snapshot: its descriptor and its chunks, one key each, under a key range per snapshot.
+ * stored snapshot's descriptor; the snapshot's chunks are files beside it, one directory per
+ * snapshot (snapshot-files.ts: a large state in LevelDB keys would be compacted over and over).
  * Every Ready becomes a single LevelDB batch, so a promise, any number of acceptances and any
  * number of decisions share one fsync (group commit).
  *
@@ -123,7 +120,7 @@ export function upgradeWholeSnapshot(data: Uint8Array): Uint8Array {
  * decisions is written without fsync (as the Raft store does for the commit index): a decision
  * lost in a crash is learned again by catch-up from any replica, or re-decided with the same
  * value from the acceptors' durable pvalues, so it is not needed for safety. A snapshot's chunks
- * are written without fsync; saving its descriptor is a sync write, which makes them durable too.
+ * are written without fsync, and synced with their directory before its descriptor is written.
  */
 export class LevelDbPaxosStore implements PaxosStore {
   readonly stats: StorageStats = { fsyncs: 0, writes: 0, entriesPersisted: 0, bytesPersisted: 0 };
@@ -133,12 +130,13 @@ export class LevelDbPaxosStore implements PaxosStore {
   constructor(
     private readonly db: Level<string, Uint8Array>,
     private readonly options: LevelDbStoreOptions,
+    private readonly files: SnapshotFiles,
   ) {}
 
   static async open(dir: string, options: LevelDbStoreOptions): Promise<LevelDbPaxosStore> {
     const db = new Level<string, Uint8Array>(dir, { valueEncoding: 'view' });
     await db.open();
-    return new LevelDbPaxosStore(db, options);
+    return new LevelDbPaxosStore(db, options, new SnapshotFiles(join(dir, 'snapshots')));
   }
 
   async load(): Promise<StoredPaxosState> {
@@ -169,52 +167,45 @@ export class LevelDbPaxosStore implements PaxosStore {
     const value = await this.db.get(SNAPSHOT_KEY);
     let snapshot = value === undefined ? null : (packr.unpack(value) as Snapshot | WholeSnapshot);
     if (Array.isArray(snapshot)) snapshot = await this.upgrade(snapshot);
-    if (snapshot === null) {
-      await this.db.clear(ALL_CHUNKS);
-      return null;
-    }
+    // No transfer survives a restart, nor a snapshot whose descriptor a crash cut off.
+    await this.files.removeOthers(snapshot?.slot ?? 0);
+    if (snapshot === null) return null;
+    await this.files.trim(snapshot.slot, snapshot.chunks);
     this.snapshotSlot = snapshot.slot;
-    await this.dropChunksBesides(snapshot);
-    await this.db.clear({ gte: chunksOf(snapshot.slot).lt, lt: ALL_CHUNKS.lt }); // no transfer survives a restart
     return { slot: snapshot.slot, chunks: snapshot.chunks };
   }
 
   private async upgrade([slot, data]: WholeSnapshot): Promise<Snapshot> {
     const snapshot: Snapshot = { slot, chunks: 1 };
-    await this.db.put(chunkKey(slot, 0), upgradeWholeSnapshot(data));
+    await this.files.write(slot, 0, upgradeWholeSnapshot(data));
+    await this.files.sync(slot, 1);
     await this.db.put(SNAPSHOT_KEY, packr.pack(snapshot), { sync: this.options.sync });
     return snapshot;
   }
 
-  /** `snapshot` is the stored one: chunks of older snapshots and past its last chunk go. */
-  private async dropChunksBesides(snapshot: Snapshot): Promise<void> {
-    const own = chunksOf(snapshot.slot);
-    await this.db.clear({ gte: CHUNK_PREFIX, lt: own.gte });
-    await this.db.clear({ gte: chunkKey(snapshot.slot, snapshot.chunks), lt: own.lt });
-  }
-
   async writeSnapshotChunk(slot: number, chunk: number, bytes: Uint8Array): Promise<void> {
-    await this.db.put(chunkKey(slot, chunk), bytes);
+    await this.files.write(slot, chunk, bytes);
     this.stats.bytesPersisted += bytes.byteLength;
   }
 
   async readSnapshotChunk(slot: number, chunk: number): Promise<Uint8Array | undefined> {
-    return this.db.get(chunkKey(slot, chunk));
+    return this.files.read(slot, chunk);
   }
 
   async saveSnapshot(snapshot: Snapshot): Promise<boolean> {
     if (snapshot.slot <= this.snapshotSlot) {
-      if (snapshot.slot < this.snapshotSlot) await this.db.clear(chunksOf(snapshot.slot));
+      if (snapshot.slot < this.snapshotSlot) await this.files.removeBelow(this.snapshotSlot);
       return false;
     }
-    // Set before the write: LevelDB applies writes in the order they are made, so a newer
-    // snapshot installed meanwhile (persist) is written after this one and wins.
+    // Set before the writes: a newer snapshot installed meanwhile (persist) records itself after
+    // this one (LevelDB applies writes in the order they are made) and wins.
     this.snapshotSlot = snapshot.slot;
+    if (this.options.sync) await this.files.sync(snapshot.slot, snapshot.chunks);
     await this.db.put(SNAPSHOT_KEY, packr.pack({ slot: snapshot.slot, chunks: snapshot.chunks }), { sync: this.options.sync });
     this.stats.fsyncs += this.options.sync ? 1 : 0;
     this.stats.writes += 1;
     // Chunks of a newer snapshot being received stay (their slot is above this one).
-    await this.dropChunksBesides(snapshot);
+    await this.files.removeBelow(snapshot.slot);
     return true;
   }
 
@@ -230,11 +221,15 @@ export class LevelDbPaxosStore implements PaxosStore {
       bytes += value.byteLength;
       batch.put(key, value);
     };
-    for (const c of update.snapshotChunks ?? []) put(chunkKey(c.slot, c.chunk), c.data);
+    for (const c of update.snapshotChunks ?? []) {
+      await this.files.write(c.slot, c.chunk, c.data);
+      bytes += c.data.byteLength;
+    }
     // Never older than the stored one (the core installs only past every slot it applied), but a
     // descriptor is never written over a newer one.
     const replaces = installed !== null && installed.slot > this.snapshotSlot;
     if (installed !== null && replaces) {
+      if (this.options.sync) await this.files.sync(installed.slot, installed.chunks);
       put(SNAPSHOT_KEY, packr.pack({ slot: installed.slot, chunks: installed.chunks }));
       this.snapshotSlot = installed.slot;
     }
@@ -256,7 +251,7 @@ export class LevelDbPaxosStore implements PaxosStore {
     const started = performance.now();
     await batch.write({ sync });
     this.options.onWrite?.((performance.now() - started) / 1000, sync);
-    if (installed !== null && replaces && installed.slot === this.snapshotSlot) await this.dropChunksBesides(installed);
+    if (installed !== null && replaces && installed.slot === this.snapshotSlot) await this.files.removeBelow(installed.slot);
     this.stats.fsyncs += sync ? 1 : 0;
     this.stats.writes += 1;
     this.stats.entriesPersisted += entriesOf(update.accepted);

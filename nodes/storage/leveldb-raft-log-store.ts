@@ -113,6 +113,7 @@ export class LevelDbRaftLogStore implements RaftLogStore {
       this.snapshotIndex = upgraded.index;
       return upgraded;
     }
+    await this.files.trim(snapshot.index, snapshot.chunks);
     this.snapshotIndex = snapshot.index;
     return snapshot;
   }

@@ -49,6 +49,13 @@ export class SnapshotFiles {
     }
   }
 
+  /** Removes chunk files of snapshot `index` from chunk `chunks` on (left by a transfer cut short). */
+  async trim(index: number, chunks: number): Promise<void> {
+    const dir = join(this.root, name(index));
+    const entries = await readdir(dir).catch(() => [] as string[]);
+    for (const entry of entries) if (parseInt(entry, 16) >= chunks) await rm(join(dir, entry), { force: true });
+  }
+
   /** Removes every snapshot but `keep` (0: all of them). */
   async removeOthers(keep: number): Promise<void> {
     for (const index of await this.indexes()) if (index !== keep) await rm(join(this.root, name(index)), { recursive: true, force: true });
