@@ -4,13 +4,13 @@
  * (the cluster file's `protocol` chooses the Raft or the Multi-Paxos runtime). Opens LevelDB, starts the peer transport, the protocol runtime
  * and the HTTP API, and stops cleanly on SIGTERM/SIGINT (DESIGN.md §3, §5).
  */
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build } from './http/app.js';
 import { createLogger } from './logger.js';
 import { parseHostPort, paxosTuning, raftTuning, readClusterFile, type ClusterFile, type NodeSpec } from './config.js';
 import type { KvService } from './http/kv-service.js';
+import { makeDurableDir } from './storage/durable-dir.js';
 import { LevelDbPaxosStore } from './storage/leveldb-paxos-store.js';
 import { LevelDbRaftLogStore } from './storage/leveldb-raft-log-store.js';
 import { TcpTransport } from './transport/index.js';
@@ -50,7 +50,8 @@ async function main(): Promise<void> {
   if (self === undefined) throw new Error(`no node ${values.id} in ${values.cluster}`);
   const logger = createLogger(self.id, cluster.protocol, values['log-level']);
   const dataDir = values['data-dir'];
-  await mkdir(dataDir, { recursive: true });
+  // Created and fsync'ed into its parent: otherwise a power failure can take the whole directory.
+  await makeDurableDir(dataDir);
 
   const sync = !values['unsafe-no-fsync'];
   // One registry for the whole process (nodes/metrics.ts): Node's process metrics, the event-loop

@@ -1,8 +1,10 @@
 import { createInterface } from 'node:readline';
 import type { Cluster } from '../harness/cluster/cluster.js';
 import { call } from '../harness/client/kv-client.js';
+import { describePowerLoss as describeLoss } from '../harness/lazyfs/lazyfs.js';
 
 const help = `commands: status | kill <id> | restart <id> | wipe <id> | pause <id> | resume <id>
+          power-off <id> | power-off all   (with --lazyfs: lose every write not yet durable)
           add [<id>] [learner] | remove <id> | members | help   (add/remove/members: Raft membership changes)`;
 
 /**
@@ -45,6 +47,18 @@ async function run(cluster: Cluster, line: string, print: (line: string) => void
     case 'resume':
       cluster.resume(needId());
       return print(`resumed ${id} (SIGCONT)`);
+    case 'power-off': {
+      if (id === 'all') {
+        // A whole-cluster power failure: every replica at once, then all restart on what survived.
+        const lost = await cluster.powerOffAll();
+        for (const [rid, l] of Object.entries(lost)) print(`  ${rid} lost power: ${describeLoss(l)}`);
+        print('restarting every replica on what survived...');
+        await Promise.all(cluster.replicas.map((r) => cluster.restart(r.id)));
+        return print('every replica restarted');
+      }
+      const lost = await cluster.powerOff(needId());
+      return print(`${id} lost power: ${describeLoss(lost)}; type "restart ${id}" to start it on what survived`);
+    }
     case 'add': {
       // `add`, `add n4`, `add learner`, `add n4 learner` (dissertation §4.2.1)
       const learner = id === 'learner' || extra === 'learner';

@@ -1,10 +1,12 @@
 /**
- * `npm run cluster:raft [-- --nodes 5 --base-port 7000 --fresh]` (and `cluster:paxos`, `cluster:pbft`
+ * `npm run cluster:raft [-- --nodes 5 --base-port 7000 --fresh --lazyfs]` (and `cluster:paxos`, `cluster:pbft`
  * [-- --nodes 7 --byzantine n2=equivocate]): a local cluster in the
  * foreground (DESIGN.md §5). Replica i serves HTTP on base+i and peers on base+100+i, keeps its
  * data under ./data/<protocol>/n<i> between runs, and every process stops on Ctrl-C.
  * The live dashboard (harness/dashboard/, issue 8) is served on the base port (`--dashboard-port`,
  * `--no-dashboard`); with it, replica links go through the fault proxy and replicas run `--debug-api`.
+ * `--lazyfs` puts every replica's data directory on a power-loss filesystem of its own
+ * (harness/lazyfs; root and FUSE), for the console's `power-off` and the dashboard's power buttons.
  */
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
@@ -30,6 +32,8 @@ const { values } = parseArgs({
     add: { type: 'string' },
     /** PBFT: replicas that misbehave on purpose (`--byzantine n2=equivocate,n4=silent`). */
     byzantine: { type: 'string' },
+    /** Every replica's data directory on its own power-loss filesystem (harness/lazyfs). */
+    lazyfs: { type: 'boolean', default: false },
   },
 });
 
@@ -63,11 +67,12 @@ const clusterOptions: ClusterOptions = {
   fresh: values.fresh,
   logLevel: values['log-level'],
   ...(byzantine === undefined ? {} : { byzantine }),
+  ...(values.lazyfs ? { lazyfs: true } : {}),
   onLog: (id, line) => console.log(print(id, line)),
   onExit: (id, code, signal) => stopping || console.log(`[${id}] process exited (${signal ?? `code ${code}`}); type "restart ${id}" to start it again`),
 };
-const proxied = withDashboard ? await createProxiedCluster(clusterOptions) : null;
-const cluster = proxied?.cluster ?? (await Cluster.create(clusterOptions));
+const proxied = withDashboard ? await createProxiedCluster(clusterOptions).catch(cannotCreate) : null;
+const cluster = proxied?.cluster ?? (await Cluster.create(clusterOptions).catch(cannotCreate));
 let dashboard: Awaited<ReturnType<typeof startDashboard>> | null = null;
 
 let stopping = false;
@@ -90,6 +95,7 @@ try {
   await shutdown(1);
 }
 console.log(`\n${protocol} cluster of ${nodes} replicas, data in ${dataRoot}${values.fresh ? ' (fresh)' : ''}`);
+if (cluster.powerLossEnabled) console.log(`  each replica on its own power-loss filesystem: ${join(dataRoot, 'lazyfs', '<id>')} ("power-off n1", "power-off all")`);
 for (const r of cluster.replicas) {
   console.log(`  ${r.id}  http ${r.httpUrl}   peer 127.0.0.1:${r.peerPort}   pid ${r.process?.pid}`);
 }
@@ -112,6 +118,12 @@ for (const id of values.add?.split(',').filter((x) => x !== '') ?? []) {
   if (added) console.log(`  ${added.id}  http ${added.httpUrl}   peer 127.0.0.1:${added.peerPort}   pid ${added.process?.pid}   (now a voter)`);
 }
 startConsole(cluster, (line) => console.log(line));
+
+/** The cluster could not be made (e.g. --lazyfs without FUSE): say why, without a stack trace. */
+function cannotCreate(err: Error): never {
+  console.error(`cannot start the cluster: ${err.message}`);
+  process.exit(1);
+}
 
 /** `--byzantine n2=equivocate,n4=silent` (PBFT only; the replica checks the mode at start). */
 function parseByzantine(text: string | undefined): Record<string, string> | undefined {

@@ -7,6 +7,7 @@
 import { parseArgs } from 'node:util';
 import { protocols, type Protocol } from '../../nodes/config.js';
 import { killAllNow } from '../cluster/process-registry.js';
+import { LazyFsUnavailable } from '../lazyfs/build.js';
 import { faultNames } from '../nemesis/fault-kinds.js';
 import { defaultMix, parseMix } from '../workload/workload.js';
 import { defaultChaosOptions, runChaos, type ChaosOptions } from './run-chaos.js';
@@ -14,6 +15,8 @@ import { defaultChaosOptions, runChaos, type ChaosOptions } from './run-chaos.js
 const usage = `usage: npm run chaos -- [options]
   --protocol raft|multipaxos|pbft  protocol of the cluster (default raft)
   --nemesis LIST              comma-separated faults: ${faultNames().join(', ')} (default partition,kill,pause; "none" for none)
+                              power-loss and power-loss-all put every replica on its own power-loss filesystem
+                              (harness/lazyfs: root, /dev/fuse, Debian fuse3 libfuse3-dev pkg-config gcc)
   --time S                    seconds of workload under faults (default 60)
   --interval S                seconds between fault starts (default 5)
   --seed N                    seed of the fault schedule and the workload (default 1)
@@ -139,7 +142,7 @@ main().then(
     setTimeout(() => process.exit(code), 200).unref();
   },
   (err: unknown) => {
-    console.error(err);
+    console.error(err instanceof LazyFsUnavailable ? err.message : err); // what to install, no stack
     killAllNow();
     process.exit(3);
   },

@@ -7,6 +7,7 @@
  */
 import { operations, type HistoryEntry, type NemesisEvent, type Operation } from './history.js';
 import type { ResultsFile } from './run-chaos.js';
+import { describePowerLosses } from './power-loss-summary.js';
 
 const COLORS = { ok: '#3a9d5d', fail: '#d9822b', info: '#9aa5b1', highlight: '#d1226b' };
 const FAULT_COLORS: Record<string, string> = {
@@ -15,6 +16,8 @@ const FAULT_COLORS: Record<string, string> = {
   pause: '#b07cd6',
   'restart-wiped': '#7a3b1e',
   delay: '#d6b84c',
+  'power-loss': '#3a3a3a',
+  'power-loss-all': '#000000',
 };
 
 export function writeReport(results: ResultsFile, entries: readonly HistoryEntry[]): string {
@@ -45,6 +48,7 @@ function faultLabel(p: ResultsFile['periods'][number]): string {
     return `partition ${shape}${d['mode'] === 'refuse' ? ' (refuse)' : ''}`;
   }
   if (p.fault === 'delay') return `delay ${String(d['delayMs'])}±${String(d['jitterMs'])} ms ${p.targets.join(',')}`;
+  if (p.fault.startsWith('power-loss')) return d['wholeCluster'] === true ? 'power failure: whole cluster' : `power loss ${p.targets.join(',')}`;
   return `${p.fault} ${p.targets.join(',')}`;
 }
 
@@ -79,7 +83,8 @@ function header(r: ResultsFile): string {
 <tr><th>linearizability</th><td class="${lin.valid === true ? 'valid' : lin.valid === false ? 'invalid' : 'unknown'}">${linText}</td><th>checker</th><td>${lin.valid === 'skipped' ? '' : `${lin.stats.ops} ops, ${lin.stats.keys} keys, ${lin.stats.statesExplored} states, ${lin.stats.elapsedMs.toFixed(0)} ms`}</td></tr>
 <tr><th>no lost writes</th><td class="${r.lostWrites.valid ? 'valid' : 'invalid'}">${r.lostWrites.valid ? 'valid' : 'INVALID'}</td><th>acknowledged writes</th><td>${r.lostWrites.acknowledgedWrites}</td></tr>
 <tr><th>operations</th><td>${w.invoked}: ${w.ok} ok, ${w.fail} fail, ${w.info} info</td><th>processes</th><td>${w.processes} (a process retires after an info)</td></tr>
-<tr><th>faults</th><td colspan="3">${r.periods.length} run (${r.schedule.faults.length} planned)</td></tr>
+<tr><th>faults</th><td colspan="3">${r.periods.length} run (${r.schedule.faults.length} planned)</td></tr>${r.powerLoss === undefined ? '' : `
+<tr><th>power loss</th><td colspan="3">${esc(describePowerLosses(r.powerLoss).replace(/^power loss: /, ''))}</td></tr>`}
 </table>`;
 }
 

@@ -12,6 +12,7 @@ import { SeededRng } from '../../protocols/common/rng.js';
 import type { PaxosTuning, Protocol, RaftTuning } from '../../nodes/config.js';
 import { checkHistory, type CheckResult } from '../checker/check-history.js';
 import { Cluster, type ClusterOptions } from '../cluster/cluster.js';
+import { needsPowerLossFs } from '../nemesis/power-loss-faults.js'; // also registers power-loss, power-loss-all
 import { NemesisRunner } from '../nemesis/run-schedule.js';
 import { planSchedule, type Schedule } from '../nemesis/schedule.js';
 import { FaultProxy } from '../proxy/fault-proxy.js';
@@ -20,6 +21,7 @@ import { checkAvailability, type AvailabilityResult } from './availability.js';
 import { readFinalValues } from './final-state.js';
 import { HistoryRecorder, isClient, operations, type ClientEvent } from './history.js';
 import { checkLostWrites, type LostWritesResult } from './lost-writes.js';
+import { describePowerLosses, summarizePowerLosses, type PowerLossSummary } from './power-loss-summary.js';
 import { writeReport } from './report.js';
 
 export interface ChaosOptions {
@@ -93,6 +95,8 @@ export interface ResultsFile {
   lostWrites: LostWritesResult & { notes: string[] };
   finalValues: Record<string, Record<string, string | null>>;
   availability: AvailabilityResult;
+  /** With the power-loss nemeses: what the power failures discarded. */
+  powerLoss?: PowerLossSummary;
 }
 
 export async function runChaos(partial: Partial<ChaosOptions>): Promise<ChaosResult> {
@@ -140,6 +144,8 @@ export async function runChaos(partial: Partial<ChaosOptions>): Promise<ChaosRes
       logDir: dir,
       replicaArgs,
       ...clusterTuning(o),
+      // power-loss, power-loss-all: every replica's data directory on its own power-loss filesystem
+      ...(needsPowerLossFs(o.nemesis) ? { lazyfs: true } : {}),
     });
     const c = cluster;
     for (const r of c.replicas) proxy.setTarget(r.id, { host: '127.0.0.1', port: r.peerPort });
@@ -215,6 +221,7 @@ export async function runChaos(partial: Partial<ChaosOptions>): Promise<ChaosRes
     { healMs, endMs: workloadEndMs ?? endMs, startMs: runStartMs },
   );
   const verdict: Verdict = lin.valid === false || !lostWrites.valid ? 'invalid' : lin.valid === 'unknown' ? 'unknown' : 'valid';
+  const powerLoss = summarizePowerLosses(recorder.entries);
   const results: ResultsFile = {
     options: withoutCallbacks(o),
     verdict,
@@ -231,6 +238,7 @@ export async function runChaos(partial: Partial<ChaosOptions>): Promise<ChaosRes
     lostWrites,
     finalValues: finals.byKey,
     availability,
+    ...(powerLoss === null ? {} : { powerLoss }),
   };
   await writeFile(join(dir, 'results.json'), JSON.stringify(results, null, 2) + '\n');
   const reportPath = join(dir, 'report.html');
@@ -255,6 +263,7 @@ function summarize(r: ResultsFile): string {
   const w = r.workload;
   lines.push(`operations: ${w.invoked} (${w.ok} ok, ${w.fail} fail, ${w.info} info) by ${w.processes} processes`);
   lines.push(`faults: ${r.periods.map((p) => `${p.fault}(${p.targets.join(',')})`).join(' ') || 'none'}`);
+  if (r.powerLoss !== undefined) lines.push(describePowerLosses(r.powerLoss));
   if (lin.valid === 'skipped') lines.push(`linearizability: not checked (${lin.reason})`);
   else {
     lines.push(`linearizability: ${lin.valid === true ? 'valid' : lin.valid === false ? 'NOT LINEARIZABLE' : 'unknown (checker time budget ran out)'} (${lin.stats.ops} ops, ${lin.stats.elapsedMs.toFixed(0)} ms)`);

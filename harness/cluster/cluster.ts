@@ -13,6 +13,8 @@ import { addMember, removeMember } from './membership.js';
 import { pbftNodeKeys, pbftReplicaArgs } from './pbft-cluster.js';
 import type { PbftTuning } from '../../nodes/pbft/pbft-config.js';
 import { track } from './process-registry.js';
+import { ReplicaDisks } from './replica-disks.js';
+import type { PowerLossResult } from '../lazyfs/lazyfs.js';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const replicaMain = join(repoRoot, 'nodes/main.ts');
@@ -66,6 +68,12 @@ export interface ClusterOptions {
   logLevel?: string;
   /** Called when a replica process exits for any reason. */
   onExit?: (id: string, code: number | null, signal: NodeJS.Signals | null) => void;
+  /**
+   * Put every replica's data directory on a power-loss filesystem of its own (harness/lazyfs,
+   * replica-disks.ts), so that powerOff() can discard what a replica had not made durable.
+   * Needs root and FUSE; throws a clear error without them.
+   */
+  lazyfs?: boolean | { maxDirtyBytes?: number };
 }
 
 /**
@@ -83,6 +91,8 @@ export class Cluster {
     readonly clusterFilePath: string,
     readonly dataRoot: string,
     private readonly ownsDataRoot: boolean,
+    /** The replicas' power-loss filesystems (`lazyfs`), or null. */
+    readonly disks: ReplicaDisks | null = null,
   ) {}
 
   static async start(options: ClusterOptions): Promise<Cluster> {
@@ -100,6 +110,11 @@ export class Cluster {
   static async create(options: ClusterOptions): Promise<Cluster> {
     const ownsDataRoot = options.dataRoot === undefined;
     const dataRoot = options.dataRoot ?? (await mkdtemp(join(tmpdir(), `consensus-lab-${options.protocol}-`)));
+    // Before a fresh wipe: preparing removes stale power-loss mounts a killed run left under dataRoot.
+    const disks = await prepareDisks(dataRoot, options).catch(async (err: unknown) => {
+      if (ownsDataRoot) await rm(dataRoot, { recursive: true, force: true });
+      throw err;
+    });
     if (options.fresh === true && !ownsDataRoot) await rm(dataRoot, { recursive: true, force: true });
     await mkdir(dataRoot, { recursive: true });
     const n = options.nodes;
@@ -112,7 +127,7 @@ export class Cluster {
       httpPort: ports[i]!,
       peerPort: ports[n + i]!,
       httpUrl: `http://127.0.0.1:${ports[i]!}`,
-      dataDir: join(dataRoot, `n${i + 1}`),
+      dataDir: disks?.dataDir(`n${i + 1}`) ?? join(dataRoot, `n${i + 1}`),
       state: 'stopped',
       process: null,
     }));
@@ -129,7 +144,14 @@ export class Cluster {
     const clusterFilePath = join(dataRoot, 'cluster.json');
     await writeFile(clusterFilePath, JSON.stringify(file, null, 2));
     if (options.logDir !== undefined) await mkdir(options.logDir, { recursive: true });
-    return new Cluster(options, replicas, clusterFilePath, dataRoot, ownsDataRoot);
+    if (disks !== null) {
+      await Promise.all(replicas.map((r) => disks.mount(r.id))).catch(async (err: unknown) => {
+        await disks.unmountAll();
+        if (ownsDataRoot) await rm(dataRoot, { recursive: true, force: true });
+        throw err;
+      });
+    }
+    return new Cluster(options, replicas, clusterFilePath, dataRoot, ownsDataRoot, disks);
   }
 
   replica(id: string): Replica {
@@ -142,7 +164,7 @@ export class Cluster {
   async restart(id: string, opts: { wipe?: boolean } = {}): Promise<void> {
     const r = this.replica(id);
     if (r.state === 'up' || r.state === 'paused' || r.state === 'starting') await this.kill(id);
-    if (opts.wipe === true) await rm(r.dataDir, { recursive: true, force: true });
+    if (opts.wipe === true) await (this.disks !== null ? this.disks.wipe(id) : rm(r.dataDir, { recursive: true, force: true }));
     await this.launch(r);
     await this.waitServing([r]);
   }
@@ -180,7 +202,38 @@ export class Cluster {
       this.replicas.map((r) => (opts.graceful === true ? this.stop(r.id) : this.kill(r.id)).catch(() => undefined)),
     );
     for (const log of this.logs.values()) log.end();
+    await this.disks?.unmountAll();
     if (this.ownsDataRoot) await rm(this.dataRoot, { recursive: true, force: true });
+  }
+
+  /** Whether the replicas run on power-loss filesystems (`lazyfs`), so that powerOff works. */
+  get powerLossEnabled(): boolean {
+    return this.disks !== null;
+  }
+
+  /**
+   * A power failure of one replica (needs `lazyfs`): SIGKILL it, then its disk discards every
+   * write it had not made durable. It stays down; restart(id) brings it back on what survived.
+   */
+  async powerOff(id: string): Promise<PowerLossResult> {
+    const disks = this.requireDisks();
+    await this.kill(id);
+    return disks.powerLoss(id);
+  }
+
+  /**
+   * A power failure of several replicas at once (all by default): every process is killed before
+   * any disk loses what it had not made durable, as when they share one power supply.
+   */
+  async powerOffAll(ids: readonly string[] = this.replicas.map((r) => r.id)): Promise<Record<string, PowerLossResult>> {
+    const disks = this.requireDisks();
+    await Promise.all(ids.map((id) => this.kill(id)));
+    return Object.fromEntries(await Promise.all(ids.map(async (id) => [id, await disks.powerLoss(id)] as const)));
+  }
+
+  private requireDisks(): ReplicaDisks {
+    if (this.disks === null) throw new Error('power off needs the replicas on the power-loss filesystem (ClusterOptions.lazyfs, --lazyfs)');
+    return this.disks;
   }
 
   /**
@@ -203,7 +256,7 @@ export class Cluster {
       httpPort: httpPort!,
       peerPort: peerPort!,
       httpUrl: `http://127.0.0.1:${httpPort!}`,
-      dataDir: join(this.dataRoot, `n${k}`),
+      dataDir: this.disks?.dataDir(`n${k}`) ?? join(this.dataRoot, `n${k}`),
       state: 'stopped',
       process: null,
     };
@@ -323,7 +376,9 @@ export class Cluster {
   }
 
   private async launch(r: Replica): Promise<void> {
-    await mkdir(r.dataDir, { recursive: true });
+    // On a power-loss filesystem the replica creates its data directory itself (and must make it durable).
+    if (this.disks === null) await mkdir(r.dataDir, { recursive: true });
+    else await this.disks.mount(r.id);
     const args = [
       '--import', 'tsx', replicaMain,
       '--cluster', this.clusterFilePath,
@@ -388,6 +443,13 @@ export class Cluster {
       }),
     );
   }
+}
+
+async function prepareDisks(dataRoot: string, options: ClusterOptions): Promise<ReplicaDisks | null> {
+  if (options.lazyfs === undefined || options.lazyfs === false) return null;
+  const maxDirtyBytes = options.lazyfs === true ? undefined : options.lazyfs.maxDirtyBytes;
+  const onLog = options.onLog ?? ((id: string, line: string) => console.error(`[${id}] ${line}`));
+  return ReplicaDisks.prepare(dataRoot, { ...(maxDirtyBytes === undefined ? {} : { maxDirtyBytes }), onLog: (id, line) => onLog(id, `lazyfs: ${line}`) });
 }
 
 function nodeSpec(r: Replica, all: Replica[], options: ClusterOptions): NodeSpec {

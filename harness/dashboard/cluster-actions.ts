@@ -1,19 +1,25 @@
 /**
  * What the dashboard's buttons do, through the harness: replica faults with Cluster (kill,
- * restart, restart wiped, pause, resume) and network faults with the FaultProxy (one link, a named
- * split, heal everything).
+ * restart, restart wiped, pause, resume, and on power-loss filesystems power off one replica or
+ * the whole cluster) and network faults with the FaultProxy (one link, a named split, heal
+ * everything).
  */
 import type { Cluster } from '../cluster/cluster.js';
+import { describePowerLoss } from '../lazyfs/lazyfs.js';
 import type { FaultProxy } from '../proxy/fault-proxy.js';
 import type { LinkView } from './dashboard-types.js';
 
-export const replicaActions = ['kill', 'restart', 'wipe', 'pause', 'resume'] as const;
+export const replicaActions = ['kill', 'restart', 'wipe', 'pause', 'resume', 'power-off'] as const;
 export type ReplicaAction = (typeof replicaActions)[number];
 
 export const splitNames = ['isolate-leader', 'halves', 'heal-all'] as const;
 export type SplitName = (typeof splitNames)[number];
 
-export type ControlledCluster = Pick<Cluster, 'replicas' | 'kill' | 'restart' | 'pause' | 'resume'>;
+export type ControlledCluster = Pick<Cluster, 'replicas' | 'kill' | 'restart' | 'pause' | 'resume'> &
+  Partial<Pick<Cluster, 'powerLossEnabled' | 'powerOff' | 'powerOffAll'>>;
+
+/** Why the power buttons are disabled without power-loss filesystems (also their tooltip). */
+export const NO_POWER_LOSS = 'power off needs the replicas on power-loss filesystems: start the cluster with --lazyfs (root and FUSE)';
 export type LinkControl = Pick<FaultProxy, 'ids' | 'link' | 'setMode' | 'isolate' | 'split' | 'healPartitions'>;
 
 export class ActionError extends Error {}
@@ -36,7 +42,20 @@ export async function replicaAction(cluster: ControlledCluster, id: string, acti
     case 'resume':
       guard(() => cluster.resume(id));
       return `resumed ${id} (SIGCONT)`;
+    case 'power-off': {
+      if (cluster.powerLossEnabled !== true || cluster.powerOff === undefined) throw new ActionError(NO_POWER_LOSS);
+      return `${id} lost power: ${describePowerLoss(await cluster.powerOff(id))}`;
+    }
   }
+}
+
+/** A whole-cluster power failure: every replica loses power at once, then all restart on what survived. */
+export async function powerFailureAction(cluster: ControlledCluster): Promise<string> {
+  if (cluster.powerLossEnabled !== true || cluster.powerOffAll === undefined) throw new ActionError(NO_POWER_LOSS);
+  const lost = await cluster.powerOffAll();
+  await Promise.all(cluster.replicas.map((r) => cluster.restart(r.id)));
+  const dropped = Object.values(lost).reduce((n, l) => n + l.droppedBytes, 0);
+  return `power failure: every replica lost power (${(dropped / 1024).toFixed(0)} KiB of unsynced data discarded) and restarted`;
 }
 
 /** Cut (blackhole) or heal both directions of the link a–b. */

@@ -18,7 +18,7 @@ export interface WatchUpdate {
 
 export interface WatcherOptions {
   protocol: string;
-  cluster: Pick<Cluster, 'replicas'>;
+  cluster: Pick<Cluster, 'replicas'> & Partial<Pick<Cluster, 'powerLossEnabled'>>;
   proxy: Pick<FaultProxy, 'ids' | 'link'> | null;
   load: () => LoadView;
   onUpdate: (update: WatchUpdate) => void;
@@ -100,6 +100,7 @@ export class ClusterWatcher {
       commitIndex,
       commitsPerSec,
       load: this.o.load(),
+      powerLoss: this.o.cluster.powerLossEnabled === true,
     };
   }
 

@@ -76,6 +76,13 @@ if (!existsSync(chromiumPath)) {
       t.match(await page.textContent('#events'), new RegExp(`${leader} killed`), 'the kill is on the timeline');
     });
 
+    await t.test('without --lazyfs the power buttons are disabled and say why', async (t) => {
+      const power = await page.waitForSelector('.card button[data-action="power-off"]');
+      t.ok(await power.isDisabled(), 'power off is disabled');
+      t.match(await power.getAttribute('title'), /--lazyfs/, 'its tooltip names --lazyfs');
+      t.ok(await page.isDisabled('#power-failure'), 'so is the whole-cluster power failure');
+    });
+
     await t.test('partitioning a link draws it cut, healing draws it whole', async (t) => {
       await page.click('button[data-link="n2-n3"][data-action="partition"]');
       await page.waitForSelector('#graph g.link[data-link="n2-n3"][data-state="cut"]', { state: 'attached' });

@@ -165,3 +165,35 @@ t.test("a replica's event-loop delay and a 300 ms stall reach the snapshot and t
   t.ok(stall.ms >= 250, `a stall of ${stall.atLeast ? 'over ' : ''}${stall.ms} ms`);
   t.ok(stalled.events.some((e) => e.kind === 'stall' && e.replica === 'n2' && /^n2: event loop stalled/.test(e.text)), 'on the timeline');
 });
+
+t.test('power buttons: refused without power-loss filesystems, power off one or all with them', async (t) => {
+  const f = await fixture(t);
+  const post = (d: Awaited<ReturnType<typeof buildDashboard>>, url: string) => d.app.inject({ method: 'POST', url });
+  const plain = await buildDashboard({ protocol: 'raft', cluster: f.cluster, proxy: f.proxy, storeDir: f.storeDir, pollMs: 50 });
+  t.teardown(() => plain.close());
+  const refused = await post(plain, '/api/replicas/n1/power-off');
+  t.equal(refused.statusCode, 409);
+  t.match(refused.json(), { ok: false, error: /--lazyfs/ }, 'the error says what is needed');
+  t.equal((await post(plain, '/api/power-failure')).statusCode, 409);
+  const first = await until(async () => (await plain.app.inject({ method: 'GET', url: '/api/state' })).json() as StateAnswer, (s) => s.snapshot !== null, 10_000, 'a snapshot');
+  t.equal(first.snapshot!.powerLoss, false, 'the snapshot tells the page to disable the buttons');
+  await plain.close();
+
+  const lost = { droppedBytes: 8192, droppedFiles: 2, undoneOps: 1, undoErrors: 0 };
+  const cluster: ControlledCluster = {
+    ...f.cluster,
+    powerLossEnabled: true,
+    powerOff: async (id: string) => (f.cluster.calls.push(`power-off ${id}`), lost),
+    powerOffAll: async () => (f.cluster.calls.push('power-off all'), { n1: lost, n2: lost, n3: lost }),
+  };
+  const d = await buildDashboard({ protocol: 'raft', cluster, proxy: f.proxy, storeDir: f.storeDir, pollMs: 50 });
+  t.teardown(() => d.close());
+  const one = await post(d, '/api/replicas/n2/power-off');
+  t.equal(one.statusCode, 200);
+  t.match(one.json(), { ok: true, done: /^n2 lost power: 8 KiB of unsynced data in 2 files and 1 unsynced namespace changes discarded/ });
+  const all = await post(d, '/api/power-failure');
+  t.match(all.json(), { ok: true, done: /every replica lost power \(24 KiB .*\) and restarted/ });
+  t.same(f.cluster.calls, ['power-off n2', 'power-off all', 'restart n1', 'restart n2', 'restart n3'], 'all restart after the power failure');
+  const s = await until(async () => (await d.app.inject({ method: 'GET', url: '/api/state' })).json() as StateAnswer, (s) => s.snapshot?.powerLoss === true && s.events.some((e) => e.text.startsWith('power failure')), 10_000, 'power on the timeline');
+  t.ok(s.events.some((e) => e.kind === 'fault' && e.text.startsWith('n2 lost power')), 'both are on the timeline');
+});

@@ -11,7 +11,7 @@ import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { kv, type KvResponse } from '../client/kv-client.js';
-import { ActionError, linkAction, replicaAction, replicaActions, splitAction, splitNames, type ControlledCluster, type LinkControl, type ReplicaAction, type SplitName } from './cluster-actions.js';
+import { ActionError, linkAction, powerFailureAction, replicaAction, replicaActions, splitAction, splitNames, type ControlledCluster, type LinkControl, type ReplicaAction, type SplitName } from './cluster-actions.js';
 import { ClusterWatcher, type WatchUpdate } from './cluster-watcher.js';
 import { LoadRunner } from './load-runner.js';
 import { SseHub } from './sse-hub.js';
@@ -105,8 +105,19 @@ function registerControls(app: FastifyInstance, o: DashboardOptions, watcher: Cl
   app.post<{ Params: { id: string; action: string } }>('/api/replicas/:id/:action', async (request, reply) => {
     const { id, action } = request.params;
     if (!(replicaActions as readonly string[]).includes(action)) return fail(reply, 400, `unknown action ${action}`);
-    return act(reply, watcher, () => replicaAction(o.cluster, id, action as ReplicaAction));
+    return act(reply, watcher, async () => {
+      const done = await replicaAction(o.cluster, id, action as ReplicaAction);
+      if (action === 'power-off') watcher.note('fault', done);
+      return done;
+    });
   });
+  app.post('/api/power-failure', async (_request, reply) =>
+    act(reply, watcher, async () => {
+      const done = await powerFailureAction(o.cluster);
+      watcher.note('fault', done);
+      return done;
+    }),
+  );
   app.post<{ Params: { a: string; b: string; action: string } }>('/api/links/:a/:b/:action', async (request, reply) => {
     const { a, b, action } = request.params;
     if (o.proxy === null) return fail(reply, 409, 'this cluster runs without the fault proxy');

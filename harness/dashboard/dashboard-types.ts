@@ -101,4 +101,6 @@ export interface DashboardSnapshot {
   commitIndex: number;
   commitsPerSec: number;
   load: LoadView;
+  /** Whether the replicas run on power-loss filesystems (--lazyfs): the power buttons work. */
+  powerLoss?: boolean;
 }

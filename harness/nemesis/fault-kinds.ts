@@ -17,6 +17,8 @@ export interface ClusterControl {
   replica(id: string): { state: string };
   /** PBFT only: the replica's misbehaviour from its next start (null: none). */
   setByzantine?(id: string, mode: string | null): void;
+  /** On power-loss filesystems only (power-loss-faults.ts): SIGKILL these, then lose what they had not made durable. */
+  powerOffAll?(ids: readonly string[]): Promise<Record<string, unknown>>;
 }
 
 export interface NemesisEnv {
@@ -51,6 +53,10 @@ export interface PlanContext {
   downCapacity: number;
   /** Whether the caller allowed a majority down at once. */
   allowMajorityDown: boolean;
+  /** No other fault overlaps this window (a fault that takes every node down needs that). */
+  idle: boolean;
+  /** The faults planned so far, in order. */
+  planned: readonly ScheduledFault[];
 }
 
 export interface FaultKind {
@@ -66,6 +72,12 @@ export interface FaultKind {
    * faults together impair at most a minority, unless a majority down was allowed.
    */
   impairs(fault: Pick<ScheduledFault, 'targets' | 'params'>, nodes: number): number;
+  /**
+   * Whether this fault takes every node down at once (a whole-cluster power failure): nothing may
+   * overlap it, and it is the one fault the majority rule lets through, since no node is left
+   * running to be outvoted. Absent: never.
+   */
+  exclusive?(fault: Pick<ScheduledFault, 'targets' | 'params'>): boolean;
   /** Targets and parameters, or null when it cannot run in this window. */
   plan(ctx: PlanContext): { targets: string[]; params?: Record<string, unknown> } | null;
   /** Start the fault; returns what to record in the history (resolved targets, ...). */
@@ -89,8 +101,13 @@ export function faultNames(): string[] {
   return [...registry.keys()];
 }
 
+/** See FaultKind.exclusive. */
+export function isExclusive(fault: Pick<ScheduledFault, 'fault' | 'targets' | 'params'>): boolean {
+  return faultKind(fault.fault).exclusive?.(fault) === true;
+}
+
 /** How many of the node targets; usually one, sometimes as many as allowed. */
-function pickNodes(ctx: PlanContext, leaderChance: number): string[] | null {
+export function pickNodes(ctx: PlanContext, leaderChance: number): string[] | null {
   const capacity = Math.min(ctx.downCapacity, ctx.available.length);
   if (capacity <= 0) return null;
   const count = capacity > 1 && ctx.rng.chance(0.3) ? ctx.rng.between(2, capacity) : 1;

@@ -118,6 +118,12 @@ export class NemesisRunner {
 
   private async resolveTargets(kind: FaultKind, fault: ScheduledFault): Promise<string[] | null> {
     const n = this.env.ids.length;
+    // A fault that takes every node down (FaultKind.exclusive) runs alone, with every node up.
+    if ([...this.active.values()].some((a) => a.kind.exclusive?.(withParams(a.targets, a.fault)) === true)) return null;
+    if (kind.exclusive?.(fault) === true) {
+      const allUp = this.env.ids.every((id) => !this.down.has(id) && this.env.cluster.replica(id).state === 'up');
+      return this.active.size === 0 && allUp ? [...this.env.ids] : null;
+    }
     const impairedNow = [...this.active.values()].reduce((sum, a) => sum + a.kind.impairs(withParams(a.targets, a.fault), n), 0);
     if (impairedNow + kind.impairs(withParams(fault.targets, fault), n) > this.maxDown) return null;
     const leader = fault.targets.includes('leader') ? await this.env.findLeader() : null;

@@ -4,10 +4,13 @@
  * half to one and a half intervals, so faults of different kinds may overlap. Overlapping
  * faults never impair a majority at once (nodes killed, paused or wiped, plus nodes a partition
  * cuts off from the majority) unless allowMajorityDown is set, so the cluster can stay live;
- * partitions never overlap other partitions, nor delays other delays (they own the proxy).
+ * partitions never overlap other partitions, nor delays other delays (they own the proxy). The one
+ * exception to the majority rule is a fault that takes every node down at once (a whole-cluster
+ * power failure, FaultKind.exclusive): it is planned only in a window no other fault overlaps,
+ * and nothing is planned to overlap it.
  */
 import { SeededRng } from '../../protocols/common/rng.js';
-import { faultKind, type ScheduledFault } from './fault-kinds.js';
+import { faultKind, isExclusive, type ScheduledFault } from './fault-kinds.js';
 
 export interface ScheduleOptions {
   faults: readonly string[];
@@ -48,6 +51,7 @@ export function planSchedule(options: ScheduleOptions): Schedule {
     if (durationMs < minDurationMs) break;
     const end = atMs + durationMs;
     const overlapping = planned.filter((f) => f.atMs < end && f.atMs + f.durationMs > atMs);
+    if (overlapping.some(isExclusive)) continue; // nothing overlaps a fault that takes every node down
     // Try the kinds in a seeded rotation; the first that fits this window wins.
     const first = rng.int(kinds.length);
     for (let i = 0; i < kinds.length; i++) {
@@ -62,11 +66,15 @@ export function planSchedule(options: ScheduleOptions): Schedule {
         available: ids.filter((id) => !taken.has(id)),
         downCapacity: maxDown - downNow,
         allowMajorityDown: options.allowMajorityDown === true,
+        idle: overlapping.length === 0,
+        planned,
       });
       if (plan === null) continue;
       const fault: ScheduledFault = { id: planned.length + 1, atMs, fault: kind.name, targets: plan.targets, durationMs };
       if (plan.params !== undefined) fault.params = plan.params;
-      if (options.allowMajorityDown !== true && downNow + kind.impairs(fault, ids.length) > maxDown) continue;
+      const exclusive = isExclusive(fault);
+      if (exclusive && overlapping.length > 0) continue;
+      if (options.allowMajorityDown !== true && !exclusive && downNow + kind.impairs(fault, ids.length) > maxDown) continue;
       planned.push(fault);
       break;
     }

@@ -1,5 +1,6 @@
 import { Level } from 'level';
 import { Packr } from 'msgpackr';
+import { durableAfterOpen } from './durable-dir.js';
 import { ZERO_BALLOT } from '../../protocols/multipaxos/ballot.js';
 import type { Ballot, Command, Decision, PersistState, PValue, RestoredState, Snapshot } from '../../protocols/multipaxos/types.js';
 import type { LevelDbStoreOptions, StorageStats } from './leveldb-raft-log-store.js';
@@ -136,6 +137,7 @@ export class LevelDbPaxosStore implements PaxosStore {
   static async open(dir: string, options: LevelDbStoreOptions): Promise<LevelDbPaxosStore> {
     const db = new Level<string, Uint8Array>(dir, { valueEncoding: 'view' });
     await db.open();
+    await durableAfterOpen(dir);
     return new LevelDbPaxosStore(db, options, new SnapshotFiles(join(dir, 'snapshots')));
   }
 

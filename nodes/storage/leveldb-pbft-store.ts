@@ -1,5 +1,6 @@
 import { Level } from 'level';
 import { Packr } from 'msgpackr';
+import { durableAfterOpen } from './durable-dir.js';
 import type { DiskStats, WriteTimer } from '../replica-metrics.js';
 
 /** Values are the core's plain objects (msgpack-able: Uint8Array stays bytes, no undefined). */
@@ -43,6 +44,7 @@ export class LevelDbPbftStore implements PbftStore {
   static async open(dir: string, options: { sync: boolean; onWrite?: WriteTimer }): Promise<LevelDbPbftStore> {
     const db = new Level<string, Uint8Array>(dir, { valueEncoding: 'view' });
     await db.open();
+    await durableAfterOpen(dir);
     return new LevelDbPbftStore(db, options.sync, options.onWrite);
   }
 

@@ -1,5 +1,6 @@
 import { Level } from 'level';
 import { Packr } from 'msgpackr';
+import { durableAfterOpen } from './durable-dir.js';
 import type { HardState, LogEntry, Snapshot } from '../../protocols/raft/types.js';
 import { invariant } from '../../protocols/common/invariant.js';
 import { emptyHardState, type RaftDiskState, type RaftLogStore, type RaftPersistUpdate } from './raft-log-store.js';
@@ -73,6 +74,7 @@ export class LevelDbRaftLogStore implements RaftLogStore {
   static async open(dir: string, options: LevelDbStoreOptions): Promise<LevelDbRaftLogStore> {
     const db = new Level<string, Uint8Array>(dir, { valueEncoding: 'view' });
     await db.open();
+    await durableAfterOpen(dir);
     return new LevelDbRaftLogStore(db, options, new SnapshotFiles(join(dir, 'snapshots')));
   }
 

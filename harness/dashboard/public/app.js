@@ -22,6 +22,7 @@ setupKv($('kv-form'), $('kv-results'));
 setupLoad($('load-toggle'));
 for (const b of document.querySelectorAll('[data-split]')) b.addEventListener('click', () => pressed(b, `/api/splits/${b.dataset.split}`));
 for (const b of document.querySelectorAll('[data-tab]')) b.addEventListener('click', () => showTab(b.dataset.tab));
+$('power-failure').addEventListener('click', () => pressed($('power-failure'), '/api/power-failure'));
 
 function showTab(name) {
   for (const b of document.querySelectorAll('[data-tab]')) b.classList.toggle('active', b.dataset.tab === name);
@@ -44,6 +45,7 @@ function onSnapshot(s) {
   $('commit').textContent = String(s.commitIndex);
   $('cps').textContent = s.commitsPerSec.toFixed(0);
   renderCards($('cards'), s);
+  renderPowerFailure($('power-failure'), s.powerLoss === true);
   const ids = s.replicas.map((r) => r.id);
   const nodes = new Map(
     s.replicas.map((r) => [r.id, { role: r.state?.role, process: r.process, leader: s.leader === r.id, sub: r.process === 'up' ? (r.state?.role ?? '') : r.process }]),
@@ -53,6 +55,15 @@ function onSnapshot(s) {
   updateKvNodes($('kv-node'), ids);
   renderLoad(s.load, loadParts);
   timeline.addCommits(s.timeMs, s.commitsPerSec);
+}
+
+/** The whole-cluster power button works only on power-loss filesystems (--lazyfs). */
+function renderPowerFailure(button, enabled) {
+  if (button.classList.contains('busy')) return;
+  button.disabled = !enabled;
+  button.title = enabled
+    ? 'every replica loses power at once (each loses what it had not made durable), then all restart'
+    : 'needs the replicas on power-loss filesystems: start the cluster with --lazyfs (root and FUSE)';
 }
 
 /** A row per link with its partition/heal buttons (the graph's links are clickable too). */

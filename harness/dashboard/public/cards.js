@@ -15,7 +15,12 @@ const actions = [
   ['wipe', 'restart wiped'],
   ['pause', 'pause'],
   ['resume', 'resume'],
+  ['power-off', 'power off'],
 ];
+
+// Without power-loss filesystems (--lazyfs) the power button cannot work: disabled, and says why.
+const POWER_ON = 'lose power: SIGKILL, then lose every write the replica had not made durable (fsync); restart brings it back on what survived';
+const POWER_OFF = 'needs the replicas on power-loss filesystems: start the cluster with --lazyfs (root and FUSE)';
 
 const cards = new Map();
 
@@ -27,7 +32,7 @@ export function renderCards(container, snapshot) {
       cards.set(r.id, card);
       container.append(card.root);
     }
-    updateCard(card, r, snapshot.leader);
+    updateCard(card, r, snapshot.leader, snapshot.powerLoss === true);
     updateLag(card, r.lag, snapshot.timeMs);
   }
 }
@@ -63,7 +68,7 @@ function buildCard(id) {
   return { root, role, proc, facts, log, lag, p99, max, lagCanvas, stall, err, buttons, logKey: '', lagKey: '' };
 }
 
-function updateCard(card, r, clusterLeader) {
+function updateCard(card, r, clusterLeader, powerLoss) {
   const s = r.state;
   const root = card.root;
   root.dataset.process = r.process;
@@ -84,6 +89,8 @@ function updateCard(card, r, clusterLeader) {
   b.kill.disabled = !['up', 'paused', 'starting'].includes(r.process);
   b.pause.disabled = r.process !== 'up';
   b.resume.disabled = r.process !== 'paused';
+  b['power-off'].disabled = !powerLoss || r.process === 'stopped';
+  b['power-off'].title = powerLoss ? POWER_ON : POWER_OFF;
 }
 
 /** The last second's p99 and max, a sparkline of the last 30 reads, and a mark after a recent stall. */

@@ -4,7 +4,7 @@ import { el, getJson, toast } from './api.js';
 import { Graph } from './graph.js';
 import { fitCanvas } from './sparkline.js';
 
-const faultColors = { kill: 'rgba(239,91,91,0.22)', 'restart-wiped': 'rgba(239,91,91,0.32)', pause: 'rgba(240,160,75,0.22)', partition: 'rgba(195,139,255,0.2)', delay: 'rgba(90,169,255,0.18)' };
+const faultColors = { kill: 'rgba(239,91,91,0.22)', 'restart-wiped': 'rgba(239,91,91,0.32)', pause: 'rgba(240,160,75,0.22)', partition: 'rgba(195,139,255,0.2)', delay: 'rgba(90,169,255,0.18)', 'power-loss': 'rgba(160,160,160,0.3)', 'power-loss-all': 'rgba(120,120,120,0.4)' };
 
 export class Replay {
   constructor(doc) {
