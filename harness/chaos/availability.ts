@@ -121,7 +121,8 @@ export function checkAvailability(
   return { total, byOp, byPeriod, latencyMs, perSecond, answeredRatioAfterHeal: afterTotal === 0 ? null : (afterHeal.ok + casMismatchAfterHeal) / afterTotal };
 }
 
-function periodAt(ms: number, faults: readonly FaultWindow[], healMs: number | null): string {
+/** The period an operation invoked at `ms` belongs to: "recovery", "none", or the active faults joined with "+". */
+export function periodAt(ms: number, faults: readonly FaultWindow[], healMs: number | null): string {
   if (healMs !== null && ms >= healMs) return 'recovery';
   const active = new Set(faults.filter((f) => f.startMs <= ms && (f.endMs === null || f.endMs > ms)).map((f) => f.fault));
   return active.size === 0 ? 'none' : [...active].sort().join('+');

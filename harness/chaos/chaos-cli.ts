@@ -6,9 +6,11 @@
  */
 import { parseArgs } from 'node:util';
 import { protocols, type Protocol } from '../../nodes/config.js';
+import { faketimeMissing } from '../clock/faketime-lib.js';
 import { killAllNow } from '../cluster/process-registry.js';
 import { LazyFsUnavailable } from '../lazyfs/build.js';
 import { faultNames } from '../nemesis/fault-kinds.js';
+import { readConsistencies, type ReadConsistency } from '../workload/kv-op.js';
 import { defaultMix, parseMix } from '../workload/workload.js';
 import { defaultChaosOptions, runChaos, type ChaosOptions } from './run-chaos.js';
 
@@ -31,6 +33,11 @@ const usage = `usage: npm run chaos -- [options]
   --allow-majority-down       let kill/pause take down a majority at once (PBFT: more than f)
   --unsafe-local-reads        replicas answer linearizable reads locally (a bug, on purpose)
   --unsafe-no-fsync           replicas do not fsync their log (a bug, on purpose)
+  --read-consistency MODE     reads are linearizable (ReadIndex, default), lease (Raft's leader
+                              lease: trusts the clocks) or stale (local state: reads are left out
+                              of the linearizability check, see harness/README.md)
+  --client-failover           a client leaves a replica after a timeout, a refused connection or
+                              503 and pins another (as etcd's client does)
   --out DIR                   where runs are stored (default store)
   --election-timeout-ticks N, --tick-ms N   Raft tuning (defaults from nodes/config.ts)`;
 
@@ -54,6 +61,8 @@ function parse(argv: string[]): ChaosOptions {
       'allow-majority-down': { type: 'boolean', default: false },
       'unsafe-local-reads': { type: 'boolean', default: false },
       'unsafe-no-fsync': { type: 'boolean', default: false },
+      'read-consistency': { type: 'string', default: 'linearizable' },
+      'client-failover': { type: 'boolean', default: false },
       out: { type: 'string', default: 'store' },
       'election-timeout-ticks': { type: 'string' },
       'tick-ms': { type: 'string' },
@@ -76,6 +85,9 @@ function parse(argv: string[]): ChaosOptions {
   const nemesis = values.nemesis === 'none' || values.nemesis === '' ? [] : values.nemesis.split(',').map((s) => s.trim());
   for (const f of nemesis) if (!faultNames().includes(f)) throw new UsageError(`unknown nemesis ${f}; known: ${faultNames().join(', ')}`);
   if (nemesis.includes('byzantine') && protocol !== 'pbft') throw new UsageError('the byzantine nemesis needs --protocol pbft');
+  const readConsistency = values['read-consistency'] as ReadConsistency;
+  if (!readConsistencies.includes(readConsistency)) throw new UsageError(`--read-consistency must be one of ${readConsistencies.join(', ')}, not ${values['read-consistency']}`);
+  if (readConsistency === 'lease' && protocol !== 'raft') throw new UsageError(`--read-consistency lease needs --protocol raft (${protocol} has no lease reads)`);
   const tuning: ChaosOptions['tuning'] = {};
   if (values['election-timeout-ticks'] !== undefined) tuning.electionTimeoutTicks = num('election-timeout-ticks', values['election-timeout-ticks'], 10, 2);
   if (values['tick-ms'] !== undefined) tuning.tickMs = num('tick-ms', values['tick-ms'], 50, 1);
@@ -97,6 +109,8 @@ function parse(argv: string[]): ChaosOptions {
     allowMajorityDown: values['allow-majority-down'],
     unsafeLocalReads: values['unsafe-local-reads'],
     unsafeNoFsync: values['unsafe-no-fsync'],
+    readConsistency,
+    clientFailover: values['client-failover'],
     out: values.out,
     ...(Object.keys(tuning).length > 0 ? { tuning } : {}),
   };
@@ -111,6 +125,11 @@ async function main(): Promise<number> {
   } catch (err) {
     console.error(`${(err as Error).message}\n\n${usage}`);
     return 64;
+  }
+  const noClocks = options.nemesis.includes('clock') ? faketimeMissing() : null;
+  if (noClocks !== null) {
+    console.error(`--nemesis clock runs the replicas under libfaketime: ${noClocks}`);
+    return 3;
   }
   const controller = new AbortController();
   let interrupts = 0;

@@ -6,6 +6,7 @@
  * the violating key and the states before and after.
  */
 import { operations, type HistoryEntry, type NemesisEvent, type Operation } from './history.js';
+import { healthySideSection } from './report-healthy.js';
 import type { ResultsFile } from './run-chaos.js';
 import { describePowerLosses } from './power-loss-summary.js';
 
@@ -18,6 +19,7 @@ const FAULT_COLORS: Record<string, string> = {
   delay: '#d6b84c',
   'power-loss': '#3a3a3a',
   'power-loss-all': '#000000',
+  clock: '#1f9e89',
 };
 
 export function writeReport(results: ResultsFile, entries: readonly HistoryEntry[]): string {
@@ -35,6 +37,7 @@ export function writeReport(results: ResultsFile, entries: readonly HistoryEntry
   parts.push(violationSection(results, ops, highlight, faults));
   parts.push(lostWritesSection(results));
   parts.push(availabilitySection(results));
+  parts.push(healthySideSection(results));
   parts.push(nemesisSection(results, entries));
   return page(`chaos ${results.options.protocol} seed ${results.options.seed}: ${results.verdict}`, parts.join('\n'));
 }
@@ -49,13 +52,25 @@ function faultLabel(p: ResultsFile['periods'][number]): string {
   }
   if (p.fault === 'delay') return `delay ${String(d['delayMs'])}±${String(d['jitterMs'])} ms ${p.targets.join(',')}`;
   if (p.fault.startsWith('power-loss')) return d['wholeCluster'] === true ? 'power failure: whole cluster' : `power loss ${p.targets.join(',')}`;
+  if (p.fault === 'clock') return `clock ${clockLabel(d)} ${p.targets.join(',')}`;
   return `${p.fault} ${p.targets.join(',')}`;
+}
+
+/** "slow x0.12", "fast x2.4 to +1.20 s", "bump +1.50 s", "strobe +300 ms / 50 ms" (harness/nemesis/clock-fault.ts). */
+function clockLabel(d: Record<string, unknown>): string {
+  const mode = String(d['mode']);
+  if (mode === 'slow') return `slow x${String(d['rate'])}`;
+  if (mode === 'fast') return `fast x${String(d['rate'])} to +${(Number(d['gainMs']) / 1000).toFixed(2)} s`;
+  if (mode === 'strobe') return `strobe +${String(d['deltaMs'])} ms / ${String(d['periodMs'])} ms`;
+  const step = Number(d['stepMs']) / 1000;
+  return `bump ${step >= 0 ? '+' : ''}${step.toFixed(2)} s`;
 }
 
 function header(r: ResultsFile): string {
   const o = r.options;
   const lin = r.linearizability;
-  const linText = lin.valid === 'skipped' ? `not checked: ${esc(lin.reason)}` : lin.valid === true ? 'linearizable' : lin.valid === false ? 'NOT linearizable' : 'unknown (time budget ran out)';
+  const linBase = lin.valid === 'skipped' ? `not checked: ${esc(lin.reason)}` : lin.valid === true ? 'linearizable' : lin.valid === false ? 'NOT linearizable' : 'unknown (time budget ran out)';
+  const linText = o.readConsistency === 'stale' ? `${linBase} (without the stale reads: see Stale reads)` : linBase;
   const cmd = [
     'npm run chaos --',
     `--protocol ${o.protocol}`,
@@ -72,6 +87,8 @@ function header(r: ResultsFile): string {
     o.unsafeLocalReads ? '--unsafe-local-reads' : '',
     o.unsafeNoFsync ? '--unsafe-no-fsync' : '',
     o.allowMajorityDown ? '--allow-majority-down' : '',
+    o.readConsistency !== 'linearizable' ? `--read-consistency ${o.readConsistency}` : '',
+    o.clientFailover ? '--client-failover' : '',
   ]
     .filter((x) => x !== '')
     .join(' ');

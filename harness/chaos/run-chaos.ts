@@ -11,18 +11,22 @@ import { byzantineF } from '../../protocols/common/quorum.js';
 import { SeededRng } from '../../protocols/common/rng.js';
 import type { PaxosTuning, Protocol, RaftTuning } from '../../nodes/config.js';
 import { checkHistory, type CheckResult } from '../checker/check-history.js';
+import { ReplicaClocks } from '../clock/replica-clocks.js';
 import { Cluster, type ClusterOptions } from '../cluster/cluster.js';
 import { needsPowerLossFs } from '../nemesis/power-loss-faults.js'; // also registers power-loss, power-loss-all
 import { NemesisRunner } from '../nemesis/run-schedule.js';
 import { planSchedule, type Schedule } from '../nemesis/schedule.js';
 import { FaultProxy } from '../proxy/fault-proxy.js';
+import type { ReadConsistency } from '../workload/kv-op.js';
 import { defaultMix, Workload, type OpMix } from '../workload/workload.js';
 import { checkAvailability, type AvailabilityResult } from './availability.js';
 import { readFinalValues } from './final-state.js';
+import { checkHealthySide, healthySideSummary, impairedBy, type HealthySideResult } from './healthy-side.js';
 import { HistoryRecorder, isClient, operations, type ClientEvent } from './history.js';
 import { checkLostWrites, type LostWritesResult } from './lost-writes.js';
 import { describePowerLosses, summarizePowerLosses, type PowerLossSummary } from './power-loss-summary.js';
 import { writeReport } from './report.js';
+import { checkStaleReads, staleReadsSummary, withoutReads, type StaleReadsResult } from './stale-reads.js';
 
 export interface ChaosOptions {
   protocol: Protocol;
@@ -42,6 +46,10 @@ export interface ChaosOptions {
   unsafeLocalReads: boolean;
   unsafeNoFsync: boolean;
   allowMajorityDown: boolean;
+  /** `?consistency=` of every read; stale reads are checked as stale-reads.ts says. */
+  readConsistency: ReadConsistency;
+  /** Clients that leave a replica after a timeout, refused connection or 503 (workload/endpoint-picker.ts). */
+  clientFailover: boolean;
   out: string;
   tuning?: Partial<RaftTuning>;
   /** Progress lines; nothing when absent. */
@@ -66,6 +74,8 @@ export const defaultChaosOptions: ChaosOptions = {
   unsafeLocalReads: false,
   unsafeNoFsync: false,
   allowMajorityDown: false,
+  readConsistency: 'linearizable',
+  clientFailover: false,
   out: 'store',
 };
 
@@ -97,6 +107,10 @@ export interface ResultsFile {
   availability: AvailabilityResult;
   /** With the power-loss nemeses: what the power failures discarded. */
   powerLoss?: PowerLossSummary;
+  /** Availability per replica, and on the replicas the faults did not impair (healthy-side.ts). */
+  healthySide: HealthySideResult;
+  /** With `--read-consistency stale` only (stale-reads.ts). */
+  staleReads?: StaleReadsResult;
 }
 
 export async function runChaos(partial: Partial<ChaosOptions>): Promise<ChaosResult> {
@@ -127,6 +141,7 @@ export async function runChaos(partial: Partial<ChaosOptions>): Promise<ChaosRes
   let cluster: Cluster | null = null;
   let workload: Workload | null = null;
   let runner: NemesisRunner | null = null;
+  let clocks: ReplicaClocks | null = null;
   let healMs: number | null = null;
   let runStartMs = 0;
   let workloadEndMs: number | null = null;
@@ -136,6 +151,8 @@ export async function runChaos(partial: Partial<ChaosOptions>): Promise<ChaosRes
     log(`chaos: ${o.protocol}, ${o.nodes} nodes, nemesis ${o.nemesis.join(',') || 'none'}, ${o.timeS} s, seed ${o.seed}; ${schedule.faults.length} faults planned`);
     proxy = await FaultProxy.start({ ids, rng: rng.fork(), clockMs: () => recorder.nowMs() });
     const replicaArgs = [...(o.unsafeLocalReads ? ['--unsafe-local-reads'] : []), ...(o.unsafeNoFsync ? ['--unsafe-no-fsync'] : [])];
+    // The clock nemesis: every replica under libfaketime, its clock file in the run's directory.
+    if (o.nemesis.includes('clock')) clocks = await ReplicaClocks.create(join(dir, 'clocks'), ids);
     cluster = await Cluster.create({
       protocol: o.protocol,
       nodes: o.nodes,
@@ -143,6 +160,7 @@ export async function runChaos(partial: Partial<ChaosOptions>): Promise<ChaosRes
       dial: proxy.dial,
       logDir: dir,
       replicaArgs,
+      ...(clocks === null ? {} : { clocks }),
       ...clusterTuning(o),
       // power-loss, power-loss-all: every replica's data directory on its own power-loss filesystem
       ...(needsPowerLossFs(o.nemesis) ? { lazyfs: true } : {}),
@@ -166,6 +184,8 @@ export async function runChaos(partial: Partial<ChaosOptions>): Promise<ChaosRes
       mix: o.mix,
       ratePerSec: o.ratePerSec,
       timeoutMs: o.opTimeoutMs,
+      readConsistency: o.readConsistency,
+      failover: o.clientFailover,
     });
     runner = new NemesisRunner(
       {
@@ -174,6 +194,7 @@ export async function runChaos(partial: Partial<ChaosOptions>): Promise<ChaosRes
         proxy,
         rng: rng.fork(),
         findLeader: () => c.waitForLeader(1000).catch(() => null),
+        ...(clocks === null ? {} : { clocks }),
       },
       recorder,
       o.allowMajorityDown,
@@ -199,6 +220,7 @@ export async function runChaos(partial: Partial<ChaosOptions>): Promise<ChaosRes
     await workload?.stop().catch(() => undefined);
     runner?.abort();
     await cluster?.stopAll().catch(() => undefined);
+    clocks?.close();
     await proxy?.close().catch(() => undefined);
     await recorder.close();
   }
@@ -211,8 +233,10 @@ export async function runChaos(partial: Partial<ChaosOptions>): Promise<ChaosRes
 
   log('checking linearizability');
   const clientEvents = recorder.entries.filter(isClient);
-  const lin = linearizability(clientEvents, o.checkerTimeoutS * 1000);
+  const stale = o.readConsistency === 'stale';
+  const lin = linearizability(stale ? withoutReads(clientEvents) : clientEvents, o.checkerTimeoutS * 1000);
   const ops = operations(recorder.entries);
+  const staleReads = stale ? checkStaleReads(ops, () => linearizability(clientEvents, o.checkerTimeoutS * 1000).valid) : undefined;
   const lostWrites = { ...checkLostWrites(ops, finals), notes: finals.notes };
   const periods = runner?.periods ?? [];
   const availability = checkAvailability(
@@ -220,7 +244,14 @@ export async function runChaos(partial: Partial<ChaosOptions>): Promise<ChaosRes
     periods.map((p) => ({ fault: p.fault, startMs: p.startMs, endMs: p.endMs })),
     { healMs, endMs: workloadEndMs ?? endMs, startMs: runStartMs },
   );
-  const verdict: Verdict = lin.valid === false || !lostWrites.valid ? 'invalid' : lin.valid === 'unknown' ? 'unknown' : 'valid';
+  const healthySide = checkHealthySide(
+    ops,
+    periods.map((p) => ({ fault: p.fault, startMs: p.startMs, endMs: p.endMs, impaired: impairedBy(p, schedule.faults.find((f) => f.id === p.id), ids) })),
+    availability.byPeriod,
+    { healMs, endMs: workloadEndMs ?? endMs },
+  );
+  const phantom = (staleReads?.phantom.length ?? 0) > 0;
+  const verdict: Verdict = lin.valid === false || !lostWrites.valid || phantom ? 'invalid' : lin.valid === 'unknown' ? 'unknown' : 'valid';
   const powerLoss = summarizePowerLosses(recorder.entries);
   const results: ResultsFile = {
     options: withoutCallbacks(o),
@@ -239,6 +270,8 @@ export async function runChaos(partial: Partial<ChaosOptions>): Promise<ChaosRes
     finalValues: finals.byKey,
     availability,
     ...(powerLoss === null ? {} : { powerLoss }),
+    healthySide,
+    ...(staleReads === undefined ? {} : { staleReads }),
   };
   await writeFile(join(dir, 'results.json'), JSON.stringify(results, null, 2) + '\n');
   const reportPath = join(dir, 'report.html');
@@ -277,6 +310,8 @@ function summarize(r: ResultsFile): string {
   lines.push(
     `no lost writes: ${lw.valid ? 'valid' : 'INVALID'} (${lw.acknowledgedWrites} acknowledged writes; ${lw.lost.length} lost, ${lw.divergent.length} divergent keys, ${lw.unexplained.length} unexplained final values${lw.notes.length > 0 ? '; ' + lw.notes.join('; ') : ''})`,
   );
+  if (r.staleReads !== undefined) lines.push(staleReadsSummary(r.staleReads));
+  lines.push(healthySideSummary(r.healthySide, r.options.clientFailover));
   const a = r.availability;
   lines.push(`latency (ok+fail): p50 ${a.latencyMs.all.p50.toFixed(1)} ms, p99 ${a.latencyMs.all.p99.toFixed(1)} ms; answered after heal: ${a.answeredRatioAfterHeal === null ? 'n/a' : (a.answeredRatioAfterHeal * 100).toFixed(0) + '%'}`);
   return lines.join('\n');

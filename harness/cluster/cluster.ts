@@ -74,6 +74,11 @@ export interface ClusterOptions {
    * Needs root and FUSE; throws a clear error without them.
    */
   lazyfs?: boolean | { maxDirtyBytes?: number };
+  /**
+   * Start every replica under libfaketime with its own clock file, so that the harness can set
+   * each replica's clock while it runs (harness/clock/replica-clocks.ts, the `clock` nemesis).
+   */
+  clocks?: { launchEnv(id: string, base: NodeJS.ProcessEnv): NodeJS.ProcessEnv; exited(pid: number): void };
 }
 
 /**
@@ -389,11 +394,13 @@ export class Cluster {
       ...(this.options.protocol === 'pbft' ? pbftReplicaArgs(this.dataRoot, r.id, this.options.byzantine) : []),
       ...(this.options.replicaArgs ?? []),
     ];
-    const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    const env = this.options.clocks?.launchEnv(r.id, process.env) ?? process.env;
+    const child = spawn(process.execPath, args, { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     track(child);
     r.process = child;
     r.state = 'starting';
     child.once('exit', (code, signal) => {
+      if (child.pid !== undefined) this.options.clocks?.exited(child.pid);
       this.options.onExit?.(r.id, code, signal);
       if (r.process === child) {
         r.process = null;

@@ -4,9 +4,11 @@
  * cluster. New kinds plug in with registerFault().
  */
 import type { Rng } from '../../protocols/common/rng.js';
+import type { ClockControl } from '../clock/replica-clocks.js';
 import type { FaultProxy } from '../proxy/fault-proxy.js';
 import type { LinkMode } from '../proxy/link-proxy.js';
 import { bridge, halves, isolate, ring, shuffle, type PartitionShape } from '../proxy/partition-shapes.js';
+import { clockFault } from './clock-fault.js';
 
 /** The part of harness/cluster's Cluster the nemesis uses (a fake in tests). */
 export interface ClusterControl {
@@ -29,6 +31,8 @@ export interface NemesisEnv {
   findLeader(): Promise<string | null>;
   /** Runtime choices (a leader that is already down, ...), forked from the seed. */
   rng: Rng;
+  /** The replicas' clocks, when they run under libfaketime (the `clock` nemesis needs them). */
+  clocks?: ClockControl;
 }
 
 /** One planned fault. `targets` may hold "leader", resolved when the fault starts. */
@@ -64,9 +68,12 @@ export interface FaultKind {
   /**
    * What the fault occupies: `nodes` faults take their targets down (kill, pause, ...) and count
    * towards the majority rule; `network` and `shaping` faults own the proxy's link modes and
-   * delays, one of each at a time.
+   * delays, one of each at a time; a `clock` fault owns the clock of its target, one at a time
+   * (clock-fault.ts).
    */
-  resource: 'nodes' | 'network' | 'shaping';
+  resource: 'nodes' | 'network' | 'shaping' | 'clock';
+  /** Faults of this kind last this many times as long as the others (default 1; clock-fault.ts). */
+  durationScale?: number;
   /**
    * How many nodes the fault impairs: takes down, or cuts off from the majority. Overlapping
    * faults together impair at most a minority, unless a majority down was allowed.
@@ -281,6 +288,9 @@ registerFault({
     return { nodes: targets };
   },
 });
+
+/** One replica's clock runs fast or slow, jumps, or strobes (clock-fault.ts). */
+registerFault(clockFault);
 
 function concreteShape(choice: 'halves' | 'bridge' | 'ring', ids: readonly string[], rng: Rng): PartitionShape {
   switch (choice) {

@@ -4,7 +4,7 @@
  * targets are resolved when the fault starts. The runtime keeps the majority rule too: a node
  * fault whose target is already down gets another target, and is skipped if that would take
  * down more nodes than allowed. Every start and stop is recorded as a `nemesis` event; heal()
- * ends every fault and records `heal`.
+ * ends every fault (clocks reset to the true time included) and records `heal`.
  */
 import type { HistoryRecorder } from '../chaos/history.js';
 import { faultKind, type FaultKind, type NemesisEnv, type ScheduledFault } from './fault-kinds.js';
@@ -61,6 +61,7 @@ export class NemesisRunner {
     this.active.clear();
     for (const a of running) a.period.endMs = this.recorder.nowMs();
     this.env.proxy.heal();
+    await this.env.clocks?.resetAll(); // every clock true again, every strobe stopped
     const ids = new Set([...this.down, ...extraIds]);
     await Promise.all(
       [...ids].map(async (id) => {

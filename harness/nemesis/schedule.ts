@@ -1,7 +1,8 @@
 /**
  * A seeded fault schedule: the same seed, faults, time and interval give the same list of
  * {atMs, fault, targets, durationMs}. One fault starts per interval (after a warm-up), lasting
- * half to one and a half intervals, so faults of different kinds may overlap. Overlapping
+ * half to one and a half intervals (times the kind's durationScale), so faults of different kinds
+ * may overlap. Overlapping
  * faults never impair a majority at once (nodes killed, paused or wiped, plus nodes a partition
  * cuts off from the majority) unless allowMajorityDown is set, so the cluster can stay live;
  * partitions never overlap other partitions, nor delays other delays (they own the proxy). The one
@@ -47,15 +48,15 @@ export function planSchedule(options: ScheduleOptions): Schedule {
   for (let slot = warmupMs; slot + minDurationMs <= timeMs; slot += intervalMs) {
     const atMs = slot + rng.int(Math.max(1, Math.round(intervalMs * 0.2)));
     const wantMs = rng.between(minDurationMs, Math.round(intervalMs * 1.5));
-    const durationMs = Math.min(wantMs, timeMs - atMs);
-    if (durationMs < minDurationMs) break;
-    const end = atMs + durationMs;
-    const overlapping = planned.filter((f) => f.atMs < end && f.atMs + f.durationMs > atMs);
-    if (overlapping.some(isExclusive)) continue; // nothing overlaps a fault that takes every node down
+    if (Math.min(wantMs, timeMs - atMs) < minDurationMs) break;
     // Try the kinds in a seeded rotation; the first that fits this window wins.
     const first = rng.int(kinds.length);
     for (let i = 0; i < kinds.length; i++) {
       const kind = kinds[(first + i) % kinds.length]!;
+      const durationMs = Math.min(Math.round(wantMs * (kind.durationScale ?? 1)), timeMs - atMs);
+      const end = atMs + durationMs;
+      const overlapping = planned.filter((f) => f.atMs < end && f.atMs + f.durationMs > atMs);
+      if (overlapping.some(isExclusive)) continue; // nothing overlaps a fault that takes every node down
       if (kind.resource !== 'nodes' && overlapping.some((f) => faultKind(f.fault).resource === kind.resource)) continue;
       const downFaults = overlapping.filter((f) => faultKind(f.fault).resource === 'nodes');
       const downNow = overlapping.reduce((n, f) => n + faultKind(f.fault).impairs(f, ids.length), 0);

@@ -25,8 +25,14 @@ export interface KvOutcome {
   error?: string;
 }
 
+/** `?consistency=` of a read (README, the HTTP API): ReadIndex, Raft's leader lease, or local state. */
+export const readConsistencies = ['linearizable', 'lease', 'stale'] as const;
+export type ReadConsistency = (typeof readConsistencies)[number];
+
 export interface RequestOptions {
   timeoutMs: number;
+  /** Reads only; linearizable when absent. */
+  consistency?: ReadConsistency;
   clientId?: string;
   seq?: number;
 }
@@ -39,7 +45,7 @@ export async function performOp(baseUrl: string, op: KvOp, opts: RequestOptions)
   switch (op.f) {
     case 'read':
       method = 'GET';
-      url = `${path}?consistency=linearizable`;
+      url = `${path}?consistency=${opts.consistency ?? 'linearizable'}`;
       break;
     case 'write':
       method = 'PUT';

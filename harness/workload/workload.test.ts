@@ -1,6 +1,7 @@
 /**
  * The workload against a fake HTTP key-value server: a well-formed history (one open operation
- * per process, unique written values), outcome classification, process retirement after info.
+ * per process, unique written values), outcome classification, process retirement after info,
+ * the read consistency on every read, and clients that fail over to another replica.
  */
 import t, { type Test } from 'tap';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -14,8 +15,9 @@ import { parseMix, Workload } from './workload.js';
 type Behaviour = 'normal' | 'no-leader' | 'timeout-504' | 'hang';
 
 /** An in-memory, linearizable key-value server speaking DESIGN.md §4. */
-async function fakeServer(t: Test): Promise<{ url: string; server: Server; behaviour: { mode: Behaviour; delayMs: number } }> {
+async function fakeServer(t: Test): Promise<{ url: string; server: Server; behaviour: { mode: Behaviour; delayMs: number }; paths: string[] }> {
   const data = new Map<string, string>();
+  const paths: string[] = [];
   const behaviour = { mode: 'normal' as Behaviour, delayMs: 0 };
   const sockets = new Set<import('node:net').Socket>();
   const server = createServer((req, res) => void handle(req, res));
@@ -29,6 +31,7 @@ async function fakeServer(t: Test): Promise<{ url: string; server: Server; behav
   };
   const error = (res: ServerResponse, status: number, code: string) => send(res, status, { error: { code, message: code } });
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    paths.push(req.url ?? '');
     let text = '';
     for await (const chunk of req) text += chunk;
     if (behaviour.delayMs > 0) await new Promise((r) => setTimeout(r, behaviour.delayMs));
@@ -65,7 +68,7 @@ async function fakeServer(t: Test): Promise<{ url: string; server: Server; behav
         server.close(() => r());
       }),
   );
-  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, server, behaviour };
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, server, behaviour, paths };
 }
 
 function checkWellFormed(t: Test, events: ClientEvent[]): void {
@@ -180,4 +183,68 @@ t.test('classify', async (t) => {
   t.same(refused, { type: 'fail', value: '1', error: 'ECONNREFUSED' });
   t.same(parseMix('read:8,write:1,cas:1,delete:0'), { read: 8, write: 1, cas: 1, delete: 0 });
   t.throws(() => parseMix('reads:1'));
+});
+
+t.test('every read carries the read consistency asked for', async (t) => {
+  const { url, paths } = await fakeServer(t);
+  const w = new Workload({ urls: () => [{ id: 'n1', url }], recorder: new HistoryRecorder(), rng: new SeededRng(2), clients: 2, ratePerSec: 300, readConsistency: 'lease' });
+  w.start();
+  await waitUntil(() => paths.filter((p) => p.includes('?')).length >= 5, 'five reads');
+  await w.stop();
+  const reads = paths.filter((p) => p.includes('?'));
+  t.ok(reads.every((p) => p.endsWith('?consistency=lease')), `reads: ${[...new Set(reads.map((p) => p.replace(/^[^?]*/, '')))].join(' ')}`);
+});
+
+/**
+ * A replica that hangs (n1) and one that answers (n2), until `done`; then how many operations
+ * went to each. The timeout is long enough that the answering replica never meets it.
+ */
+async function hangingAndHealthy(t: Test, failover: boolean, done: (toHanging: number, okHealthy: number) => boolean): Promise<{ toHanging: number; okHealthy: number }> {
+  const hanging = await fakeServer(t);
+  hanging.behaviour.mode = 'hang';
+  const healthy = await fakeServer(t);
+  const recorder = new HistoryRecorder();
+  const urls = () => [
+    { id: 'n1', url: hanging.url },
+    { id: 'n2', url: healthy.url },
+  ];
+  const w = new Workload({ urls, recorder, rng: new SeededRng(11), clients: 4, ratePerSec: 200, timeoutMs: 1000, failover });
+  const count = () => {
+    const ops = operations(recorder.entries);
+    return { toHanging: ops.filter((o) => o.node === 'n1').length, okHealthy: ops.filter((o) => o.node === 'n2' && o.type === 'ok').length };
+  };
+  w.start();
+  await waitUntil(() => done(count().toHanging, count().okHealthy), 'enough operations');
+  await w.stop();
+  checkWellFormed(t, recorder.entries.filter(isClient));
+  return count();
+}
+
+t.test('failover clients leave a replica that timed out; random clients keep coming back', async (t) => {
+  // A failover client meets the hanging replica at most once: then it is gray-listed for 5 s.
+  const failover = await hangingAndHealthy(t, true, (_, ok) => ok >= 60);
+  t.ok(failover.toHanging <= 4, `failover: ${failover.toHanging} operations to the hanging replica (4 clients), ${failover.okHealthy} ok on the other`);
+  const random = await hangingAndHealthy(t, false, (toHanging) => toHanging > 4);
+  t.ok(random.toHanging > 4, `random: ${random.toHanging} operations to the hanging replica, ${random.okHealthy} ok on the other`);
+});
+
+t.test('a failover client leaves a replica that refuses connections or has no leader', async (t) => {
+  const noLeader = await fakeServer(t);
+  noLeader.behaviour.mode = 'no-leader';
+  const healthy = await fakeServer(t);
+  const recorder = new HistoryRecorder();
+  const urls = () => [
+    { id: 'gone', url: `http://127.0.0.1:${refusedPort}` },
+    { id: 'no-leader', url: noLeader.url },
+    { id: 'n3', url: healthy.url },
+  ];
+  const refusedPort = await freePort();
+  const w = new Workload({ urls, recorder, rng: new SeededRng(4), clients: 3, ratePerSec: 300, failover: true });
+  w.start();
+  await waitUntil(() => operations(recorder.entries).filter((o) => o.node === 'n3' && o.type === 'ok').length >= 60, '60 ok operations on n3');
+  await w.stop();
+  const ops = operations(recorder.entries);
+  const on = (node: string) => ops.filter((o) => o.node === node);
+  t.ok(on('gone').every((o) => o.type === 'fail' && o.error === 'ECONNREFUSED') && on('gone').length <= 3, `${on('gone').length} refused`);
+  t.ok(on('no-leader').every((o) => o.error?.startsWith('503') === true) && on('no-leader').length <= 3, `${on('no-leader').length} answered 503`);
 });

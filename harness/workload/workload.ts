@@ -3,11 +3,13 @@
  * each a Jepsen "process" with at most one operation open. An operation whose outcome is
  * unknown (`info`) retires its process; a fresh process number takes its place, as Jepsen
  * does. Every write and cas writes a value never written before, so the checker can tell
- * writes apart. Clients talk to random replicas.
+ * writes apart. Clients talk to random replicas, or with `failover` each to one replica until it
+ * fails them (endpoint-picker.ts). Reads use `readConsistency` (`?consistency=`).
  */
 import type { Rng } from '../../protocols/common/rng.js';
 import type { HistoryRecorder, OpF, OpValue } from '../chaos/history.js';
-import { performOp, type KvOp, type KvOutcome } from './kv-op.js';
+import { FailoverPicker, leavesReplica, RandomPicker, type EndpointPicker } from './endpoint-picker.js';
+import { performOp, type KvOp, type KvOutcome, type ReadConsistency } from './kv-op.js';
 
 export interface OpMix {
   read: number;
@@ -29,6 +31,10 @@ export interface WorkloadOptions {
   /** Target operations per second over all clients; 0 for as fast as they go. */
   ratePerSec?: number;
   timeoutMs?: number;
+  /** `?consistency=` of every read (default linearizable). */
+  readConsistency?: ReadConsistency;
+  /** Clients that leave a replica after a timeout, a refused connection or 503 (endpoint-picker.ts). */
+  failover?: boolean;
   /** For tests: replace the HTTP call. */
   perform?: (url: string, op: KvOp, timeoutMs: number) => Promise<KvOutcome>;
 }
@@ -73,6 +79,8 @@ export class Workload {
       mix: defaultMix,
       ratePerSec: 200,
       timeoutMs: 3000,
+      readConsistency: 'linearizable',
+      failover: false,
       ...options,
     };
     this.keys = Array.from({ length: this.o.keys }, (_, i) => `k${i + 1}`);
@@ -92,9 +100,15 @@ export class Workload {
     this.loops = [];
   }
 
+  /** A gray-listed replica is avoided for twice the operation timeout (at least 5 s). */
+  private picker(rng: Rng): EndpointPicker {
+    return this.o.failover ? new FailoverPicker(rng.fork(), Math.max(5000, 2 * this.o.timeoutMs)) : new RandomPicker(rng);
+  }
+
   private async clientLoop(rng: Rng): Promise<void> {
     let process = this.nextProcess++;
     this.stats.processes++;
+    const picker = this.picker(rng);
     const intervalMs = this.o.ratePerSec > 0 ? (1000 * this.o.clients) / this.o.ratePerSec : 0;
     // Spread the clients' first operations over one interval.
     let nextAtMs = performance.now() + rng.next() * intervalMs;
@@ -104,7 +118,7 @@ export class Workload {
         if (!this.running) break;
         nextAtMs = Math.max(performance.now(), nextAtMs + intervalMs * (0.5 + rng.next()));
       }
-      const outcome = await this.one(process, rng);
+      const outcome = await this.one(process, rng, picker);
       if (outcome === 'info') {
         process = this.nextProcess++;
         this.stats.processes++;
@@ -112,16 +126,18 @@ export class Workload {
     }
   }
 
-  private async one(process: number, rng: Rng): Promise<'ok' | 'fail' | 'info'> {
+  private async one(process: number, rng: Rng, picker: EndpointPicker): Promise<'ok' | 'fail' | 'info'> {
     const op = this.nextOp(rng);
-    const replicas = this.o.urls();
-    const target = replicas[rng.int(replicas.length)]!;
+    const target = picker.pick(this.o.urls(), performance.now());
     const { recorder } = this.o;
     recorder.record({ process, type: 'invoke', f: op.f, key: op.key, value: op.value, time: recorder.now(), node: target.id });
     this.stats.invoked++;
     let outcome: KvOutcome;
     try {
-      outcome = this.o.perform !== undefined ? await this.o.perform(target.url, op, this.o.timeoutMs) : await performOp(target.url, op, { timeoutMs: this.o.timeoutMs });
+      outcome =
+        this.o.perform !== undefined
+          ? await this.o.perform(target.url, op, this.o.timeoutMs)
+          : await performOp(target.url, op, { timeoutMs: this.o.timeoutMs, consistency: this.o.readConsistency });
     } catch (err) {
       outcome = { type: 'info', value: op.value, error: (err as Error).message };
     }
@@ -129,6 +145,7 @@ export class Workload {
     recorder.record(outcome.error === undefined ? done : { ...done, error: outcome.error });
     this.stats[outcome.type]++;
     if (outcome.type === 'ok') this.observe(op, outcome.value);
+    if (leavesReplica(outcome.error)) picker.failed(target.id, performance.now());
     return outcome.type;
   }
 
