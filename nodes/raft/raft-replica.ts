@@ -146,6 +146,7 @@ export class RaftReplica implements KvService, DebugSource {
 
   static async start(opts: RaftReplicaOptions): Promise<RaftReplica> {
     const disk = await opts.store.load();
+    const incarnation = await opts.store.nextIncarnation(Date.now());
     const {
       tickMs: _tickMs,
       requestTimeoutMs: _timeout,
@@ -155,7 +156,7 @@ export class RaftReplica implements KvService, DebugSource {
       ...coreTuning
     } = opts.tuning;
     const core = new RaftNode(
-      { ...coreTuning, id: opts.id, voters: opts.voters, incarnation: Date.now() },
+      { ...coreTuning, id: opts.id, voters: opts.voters, incarnation },
       new SeededRng(randomInt(2 ** 31)),
       disk,
     );

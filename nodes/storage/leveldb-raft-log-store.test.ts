@@ -129,3 +129,15 @@ t.test('hundreds of entries load back in log order', async (t) => {
   t.equal(loaded.entries.length, 300);
   t.equal(loaded.entries[299]?.index, 300);
 });
+
+t.test('each start gets a higher incarnation, even with the clock set back', async (t) => {
+  const dir = await tempDir(t);
+  const store = await LevelDbRaftLogStore.open(dir, { sync: true });
+  t.equal(await store.nextIncarnation(5_000), 5_000, 'the start time when it is higher');
+  t.equal(await store.nextIncarnation(1_000), 5_001, 'a clock behind the last start still moves up');
+  await store.close();
+  const again = await LevelDbRaftLogStore.open(dir, { sync: true });
+  t.teardown(() => again.close());
+  t.equal(await again.nextIncarnation(2_000), 5_002, 'the counter survives a restart');
+  t.equal(await again.nextIncarnation(9_000), 9_000);
+});

@@ -1,6 +1,6 @@
 import { Level } from 'level';
 import { Packr } from 'msgpackr';
-import { durableAfterOpen } from './durable-dir.js';
+import { durableAfterOpen, LogSwitchWatch } from './durable-dir.js';
 import type { HardState, LogEntry, Snapshot } from '../../protocols/raft/types.js';
 import { invariant } from '../../protocols/common/invariant.js';
 import { emptyHardState, type RaftDiskState, type RaftLogStore, type RaftPersistUpdate } from './raft-log-store.js';
@@ -14,6 +14,7 @@ const HARD_STATE_KEY = 'raft:hs';
 const LOG_PREFIX = 'raft:log:';
 /** The current snapshot's descriptor; its chunks are files (snapshot-files.ts). */
 const SNAPSHOT_KEY = 'raft:snapshot';
+const INCARNATION_KEY = 'raft:incarnation';
 /** Fixed-width hex so that LevelDB's byte order is log order. */
 const logKey = (index: number): string => LOG_PREFIX + index.toString(16).padStart(13, '0');
 
@@ -69,13 +70,14 @@ export class LevelDbRaftLogStore implements RaftLogStore {
     private readonly db: Level<string, Uint8Array>,
     private readonly options: LevelDbStoreOptions,
     private readonly files: SnapshotFiles,
+    private readonly logs: LogSwitchWatch,
   ) {}
 
   static async open(dir: string, options: LevelDbStoreOptions): Promise<LevelDbRaftLogStore> {
     const db = new Level<string, Uint8Array>(dir, { valueEncoding: 'view' });
     await db.open();
     await durableAfterOpen(dir);
-    return new LevelDbRaftLogStore(db, options, new SnapshotFiles(join(dir, 'snapshots')));
+    return new LevelDbRaftLogStore(db, options, new SnapshotFiles(join(dir, 'snapshots')), await LogSwitchWatch.open(dir));
   }
 
   async load(): Promise<RaftDiskState> {
@@ -138,8 +140,18 @@ export class LevelDbRaftLogStore implements RaftLogStore {
     this.snapshotIndex = snapshot.index;
     if (this.options.sync) await this.files.sync(snapshot.index, snapshot.chunks);
     await this.db.put(SNAPSHOT_KEY, packr.pack(snapshot), { sync: this.options.sync });
+    if (this.options.sync) await this.logs.afterSyncedWrite();
     await this.files.removeBelow(snapshot.index);
     return true;
+  }
+
+  async nextIncarnation(floor: number): Promise<number> {
+    const stored = await this.db.get(INCARNATION_KEY);
+    const previous = stored === undefined ? 0 : (packr.unpack(stored) as number);
+    const incarnation = Math.max(floor, previous + 1);
+    await this.db.put(INCARNATION_KEY, packr.pack(incarnation), { sync: this.options.sync });
+    if (this.options.sync) await this.logs.afterSyncedWrite();
+    return incarnation;
   }
 
   async persist(update: RaftPersistUpdate): Promise<void> {
@@ -180,6 +192,7 @@ export class LevelDbRaftLogStore implements RaftLogStore {
     const sync = this.options.sync && this.mustSync(update);
     const started = performance.now();
     await batch.write({ sync });
+    if (sync) await this.logs.afterSyncedWrite();
     this.options.onWrite?.((performance.now() - started) / 1000, sync);
     if (update.snapshot != null) await this.files.removeBelow(update.snapshot.index);
     if (update.hardState !== null) {

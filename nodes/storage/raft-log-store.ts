@@ -43,6 +43,13 @@ export interface RaftLogStore {
    * answer is false). The chunks of older snapshots go.
    */
   saveSnapshot(snapshot: Snapshot): Promise<boolean>;
+  /**
+   * This process's incarnation (RaftConfig.incarnation): above every earlier one this store
+   * handed out, and at least `floor` (the start time, which also orders the lives of a replica
+   * whose directory was wiped). Stored durably before it is returned, so a clock set back
+   * between two starts cannot make a restarted replica look like its previous life.
+   */
+  nextIncarnation(floor: number): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -54,6 +61,7 @@ export class MemoryRaftLogStore implements RaftLogStore {
   entries: LogEntry[] = [];
   snapshot: Snapshot | null = null;
   readonly chunks = new Map<string, Uint8Array>();
+  incarnation = 0;
 
   async load(): Promise<RaftDiskState> {
     return { hardState: { ...this.hardState }, entries: [...this.entries], snapshot: this.snapshot };
@@ -65,6 +73,11 @@ export class MemoryRaftLogStore implements RaftLogStore {
 
   async readSnapshotChunk(index: number, chunk: number): Promise<Uint8Array | undefined> {
     return this.chunks.get(`${index}/${chunk}`);
+  }
+
+  async nextIncarnation(floor: number): Promise<number> {
+    this.incarnation = Math.max(floor, this.incarnation + 1);
+    return this.incarnation;
   }
 
   async saveSnapshot(snapshot: Snapshot): Promise<boolean> {

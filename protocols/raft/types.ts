@@ -291,8 +291,9 @@ export interface RaftConfig {
    */
   maxUncommittedBytes?: number;
   /**
-   * A number that grows each time this replica process starts (the runtime uses its start time
-   * in ms; the simulation counts restarts). Followers put it in AppendEntriesResponse, so a
+   * A number that grows each time this replica process starts (the runtime stores a counter
+   * with the log, at least the start time in ms so that a wiped replica still comes back higher;
+   * the simulation counts restarts). Followers put it in AppendEntriesResponse, so a
    * leader can tell that a follower restarted and re-learn its matchIndex: a replica whose data
    * directory was wiped comes back with an empty log, which Raft's model does not allow for.
    * Defaults to 0.
