@@ -10,6 +10,7 @@ import t, { type Test } from 'tap';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, open, readdir, readFile, rename, rm, rmdir, stat, truncate, unlink, writeFile } from 'node:fs/promises';
 import { createConnection } from 'node:net';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -302,6 +303,30 @@ t.test('with the filesystem', async (t) => {
     t.same(await raft(false), [0, 0], 'Raft with --unsafe-no-fsync: all gone');
     t.same(await pbft(true), [['view', 7]], 'PBFT: the record survives');
     t.same(await pbft(false), [], 'PBFT with --unsafe-no-fsync: gone');
+  });
+
+  t.test('LevelDB 1.20 switching to a new log: writes acknowledged in it survive a power loss only with LogSwitchWatch', async (t) => {
+    const { fs, mnt } = await mounted(t, { maxDirtyBytes: 256 * 1024 * 1024 });
+    const written = new Map<string, number>();
+    for (const [name, watched] of [['as-is', '0'], ['watched', '1']] as const) {
+      const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'log-switch-writer.ts'), join(mnt, name), watched], { stdio: ['ignore', 'pipe', 'inherit'] });
+      t.teardown(() => child.kill('SIGKILL'));
+      const [line] = (await once(child.stdout, 'data')) as [Buffer];
+      child.kill('SIGKILL'); // at once: before LevelDB's background compaction syncs a MANIFEST
+      await once(child, 'exit');
+      written.set(name, Number(line.toString()));
+    }
+    await fs.powerLoss();
+    const survived = async (name: string) => {
+      const db = new Level<string, string>(join(mnt, name));
+      await db.open();
+      let count = 0;
+      for await (const _ of db.keys()) count++;
+      await db.close();
+      return count;
+    };
+    t.comment(`without the watch ${await survived('as-is')} of ${written.get('as-is')} acknowledged writes survived`);
+    t.equal(await survived('watched'), written.get('watched'), 'with the watch every acknowledged write survives');
   });
 
   t.test('the data directory itself: lost without an fsync of its parent, kept by makeDurableDir', async (t) => {

@@ -1,4 +1,4 @@
-import { mkdir, open } from 'node:fs/promises';
+import { mkdir, open, readdir } from 'node:fs/promises';
 import { dirname, relative, resolve, sep } from 'node:path';
 
 /**
@@ -32,6 +32,47 @@ export async function makeDurableDir(dir: string): Promise<void> {
  */
 export async function durableAfterOpen(dir: string): Promise<void> {
   await fsyncDir(dir);
+}
+
+/**
+ * Makes a new LevelDB write-ahead log durable before a write in it is acknowledged. LevelDB 1.20
+ * starts a new log (NNNNNN.log) whenever its memtable is full (DBImpl::MakeRoomForWrite, every
+ * 4 MiB by default) and a synced write then fsyncs that file, never the directory naming it. The
+ * directory is fsynced only when the next MANIFEST is synced (SyncDirIfManifest), after the full
+ * memtable was written out as a table in the background. A power failure in between takes the new
+ * log's directory entry, and with it every write acknowledged since the switch: recovery reads
+ * the logs the directory still lists. So after each synced write the store asks this watch, which
+ * lists the directory (a cheap readdir) and fsyncs it when the newest log is not the one it made
+ * durable last. harness/lazyfs/lazyfs.test.ts shows the loss and the fix.
+ */
+export class LogSwitchWatch {
+  private durableLog = -1;
+
+  private constructor(private readonly dir: string) {}
+
+  /** Call right after the database opened and durableAfterOpen: its current log is durable. */
+  static async open(dir: string): Promise<LogSwitchWatch> {
+    const watch = new LogSwitchWatch(dir);
+    watch.durableLog = await watch.newestLog();
+    return watch;
+  }
+
+  /** After a synced write, before it is acknowledged. */
+  async afterSyncedWrite(): Promise<void> {
+    const newest = await this.newestLog();
+    if (newest === this.durableLog) return;
+    await fsyncDir(this.dir);
+    this.durableLog = newest;
+  }
+
+  private async newestLog(): Promise<number> {
+    let newest = -1;
+    for (const name of await readdir(this.dir)) {
+      const m = /^(\d+)\.log$/.exec(name);
+      if (m !== null) newest = Math.max(newest, Number(m[1]));
+    }
+    return newest;
+  }
 }
 
 /** fsync(2) of a directory, which makes its entries (created, renamed, removed) durable. */

@@ -1,6 +1,6 @@
 import { Level } from 'level';
 import { Packr } from 'msgpackr';
-import { durableAfterOpen } from './durable-dir.js';
+import { durableAfterOpen, LogSwitchWatch } from './durable-dir.js';
 import { ZERO_BALLOT } from '../../protocols/multipaxos/ballot.js';
 import type { Ballot, Command, Decision, PersistState, PValue, RestoredState, Snapshot } from '../../protocols/multipaxos/types.js';
 import type { LevelDbStoreOptions, StorageStats } from './leveldb-raft-log-store.js';
@@ -132,13 +132,14 @@ export class LevelDbPaxosStore implements PaxosStore {
     private readonly db: Level<string, Uint8Array>,
     private readonly options: LevelDbStoreOptions,
     private readonly files: SnapshotFiles,
+    private readonly logs: LogSwitchWatch,
   ) {}
 
   static async open(dir: string, options: LevelDbStoreOptions): Promise<LevelDbPaxosStore> {
     const db = new Level<string, Uint8Array>(dir, { valueEncoding: 'view' });
     await db.open();
     await durableAfterOpen(dir);
-    return new LevelDbPaxosStore(db, options, new SnapshotFiles(join(dir, 'snapshots')));
+    return new LevelDbPaxosStore(db, options, new SnapshotFiles(join(dir, 'snapshots')), await LogSwitchWatch.open(dir));
   }
 
   async load(): Promise<StoredPaxosState> {
@@ -182,6 +183,7 @@ export class LevelDbPaxosStore implements PaxosStore {
     await this.files.write(slot, 0, upgradeWholeSnapshot(data));
     await this.files.sync(slot, 1);
     await this.db.put(SNAPSHOT_KEY, packr.pack(snapshot), { sync: this.options.sync });
+    if (this.options.sync) await this.logs.afterSyncedWrite();
     return snapshot;
   }
 
@@ -204,6 +206,7 @@ export class LevelDbPaxosStore implements PaxosStore {
     this.snapshotSlot = snapshot.slot;
     if (this.options.sync) await this.files.sync(snapshot.slot, snapshot.chunks);
     await this.db.put(SNAPSHOT_KEY, packr.pack({ slot: snapshot.slot, chunks: snapshot.chunks }), { sync: this.options.sync });
+    if (this.options.sync) await this.logs.afterSyncedWrite();
     this.stats.fsyncs += this.options.sync ? 1 : 0;
     this.stats.writes += 1;
     // Chunks of a newer snapshot being received stay (their slot is above this one).
@@ -252,6 +255,7 @@ export class LevelDbPaxosStore implements PaxosStore {
     const sync = this.options.sync && mustSync(update);
     const started = performance.now();
     await batch.write({ sync });
+    if (sync) await this.logs.afterSyncedWrite();
     this.options.onWrite?.((performance.now() - started) / 1000, sync);
     if (installed !== null && replaces && installed.slot === this.snapshotSlot) await this.files.removeBelow(installed.slot);
     this.stats.fsyncs += sync ? 1 : 0;

@@ -1,6 +1,6 @@
 import { Level } from 'level';
 import { Packr } from 'msgpackr';
-import { durableAfterOpen } from './durable-dir.js';
+import { durableAfterOpen, LogSwitchWatch } from './durable-dir.js';
 import type { DiskStats, WriteTimer } from '../replica-metrics.js';
 
 /** Values are the core's plain objects (msgpack-able: Uint8Array stays bytes, no undefined). */
@@ -38,6 +38,7 @@ export class LevelDbPbftStore implements PbftStore {
     private readonly db: Level<string, Uint8Array>,
     private readonly sync: boolean,
     private readonly onWrite: WriteTimer | undefined,
+    private readonly logs: LogSwitchWatch,
   ) {}
 
   /** `onWrite` is told how long each batch took to write (consensus_storage_write_seconds, nodes/replica-metrics.ts). */
@@ -45,7 +46,7 @@ export class LevelDbPbftStore implements PbftStore {
     const db = new Level<string, Uint8Array>(dir, { valueEncoding: 'view' });
     await db.open();
     await durableAfterOpen(dir);
-    return new LevelDbPbftStore(db, options.sync, options.onWrite);
+    return new LevelDbPbftStore(db, options.sync, options.onWrite, await LogSwitchWatch.open(dir));
   }
 
   async load(): Promise<Array<[string, unknown]>> {
@@ -69,6 +70,7 @@ export class LevelDbPbftStore implements PbftStore {
     }
     const started = performance.now();
     await batch.write({ sync: this.sync });
+    if (this.sync) await this.logs.afterSyncedWrite();
     this.onWrite?.((performance.now() - started) / 1000, this.sync);
     this.stats.fsyncs += this.sync ? 1 : 0;
     this.stats.writes += 1;
