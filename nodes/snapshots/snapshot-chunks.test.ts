@@ -32,6 +32,21 @@ t.test('a state of many chunks, changing while written, restores to the state at
   t.same(restored?.snapshot(), expected, `the state at the cut, though ${k} commands were applied while it was written`);
 });
 
+t.test('large values: chunks stay near maxChunkBytes, far below a peer frame', async (t) => {
+  const sm = new KvStateMachine();
+  const big = 'v'.repeat(1024 * 1024); // the HTTP API's largest value
+  for (let k = 0; k < 40; k++) sm.apply({ operation: { op: 'put', key: `big${k}`, value: big }, session: null });
+  const sizes: number[] = [];
+  const chunks = new Map<number, Uint8Array>();
+  const count = await writeSnapshot(sm.openCut(), { maxChunkBytes: 1024 * 1024 }, async (chunk, bytes) => {
+    sizes.push(bytes.byteLength);
+    chunks.set(chunk, bytes);
+  });
+  t.ok(Math.max(...sizes) < 3 * 1024 * 1024, `largest chunk ${Math.max(...sizes)} bytes of ${count}`);
+  const restored = await restoreSnapshot(count ?? 0, async (chunk) => chunks.get(chunk) as Uint8Array);
+  t.same(restored?.snapshot(), sm.snapshot());
+});
+
 t.test('an empty state is one chunk', async (t) => {
   const chunks: Uint8Array[] = [];
   const count = await writeSnapshot(new KvStateMachine().openCut(), { maxChunkBytes: 1024 }, async (_c, bytes) => void chunks.push(bytes));

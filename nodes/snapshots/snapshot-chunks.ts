@@ -17,10 +17,12 @@ import { DEFAULT_SLICE_MS, TimeSlice } from './time-slice.js';
 const packr = new Packr({ useRecords: false });
 
 /**
- * Entries read from the cut at a time: at most 512, so one part never takes long, and fewer for
- * small chunks (at about 256 bytes an entry) so that chunks come close to maxChunkBytes.
+ * A part read from the cut at a time: at most 512 entries, so one part never takes long, and at
+ * most a quarter of a chunk's bytes, so that chunks come close to maxChunkBytes and large values
+ * never make a chunk larger than a peer frame (a part passes its bound by one entry at most).
  */
-const partEntries = (maxChunkBytes: number): number => Math.max(1, Math.min(512, Math.floor(maxChunkBytes / 256)));
+const PART_ENTRIES = 512;
+const partBytes = (maxChunkBytes: number): number => Math.max(1, Math.floor(maxChunkBytes / 4));
 
 export interface SnapshotChunkOptions {
   /** Target size of a chunk (a chunk may pass it by one part). */
@@ -43,9 +45,9 @@ export async function writeSnapshot(
   let chunk = 0;
   let pending: Uint8Array[] = [];
   let bytes = 0;
-  const entries = partEntries(options.maxChunkBytes);
+  const partMax = partBytes(options.maxChunkBytes);
   try {
-    for (let part = cut.next(entries); part !== null; part = cut.next(entries)) {
+    for (let part = cut.next(PART_ENTRIES, partMax); part !== null; part = cut.next(PART_ENTRIES, partMax)) {
       const encoded = packr.pack(part);
       pending.push(encoded);
       bytes += encoded.byteLength;

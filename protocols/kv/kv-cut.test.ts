@@ -6,6 +6,7 @@ import t from 'tap';
 import { SeededRng } from '../common/rng.js';
 import type { KvCommand } from './commands.js';
 import { KvStateMachine } from './state-machine.js';
+import { bucketOf } from './bucketed-map.js';
 
 function randomCommand(rng: SeededRng, k: number): KvCommand {
   const key = `k${rng.int(300)}`;
@@ -38,6 +39,32 @@ t.test('a cut read in parts while commands apply is the state at the moment it o
     }
     t.ok(cut.done, `seed ${seed}: the cut closed at its end`);
     t.same(restored(parts).snapshot(), expected, `seed ${seed}: ${parts.length} parts, ${k - 500} commands applied meanwhile`);
+  }
+});
+
+t.test('parts bounded by bytes end inside a bucket; writes to the rest of that bucket do not show', async (t) => {
+  // Keys that share buckets, so that parts of a few hundred bytes end inside them.
+  const keys: string[] = [];
+  for (let i = 0; keys.length < 400; i++) if (bucketOf(`k${i}`) % 16 === 0) keys.push(`k${i}`);
+  for (let seed = 1; seed <= 20; seed++) {
+    const rng = new SeededRng(seed);
+    const sm = new KvStateMachine();
+    for (const key of keys) sm.apply({ operation: { op: 'put', key, value: 'x'.repeat(rng.between(1, 200)) }, session: null });
+    const expected = sm.snapshot();
+    const cut = sm.openCut();
+    const parts = [];
+    for (let part = cut.next(1000, 300); part !== null; part = cut.next(1000, 300)) {
+      parts.push(part);
+      const entries = 'data' in part ? part.data : [];
+      const bytes = entries.reduce((n, [k, v]) => n + k.length + v.length, 0);
+      const last = entries.at(-1);
+      if (last !== undefined) t.ok(bytes - last[0].length - last[1].length < 300, `seed ${seed}: a part passes its bound by one entry at most`);
+      for (let j = rng.int(10); j > 0; j--) {
+        const key = keys[rng.int(keys.length)] as string;
+        sm.apply({ operation: rng.chance(0.3) ? { op: 'delete', key } : { op: 'put', key, value: 'changed' }, session: null });
+      }
+    }
+    t.same(restored(parts).snapshot(), expected, `seed ${seed}: ${parts.length} parts`);
   }
 });
 

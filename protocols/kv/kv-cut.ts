@@ -26,6 +26,9 @@ export class KvCut {
   private sessionsRead = 0;
   private readonly frozenSessions = new Map<string, SessionEntry | null>();
   private nextBucket = 0;
+  /** The bucket being read (a copy of its entries) and how far. */
+  private rest: Array<[string, string]> = [];
+  private restAt = 0;
   private readonly frozenBuckets = new Map<number, Map<string, string>>();
   private open = true;
 
@@ -46,24 +49,42 @@ export class KvCut {
   }
 
   /**
-   * The next part: up to about `maxEntries` sessions or key-value pairs (a bucket is never split),
-   * or null once everything was read (the cut is then closed).
+   * The next part: up to `maxEntries` sessions or key-value pairs and about `maxBytes` of keys,
+   * values and results (a part passes maxBytes by at most one entry, so a huge value makes a part
+   * of its own), or null once everything was read (the cut is then closed).
    */
-  next(maxEntries: number): KvPart | null {
+  next(maxEntries: number, maxBytes = Infinity): KvPart | null {
     if (!this.open) return null;
-    if (this.sessionsRead < this.sessionIds.length) return { sessions: this.nextSessions(maxEntries) };
+    if (this.sessionsRead < this.sessionIds.length) return { sessions: this.nextSessions(maxEntries, maxBytes) };
     const data: Array<[string, string]> = [];
-    while (this.nextBucket < BUCKETS && data.length < maxEntries) {
-      const b = this.nextBucket++;
-      const bucket = this.frozenBuckets.get(b) ?? this.data.bucket(b);
-      this.frozenBuckets.delete(b);
-      if (bucket !== undefined) for (const entry of bucket) data.push(entry);
+    let bytes = 0;
+    while (data.length < maxEntries && bytes < maxBytes) {
+      if (this.restAt >= this.rest.length && !this.startBucket()) break;
+      const entry = this.rest[this.restAt++] as [string, string];
+      data.push(entry);
+      bytes += entry[0].length + entry[1].length;
     }
-    if (data.length === 0 && this.nextBucket >= BUCKETS) {
+    if (data.length === 0) {
       this.close();
       return null;
     }
     return { data };
+  }
+
+  /**
+   * Moves to the next bucket that has entries, copied out whole: a part may end inside it, and
+   * the rest must not change before the next part reads it. False once every bucket was read.
+   */
+  private startBucket(): boolean {
+    this.rest = [];
+    this.restAt = 0;
+    while (this.rest.length === 0 && this.nextBucket < BUCKETS) {
+      const b = this.nextBucket++;
+      const bucket = this.frozenBuckets.get(b) ?? this.data.bucket(b);
+      this.frozenBuckets.delete(b);
+      if (bucket !== undefined) this.rest = Array.from(bucket);
+    }
+    return this.rest.length > 0;
   }
 
   /** Stops copying; what was not read is lost (an abandoned snapshot). Idempotent. */
@@ -73,15 +94,17 @@ export class KvCut {
     if (this.data.beforeWrite !== null) this.data.beforeWrite = null;
     if (this.sessions.beforeChange !== null) this.sessions.beforeChange = null;
     this.frozenBuckets.clear();
+    this.rest = [];
     this.frozenSessions.clear();
     this.unreadSessions.clear();
   }
 
-  /** Sessions, each counted with its results (up to windowSize of them) against maxEntries. */
-  private nextSessions(maxEntries: number): SessionEntry[] {
+  /** Sessions, each counted with its results (up to windowSize of them) against the bounds. */
+  private nextSessions(maxEntries: number, maxBytes: number): SessionEntry[] {
     const out: SessionEntry[] = [];
     let entries = 0;
-    while (this.sessionsRead < this.sessionIds.length && (out.length === 0 || entries < maxEntries)) {
+    let bytes = 0;
+    while (this.sessionsRead < this.sessionIds.length && (out.length === 0 || (entries < maxEntries && bytes < maxBytes))) {
       const id = this.sessionIds[this.sessionsRead++] as string;
       this.unreadSessions.delete(id);
       const entry = this.frozenSessions.has(id) ? this.frozenSessions.get(id) : this.sessions.entry(id);
@@ -89,6 +112,7 @@ export class KvCut {
       if (entry == null) continue;
       out.push(entry);
       entries += 1 + entry[2].length;
+      bytes += sessionBytes(entry);
     }
     if (this.sessionsRead >= this.sessionIds.length) this.sessions.beforeChange = null; // all read
     return out;
@@ -102,4 +126,15 @@ export class KvCut {
     if (b < this.nextBucket || this.frozenBuckets.has(b)) return;
     this.frozenBuckets.set(b, new Map(this.data.bucket(b)));
   }
+}
+
+/** About the bytes a session takes in a snapshot: its id and the values its results carry. */
+function sessionBytes([id, , results]: SessionEntry): number {
+  let bytes = id.length + 16;
+  for (const [, r] of results) {
+    bytes += 16;
+    if (r.kind === 'get' && r.value !== null) bytes += r.value.length;
+    if (r.kind === 'cas' && !r.ok && r.current !== null) bytes += r.current.length;
+  }
+  return bytes;
 }
