@@ -262,3 +262,17 @@ t.test('the in-memory twin handles snapshots as the LevelDB store does', async (
   t.same(await view(memory), await view(level));
   t.same((await view(level)).decisions, [7], 'decisions at or below the stored snapshot are not loaded');
 });
+
+t.test('every fsynced batch is timed once, a saved snapshot too (consensus_storage_write_seconds)', async (t) => {
+  const dir = await tempDir(t);
+  const timed: boolean[] = [];
+  const store = await LevelDbPaxosStore.open(dir, { sync: true, onWrite: (_s, fsync) => timed.push(fsync) });
+  t.teardown(() => store.close());
+  await store.load();
+  const o = b(1, 'n1');
+  await store.persist(update({ ballotNum: o, accepted: [pv(o, 1, batch(o, 'x'))] }));
+  await store.writeSnapshotChunk(1, 0, chunkOf('one'));
+  await store.saveSnapshot({ slot: 1, chunks: 1 });
+  t.equal(timed.filter((f) => f).length, store.stats.fsyncs, 'one timed sample per fsync');
+  t.equal(store.stats.fsyncs, 2, 'the acceptance and the snapshot');
+});

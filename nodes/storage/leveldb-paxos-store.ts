@@ -204,9 +204,12 @@ export class LevelDbPaxosStore implements PaxosStore {
     // Set before the writes: a newer snapshot installed meanwhile (persist) records itself after
     // this one (LevelDB applies writes in the order they are made) and wins.
     this.snapshotSlot = snapshot.slot;
+    const started = performance.now();
     if (this.options.sync) await this.files.sync(snapshot.slot, snapshot.chunks);
     await this.db.put(SNAPSHOT_KEY, packr.pack({ slot: snapshot.slot, chunks: snapshot.chunks }), { sync: this.options.sync });
     if (this.options.sync) await this.logs.afterSyncedWrite();
+    // A storage batch like any other: one sample per fsync (consensus_storage_write_seconds).
+    this.options.onWrite?.((performance.now() - started) / 1000, this.options.sync);
     this.stats.fsyncs += this.options.sync ? 1 : 0;
     this.stats.writes += 1;
     // Chunks of a newer snapshot being received stay (their slot is above this one).
