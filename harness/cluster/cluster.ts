@@ -14,10 +14,10 @@ import { pbftNodeKeys, pbftReplicaArgs } from './pbft-cluster.js';
 import type { PbftTuning } from '../../nodes/pbft/pbft-config.js';
 import { track } from './process-registry.js';
 import { ReplicaDisks } from './replica-disks.js';
+import { replicaNodeArgs } from './replica-build.js';
 import type { PowerLossResult } from '../lazyfs/lazyfs.js';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const replicaMain = join(repoRoot, 'nodes/main.ts');
 
 export type ReplicaState = 'starting' | 'up' | 'paused' | 'killed' | 'stopped';
 
@@ -385,7 +385,7 @@ export class Cluster {
     if (this.disks === null) await mkdir(r.dataDir, { recursive: true });
     else await this.disks.mount(r.id);
     const args = [
-      '--import', 'tsx', replicaMain,
+      ...(await replicaNodeArgs(repoRoot)),
       '--cluster', this.clusterFilePath,
       '--id', r.id,
       '--data-dir', r.dataDir,
