@@ -1,6 +1,6 @@
 /**
  * Everything the benchmark starts is registered here, so that Ctrl-C, an exception or a failed
- * test still stops every process and removes every temporary directory (DESIGN.md §7).
+ * test still stops every process and removes every temporary directory (docs/design.md §7.2).
  */
 type Cleanup = { async: () => Promise<void>; sync: () => void };
 const cleanups = new Set<Cleanup>();

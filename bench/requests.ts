@@ -1,6 +1,6 @@
 /**
  * The HTTP request for one operation, in the dialect of the system under test: our key-value API
- * (DESIGN.md §4; the `hello` baseline answers anything, so it gets the same requests) or etcd's
+ * (docs/design.md §4.1; the `hello` baseline answers anything, so it gets the same requests) or etcd's
  * v3 JSON gateway (base64 keys and values).
  */
 import { keyName, valueOf } from './keyspace.js';

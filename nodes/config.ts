@@ -76,7 +76,7 @@ export const defaultPaxosTuning: PaxosTuning = {
 export const protocols = ['raft', 'multipaxos', 'pbft'] as const;
 export type Protocol = (typeof protocols)[number];
 
-/** The cluster file every replica of a cluster is started with (DESIGN.md §5). */
+/** The cluster file every replica of a cluster is started with (docs/design.md §5.2). */
 export interface ClusterFile {
   protocol: Protocol;
   /** Shared secret for the peer handshake (HMAC); never sent over the wire. */

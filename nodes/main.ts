@@ -2,7 +2,7 @@
  * The replica process: `node --import tsx nodes/main.ts --cluster cluster.json --id n1
  * --data-dir data/raft/n1`
  * (the cluster file's `protocol` chooses the Raft or the Multi-Paxos runtime). Opens LevelDB, starts the peer transport, the protocol runtime
- * and the HTTP API, and stops cleanly on SIGTERM/SIGINT (DESIGN.md §3, §5).
+ * and the HTTP API, and stops cleanly on SIGTERM/SIGINT (docs/design.md §3.1, §5.2).
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';

@@ -13,7 +13,7 @@ export interface ReadyLoopHooks {
 }
 
 /**
- * The replica loop every protocol shares (DESIGN.md §3): inputs are stepped into the core at
+ * The replica loop every protocol shares (docs/design.md §3.2): inputs are stepped into the core at
  * once, except while a Ready is being persisted; those wait and are stepped together right
  * after it, so they all share the next fsync (group commit). One Ready cycle runs at a time,
  * started on setImmediate so that I/O arriving meanwhile joins the same batch.

@@ -1,7 +1,7 @@
 /**
  * `npm run cluster:raft [-- --nodes 5 --base-port 7000 --fresh --lazyfs]` (and `cluster:paxos`, `cluster:pbft`
  * [-- --nodes 7 --byzantine n2=equivocate]): a local cluster in the
- * foreground (DESIGN.md §5). Replica i serves HTTP on base+i and peers on base+100+i, keeps its
+ * foreground (docs/design.md §5.1). Replica i serves HTTP on base+i and peers on base+100+i, keeps its
  * data under ./data/<protocol>/n<i> between runs, and every process stops on Ctrl-C.
  * The live dashboard (harness/dashboard/, issue 8) is served on the base port (`--dashboard-port`,
  * `--no-dashboard`); with it, replica links go through the fault proxy and replicas run `--debug-api`.
@@ -42,7 +42,7 @@ if (!protocols.includes(protocol)) {
   console.error(`unknown protocol ${values.protocol}: this build has ${protocols.join(', ')}`);
   process.exit(64);
 }
-// PBFT needs n >= 3f + 1 with f >= 1: 4 replicas by default (DESIGN.md §5).
+// PBFT needs n >= 3f + 1 with f >= 1: 4 replicas by default (docs/design.md §5.1).
 const nodes = Number(values.nodes ?? (protocol === 'pbft' ? '4' : '3'));
 const basePort = Number(values['base-port']);
 if (!Number.isInteger(nodes) || nodes < 1 || nodes > 9 || !Number.isInteger(basePort)) {

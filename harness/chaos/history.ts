@@ -1,5 +1,5 @@
 /**
- * History recording (DESIGN.md §6): client events in Jepsen's vocabulary plus events of the
+ * History recording (docs/design.md §6): client events in Jepsen's vocabulary plus events of the
  * `nemesis` process, with a monotonic nanosecond clock relative to the start of the run.
  */
 import { createWriteStream, type WriteStream } from 'node:fs';

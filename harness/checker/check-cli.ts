@@ -27,7 +27,7 @@ const USAGE = `usage: npm run check -- <history.jsonl | history.edn> [--timeout-
 
   --timeout-ms N   time budget for the search (default ${DEFAULT_TIMEOUT_MS}); past it the answer is "unknown"
   --json           print the full result as JSON
-  --format F       jsonl (DESIGN.md §6) or edn (Jepsen history.edn); by default from the file
+  --format F       jsonl (docs/design.md §6.1) or edn (Jepsen history.edn); by default from the file
 
 exit code: 0 linearizable, 1 not linearizable, 2 unknown or unreadable input`;
 

@@ -12,7 +12,7 @@ const SECTION_6 = `
 {"process": 5, "type": "fail",   "f": "cas",   "key": "k1", "value": ["7", "8"], "time": 1202900}
 `;
 
-t.test('parses the example of DESIGN.md §6', async (t) => {
+t.test('parses the example of docs/design.md §6.1', async (t) => {
   const { events, nemesis } = parseHistoryJsonl(SECTION_6);
   t.equal(events.length, 6);
   t.same(nemesis, []);

@@ -1,5 +1,5 @@
 /**
- * The history format shared by the harness and the checker (DESIGN.md §6): JSON Lines, one event
+ * The history format shared by the harness and the checker (docs/design.md §6.1): JSON Lines, one event
  * per line, in Jepsen's vocabulary. Client events carry a numeric `process`; anything else (the
  * nemesis, with `"process": "nemesis"`) is kept aside, not checked.
  */

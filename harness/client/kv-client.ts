@@ -1,5 +1,5 @@
 /**
- * A small client for the HTTP key-value API (DESIGN.md §4), used by tests, the chaos workload
+ * A small client for the HTTP key-value API (docs/design.md §4), used by tests, the chaos workload
  * and examples. Each call returns the HTTP status and parsed body; it never throws on a 4xx/5xx.
  */
 export interface KvResponse {

@@ -82,7 +82,7 @@ export interface ClusterOptions {
 }
 
 /**
- * Starts and controls a local cluster of real replica processes (DESIGN.md §5): the library the
+ * Starts and controls a local cluster of real replica processes (docs/design.md §5.3): the library the
  * tests, the cluster scripts, the chaos command and the benchmarks share. Never leaves a
  * process behind (see process-registry.ts).
  */

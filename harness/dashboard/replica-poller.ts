@@ -86,7 +86,7 @@ async function getJson(url: string, timeoutMs: number): Promise<Record<string, u
   return (await res.json()) as Record<string, unknown>;
 }
 
-/** Raft's term, Multi-Paxos's ballot round or PBFT's view from /status (DESIGN.md §4). */
+/** Raft's term, Multi-Paxos's ballot round or PBFT's view from /status (docs/design.md §4.7). */
 export function statusOnly(s: Record<string, unknown>): StatusOnlyState {
   const ballot = s['ballot'] as { round?: number; leader?: string } | undefined;
   const [epoch, epochLabel] =

@@ -1,6 +1,6 @@
 /**
- * One client operation over the HTTP API (DESIGN.md §4) and what its outcome means for the
- * history (§6): `ok` it happened, `fail` it certainly did not, `info` unknown.
+ * One client operation over the HTTP API (docs/design.md §4.2) and what its outcome means for the
+ * history (§6.3): `ok` it happened, `fail` it certainly did not, `info` unknown.
  *
  * - any 200 → ok; 404 KEY_NOT_FOUND on a read → ok with value null;
  * - 409 CAS_MISMATCH, 400, 404 otherwise, 413, 429 OVERLOADED, 503 NO_LEADER → fail (the

@@ -14,7 +14,7 @@ import { parseMix, Workload } from './workload.js';
 
 type Behaviour = 'normal' | 'no-leader' | 'timeout-504' | 'hang';
 
-/** An in-memory, linearizable key-value server speaking DESIGN.md §4. */
+/** An in-memory, linearizable key-value server speaking docs/design.md §4. */
 async function fakeServer(t: Test): Promise<{ url: string; server: Server; behaviour: { mode: Behaviour; delayMs: number }; paths: string[] }> {
   const data = new Map<string, string>();
   const paths: string[] = [];

@@ -35,7 +35,7 @@ function localService(id = 'n1', leader: string | null = id, urls: Record<string
 
 const json = { 'content-type': 'application/json' };
 
-t.test('put, get, delete and cas follow DESIGN.md §4', async (t) => {
+t.test('put, get, delete and cas follow docs/design.md §4.1', async (t) => {
   const app = build({ service: localService() });
   t.teardown(() => app.close());
   let res = await app.inject({ method: 'PUT', url: '/kv/greeting', headers: json, payload: { value: 'hello' } });

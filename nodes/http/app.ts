@@ -49,7 +49,7 @@ const readQuery = {
 } as const;
 
 /**
- * The client HTTP API of DESIGN.md §4, the same for every protocol. Only the process entry
+ * The client HTTP API of docs/design.md §4, the same for every protocol. Only the process entry
  * point calls `listen`; tests use `app.inject()`.
  */
 export function build(options: AppOptions): FastifyInstance {

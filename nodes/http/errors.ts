@@ -1,5 +1,5 @@
 /**
- * The client-visible error codes of the HTTP API (DESIGN.md §4). Every error body is
+ * The client-visible error codes of the HTTP API (docs/design.md §4.2). Every error body is
  * `{"error": {"code", "message", ...details}}`.
  */
 export const errorStatus = {

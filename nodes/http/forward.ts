@@ -5,7 +5,7 @@ export const FORWARDED_HEADER = 'x-forwarded-by';
 const PASSED_HEADERS = ['content-type', 'x-client-id', 'x-request-seq'];
 
 /**
- * Forward a client request to the leader's HTTP API and relay its answer (DESIGN.md §4: any
+ * Forward a client request to the leader's HTTP API and relay its answer (docs/design.md §4.3: any
  * replica accepts any request). A request is forwarded at most once: a replica that receives
  * a forwarded request and is not the leader either answers NO_LEADER, so two replicas with
  * different ideas of the leader cannot bounce a request between them.

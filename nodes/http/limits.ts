@@ -1,4 +1,4 @@
-/** Input limits of the HTTP API (DESIGN.md §3, §4). */
+/** Input limits of the HTTP API (docs/design.md §3.8, §4.1). */
 export interface HttpLimits {
   keyBytesMax: number;
   valueBytesMax: number;

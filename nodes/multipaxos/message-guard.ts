@@ -28,7 +28,7 @@ const everyOf = (v: unknown, check: (x: unknown) => boolean): boolean => Array.i
 /**
  * Shape check of a decoded peer frame before it reaches the Multi-Paxos core, which trusts its
  * input (protocols/multipaxos/README.md, Deviations). Peers are authenticated, but a replica never
- * crashes on input from outside (DESIGN.md §3): ids, ballots, slots and counters must be what
+ * crashes on input from outside (docs/design.md §3.7): ids, ballots, slots and counters must be what
  * the core's types say, slots and rounds non-negative safe integers, payloads bytes.
  */
 export function isPaxosMessage(value: unknown): value is PaxosMessage {

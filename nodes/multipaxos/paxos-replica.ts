@@ -70,7 +70,7 @@ const isPlacement = (v: unknown): v is PaxosPlacement => {
 
 /**
  * One Multi-Paxos replica: the pure core (protocols/multipaxos) driven by real time, a real disk
- * and real sockets (DESIGN.md §3), with the same loop as the Raft replica (nodes/raft/
+ * and real sockets (docs/design.md §3.2), with the same loop as the Raft replica (nodes/raft/
  * raft-replica.ts): inputs → core → ready() → send P2a/Decision/Heartbeat at once → persist the
  * acceptor state and decisions in one LevelDB batch → send P1b/P2b (and a new leader's P1a) →
  * apply decided slots → answer clients → advance().

@@ -48,7 +48,7 @@ export function isReplyEntry(v: unknown): boolean {
 }
 
 /**
- * Shape checks of decoded peer frames before they reach the PBFT core (DESIGN.md §3: a replica
+ * Shape checks of decoded peer frames before they reach the PBFT core (docs/design.md §3.7: a replica
  * never crashes on input from outside). The transport proved the peer knows the cluster secret;
  * whether the message is really from its claimed `replica` is the core's business (it checks the
  * MAC or signature, OSDI §4). Here only types and ranges: a Byzantine peer may send anything.

@@ -64,7 +64,7 @@ const overloaded = (): ServiceError => new ServiceError('OVERLOADED', 'too many 
 class ReadOnlyFailed extends Error {}
 
 /**
- * The HTTP API of a PBFT replica (DESIGN.md §4): every replica is a gateway. A write becomes a
+ * The HTTP API of a PBFT replica (docs/design.md §4.3): every replica is a gateway. A write becomes a
  * PBFT request whose origin is this replica; the answer waits for f+1 matching replies from
  * distinct replicas, this replica's own execution counting as one (Castro and Liskov §4.1: f+1
  * replies include at least one correct replica's). A linearizable read first tries the read-only

@@ -39,7 +39,7 @@ export interface PbftNodeOptions {
 
 /**
  * One PBFT replica process: the pure core (protocols/pbft) driven by real time, a real disk and
- * real sockets, with the loop every protocol shares (nodes/ready-loop.ts, DESIGN.md §3):
+ * real sockets, with the loop every protocol shares (nodes/ready-loop.ts, docs/design.md §3.2):
  * inputs → core → ready() → persist in one synced LevelDB batch → send → hand executed requests,
  * replies and read-only replies to the gateway → advance(). Inputs arriving during an fsync share
  * the next one (group commit); on the primary they also share the next pre-prepare (batching).
@@ -143,7 +143,7 @@ export class PbftReplicaNode implements PbftGatewayPort {
       id: this.id,
       protocol: 'pbft',
       pid: process.pid,
-      // `role`/`leader` as for every protocol (DESIGN.md §4): the primary of the view "leads".
+      // `role`/`leader` as for every protocol (docs/design.md §4.7): the primary of the view "leads".
       role: s.isPrimary && !s.viewChanging ? 'leader' : 'follower',
       pbftRole: s.isPrimary ? 'primary' : 'backup',
       leader: s.viewChanging ? null : primary,
@@ -218,7 +218,7 @@ export class PbftReplicaNode implements PbftGatewayPort {
 
   /**
    * A peer message the core chokes on is dropped, not fatal: a Byzantine peer must not be able to
-   * stop a correct replica (DESIGN.md §3). A broken invariant still stops it (ready-loop.ts).
+   * stop a correct replica (docs/design.md §3.7). A broken invariant still stops it (ready-loop.ts).
    */
   private stepPeer(from: number, message: PbftMessage): void {
     try {

@@ -5,7 +5,7 @@ const isId = (v: unknown): v is string => typeof v === 'string' && v.length > 0 
 
 /**
  * Shape check of a decoded peer frame before it reaches the core. Peers are authenticated, but a
- * replica never crashes on input from outside (DESIGN.md §3): a frame that decodes to something
+ * replica never crashes on input from outside (docs/design.md §3.7): a frame that decodes to something
  * other than a Raft message is dropped here. The field-by-field checks are the core's own
  * (protocols/raft/message-guard.ts); this adds what the wire can get wrong before them.
  */

@@ -65,7 +65,7 @@ interface PendingConfig extends Waiter<void> {
 
 /**
  * One Raft replica: the pure core (protocols/raft) driven by real time, a real disk and real
- * sockets (DESIGN.md §3). The loop is: inputs → core.step → ready() → send the leader's
+ * sockets (docs/design.md §3.2). The loop is: inputs → core.step → ready() → send the leader's
  * AppendEntries at once → persist in one fsync'd LevelDB batch → send replies that needed
  * durability → apply committed entries → answer clients → advance().
  *

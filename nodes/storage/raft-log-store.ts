@@ -1,6 +1,6 @@
 import type { HardState, LogEntry, Snapshot, SnapshotChunk } from '../../protocols/raft/types.js';
 
-/** What one Ready asks to be made durable, in one batch (DESIGN.md §3, group commit). */
+/** What one Ready asks to be made durable, in one batch (docs/design.md §3.2, group commit). */
 export interface RaftPersistUpdate {
   hardState: HardState | null;
   /** Delete every entry with index >= truncateFrom before appending. */

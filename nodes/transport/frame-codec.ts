@@ -1,5 +1,5 @@
 /**
- * Wire framing: a 4-byte big-endian payload length, then a msgpackr payload (DESIGN.md §3).
+ * Wire framing: a 4-byte big-endian payload length, then a msgpackr payload (docs/design.md §3.5).
  *
  * Records (msgpackr's shared structures) are off so every frame decodes on its own, whatever
  * frames came before it on the connection. Binary values (Buffer, Uint8Array) travel as msgpack

@@ -1,5 +1,5 @@
 /**
- * Mutual authentication with the cluster secret (DESIGN.md §3). Pure message shapes and MACs;
+ * Mutual authentication with the cluster secret (docs/design.md §3.5). Pure message shapes and MACs;
  * the socket side lives in inbound-connection.ts (server) and peer-connection.ts (dialer).
  *
  *   server → dialer   Challenge { nonce: serverNonce }

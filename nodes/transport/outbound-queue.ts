@@ -1,5 +1,5 @@
 /**
- * Frames waiting for one peer, bounded in count and bytes (DESIGN.md §3: limits on everything).
+ * Frames waiting for one peer, bounded in count and bytes (docs/design.md §3.8: limits on everything).
  * When full, new frames are refused (tail drop): the consensus protocols retransmit, and the
  * oldest queued frames are the ones closest to being written.
  */

@@ -1,5 +1,5 @@
 /**
- * TCP transport between replicas (DESIGN.md §3). Each replica dials one outbound connection per
+ * TCP transport between replicas (docs/design.md §3.5). Each replica dials one outbound connection per
  * peer and only sends on it, and only receives on the connections it accepts. Two one-way
  * connections per pair mean no tie-breaking between simultaneous dials and a simple rule for
  * who reconnects: always the sender.

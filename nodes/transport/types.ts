@@ -14,7 +14,7 @@ export interface TransportOptions {
   listen: PeerAddress;
   /** Where to dial each other replica (may be a fault proxy's address). An entry for `id` itself is ignored. */
   peers: Record<NodeId, PeerAddress>;
-  /** Cluster secret; every handshake proves knowledge of it (DESIGN.md §3). */
+  /** Cluster secret; every handshake proves knowledge of it (docs/design.md §3.5). */
   secret: string;
   logger: Logger;
   /** Largest frame accepted or sent (payload bytes). A larger inbound frame closes the connection. Default 64 MiB. */
@@ -62,7 +62,7 @@ export interface TransportStats {
   badFrames: number;
 }
 
-/** Replica-to-replica messaging (DESIGN.md §3). Delivery is best effort, FIFO per peer while a connection lasts. */
+/** Replica-to-replica messaging (docs/design.md §3.5). Delivery is best effort, FIFO per peer while a connection lasts. */
 export interface Transport {
   /** Listens and dials every peer. Rejects if the listen address cannot be bound. */
   start(): Promise<void>;

@@ -1,5 +1,5 @@
 /**
- * Invariant checks that stay on in production (DESIGN.md §2). A broken invariant in a
+ * Invariant checks that stay on in production (docs/design.md §2.4). A broken invariant in a
  * consensus core means the replica can no longer be trusted, so it throws instead of logging.
  */
 export class InvariantError extends Error {

@@ -5,7 +5,7 @@
  * strings to other values seen on the wire; arrays emptied, duplicated, truncated, reordered, or
  * spliced with entries of another message), and say what changed so a failure can be replayed.
  *
- * Pure and deterministic: every choice comes from the injected Rng (DESIGN.md §2).
+ * Pure and deterministic: every choice comes from the injected Rng (docs/design.md §2.3).
  */
 import type { Rng } from './rng.js';
 

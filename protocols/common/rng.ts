@@ -1,7 +1,7 @@
 /**
  * A small seeded pseudo-random generator (xoshiro128**, Blackman and Vigna), so that every
  * random choice a protocol core makes (election timeouts, simulation schedules) is a function
- * of its seed. Protocol cores never call Math.random (DESIGN.md §2).
+ * of its seed. Protocol cores never call Math.random (docs/design.md §2.3).
  */
 export interface Rng {
   /** A float in [0, 1). */

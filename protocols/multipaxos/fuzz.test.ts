@@ -1,5 +1,5 @@
 /**
- * Mutation fuzzing of the Multi-Paxos core (DESIGN.md §3: a replica never crashes on input from
+ * Mutation fuzzing of the Multi-Paxos core (docs/design.md §3.7: a replica never crashes on input from
  * outside). Paxos trusts its peers to follow the protocol (crash faults only), so this checks
  * robustness, not safety: a peer with a bug may send anything the runtime's guard
  * (nodes/multipaxos/message-guard.ts) lets through, and the receiving core must neither throw nor

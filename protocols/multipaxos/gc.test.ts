@@ -248,7 +248,7 @@ t.test('an offer of a snapshot below slot_out is ignored', async (t) => {
 
 t.test('PMMC invariant R2: a Decision contradicting one held here is dropped, not thrown on', async (t) => {
   // At most one command is decided per slot; a peer that says otherwise has a bug, and a replica
-  // never crashes on input from outside (DESIGN.md §3). Found by fuzz.test.ts.
+  // never crashes on input from outside (docs/design.md §3.7). Found by fuzz.test.ts.
   const c = new TestCluster(3, 1, { snapshotEverySlots: 1000 });
   c.elect('n1');
   write(c, 'n1', 2);

@@ -1,5 +1,5 @@
 /**
- * MultiPaxosNode: one Multi-Paxos replica as a deterministic state machine (DESIGN.md §2), built
+ * MultiPaxosNode: one Multi-Paxos replica as a deterministic state machine (docs/design.md §2.1), built
  * from the roles of "Paxos Made Moderately Complex" (PMMC): every replica process hosts an
  * acceptor (acceptor.ts), a leader with its scout (scout.ts, phase 1) and commanders
  * (commander.ts, phase 2), and a replica (`slotIn`, `slotOut`, `decisions`, `proposals` here).
@@ -759,7 +759,7 @@ export class MultiPaxosNode {
    * Returns false for a decision already known. Two different decisions for one slot cannot both
    * come from correct replicas (PMMC invariant R2: at most one command is decided per slot), so the
    * later one comes from a peer with a bug and is dropped: we keep the one we hold, and a replica
-   * never crashes on input from outside (DESIGN.md §3).
+   * never crashes on input from outside (docs/design.md §3.7).
    */
   private recordDecision(slot: number, command: Command): boolean {
     const known = this.decisions.get(slot);

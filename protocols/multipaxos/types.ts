@@ -3,7 +3,7 @@
  * Altinbuken, ACM Computing Surveys 2015, cited as "PMMC"): ballots, slots, commands, pvalues and
  * the messages P1a, P1b, P2a, P2b and Decision, plus what a practical Multi-Paxos adds (heartbeats,
  * catch-up). The core's only output is the `Ready` value, the same contract as the Raft core
- * (protocols/raft/types.ts; DESIGN.md §2).
+ * (protocols/raft/types.ts; docs/design.md §2.2).
  */
 
 export type NodeId = string;

@@ -1,5 +1,5 @@
 /**
- * Mutation fuzzing of the PBFT core against an authenticated Byzantine replica (DESIGN.md §3: a
+ * Mutation fuzzing of the PBFT core against an authenticated Byzantine replica (docs/design.md §3.7: a
  * replica never crashes on input from outside; OSDI §2: up to f replicas may send anything).
  *
  * 1. A corpus of real messages: a 4-replica TestCluster runs requests, read-only requests, a

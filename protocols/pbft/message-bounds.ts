@@ -1,6 +1,6 @@
 /**
  * Upper bounds of the core's messages on the wire, from its configuration: what a runtime's
- * frame limit must admit (DESIGN §3: oversized frames are refused, so a bound the core can exceed
+ * frame limit must admit (docs/design.md §3.8: oversized frames are refused, so a bound the core can exceed
  * would stall a view change). Every large message is capped by the core itself:
  *
  * - PrePrepare: one batch (requests while their size is within maxBatchBytes, at least one);

@@ -1,6 +1,6 @@
 /**
  * One PBFT replica (Castro and Liskov, OSDI '99 §4; TOCS 2002 §4-§6), a pure deterministic state
- * machine driven from outside (DESIGN §2): step() for peer messages, submit()/readOnly() for
+ * machine driven from outside (docs/design.md §2.1): step() for peer messages, submit()/readOnly() for
  * client requests, tick() for time; outputs come out of ready() and are released by advance().
  *
  * Sections follow the paper: client requests (§4.1), normal case (§4.2: pre-prepare, prepare,

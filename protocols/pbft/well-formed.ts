@@ -1,6 +1,6 @@
 /**
  * Structural checks on messages from the network: a Byzantine replica may send anything, and a
- * malformed message must be dropped and counted, never crash the core (DESIGN §3).
+ * malformed message must be dropped and counted, never crash the core (docs/design.md §2.4).
  */
 import type { KvOperation } from '../kv/commands.js';
 import type { Batch, BatchEntry, Checkpoint, ClientRequest, PbftMessage, PreparedEntry, ViewChange } from './types.js';

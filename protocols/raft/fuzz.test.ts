@@ -1,5 +1,5 @@
 /**
- * Mutation fuzzing of the Raft core (DESIGN.md §3: a replica never crashes on input from outside).
+ * Mutation fuzzing of the Raft core (docs/design.md §3.7: a replica never crashes on input from outside).
  * Raft trusts its peers to follow the protocol (it is not Byzantine-tolerant), so what is checked
  * here is robustness, not safety: a peer with a bug may send any message the runtime's guard
  * (nodes/raft/message-guard.ts) lets through, and the receiving core must neither throw nor stop

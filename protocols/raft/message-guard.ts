@@ -1,6 +1,6 @@
 /**
  * Cheap shape checks on messages from peers. A consensus core must never crash on what a buggy
- * peer sends (DESIGN.md §2); a message that fails these checks is ignored.
+ * peer sends (docs/design.md §2.4); a message that fails these checks is ignored.
  */
 import { decodeMembership, isMembership } from './membership.js';
 import type { AppendEntries, LogEntry, RaftMessage } from './types.js';

@@ -1,5 +1,5 @@
 /**
- * RaftNode: one Raft replica as a deterministic state machine (DESIGN.md §2). The runtime feeds it
+ * RaftNode: one Raft replica as a deterministic state machine (docs/design.md §2.1). The runtime feeds it
  * time (`tick`), peer messages (`step`), client commands (`propose`) and read requests
  * (`readIndex`, `leaseRead`), leadership transfers (`transferLeadership`) and membership changes
  * (`proposeMembership`), and collects everything it must do from `ready()`: persist, send, apply,
@@ -802,7 +802,7 @@ export class RaftNode {
    * Returns the index of the last entry known to match the leader, or null when the message
    * would truncate a committed entry: Leader Completeness (§5.4.1, §5.4.3) says no correct leader
    * sends that, so it comes from a peer with a bug (or a corrupted disk) and is ignored, whole,
-   * before the log changes. A replica never crashes on input from outside (DESIGN.md §3), and a
+   * before the log changes. A replica never crashes on input from outside (docs/design.md §3.7), and a
    * committed entry is never undone.
    */
   private appendFromLeader(m: AppendEntries): number | null {

@@ -90,7 +90,7 @@ t.test('conflicting entries are truncated, committed ones never (§5.3 receiver 
 
 t.test('leader completeness (§5.4.1): an AppendEntries that would truncate a committed entry is ignored, not thrown on', async (t) => {
   // No correct leader sends it (§5.4.3); a peer with a bug may, and a replica never crashes on
-  // input from outside (DESIGN.md §3). The whole message is dropped before the log changes.
+  // input from outside (docs/design.md §3.7). The whole message is dropped before the log changes.
   const disk = followerDisk([1, 1, 2], 2, 3);
   const committed = soloNode('n2', THREE, {}, disk);
   t.doesNotThrow(() => committed.step(appendEntries('n1', 'n2', { term: 3, prevLogIndex: 2, prevLogTerm: 1, entries: entriesFrom(3, [3, 3]) })));

@@ -1,4 +1,4 @@
-/** A core must never crash on, or be misled by, what peers send (DESIGN.md §2). */
+/** A core must never crash on, or be misled by, what peers send (docs/design.md §2.4). */
 import t from 'tap';
 import { SeededRng } from '../common/rng.js';
 import { isWellFormed } from './message-guard.js';

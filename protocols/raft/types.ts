@@ -1,6 +1,6 @@
 /**
  * The Raft core's vocabulary: log entries, persisted state, messages and the Ready value through
- * which the core hands its effects to the runtime (DESIGN.md §2; the idea is etcd-io/raft's
+ * which the core hands its effects to the runtime (docs/design.md §2.2; the idea is etcd-io/raft's
  * `Ready`). Names follow the Raft paper (Ongaro and Ousterhout, "In Search of an Understandable
  * Consensus Algorithm", 2014, Figure 2) and Ongaro's dissertation ("Consensus: Bridging Theory
  * and Practice", 2014).
