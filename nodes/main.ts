@@ -1,7 +1,8 @@
 /**
  * The replica process: `node --import tsx nodes/main.ts --cluster cluster.json --id n1
  * --data-dir data/raft/n1`
- * (the cluster file's `protocol` chooses the Raft or the Multi-Paxos runtime). Opens LevelDB, starts the peer transport, the protocol runtime
+ * (the cluster file's `protocol` chooses the Raft, Multi-Paxos or PBFT runtime; the harness starts it
+ * from a bundle, harness/cluster/replica-build.ts). Opens LevelDB, starts the peer transport, the protocol runtime
  * and the HTTP API, and stops cleanly on SIGTERM/SIGINT (docs/design.md §3.1, §5.2).
  */
 import { join } from 'node:path';

@@ -4,7 +4,7 @@
  * pairwise MAC keys of the authenticators), Castro and Liskov, TOCS 2002 §3.1.
  *
  * The private keys live in one JSON file, mode 0600, created on the replica's first start by
- * whoever launches it (the cluster script, the harness, or `nodes/main.ts --init-keys`), because
+ * whoever launches it (the cluster script, the harness, or `nodes/pbft/keys-cli.ts`), because
  * the cluster file every replica reads must already hold everybody's public keys.
  *
  * Where the file lives: `<dataRoot>/keys/<id>.json`, beside the replicas' data directories and
