@@ -65,7 +65,7 @@ async function run(cluster: Cluster, line: string, print: (line: string) => void
       const named = id !== undefined && id !== 'learner' ? id : undefined;
       print(`adding ${named ?? 'a replica'}${learner ? ' as a learner' : ''}: it starts, catches up, then joins...`);
       const r = await cluster.addReplica({ ...(named === undefined ? {} : { id: named }), learner });
-      return print(`added ${r.id} (${learner ? 'learner' : 'voter'}) http ${r.httpUrl} peer 127.0.0.1:${r.peerPort}`);
+      return print(`added ${r.id} (${learner ? 'learner' : 'voter'}) http ${r.httpUrl} peer ${r.host}:${r.peerPort}`);
     }
     case 'remove':
       await cluster.removeReplica(needId());

@@ -7,10 +7,16 @@
  * `--no-dashboard`); with it, replica links go through the fault proxy and replicas run `--debug-api`.
  * `--lazyfs` puts every replica's data directory on a power-loss filesystem of its own
  * (harness/lazyfs; root and FUSE), for the console's `power-off` and the dashboard's power buttons.
+ * `--hosts netns` puts every replica in its own network namespace with its own address on a bridge
+ * of the run (harness/hosts; root, iproute2, iptables): the dashboard's link buttons then cut links
+ * with iptables in the namespaces, and clients reach the replicas at their own addresses.
  */
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
-import { Cluster, repoRoot, type ClusterOptions } from '../harness/cluster/cluster.js';
+import { Cluster, hostsModes, repoRoot, type ClusterOptions, type HostsMode } from '../harness/cluster/cluster.js';
+import type { LinkControl } from '../harness/dashboard/cluster-actions.js';
+import { createNetnsCluster } from '../harness/dashboard/netns-cluster.js';
+import { netnsMissing } from '../harness/hosts/host-tools.js';
 import { protocols, type Protocol } from '../nodes/config.js';
 import { makePrettyPrinter } from './pretty-log.js';
 import { startConsole } from './cluster-console.js';
@@ -34,6 +40,8 @@ const { values } = parseArgs({
     byzantine: { type: 'string' },
     /** Every replica's data directory on its own power-loss filesystem (harness/lazyfs). */
     lazyfs: { type: 'boolean', default: false },
+    /** loopback (default) or netns: every replica in its own network namespace (harness/hosts). */
+    hosts: { type: 'string', default: 'loopback' },
   },
 });
 
@@ -53,6 +61,15 @@ if (protocol === 'pbft' && nodes < 4) {
   console.error('pbft needs --nodes 4 or more (n >= 3f + 1; --nodes 7 tolerates f = 2)');
   process.exit(64);
 }
+const hosts = values.hosts as HostsMode;
+if (!hostsModes.includes(hosts)) {
+  console.error(`--hosts must be one of ${hostsModes.join(', ')}, not ${values.hosts}`);
+  process.exit(64);
+}
+if (hosts === 'netns' && netnsMissing() !== null) {
+  console.error(netnsMissing());
+  process.exit(3);
+}
 const byzantine = parseByzantine(values.byzantine);
 const dataRoot = values.data ?? join(repoRoot, 'data', protocol);
 const pretty = makePrettyPrinter(process.stdout.isTTY === true);
@@ -71,8 +88,11 @@ const clusterOptions: ClusterOptions = {
   onLog: (id, line) => console.log(print(id, line)),
   onExit: (id, code, signal) => stopping || console.log(`[${id}] process exited (${signal ?? `code ${code}`}); type "restart ${id}" to start it again`),
 };
-const proxied = withDashboard ? await createProxiedCluster(clusterOptions).catch(cannotCreate) : null;
-const cluster = proxied?.cluster ?? (await Cluster.create(clusterOptions).catch(cannotCreate));
+// Who cuts links for the dashboard: iptables in the namespaces (netns), or the fault proxy.
+const netns = hosts === 'netns' ? await createNetnsCluster(clusterOptions).catch(cannotCreate) : null;
+const proxied = withDashboard && netns === null ? await createProxiedCluster(clusterOptions).catch(cannotCreate) : null;
+const cluster = netns?.cluster ?? proxied?.cluster ?? (await Cluster.create(clusterOptions).catch(cannotCreate));
+const links: LinkControl | null = netns?.partitions ?? proxied?.proxy ?? null;
 let dashboard: Awaited<ReturnType<typeof startDashboard>> | null = null;
 
 let stopping = false;
@@ -81,7 +101,7 @@ async function shutdown(code: number): Promise<void> {
   stopping = true;
   console.log('\nstopping every replica...');
   await dashboard?.close().catch(() => undefined);
-  await cluster.stopAll({ graceful: true });
+  await cluster.stopAll({ graceful: true }); // also removes the namespaces, bridge and rules (netns)
   await proxied?.proxy.close().catch(() => undefined);
   process.exit(code);
 }
@@ -95,17 +115,19 @@ try {
   await shutdown(1);
 }
 console.log(`\n${protocol} cluster of ${nodes} replicas, data in ${dataRoot}${values.fresh ? ' (fresh)' : ''}`);
+if (netns !== null) console.log(`  each replica in its own network namespace on ${netns.hostsLabel.replace('netns ', '')} (bridge ${cluster.netns!.names.bridge}, namespaces ${cluster.netns!.namespace('n1').replace(/n1$/, '<id>')})`);
 if (cluster.powerLossEnabled) console.log(`  each replica on its own power-loss filesystem: ${join(dataRoot, 'lazyfs', '<id>')} ("power-off n1", "power-off all")`);
 for (const r of cluster.replicas) {
-  console.log(`  ${r.id}  http ${r.httpUrl}   peer 127.0.0.1:${r.peerPort}   pid ${r.process?.pid}`);
+  console.log(`  ${r.id}  http ${r.httpUrl}   peer ${r.host}:${r.peerPort}   pid ${r.process?.pid}`);
 }
-if (proxied !== null) {
+if (withDashboard && links !== null) {
   const port = Number(values['dashboard-port'] ?? basePort);
-  dashboard = await startDashboard({ protocol, cluster, proxy: proxied.proxy, storeDir: join(repoRoot, 'store'), port }).catch((err: Error) => {
+  const hostsLabel = netns?.hostsLabel ?? 'loopback';
+  dashboard = await startDashboard({ protocol, cluster, proxy: links, hosts: hostsLabel, storeDir: join(repoRoot, 'store'), port }).catch((err: Error) => {
     console.error(`  dashboard failed to start on port ${port}: ${err.message} (try --dashboard-port)`);
     return null;
   });
-  if (dashboard !== null) console.log(`  dashboard ${dashboard.url}   (replica links go through the fault proxy)`);
+  if (dashboard !== null) console.log(`  dashboard ${dashboard.url}   (${netns === null ? 'replica links go through the fault proxy' : 'links are cut by iptables in the namespaces'})`);
 }
 const leader = await cluster.waitForLeader(30_000).catch(() => null);
 console.log(leader === null ? '  no leader yet' : `  ${protocol === 'pbft' ? 'primary' : 'leader'}: ${leader}`);
@@ -115,7 +137,7 @@ console.log(`  curl ${cluster.replicas.at(-1)!.httpUrl}/kv/greeting\n  curl ${cl
 for (const id of values.add?.split(',').filter((x) => x !== '') ?? []) {
   console.log(`adding ${id}: it starts with an empty log, catches up as a learner, then becomes a voter...`);
   const added = await cluster.addReplica({ id }).catch((err: Error) => console.error(`  could not add ${id}: ${err.message}`));
-  if (added) console.log(`  ${added.id}  http ${added.httpUrl}   peer 127.0.0.1:${added.peerPort}   pid ${added.process?.pid}   (now a voter)`);
+  if (added) console.log(`  ${added.id}  http ${added.httpUrl}   peer ${added.host}:${added.peerPort}   pid ${added.process?.pid}   (now a voter)`);
 }
 startConsole(cluster, (line) => console.log(line));
 

@@ -7,7 +7,9 @@
 import { parseArgs } from 'node:util';
 import { protocols, type Protocol } from '../../nodes/config.js';
 import { faketimeMissing } from '../clock/faketime-lib.js';
+import { hostsModes, type HostsMode } from '../cluster/cluster.js';
 import { killAllNow } from '../cluster/process-registry.js';
+import { netnsMissing, NetnsUnavailable } from '../hosts/host-tools.js';
 import { LazyFsUnavailable } from '../lazyfs/build.js';
 import { faultNames } from '../nemesis/fault-kinds.js';
 import { readConsistencies, type ReadConsistency } from '../workload/kv-op.js';
@@ -38,6 +40,11 @@ const usage = `usage: npm run chaos -- [options]
                               of the linearizability check, see harness/README.md)
   --client-failover           a client leaves a replica after a timeout, a refused connection or
                               503 and pins another (as etcd's client does)
+  --hosts loopback|netns      loopback (default): every replica on 127.0.0.1, links through the fault
+                              proxy; netns: every replica in its own network namespace on a bridge of
+                              the run, partitions by iptables in the kernel (DROP or REJECT, a third
+                              of them one-way); needs root and Debian's iproute2 and iptables; the
+                              delay nemesis needs the proxy (no tc netem on this kernel)
   --out DIR                   where runs are stored (default store)
   --election-timeout-ticks N, --tick-ms N   Raft tuning (defaults from nodes/config.ts)`;
 
@@ -63,6 +70,7 @@ function parse(argv: string[]): ChaosOptions {
       'unsafe-no-fsync': { type: 'boolean', default: false },
       'read-consistency': { type: 'string', default: 'linearizable' },
       'client-failover': { type: 'boolean', default: false },
+      hosts: { type: 'string', default: 'loopback' },
       out: { type: 'string', default: 'store' },
       'election-timeout-ticks': { type: 'string' },
       'tick-ms': { type: 'string' },
@@ -88,6 +96,9 @@ function parse(argv: string[]): ChaosOptions {
   const readConsistency = values['read-consistency'] as ReadConsistency;
   if (!readConsistencies.includes(readConsistency)) throw new UsageError(`--read-consistency must be one of ${readConsistencies.join(', ')}, not ${values['read-consistency']}`);
   if (readConsistency === 'lease' && protocol !== 'raft') throw new UsageError(`--read-consistency lease needs --protocol raft (${protocol} has no lease reads)`);
+  const hosts = values.hosts as HostsMode;
+  if (!hostsModes.includes(hosts)) throw new UsageError(`--hosts must be one of ${hostsModes.join(', ')}, not ${values.hosts}`);
+  if (hosts === 'netns' && nemesis.includes('delay')) throw new UsageError('--nemesis delay needs --hosts loopback: delay and jitter are the fault proxy\'s (this kernel has no tc netem)');
   const tuning: ChaosOptions['tuning'] = {};
   if (values['election-timeout-ticks'] !== undefined) tuning.electionTimeoutTicks = num('election-timeout-ticks', values['election-timeout-ticks'], 10, 2);
   if (values['tick-ms'] !== undefined) tuning.tickMs = num('tick-ms', values['tick-ms'], 50, 1);
@@ -111,6 +122,7 @@ function parse(argv: string[]): ChaosOptions {
     unsafeNoFsync: values['unsafe-no-fsync'],
     readConsistency,
     clientFailover: values['client-failover'],
+    hosts,
     out: values.out,
     ...(Object.keys(tuning).length > 0 ? { tuning } : {}),
   };
@@ -129,6 +141,11 @@ async function main(): Promise<number> {
   const noClocks = options.nemesis.includes('clock') ? faketimeMissing() : null;
   if (noClocks !== null) {
     console.error(`--nemesis clock runs the replicas under libfaketime: ${noClocks}`);
+    return 3;
+  }
+  const noNetns = options.hosts === 'netns' ? netnsMissing() : null;
+  if (noNetns !== null) {
+    console.error(noNetns);
     return 3;
   }
   const controller = new AbortController();
@@ -161,7 +178,7 @@ main().then(
     setTimeout(() => process.exit(code), 200).unref();
   },
   (err: unknown) => {
-    console.error(err instanceof LazyFsUnavailable ? err.message : err); // what to install, no stack
+    console.error(err instanceof LazyFsUnavailable || err instanceof NetnsUnavailable ? err.message : err); // what to install, no stack
     killAllNow();
     process.exit(3);
   },

@@ -89,6 +89,7 @@ function header(r: ResultsFile): string {
     o.allowMajorityDown ? '--allow-majority-down' : '',
     o.readConsistency !== 'linearizable' ? `--read-consistency ${o.readConsistency}` : '',
     o.clientFailover ? '--client-failover' : '',
+    (o.hosts ?? 'loopback') !== 'loopback' ? `--hosts ${o.hosts}` : '',
   ]
     .filter((x) => x !== '')
     .join(' ');
@@ -100,9 +101,18 @@ function header(r: ResultsFile): string {
 <tr><th>linearizability</th><td class="${lin.valid === true ? 'valid' : lin.valid === false ? 'invalid' : 'unknown'}">${linText}</td><th>checker</th><td>${lin.valid === 'skipped' ? '' : `${lin.stats.ops} ops, ${lin.stats.keys} keys, ${lin.stats.statesExplored} states, ${lin.stats.elapsedMs.toFixed(0)} ms`}</td></tr>
 <tr><th>no lost writes</th><td class="${r.lostWrites.valid ? 'valid' : 'invalid'}">${r.lostWrites.valid ? 'valid' : 'INVALID'}</td><th>acknowledged writes</th><td>${r.lostWrites.acknowledgedWrites}</td></tr>
 <tr><th>operations</th><td>${w.invoked}: ${w.ok} ok, ${w.fail} fail, ${w.info} info</td><th>processes</th><td>${w.processes} (a process retires after an info)</td></tr>
+<tr><th>hosts</th><td colspan="3">${hostsText(r)}</td></tr>
 <tr><th>faults</th><td colspan="3">${r.periods.length} run (${r.schedule.faults.length} planned)</td></tr>${r.powerLoss === undefined ? '' : `
 <tr><th>power loss</th><td colspan="3">${esc(describePowerLosses(r.powerLoss).replace(/^power loss: /, ''))}</td></tr>`}
 </table>`;
+}
+
+/** Which hosts mode the run used (runs stored before it was recorded ran on loopback). */
+function hostsText(r: ResultsFile): string {
+  const n = r.network ?? { hosts: 'loopback', partitionsBy: 'proxy' };
+  if (n.hosts === 'loopback') return 'loopback: every replica on 127.0.0.1; partitions, delays and slow links by the fault proxy';
+  const addrs = Object.entries(n.replicas ?? {}).map(([id, x]) => `${id} ${x.address}`).join(', ');
+  return `netns: every replica in its own network namespace on ${esc(n.subnet ?? '')} (bridge ${esc(n.bridge ?? '')}; ${esc(addrs)}); partitions by iptables in the namespaces (DROP or REJECT, some one-way)`;
 }
 
 function legend(): string {
@@ -351,7 +361,7 @@ function nemesisSection(r: ResultsFile, entries: readonly HistoryEntry[]): strin
   return `<h2>Nemesis</h2>
 <details open><summary>Events in the history (process "nemesis")</summary><table><tr><th>time</th><th>f</th><th>value</th></tr>${rows}</table></details>
 <details><summary>Planned schedule (seed ${r.schedule.seed}; times from the workload start at ${sec(r.runStartMs)})</summary><table><tr><th>id</th><th>at</th><th>for</th><th>fault</th><th>targets</th><th>params</th></tr>${planned}</table></details>
-<details><summary>Link changes at the fault proxy</summary><table><tr><th>time</th><th>change</th><th>links</th></tr>${links}</table></details>`;
+<details><summary>Link changes ${(r.network?.partitionsBy ?? 'proxy') === 'kernel' ? 'made by iptables in the namespaces' : 'at the fault proxy'}</summary><table><tr><th>time</th><th>change</th><th>links</th></tr>${links}</table></details>`;
 }
 
 function page(title: string, body: string): string {

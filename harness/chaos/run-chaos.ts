@@ -12,7 +12,8 @@ import { SeededRng } from '../../protocols/common/rng.js';
 import type { PaxosTuning, Protocol, RaftTuning } from '../../nodes/config.js';
 import { checkHistory, type CheckResult } from '../checker/check-history.js';
 import { ReplicaClocks } from '../clock/replica-clocks.js';
-import { Cluster, type ClusterOptions } from '../cluster/cluster.js';
+import { Cluster, type ClusterOptions, type HostsMode } from '../cluster/cluster.js';
+import { KernelPartitions } from '../hosts/kernel-partitions.js';
 import { needsPowerLossFs } from '../nemesis/power-loss-faults.js'; // also registers power-loss, power-loss-all
 import { NemesisRunner } from '../nemesis/run-schedule.js';
 import { planSchedule, type Schedule } from '../nemesis/schedule.js';
@@ -50,6 +51,11 @@ export interface ChaosOptions {
   readConsistency: ReadConsistency;
   /** Clients that leave a replica after a timeout, refused connection or 503 (workload/endpoint-picker.ts). */
   clientFailover: boolean;
+  /**
+   * `loopback`: every replica on 127.0.0.1, links through the fault proxy. `netns`: every replica
+   * in its own network namespace (harness/hosts), partitions made by iptables in the kernel.
+   */
+  hosts: HostsMode;
   out: string;
   tuning?: Partial<RaftTuning>;
   /** Progress lines; nothing when absent. */
@@ -76,6 +82,7 @@ export const defaultChaosOptions: ChaosOptions = {
   allowMajorityDown: false,
   readConsistency: 'linearizable',
   clientFailover: false,
+  hosts: 'loopback',
   out: 'store',
 };
 
@@ -97,6 +104,8 @@ export interface ResultsFile {
   schedule: Schedule;
   periods: Array<{ id: number; fault: string; targets: string[]; startMs: number; endMs: number | null; detail: Record<string, unknown> }>;
   linkEvents: FaultProxy['events'];
+  /** Where the replicas ran: the hosts mode, and in `netns` mode the run's subnet and bridge. */
+  network: NetworkSummary;
   runStartMs: number;
   healMs: number | null;
   endMs: number;
@@ -111,6 +120,16 @@ export interface ResultsFile {
   healthySide: HealthySideResult;
   /** With `--read-consistency stale` only (stale-reads.ts). */
   staleReads?: StaleReadsResult;
+}
+
+export interface NetworkSummary {
+  hosts: HostsMode;
+  /** Who made the partitions: the fault proxy (user space) or iptables in the replicas' namespaces. */
+  partitionsBy: 'proxy' | 'kernel';
+  subnet?: string;
+  bridge?: string;
+  /** Each replica's address and namespace (`netns`). */
+  replicas?: Record<string, { address: string; namespace: string }>;
 }
 
 export async function runChaos(partial: Partial<ChaosOptions>): Promise<ChaosResult> {
@@ -138,6 +157,8 @@ export async function runChaos(partial: Partial<ChaosOptions>): Promise<ChaosRes
   recorder.streamTo(join(dir, 'history.jsonl'));
 
   let proxy: FaultProxy | null = null;
+  let kernel: KernelPartitions | null = null;
+  let network: NetworkSummary = { hosts: o.hosts, partitionsBy: o.hosts === 'netns' ? 'kernel' : 'proxy' };
   let cluster: Cluster | null = null;
   let workload: Workload | null = null;
   let runner: NemesisRunner | null = null;
@@ -149,7 +170,10 @@ export async function runChaos(partial: Partial<ChaosOptions>): Promise<ChaosRes
   const aborted = () => o.signal?.aborted === true;
   try {
     log(`chaos: ${o.protocol}, ${o.nodes} nodes, nemesis ${o.nemesis.join(',') || 'none'}, ${o.timeS} s, seed ${o.seed}; ${schedule.faults.length} faults planned`);
-    proxy = await FaultProxy.start({ ids, rng: rng.fork(), clockMs: () => recorder.nowMs() });
+    // The proxy's rng is forked either way, so that a seed's workload is the same in both modes.
+    const proxyRng = rng.fork();
+    const netns = o.hosts === 'netns';
+    if (!netns) proxy = await FaultProxy.start({ ids, rng: proxyRng, clockMs: () => recorder.nowMs() });
     const replicaArgs = [...(o.unsafeLocalReads ? ['--unsafe-local-reads'] : []), ...(o.unsafeNoFsync ? ['--unsafe-no-fsync'] : [])];
     // The clock nemesis: every replica under libfaketime, its clock file in the run's directory.
     if (o.nemesis.includes('clock')) clocks = await ReplicaClocks.create(join(dir, 'clocks'), ids);
@@ -157,7 +181,7 @@ export async function runChaos(partial: Partial<ChaosOptions>): Promise<ChaosRes
       protocol: o.protocol,
       nodes: o.nodes,
       logLevel: 'warn',
-      dial: proxy.dial,
+      ...(proxy === null ? { hosts: 'netns' as const } : { dial: proxy.dial }),
       logDir: dir,
       replicaArgs,
       ...(clocks === null ? {} : { clocks }),
@@ -166,7 +190,19 @@ export async function runChaos(partial: Partial<ChaosOptions>): Promise<ChaosRes
       ...(needsPowerLossFs(o.nemesis) ? { lazyfs: true } : {}),
     });
     const c = cluster;
-    for (const r of c.replicas) proxy.setTarget(r.id, { host: '127.0.0.1', port: r.peerPort });
+    for (const r of c.replicas) proxy?.setTarget(r.id, { host: r.host, port: r.peerPort });
+    if (c.netns !== null) {
+      const hosts = c.netns;
+      // A cut link stops what `from` sends to both ports `to` listens on (partition-rules.ts).
+      kernel = new KernelPartitions({ hosts, targets: () => c.replicas.map((r) => ({ id: r.id, ports: [r.peerPort, r.httpPort] })), clockMs: () => recorder.nowMs() });
+      network = {
+        ...network,
+        subnet: hosts.subnet.cidr,
+        bridge: hosts.names.bridge,
+        replicas: Object.fromEntries(c.replicas.map((r) => [r.id, { address: r.host, namespace: hosts.namespace(r.id) }])),
+      };
+      log(`hosts: netns, subnet ${hosts.subnet.cidr} on bridge ${hosts.names.bridge}; partitions by iptables in each namespace`);
+    }
     // Cluster.create + restart of every (stopped) replica = Cluster.start, with the proxy's
     // targets set in between.
     await Promise.all(c.replicas.map((r) => c.restart(r.id)));
@@ -191,7 +227,8 @@ export async function runChaos(partial: Partial<ChaosOptions>): Promise<ChaosRes
       {
         ids,
         cluster: c,
-        proxy,
+        ...(proxy === null ? {} : { proxy }),
+        ...(kernel === null ? {} : { kernel }),
         rng: rng.fork(),
         findLeader: () => c.waitForLeader(1000).catch(() => null),
         ...(clocks === null ? {} : { clocks }),
@@ -260,7 +297,8 @@ export async function runChaos(partial: Partial<ChaosOptions>): Promise<ChaosRes
     durationMs: endMs,
     schedule,
     periods,
-    linkEvents: proxy?.events ?? [],
+    linkEvents: kernel?.events ?? proxy?.events ?? [],
+    network,
     runStartMs,
     healMs,
     endMs,
@@ -295,6 +333,7 @@ function summarize(r: ResultsFile): string {
   const lin = r.linearizability;
   const w = r.workload;
   lines.push(`operations: ${w.invoked} (${w.ok} ok, ${w.fail} fail, ${w.info} info) by ${w.processes} processes`);
+  lines.push(`hosts: ${r.network.hosts}${r.network.subnet === undefined ? '' : ` (${r.network.subnet}, bridge ${r.network.bridge})`}; partitions by the ${r.network.partitionsBy === 'kernel' ? 'kernel (iptables)' : 'fault proxy'}`);
   lines.push(`faults: ${r.periods.map((p) => `${p.fault}(${p.targets.join(',')})`).join(' ') || 'none'}`);
   if (r.powerLoss !== undefined) lines.push(describePowerLosses(r.powerLoss));
   if (lin.valid === 'skipped') lines.push(`linearizability: not checked (${lin.reason})`);

@@ -16,6 +16,7 @@ import { track } from './process-registry.js';
 import { ReplicaDisks } from './replica-disks.js';
 import { replicaNodeArgs } from './replica-build.js';
 import type { PowerLossResult } from '../lazyfs/lazyfs.js';
+import { NetnsHosts } from '../hosts/netns-hosts.js';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -23,6 +24,8 @@ export type ReplicaState = 'starting' | 'up' | 'paused' | 'killed' | 'stopped';
 
 export interface Replica {
   id: string;
+  /** The address it listens on: 127.0.0.1, or its own namespace's address (`hosts: 'netns'`). */
+  host: string;
   httpUrl: string;
   httpPort: number;
   peerPort: number;
@@ -79,7 +82,17 @@ export interface ClusterOptions {
    * each replica's clock while it runs (harness/clock/replica-clocks.ts, the `clock` nemesis).
    */
   clocks?: { launchEnv(id: string, base: NodeJS.ProcessEnv): NodeJS.ProcessEnv; exited(pid: number): void };
+  /**
+   * `loopback` (the default): every replica on 127.0.0.1. `netns`: every replica in a network
+   * namespace of its own with its own address on a bridge of this run (harness/hosts), reached
+   * from the host side; partitions can then be made by the kernel (KernelPartitions). Needs root,
+   * iproute2 and iptables; throws NetnsUnavailable (what is missing) without them.
+   */
+  hosts?: HostsMode;
 }
+
+export const hostsModes = ['loopback', 'netns'] as const;
+export type HostsMode = (typeof hostsModes)[number];
 
 /**
  * Starts and controls a local cluster of real replica processes (docs/design.md §5.3): the library the
@@ -98,7 +111,19 @@ export class Cluster {
     private readonly ownsDataRoot: boolean,
     /** The replicas' power-loss filesystems (`lazyfs`), or null. */
     readonly disks: ReplicaDisks | null = null,
+    /** The replicas' network namespaces and bridge (`hosts: 'netns'`), or null. */
+    readonly netns: NetnsHosts | null = null,
   ) {}
+
+  /** Which hosts mode the replicas run in. */
+  get hostsMode(): HostsMode {
+    return this.netns === null ? 'loopback' : 'netns';
+  }
+
+  /** The address replica `id` listens on (and is dialed at). */
+  hostOf(id: string): string {
+    return this.netns?.address(id) ?? '127.0.0.1';
+  }
 
   static async start(options: ClusterOptions): Promise<Cluster> {
     const cluster = await Cluster.create(options);
@@ -123,15 +148,22 @@ export class Cluster {
     if (options.fresh === true && !ownsDataRoot) await rm(dataRoot, { recursive: true, force: true });
     await mkdir(dataRoot, { recursive: true });
     const n = options.nodes;
+    const netns = await makeHosts(options, n).catch(async (err: unknown) => {
+      await disks?.unmountAll();
+      if (ownsDataRoot) await rm(dataRoot, { recursive: true, force: true });
+      throw err;
+    });
+    const hostOf = (id: string) => netns?.address(id) ?? '127.0.0.1';
     const ports =
       options.basePort === undefined
         ? await freePorts(2 * n)
         : [...Array.from({ length: n }, (_, i) => options.basePort! + 1 + i), ...Array.from({ length: n }, (_, i) => options.basePort! + 101 + i)];
     const replicas: Replica[] = Array.from({ length: n }, (_, i) => ({
       id: `n${i + 1}`,
+      host: hostOf(`n${i + 1}`),
       httpPort: ports[i]!,
       peerPort: ports[n + i]!,
-      httpUrl: `http://127.0.0.1:${ports[i]!}`,
+      httpUrl: `http://${hostOf(`n${i + 1}`)}:${ports[i]!}`,
       dataDir: disks?.dataDir(`n${i + 1}`) ?? join(dataRoot, `n${i + 1}`),
       state: 'stopped',
       process: null,
@@ -152,11 +184,12 @@ export class Cluster {
     if (disks !== null) {
       await Promise.all(replicas.map((r) => disks.mount(r.id))).catch(async (err: unknown) => {
         await disks.unmountAll();
+        await netns?.destroy();
         if (ownsDataRoot) await rm(dataRoot, { recursive: true, force: true });
         throw err;
       });
     }
-    return new Cluster(options, replicas, clusterFilePath, dataRoot, ownsDataRoot, disks);
+    return new Cluster(options, replicas, clusterFilePath, dataRoot, ownsDataRoot, disks, netns);
   }
 
   replica(id: string): Replica {
@@ -208,6 +241,7 @@ export class Cluster {
     );
     for (const log of this.logs.values()) log.end();
     await this.disks?.unmountAll();
+    await this.netns?.destroy();
     if (this.ownsDataRoot) await rm(this.dataRoot, { recursive: true, force: true });
   }
 
@@ -256,18 +290,21 @@ export class Cluster {
     const [httpPort, peerPort] =
       this.options.basePort === undefined ? await freePorts(2) : [this.options.basePort + k, this.options.basePort + 100 + k];
     this.removed.splice(0, this.removed.length, ...this.removed.filter((x) => x.id !== `n${k}`));
+    await this.netns?.addHost(`n${k}`);
+    const host = this.hostOf(`n${k}`);
     const r: Replica = {
       id: `n${k}`,
+      host,
       httpPort: httpPort!,
       peerPort: peerPort!,
-      httpUrl: `http://127.0.0.1:${httpPort!}`,
+      httpUrl: `http://${host}:${httpPort!}`,
       dataDir: this.disks?.dataDir(`n${k}`) ?? join(this.dataRoot, `n${k}`),
       state: 'stopped',
       process: null,
     };
     // An existing data directory is kept: a replica added again under its old id must come back
     // with its votes (a wiped voter could vote twice in one term; protocols/raft/README.md).
-    await this.options.links?.addNode(r.id, { host: '127.0.0.1', port: r.peerPort });
+    await this.options.links?.addNode(r.id, { host: r.host, port: r.peerPort });
     try {
       await this.addToClusterFile(r);
       await this.routeToNewReplica(r);
@@ -279,7 +316,7 @@ export class Cluster {
     await this.launch(r);
     await this.waitServing([r]);
     const urls = this.replicas.filter((x) => x.state === 'up' && x.id !== r.id).map((x) => x.httpUrl);
-    await addMember(urls, { id: r.id, host: '127.0.0.1', httpPort: r.httpPort, peerPort: r.peerPort }, opts.learner ?? false, opts.timeoutMs);
+    await addMember(urls, { id: r.id, host: r.host, httpPort: r.httpPort, peerPort: r.peerPort }, opts.learner ?? false, opts.timeoutMs);
     return r;
   }
 
@@ -302,7 +339,7 @@ export class Cluster {
     const file = JSON.parse(await readFile(this.clusterFilePath, 'utf8')) as ClusterFile;
     file.voters ??= file.nodes.map((n) => n.id);
     file.nodes = file.nodes.filter((n) => n.id !== r.id);
-    file.nodes.push({ id: r.id, host: '127.0.0.1', httpPort: r.httpPort, peerPort: r.peerPort });
+    file.nodes.push({ id: r.id, host: r.host, httpPort: r.httpPort, peerPort: r.peerPort });
     // Every replica started from now on (the new one, a restarted old one) dials through the proxy.
     for (const spec of file.nodes) withDial(spec, file.nodes.map((x) => x.id), this.options);
     await writeFile(this.clusterFilePath, JSON.stringify(file, null, 2));
@@ -395,7 +432,9 @@ export class Cluster {
       ...(this.options.replicaArgs ?? []),
     ];
     const env = this.options.clocks?.launchEnv(r.id, process.env) ?? process.env;
-    const child = spawn(process.execPath, args, { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    // In its own namespace: ip netns exec <ns> env <the clock's variables> node ... (netns-hosts.ts).
+    const cmd = this.netns === null ? { command: process.execPath, args } : this.netns.command(r.id, process.execPath, args, addedEnv(process.env, env));
+    const child = spawn(cmd.command, cmd.args, { cwd: repoRoot, env: this.netns === null ? env : process.env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     track(child);
     r.process = child;
     r.state = 'starting';
@@ -459,8 +498,21 @@ async function prepareDisks(dataRoot: string, options: ClusterOptions): Promise<
   return ReplicaDisks.prepare(dataRoot, { ...(maxDirtyBytes === undefined ? {} : { maxDirtyBytes }), onLog: (id, line) => onLog(id, `lazyfs: ${line}`) });
 }
 
+/** `hosts: 'netns'`: a namespace per replica on a bridge of the run (harness/hosts). */
+async function makeHosts(options: ClusterOptions, n: number): Promise<NetnsHosts | null> {
+  if ((options.hosts ?? 'loopback') === 'loopback') return null;
+  return NetnsHosts.create(Array.from({ length: n }, (_, i) => `n${i + 1}`));
+}
+
+/** The variables `env` sets or changes relative to `base` (what env(1) must set in a namespace). */
+function addedEnv(base: NodeJS.ProcessEnv, env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && base[k] !== v) out[k] = v;
+  return out;
+}
+
 function nodeSpec(r: Replica, all: Replica[], options: ClusterOptions): NodeSpec {
-  const spec: NodeSpec = { id: r.id, host: '127.0.0.1', httpPort: r.httpPort, peerPort: r.peerPort };
+  const spec: NodeSpec = { id: r.id, host: r.host, httpPort: r.httpPort, peerPort: r.peerPort };
   return withDial(spec, all.map((x) => x.id), options);
 }
 

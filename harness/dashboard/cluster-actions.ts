@@ -1,12 +1,14 @@
 /**
  * What the dashboard's buttons do, through the harness: replica faults with Cluster (kill,
  * restart, restart wiped, pause, resume, and on power-loss filesystems power off one replica or
- * the whole cluster) and network faults with the FaultProxy (one link, a named split, heal
- * everything).
+ * the whole cluster) and network faults with the FaultProxy or, when the replicas have their
+ * own network namespaces (`--hosts netns`), iptables in the kernel (harness/hosts/
+ * kernel-partitions.ts): one link, a named split, heal everything.
  */
 import type { Cluster } from '../cluster/cluster.js';
 import { describePowerLoss } from '../lazyfs/lazyfs.js';
-import type { FaultProxy } from '../proxy/fault-proxy.js';
+import type { LinkMode } from '../proxy/link-proxy.js';
+import type { PartitionShape } from '../proxy/partition-shapes.js';
 import type { LinkView } from './dashboard-types.js';
 
 export const replicaActions = ['kill', 'restart', 'wipe', 'pause', 'resume', 'power-off'] as const;
@@ -20,7 +22,19 @@ export type ControlledCluster = Pick<Cluster, 'replicas' | 'kill' | 'restart' | 
 
 /** Why the power buttons are disabled without power-loss filesystems (also their tooltip). */
 export const NO_POWER_LOSS = 'power off needs the replicas on power-loss filesystems: start the cluster with --lazyfs (root and FUSE)';
-export type LinkControl = Pick<FaultProxy, 'ids' | 'link' | 'setMode' | 'isolate' | 'split' | 'healPartitions'>;
+/** What the link buttons need: the FaultProxy has it, and so has KernelPartitions (whose changes are async). */
+export interface LinkControl extends LinkModes {
+  setMode(links: ReadonlyArray<readonly [string, string]>, mode: LinkMode): void | Promise<void>;
+  isolate(node: string): PartitionShape | Promise<PartitionShape>;
+  split(parts: readonly (readonly string[])[]): PartitionShape | Promise<PartitionShape>;
+  healPartitions(): void | Promise<void>;
+}
+
+/** Who the links are between, and each directed link's mode. */
+export interface LinkModes {
+  readonly ids: readonly string[];
+  link(from: string, to: string): { mode: LinkMode };
+}
 
 export class ActionError extends Error {}
 
@@ -59,30 +73,30 @@ export async function powerFailureAction(cluster: ControlledCluster): Promise<st
 }
 
 /** Cut (blackhole) or heal both directions of the link a–b. */
-export function linkAction(proxy: LinkControl, a: string, b: string, action: 'partition' | 'heal'): string {
+export async function linkAction(proxy: LinkControl, a: string, b: string, action: 'partition' | 'heal'): Promise<string> {
   if (a === b || !proxy.ids.includes(a) || !proxy.ids.includes(b)) throw new ActionError(`no link ${a}–${b}`);
-  proxy.setMode([[a, b], [b, a]], action === 'partition' ? 'blackhole' : 'pass');
+  await proxy.setMode([[a, b], [b, a]], action === 'partition' ? 'blackhole' : 'pass');
   return action === 'partition' ? `cut ${a}–${b}` : `healed ${a}–${b}`;
 }
 
-export function splitAction(proxy: LinkControl, split: SplitName, leader: string | null): string {
+export async function splitAction(proxy: LinkControl, split: SplitName, leader: string | null): Promise<string> {
   switch (split) {
     case 'isolate-leader': {
       if (leader === null) throw new ActionError('no leader to isolate right now');
-      return `isolated ${proxy.isolate(leader).description}`;
+      return `isolated ${(await proxy.isolate(leader)).description}`;
     }
     case 'halves': {
       const half = Math.ceil(proxy.ids.length / 2);
-      return `split ${proxy.split([proxy.ids.slice(0, half), proxy.ids.slice(half)]).description}`;
+      return `split ${(await proxy.split([proxy.ids.slice(0, half), proxy.ids.slice(half)])).description}`;
     }
     case 'heal-all':
-      proxy.healPartitions();
+      await proxy.healPartitions();
       return 'healed every link';
   }
 }
 
 /** Every undirected link with the mode of each direction. */
-export function linkViews(proxy: Pick<FaultProxy, 'ids' | 'link'>): LinkView[] {
+export function linkViews(proxy: LinkModes): LinkView[] {
   const out: LinkView[] = [];
   for (const a of proxy.ids) {
     for (const b of proxy.ids) {

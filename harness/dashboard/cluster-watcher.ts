@@ -4,7 +4,7 @@
  * hands all of it to `onUpdate` (the server pushes it to browsers).
  */
 import type { Cluster } from '../cluster/cluster.js';
-import type { FaultProxy } from '../proxy/fault-proxy.js';
+import type { LinkModes } from './cluster-actions.js';
 import { linkViews } from './cluster-actions.js';
 import type { DashboardSnapshot, FlowMessage, LoadView, ReplicaView, TimelineEvent, TimelineKind } from './dashboard-types.js';
 import { agreedLeader, detectEvents } from './event-detector.js';
@@ -19,7 +19,9 @@ export interface WatchUpdate {
 export interface WatcherOptions {
   protocol: string;
   cluster: Pick<Cluster, 'replicas'> & Partial<Pick<Cluster, 'powerLossEnabled'>>;
-  proxy: Pick<FaultProxy, 'ids' | 'link'> | null;
+  proxy: LinkModes | null;
+  /** Where the replicas run (DashboardSnapshot.hosts). */
+  hosts?: string;
   load: () => LoadView;
   onUpdate: (update: WatchUpdate) => void;
   pollMs?: number;
@@ -101,6 +103,7 @@ export class ClusterWatcher {
       commitsPerSec,
       load: this.o.load(),
       powerLoss: this.o.cluster.powerLossEnabled === true,
+      hosts: this.o.hosts ?? 'loopback',
     };
   }
 

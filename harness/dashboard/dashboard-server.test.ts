@@ -41,7 +41,7 @@ async function fixture(t: Test, metrics: Record<string, ReplicaMetrics> = {}): P
   const apps = ['n1', 'n2', 'n3'].map((id) => fakeReplica(id, metrics[id]));
   t.teardown(() => Promise.all(apps.map((a) => a.close())));
   const urls = await Promise.all(apps.map((a) => a.listen({ host: '127.0.0.1', port: 0 })));
-  const replicas: Replica[] = urls.map((httpUrl, i) => ({ id: `n${i + 1}`, httpUrl, httpPort: 0, peerPort: 0, dataDir: '', state: 'up', process: null }));
+  const replicas: Replica[] = urls.map((httpUrl, i) => ({ id: `n${i + 1}`, host: '127.0.0.1', httpUrl, httpPort: 0, peerPort: 0, dataDir: '', state: 'up', process: null }));
   const calls: string[] = [];
   const find = (id: string) => replicas.find((r) => r.id === id)!;
   const cluster = {

@@ -27,6 +27,8 @@ export interface DashboardOptions {
   proxy: LinkControl | null;
   /** Where chaos runs are (`store/`). */
   storeDir: string;
+  /** Where the replicas run, shown in the header: "loopback" (default) or e.g. "netns 10.X.Y.0/24". */
+  hosts?: string;
   pollMs?: number;
 }
 
@@ -47,6 +49,7 @@ export async function buildDashboard(o: DashboardOptions): Promise<Dashboard> {
     protocol: o.protocol,
     cluster: o.cluster,
     proxy: o.proxy,
+    ...(o.hosts === undefined ? {} : { hosts: o.hosts }),
     load: () => load.view(),
     onUpdate: (u) => push(hub, u),
     ...(o.pollMs === undefined ? {} : { pollMs: o.pollMs }),
@@ -131,7 +134,7 @@ function registerControls(app: FastifyInstance, o: DashboardOptions, watcher: Cl
     if (!(splitNames as readonly string[]).includes(name)) return fail(reply, 400, `unknown split ${name}`);
     const proxy = o.proxy;
     return act(reply, watcher, async () => {
-      const text = splitAction(proxy, name as SplitName, watcher.latest?.leader ?? null);
+      const text = await splitAction(proxy, name as SplitName, watcher.latest?.leader ?? null);
       watcher.note(name === 'heal-all' ? 'heal' : 'fault', text);
       return text;
     });

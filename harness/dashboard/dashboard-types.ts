@@ -103,4 +103,6 @@ export interface DashboardSnapshot {
   load: LoadView;
   /** Whether the replicas run on power-loss filesystems (--lazyfs): the power buttons work. */
   powerLoss?: boolean;
+  /** Where the replicas run: "loopback", or "netns <subnet>" (each in its own network namespace; links cut by iptables). */
+  hosts?: string;
 }

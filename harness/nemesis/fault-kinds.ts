@@ -7,7 +7,7 @@ import type { Rng } from '../../protocols/common/rng.js';
 import type { ClockControl } from '../clock/replica-clocks.js';
 import type { FaultProxy } from '../proxy/fault-proxy.js';
 import type { LinkMode } from '../proxy/link-proxy.js';
-import { bridge, halves, isolate, ring, shuffle, type PartitionShape } from '../proxy/partition-shapes.js';
+import { bridge, halves, isolate, oneWay, ring, shuffle, type PartitionShape } from '../proxy/partition-shapes.js';
 import { clockFault } from './clock-fault.js';
 
 /** The part of harness/cluster's Cluster the nemesis uses (a fake in tests). */
@@ -23,10 +23,23 @@ export interface ClusterControl {
   powerOffAll?(ids: readonly string[]): Promise<Record<string, unknown>>;
 }
 
+/** Who cuts links: the fault proxy, or the kernel between network namespaces (harness/hosts). */
+export interface PartitionControl {
+  partition(shape: PartitionShape, mode: Exclude<LinkMode, 'pass'>): void | Promise<void>;
+  healPartitions(): void | Promise<void>;
+}
+
 export interface NemesisEnv {
   ids: readonly string[];
   cluster: ClusterControl;
-  proxy: FaultProxy;
+  /** The fault proxy on every link; absent when replicas run in their own namespaces (`--hosts netns`). */
+  proxy?: FaultProxy;
+  /**
+   * Where partitions are made when not at the proxy: iptables rules in the replicas' namespaces
+   * (harness/hosts/kernel-partitions.ts). There a third of the partitions are one-way, chosen
+   * when each starts from `rng` (so the seed's schedule is the same in both modes).
+   */
+  kernel?: PartitionControl;
   /** The current leader, or null when none is known quickly. */
   findLeader(): Promise<string | null>;
   /** Runtime choices (a leader that is already down, ...), forked from the seed. */
@@ -246,18 +259,40 @@ registerFault({
   start: async (fault, env, targets) => {
     const mode = (fault.params?.['mode'] as Exclude<LinkMode, 'pass'> | undefined) ?? 'blackhole';
     const cut = fault.params?.['cut'] as Array<[string, string]> | undefined;
-    const shape: PartitionShape =
+    const symmetric: PartitionShape =
       cut === undefined
         ? isolate(env.ids, targets[0]!)
         : { name: fault.params?.['shape'] as PartitionShape['name'], description: String(fault.params?.['description']), cut };
-    env.proxy.partition(shape, mode);
-    return { shape: shape.name, description: shape.description, mode, nodes: targets };
+    const deaf = env.kernel !== undefined && env.rng.chance(1 / 3) ? deafSide(symmetric, targets, env) : null;
+    const shape = deaf === null ? symmetric : oneWay(symmetric, deaf);
+    await partitioner(env).partition(shape, mode);
+    return { shape: shape.name, description: shape.description, mode, nodes: targets, ...(deaf === null ? {} : { oneWay: true, deaf }), by: env.kernel === undefined ? 'proxy' : 'kernel' };
   },
   stop: async (_fault, env, targets) => {
-    env.proxy.healPartitions();
+    await partitioner(env).healPartitions();
     return { nodes: targets };
   },
 });
+
+/** The kernel's iptables when replicas have their own namespaces, else the fault proxy. */
+function partitioner(env: NemesisEnv): PartitionControl {
+  const p = env.kernel ?? env.proxy;
+  if (p === undefined) throw new Error('the partition nemesis needs the fault proxy or hosts with their own network');
+  return p;
+}
+
+/**
+ * Who goes deaf in a one-way partition: an isolated node, or all the others (a coin flip); in the
+ * other shapes, half of the nodes with a cut link.
+ */
+function deafSide(shape: PartitionShape, targets: readonly string[], env: NemesisEnv): string[] {
+  if (shape.name === 'isolate') {
+    const alone = targets[0]!;
+    return env.rng.chance(0.5) ? [alone] : env.ids.filter((id) => id !== alone);
+  }
+  const involved = shuffle([...new Set(shape.cut.flat())].sort(), env.rng);
+  return involved.slice(0, Math.ceil(involved.length / 2)).sort();
+}
 
 registerFault({
   name: 'delay',
@@ -280,14 +315,21 @@ registerFault({
       jitterMs: Number(p['jitterMs'] ?? 0),
       bandwidthBytesPerSec: (p['bandwidthBytesPerSec'] as number | null | undefined) ?? null,
     };
-    env.proxy.shape(env.proxy.linksOf(targets), shaping);
+    const proxy = needProxy(env);
+    proxy.shape(proxy.linksOf(targets), shaping);
     return { nodes: targets, ...shaping };
   },
   stop: async (_fault, env, targets) => {
-    env.proxy.clearShaping();
+    needProxy(env).clearShaping();
     return { nodes: targets };
   },
 });
+
+/** Delay and jitter are the proxy's: this kernel has no `tc netem` (harness/hosts/bandwidth.ts). */
+function needProxy(env: NemesisEnv): FaultProxy {
+  if (env.proxy === undefined) throw new Error('the delay nemesis needs the fault proxy (--hosts loopback): this kernel has no tc netem for delay and jitter');
+  return env.proxy;
+}
 
 /** One replica's clock runs fast or slow, jumps, or strobes (clock-fault.ts). */
 registerFault(clockFault);

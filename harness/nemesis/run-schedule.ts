@@ -60,7 +60,8 @@ export class NemesisRunner {
     const running = [...this.active.values()];
     this.active.clear();
     for (const a of running) a.period.endMs = this.recorder.nowMs();
-    this.env.proxy.heal();
+    this.env.proxy?.heal();
+    await this.env.kernel?.healPartitions();
     await this.env.clocks?.resetAll(); // every clock true again, every strobe stopped
     const ids = new Set([...this.down, ...extraIds]);
     await Promise.all(

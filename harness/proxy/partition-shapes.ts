@@ -79,3 +79,15 @@ export function shuffle<T>(items: readonly T[], rng: Rng): T[] {
   }
   return out;
 }
+
+/**
+ * The one-way variant of a shape: of its cut links, only those into `deaf` stay cut. A node in
+ * `deaf` no longer hears the nodes it was cut from, and they still hear it: with deaf = [B] and
+ * A→B cut, "A hears B, B does not hear A". The classic case is a leader that still sends its
+ * heartbeats but hears no answer (Jepsen's one-way partitions; Raft dissertation §6.2's
+ * CheckQuorum is the leader's defence).
+ */
+export function oneWay(shape: PartitionShape, deaf: readonly string[]): PartitionShape {
+  const cut = shape.cut.filter(([, to]) => deaf.includes(to));
+  return { name: shape.name, description: `${shape.description} (one-way: ${deaf.join(' ')} hear no one cut off)`, cut };
+}

@@ -40,6 +40,7 @@ function onSnapshot(s) {
   latest = s;
   receivedAt = performance.now();
   $('protocol').textContent = s.protocol;
+  $('hosts').textContent = `hosts: ${s.hosts ?? 'loopback'}`;
   $('leader-label').textContent = s.protocol === 'pbft' ? 'primary' : 'leader';
   $('leader').textContent = s.leader ?? 'none';
   $('commit').textContent = String(s.commitIndex);
