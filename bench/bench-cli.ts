@@ -17,6 +17,7 @@ import { soakGoalChecks } from './soak-goals.js';
 import { soakEventLines, soakSummaryHeader, soakSummaryRow } from './soak-summary.js';
 import { fmtOpt, goalChecks, ratios, tableHeader, tableRow, textTable, type RunMeta } from './summary.js';
 import { etcdBinary } from './systems/etcd.js';
+import { targetGoalChecks } from './target-goals.js';
 
 export async function main(argv: string[]): Promise<number> {
   let options: BenchOptions;
@@ -34,7 +35,10 @@ export async function main(argv: string[]): Promise<number> {
   const dir = resolve(options.out, startedAt.toISOString().replace(/:/g, '-'));
   await mkdir(join(dir, 'logs'), { recursive: true });
   const log = (line: string): void => console.log(line);
-  log(`consensus-lab bench: ${options.systems.join(', ')} × ${options.workloads.join(', ') || '(no workloads)'} × ${options.connections.join(', ')} connections, ${options.durationS} s each → ${dir}`);
+  log(
+    `consensus-lab bench: ${options.systems.join(', ')} × ${options.workloads.join(', ') || '(no workloads)'} × --target ${options.targets.join(',')} × ${options.connections.join(', ')} connections, ` +
+      `${options.durationS} s each${options.rounds > 1 ? `, ${options.rounds} interleaved rounds` : ''} → ${dir}`,
+  );
 
   const load = LoadGenerator.start();
   const unregister = onCleanup(() => load.stop(), () => load.killNow());
@@ -74,12 +78,17 @@ function printSummary(outcome: BenchOutcome): void {
   const rs = ratios(outcome.cells);
   if (rs.length > 0) {
     console.log('\nratios (req/s, p99):');
-    for (const r of rs) console.log(`  ${r.workload} c=${r.connections} ${r.numerator}/${r.denominator}: ${fmtOpt(r.rps)}× req/s, ${fmtOpt(r.p99)}× p99`);
+    for (const r of rs) console.log(`  ${r.workload} --target ${r.target} c=${r.connections} ${r.numerator}/${r.denominator}: ${fmtOpt(r.rps)}× req/s, ${fmtOpt(r.p99)}× p99`);
   }
   const goals = goalChecks(outcome.cells).filter((g) => g.met !== null);
   if (goals.length > 0) {
     console.log('\ngoals (issue 7):');
     for (const g of goals) console.log(`  [${g.met === true ? 'met' : 'NOT met'}] ${g.goal}: ${g.value}`);
+  }
+  const targetRows = targetGoalChecks(outcome.cells);
+  if (targetRows.length > 0) {
+    console.log('\ngoals through any replica (issue 13, on the medians):');
+    for (const g of targetRows) console.log(`  [${g.met === null ? 'n/a' : g.met ? 'met' : 'NOT met'}] ${g.goal}: ${g.value}`);
   }
   if (outcome.soaks.length > 0) {
     console.log('\nsoak:');

@@ -4,7 +4,7 @@
  */
 import type { LoadGenerator, OnProgress } from './load-client.js';
 import type { RunResult, RunSpec } from './load-protocol.js';
-import type { BenchOptions } from './options.js';
+import type { Target } from './options.js';
 import { cpuDelta, processCpu, totalCpu } from './proc-cpu.js';
 import { deriveMetrics } from './prom-metrics.js';
 import type { BenchCell } from './results.js';
@@ -12,11 +12,15 @@ import type { RunningSystem } from './systems/types.js';
 
 export type Log = (line: string) => void;
 
-/** `progress` gets the load generator's progress lines (soak windows as they close). */
+/**
+ * `target` is where `spec.urls` point (recorded in the cell); `progress` gets the load
+ * generator's progress lines (soak windows as they close). The cell's `rpsRuns`, `round` and
+ * `rounds` are filled in by the caller (runner.ts measureCell).
+ */
 export async function measuredRound(
   sys: RunningSystem,
   spec: RunSpec,
-  options: BenchOptions,
+  target: Target,
   load: LoadGenerator,
   progress?: OnProgress,
 ): Promise<{ cell: BenchCell; result: RunResult }> {
@@ -56,9 +60,11 @@ export async function measuredRound(
     readRatio: spec.workload === 'mixed' ? spec.readRatio : null,
     keys: spec.keys,
     distribution: spec.distribution,
-    target: options.target,
+    target,
     rate: spec.rate,
     rpsRuns: [],
+    round: 1,
+    rounds: [],
     latencySource: result.latencySource,
     statusCodes: result.statusCodes,
   };

@@ -7,6 +7,7 @@ import { systemNames } from './systems/registry.js';
 
 /** Where the load goes: the leader, one follower, or spread over every replica. */
 export type Target = 'leader' | 'follower' | 'any';
+export const targets: readonly Target[] = ['leader', 'follower', 'any'];
 
 export interface BenchOptions {
   systems: string[];
@@ -15,13 +16,20 @@ export interface BenchOptions {
   connections: number[];
   durationS: number;
   warmupS: number;
+  /** Measured runs per cell within one start of the system; the median one is reported. */
   repetitions: number;
+  /**
+   * Times the whole matrix runs, interleaved: round 1 starts every system once, then round 2
+   * does it again, and so on (bench/rounds.ts); each cell reports its median round.
+   */
+  rounds: number;
   valueBytes: number;
   keys: number;
   distribution: Distribution;
   rate: number | null;
   nodes: number;
-  target: Target;
+  /** Where the connections go; every target is a column of the matrix. */
+  targets: Target[];
   failover: boolean;
   /** Write rate of the failover run (requests per second). */
   failoverRate: number;
@@ -46,14 +54,17 @@ export const usage = `usage: npm run bench -- [flags]
   --connections LIST    concurrent connections (default 1,100)
   --duration S          measured seconds per cell (default 20)
   --warmup S            unmeasured seconds before each cell (default 3)
-  --repetitions N       measured rounds per cell, median reported (default 1)
+  --repetitions N       measured runs per cell within one start of the system, median reported (default 1)
+  --rounds N            run the whole matrix N times, interleaved, each time on freshly started
+                        systems; every cell reports its median round (default 1)
   --value-bytes N       value size (default 256)
   --keys N              key space (default 10000)
   --distribution D      uniform | zipfian (default uniform)
   --rate N              fixed overall request rate (default: as fast as it goes)
   --nodes N             replicas of each replicated system (default 3)
-  --target T            leader | follower | any (default leader): where the connections go; follower
-                        is one replica that is not the leader (a PBFT backup, an etcd follower)
+  --target LIST         leader,follower,any (default leader): where the connections go, one cell
+                        per target; follower is one replica that is not the leader (a PBFT
+                        backup, an etcd follower), any spreads them over every replica
   --failover            also run the failover experiment (leader killed under constant write load)
   --failover-rate N     write rate of the failover run (default 200/s)
   --quick               a few seconds of everything (smoke test)
@@ -83,6 +94,7 @@ export function parseOptions(argv: string[], env: { etcdOnPath?: boolean } = {})
       duration: { type: 'string' },
       warmup: { type: 'string' },
       repetitions: { type: 'string' },
+      rounds: { type: 'string' },
       'value-bytes': { type: 'string' },
       keys: { type: 'string' },
       distribution: { type: 'string' },
@@ -114,8 +126,9 @@ export function parseOptions(argv: string[], env: { etcdOnPath?: boolean } = {})
   for (const w of chosen) if (!(workloads as readonly string[]).includes(w)) throw new UsageError(`unknown workload '${w}' (known: ${workloads.join(', ')})`);
   const distribution = values.distribution ?? 'uniform';
   if (distribution !== 'uniform' && distribution !== 'zipfian') throw new UsageError(`--distribution must be uniform or zipfian`);
-  const target = values.target ?? 'leader';
-  if (target !== 'leader' && target !== 'follower' && target !== 'any') throw new UsageError(`--target must be leader, follower or any`);
+  const chosenTargets = distinctList(values.target ?? 'leader');
+  for (const t of chosenTargets) if (!(targets as readonly string[]).includes(t)) throw new UsageError(`--target: '${t}' is not one of ${targets.join(', ')}`);
+  if (chosenTargets.length === 0) throw new UsageError('--target: give at least one of leader, follower, any');
   const preloadVia = values['preload-via'] ?? 'leader';
   if (preloadVia !== 'leader' && preloadVia !== 'any') throw new UsageError(`--preload-via must be leader or any`);
   const connections = list(values.connections ?? pick(soakDefaults.connections, quickDefaults.connections, '1,100')).map((c) => int(c, '--connections', 1));
@@ -127,12 +140,13 @@ export function parseOptions(argv: string[], env: { etcdOnPath?: boolean } = {})
     durationS: num(values.duration ?? String(pick(soakDefaults.duration, quickDefaults.duration, 20)), '--duration', 0.1),
     warmupS: num(values.warmup ?? String(quick ? quickDefaults.warmup : 3), '--warmup', 0),
     repetitions: int(values.repetitions ?? '1', '--repetitions', 1),
+    rounds: int(values.rounds ?? '1', '--rounds', 1),
     valueBytes: int(values['value-bytes'] ?? '256', '--value-bytes', 1),
     keys: int(values.keys ?? String(pick(soakDefaults.keys, quickDefaults.keys, 10_000)), '--keys', 1),
     distribution,
     rate: values.rate === undefined ? null : num(values.rate, '--rate', 1),
     nodes: int(values.nodes ?? '3', '--nodes', 1),
-    target,
+    targets: chosenTargets as Target[],
     failover: values.failover,
     failoverRate: num(values['failover-rate'] ?? '200', '--failover-rate', 1),
     quick,
@@ -156,6 +170,11 @@ function list(s: string): string[] {
     .split(',')
     .map((x) => x.trim())
     .filter((x) => x !== '');
+}
+
+/** A list with repeats dropped (`--target leader,leader` is one target), in the order given. */
+function distinctList(s: string): string[] {
+  return [...new Set(list(s))];
 }
 
 function num(s: string, flag: string, min: number, max = Infinity): number {

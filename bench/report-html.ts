@@ -6,8 +6,9 @@ import { soakCharts } from './soak-charts.js';
 import { soakGoalChecks } from './soak-goals.js';
 import type { SoakReport } from './soak-results.js';
 import { soakConditions, soakEventLines, soakReplicaHeader, soakReplicaRows, soakSummaryHeader, soakSummaryRow, soakWindowTable } from './soak-summary.js';
-import { distinct, findCell, fmtOpt, goalChecks, ratios, tableHeader, tableRow, type RunMeta } from './summary.js';
+import { distinct, findCell, fmtOpt, goalChecks, ratios, seriesName, tableHeader, tableRow, type RunMeta } from './summary.js';
 import { barChart, esc, lineChart } from './svg-charts.js';
+import { targetGoalChecks } from './target-goals.js';
 
 const htmlTable = (header: string[], rows: string[][]): string =>
   `<table><thead><tr>${header.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows
@@ -20,30 +21,35 @@ export function renderHtml(cells: BenchCell[], failover: FailoverReport[], notes
   body.push(`<h1>consensus-lab benchmark</h1>`);
   body.push(`<p><code>${esc(meta.command)}</code><br>${esc(meta.startedAt)} · ${esc(m.cpuModel)}, ${m.cores} cores, ${m.memoryGiB} GiB · load average ${meta.loadAverage.start} → ${meta.loadAverage.end} · Node ${esc(m.node)}${m.etcd === null ? ' · no etcd' : ` · etcd ${esc(m.etcd)}`}</p>`);
   if (notes.length > 0) body.push(`<ul>${notes.map((n) => `<li>${esc(`${n.system}${n.workload === undefined ? '' : ` (${n.workload})`}: ${n.note}`)}</li>`).join('')}</ul>`);
-  const systems = distinct(cells.map((c) => c.system));
+  // One series per (system, target): "raft → follower" when the run has several targets.
+  const series = distinct(cells.map((c) => `${c.system}\u0000${c.target}`)).map((k) => {
+    const [system, target] = k.split('\u0000') as [string, BenchCell['target']];
+    return { system, target, name: seriesName(cells, system, target) };
+  });
   const connections = distinct(cells.map((c) => c.connections)).sort((a, b) => a - b);
   for (const workload of distinct(cells.map((c) => c.workload))) {
     body.push(`<h2>${esc(workload)}</h2>`);
-    const present = systems.filter((s) => cells.some((c) => c.system === s && c.workload === workload));
+    const present = series.filter((s) => cells.some((c) => c.system === s.system && c.target === s.target && c.workload === workload));
+    const at = (s: (typeof series)[number], c: number): BenchCell | undefined => findCell(cells, s.system, workload, c, s.target);
     body.push(
       barChart({
         title: `${workload}: throughput by system and connections`,
         yLabel: 'successful requests / s',
         groups: connections.map((c) => `${c} conn`),
-        series: present.map((s) => ({ name: s, values: connections.map((c) => findCell(cells, s, workload, c)?.rps ?? null) })),
+        series: present.map((s) => ({ name: s.name, values: connections.map((c) => at(s, c)?.rps ?? null) })),
       }),
     );
     for (const c of connections) {
-      const here = present.filter((s) => findCell(cells, s, workload, c) !== undefined);
+      const here = present.filter((s) => at(s, c) !== undefined);
       if (here.length === 0) continue;
       body.push(
         barChart({
           title: `${workload}, ${c} connection${c === 1 ? '' : 's'}: latency percentiles (log scale)`,
           yLabel: 'ms',
-          groups: here,
+          groups: here.map((s) => s.name),
           log: true,
           format: (v) => (v >= 1 ? String(Math.round(v * 100) / 100) : v.toPrecision(2)),
-          series: (['p50', 'p90', 'p99', 'max'] as const).map((p) => ({ name: p, values: here.map((s) => findCell(cells, s, workload, c)?.latencyMs[p] ?? null) })),
+          series: (['p50', 'p90', 'p99', 'max'] as const).map((p) => ({ name: p, values: here.map((s) => at(s, c)?.latencyMs[p] ?? null) })),
         }),
       );
     }
@@ -52,12 +58,17 @@ export function renderHtml(cells: BenchCell[], failover: FailoverReport[], notes
   const rs = ratios(cells);
   if (rs.length > 0) {
     body.push('<h2>Ratios</h2>');
-    body.push(htmlTable(['workload', 'conns', 'pair', 'req/s ratio', 'p99 ratio'], rs.map((r) => [r.workload, String(r.connections), `${r.numerator} / ${r.denominator}`, fmtOpt(r.rps) + '×', fmtOpt(r.p99) + '×'])));
+    body.push(htmlTable(['workload', 'target', 'conns', 'pair', 'req/s ratio', 'p99 ratio'], rs.map((r) => [r.workload, r.target, String(r.connections), `${r.numerator} / ${r.denominator}`, fmtOpt(r.rps) + '×', fmtOpt(r.p99) + '×'])));
   }
   const goals = goalChecks(cells);
   if (goals.length > 0) {
     body.push('<h2>Goals (issue 7)</h2>');
     body.push(htmlTable(['goal', 'this run', 'met'], goals.map((g) => [g.goal, g.value, g.met === null ? 'n/a' : g.met ? 'yes' : 'NO'])));
+  }
+  const targetRows = targetGoalChecks(cells);
+  if (targetRows.length > 0) {
+    body.push('<h2>Goals through any replica (issue 13)</h2>', '<p>Each system against itself: the same workload and connections, the load sent to another target; judged on the medians.</p>');
+    body.push(htmlTable(['goal', 'this run', 'met'], targetRows.map((g) => [g.goal, g.value, g.met === null ? 'n/a' : g.met ? 'yes' : 'NO'])));
   }
   if (failover.length > 0) {
     body.push('<h2>Failover</h2>');

@@ -6,6 +6,7 @@ import { renderSoakMarkdown } from './soak-md.js';
 import type { SoakReport } from './soak-results.js';
 import { distinct, fmtMs, fmtOpt, goalChecks, ratios, tableHeader, tableRow, type RunMeta } from './summary.js';
 import { systemRegistry } from './systems/registry.js';
+import { targetGoalChecks } from './target-goals.js';
 
 const mdTable = (header: string[], rows: string[][]): string =>
   [`| ${header.join(' | ')} |`, `| ${header.map((_, i) => (i < 3 ? '---' : '---:')).join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
@@ -37,8 +38,8 @@ export function renderMarkdown(cells: BenchCell[], failover: FailoverReport[], n
     out.push('## Ratios', '', 'Throughput ratio (higher is better for the first system) and p99 latency ratio (lower is better).', '');
     out.push(
       mdTable(
-        ['workload', 'conns', 'pair', 'req/s ratio', 'p99 ratio'],
-        rs.map((r) => [r.workload, String(r.connections), `${r.numerator} / ${r.denominator}`, fmtOpt(r.rps) + '×', fmtOpt(r.p99) + '×']),
+        ['workload', 'target', 'conns', 'pair', 'req/s ratio', 'p99 ratio'],
+        rs.map((r) => [r.workload, r.target, String(r.connections), `${r.numerator} / ${r.denominator}`, fmtOpt(r.rps) + '×', fmtOpt(r.p99) + '×']),
       ),
       '',
     );
@@ -47,6 +48,11 @@ export function renderMarkdown(cells: BenchCell[], failover: FailoverReport[], n
   if (goals.length > 0) {
     out.push('## Goals (issue 7)', '');
     out.push(mdTable(['goal', 'this run', 'met'], goals.map((g) => [g.goal, g.value, g.met === null ? 'n/a' : g.met ? 'yes' : '**no**'])), '');
+  }
+  const targetRows = targetGoalChecks(cells);
+  if (targetRows.length > 0) {
+    out.push('## Goals through any replica (issue 13)', '', 'Each system against itself: the same workload and connections, the load sent to another target. Judged on the medians (the median round of each cell).', '');
+    out.push(mdTable(['goal', 'this run', 'met'], targetRows.map((g) => [g.goal, g.value, g.met === null ? 'n/a' : g.met ? 'yes' : '**no**'])), '');
   }
   if (failover.length > 0) {
     out.push('## Failover', '');
@@ -72,6 +78,8 @@ export function renderMarkdown(cells: BenchCell[], failover: FailoverReport[], n
   }
   out.push(...renderSoakMarkdown(soaks, mdTable));
   out.push('## How to read this', '');
+  const rounds = Math.max(0, ...cells.map((c) => c.rounds.length));
+  if (rounds > 1) out.push(`- Every cell ran in ${rounds} rounds, interleaved (round 1 started every system once, then round 2, …), each on a freshly started system; a row shows the round with the median req/s, \`req/s of every run\` all of them in round order.`);
   out.push(
     '- `req/s` is successful (2xx) responses per second over the measured round; latency percentiles are of successful responses' +
       (cells.some((c) => c.latencySource === 'autocannon') ? ' (fixed-rate cells: autocannon\'s whole-millisecond, coordinated-omission-corrected histogram)' : ', measured to the microsecond') +

@@ -17,6 +17,18 @@ export interface CellCpu {
   loadgenCores: number;
 }
 
+/** One round of a cell (bench/rounds.ts): when it ran and what it measured. */
+export interface CellRound {
+  /** 1-based round of the matrix (`--rounds`). */
+  round: number;
+  /** 1-based position, in the whole run, of the system start this round measured on. */
+  sequence: number;
+  /** When the round's measured run(s) started. */
+  startedAt: string;
+  /** The round's req/s: the median of its repetitions. */
+  rps: number;
+}
+
 export interface BenchCell {
   system: string;
   nodes: number;
@@ -43,8 +55,12 @@ export interface BenchCell {
   target: Target;
   /** Fixed overall request rate, or null when unthrottled. */
   rate: number | null;
-  /** rps of every repetition; the cell reports the median one. */
+  /** req/s of every measured run of the cell, in the order they ran: round 1's repetitions first. */
   rpsRuns: number[];
+  /** The round whose numbers the cell reports: the one with the median req/s. */
+  round: number;
+  /** Every round of the cell, in round order. */
+  rounds: CellRound[];
   latencySource: 'samples' | 'autocannon';
   statusCodes: Record<string, number>;
 }
@@ -60,7 +76,7 @@ export function validateResults(value: unknown): string[] {
     const at = (what: string): void => void problems.push(`cell ${i}: ${what}`);
     if (typeof cell !== 'object' || cell === null) return at('not an object');
     const c = cell as Record<string, unknown>;
-    for (const k of ['system', 'workload']) if (typeof c[k] !== 'string') at(`${k} is not a string`);
+    for (const k of ['system', 'workload', 'target']) if (typeof c[k] !== 'string') at(`${k} is not a string`);
     for (const k of ['nodes', 'connections', 'valueBytes', 'durationS', 'rps', 'errors', 'non2xx', 'requests']) {
       if (!isNum(c[k])) at(`${k} is not a number`);
     }
@@ -73,6 +89,17 @@ export function validateResults(value: unknown): string[] {
       if (!isNum(cpu[k])) at(`cpu.${k} is not a number`);
     }
     for (const k of ['entriesPerFsync', 'peerMessagesPerRequest']) if (!isNumOrNull(c[k])) at(`${k} is not a number or null`);
+    const runs = c['rpsRuns'];
+    if (!Array.isArray(runs) || runs.length === 0 || !runs.every(isNum)) at('rpsRuns is not a non-empty array of numbers');
+    const rounds = c['rounds'];
+    if (!Array.isArray(rounds) || rounds.length === 0) at('rounds is not a non-empty array');
+    else {
+      rounds.forEach((r: Record<string, unknown>, j) => {
+        for (const k of ['round', 'sequence', 'rps']) if (!isNum(r[k])) at(`rounds[${j}].${k} is not a number`);
+        if (typeof r['startedAt'] !== 'string') at(`rounds[${j}].startedAt is not a string`);
+      });
+      if (!rounds.some((r: Record<string, unknown>) => r['round'] === c['round'])) at('round is not one of rounds');
+    }
   });
   return problems;
 }

@@ -1,17 +1,18 @@
 /**
- * Runs the benchmark matrix: for each system and workload a fresh system, a preload when the
- * workload reads (always in soak mode), then for each connection count a warm-up round and the
- * measured rounds (measured-round.ts; in soak mode soak-round.ts, with the sampler watching).
+ * Runs the benchmark matrix: `--rounds` times, interleaved (rounds.ts), a fresh system for each
+ * (system, workload, target); a preload when the workload reads (always in soak mode); then for
+ * each connection count a warm-up and the measured runs (measured-round.ts; in soak mode
+ * soak-round.ts, with the sampler watching). The cells of all rounds are merged to medians.
  */
 import { isShuttingDown } from './cleanup.js';
 import { analyzeFailover, type FailoverReport } from './failover.js';
-import { median } from './latency-samples.js';
 import type { LoadGenerator } from './load-client.js';
 import type { RunSpec } from './load-protocol.js';
 import type { BenchOptions, Target } from './options.js';
 import { measuredRound, type Log } from './measured-round.js';
 import { etcdMaxTxnOps, needsPreload, type Workload } from './requests.js';
 import type { BenchCell } from './results.js';
+import { interleavedPlan, medianBy, mergeRounds, type SystemStart } from './rounds.js';
 import type { SoakReport } from './soak-results.js';
 import { soakRound } from './soak-round.js';
 import { fmtRps } from './summary.js';
@@ -25,9 +26,10 @@ export interface RunNote {
 }
 
 export interface BenchOutcome {
+  /** One per (system, workload, target, connections): the median round. */
   cells: BenchCell[];
   failover: FailoverReport[];
-  /** Soak mode: one report per measured round. */
+  /** Soak mode: one report per measured run, every round's. */
   soaks: SoakReport[];
   /** Systems skipped (not installed) and cells that failed, with why. */
   notes: RunNote[];
@@ -37,40 +39,56 @@ export type { Log };
 
 export async function runBench(options: BenchOptions, load: LoadGenerator, log: Log, logDir?: string): Promise<BenchOutcome> {
   const outcome: BenchOutcome = { cells: [], failover: [], soaks: [], notes: [] };
-  for (const name of options.systems) {
-    const def = systemDefinition(name);
-    const why = await def.unavailable();
-    if (why !== null) {
-      log(`skipping ${name}: ${why}`);
-      outcome.notes.push({ system: name, note: `skipped: ${why}` });
+  const systems = await availableSystems(options.systems, log, outcome.notes);
+  const plan = interleavedPlan({ systems, workloads: options.workloads, targets: options.targets, rounds: options.rounds });
+  const perRound: BenchCell[] = [];
+  for (const start of plan) {
+    const what = `${start.workload}, --target ${start.target}${options.rounds > 1 ? `, round ${start.round} of ${options.rounds}` : ''}`;
+    await withSystem(start.system, options, log, outcome, start.workload, what, logDir, async (sys) => {
+      if (needsPreload(start.workload) || options.soak) await preloadKeys(sys, options, load, log);
+      for (const connections of options.connections) {
+        const { cell, soaks } = await measureCell(sys, start, connections, options, load, log);
+        log(`  ${formatCellLine(cell)}`);
+        perRound.push(cell);
+        outcome.soaks.push(...soaks);
+      }
+    });
+  }
+  outcome.cells = mergeRounds(perRound);
+  if (options.failover) for (const name of systems) await failoverOf(name, options, load, log, outcome, logDir);
+  return outcome;
+}
+
+/** The systems that can run here; the others are noted as skipped. */
+async function availableSystems(names: string[], log: Log, notes: RunNote[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const name of names) {
+    const why = await systemDefinition(name).unavailable();
+    if (why === null) {
+      out.push(name);
       continue;
     }
-    for (const workload of options.workloads) {
-      await withSystem(name, options, log, outcome, workload, logDir, async (sys) => {
-        if (needsPreload(workload) || options.soak) await preloadKeys(sys, options, load, log);
-        for (const connections of options.connections) {
-          const { cell, soaks } = await measureCell(sys, workload, connections, options, load, log);
-          log(`  ${formatCellLine(cell)}`);
-          outcome.cells.push(cell);
-          outcome.soaks.push(...soaks);
-        }
-      });
-    }
-    if (options.failover && !def.failover) {
-      outcome.notes.push({ system: name, workload: 'failover', note: 'no failover run: no leader to kill' });
-    } else if (options.failover) {
-      await withSystem(name, options, log, outcome, 'failover', logDir, async (sys) => {
-        if (sys.killLeader === undefined || sys.urls.length < 2) {
-          outcome.notes.push({ system: name, workload: 'failover', note: 'no failover: the system has no leader to kill' });
-          return;
-        }
-        const report = await runFailover(sys, options, load);
-        log(`  ${name} failover: killed ${report.killedReplica}, first write acknowledged ${report.recoveryMs ?? 'never'} ms after the kill`);
-        outcome.failover.push(report);
-      });
-    }
+    log(`skipping ${name}: ${why}`);
+    notes.push({ system: name, note: `skipped: ${why}` });
   }
-  return outcome;
+  return out;
+}
+
+/** The failover experiment, once per system (after every round): it has no rounds. */
+async function failoverOf(name: string, options: BenchOptions, load: LoadGenerator, log: Log, outcome: BenchOutcome, logDir: string | undefined): Promise<void> {
+  if (!systemDefinition(name).failover) {
+    outcome.notes.push({ system: name, workload: 'failover', note: 'no failover run: no leader to kill' });
+    return;
+  }
+  await withSystem(name, options, log, outcome, 'failover', 'failover', logDir, async (sys) => {
+    if (sys.killLeader === undefined || sys.urls.length < 2) {
+      outcome.notes.push({ system: name, workload: 'failover', note: 'no failover: the system has no leader to kill' });
+      return;
+    }
+    const report = await runFailover(sys, options, load);
+    log(`  ${name} failover: killed ${report.killedReplica}, first write acknowledged ${report.recoveryMs ?? 'never'} ms after the kill`);
+    outcome.failover.push(report);
+  });
 }
 
 async function withSystem(
@@ -79,19 +97,20 @@ async function withSystem(
   log: Log,
   outcome: BenchOutcome,
   workload: Workload | 'failover',
+  what: string,
   logDir: string | undefined,
   body: (sys: RunningSystem) => Promise<void>,
 ): Promise<void> {
   if (isShuttingDown()) return;
-  log(`${name}: starting (${workload})`);
+  log(`${name}: starting (${what})`);
   let sys: RunningSystem | undefined;
   try {
     sys = await systemDefinition(name).start({ nodes: options.nodes, ...(logDir === undefined ? {} : { logDir }) });
     await body(sys);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    log(`${name} (${workload}) failed: ${message}`);
-    outcome.notes.push({ system: name, workload, note: `failed: ${message}` });
+    log(`${name} (${what}) failed: ${message}`);
+    outcome.notes.push({ system: name, workload, note: `failed${what === workload ? '' : ` (${what})`}: ${message}` });
   } finally {
     await sys?.stop();
   }
@@ -115,18 +134,22 @@ async function preloadKeys(sys: RunningSystem, options: BenchOptions, load: Load
   log(`  ${sys.name}: preloaded ${p.written} keys in ${p.ms} ms (${fmtRps((p.written * 1000) / Math.max(1, p.ms))} keys/s through ${urls.length} URL${urls.length === 1 ? '' : 's'})`);
 }
 
+/**
+ * One cell in one round: a warm-up, then `--repetitions` measured runs back to back on the same
+ * system; the run with the median req/s stands for the round (all its numbers belong together).
+ */
 export async function measureCell(
   sys: RunningSystem,
-  workload: Workload,
+  at: Pick<SystemStart, 'workload' | 'target' | 'round' | 'sequence'>,
   connections: number,
   options: BenchOptions,
   load: LoadGenerator,
   log: Log = () => undefined,
 ): Promise<{ cell: BenchCell; soaks: SoakReport[] }> {
   const spec: RunSpec = {
-    urls: loadUrls(sys, options.target),
+    urls: loadUrls(sys, at.target),
     dialect: sys.dialect,
-    workload,
+    workload: at.workload,
     readRatio: options.readRatio,
     connections,
     durationS: options.warmupS,
@@ -138,19 +161,20 @@ export async function measureCell(
     windowS: null,
   };
   if (options.warmupS > 0) await load.run(spec);
+  const startedAt = new Date().toISOString();
   const runs: BenchCell[] = [];
   const soaks: SoakReport[] = [];
   for (let i = 0; i < options.repetitions; i++) {
     const measured: RunSpec = { ...spec, durationS: options.durationS, windowS: options.soak ? options.windowS : null };
-    const round = options.soak ? await soakRound(sys, measured, options, load, i + 1, log) : { cell: (await measuredRound(sys, measured, options, load)).cell, soak: null };
-    runs.push(round.cell);
-    if (round.soak !== null) soaks.push(round.soak);
+    const run = options.soak
+      ? await soakRound(sys, measured, options, load, { target: at.target, round: at.round, repetition: i + 1 }, log)
+      : { cell: (await measuredRound(sys, measured, at.target, load)).cell, soak: null };
+    runs.push(run.cell);
+    if (run.soak !== null) soaks.push(run.soak);
   }
-  const rpsRuns = runs.map((r) => r.rps);
-  const mid = median(rpsRuns);
-  // The repetition closest to the median rps stands for the cell (all its numbers belong together).
-  const chosen = runs.reduce((best, r) => (Math.abs(r.rps - mid) < Math.abs(best.rps - mid) ? r : best));
-  return { cell: { ...chosen, rpsRuns }, soaks };
+  const chosen = medianBy(runs, (r) => r.rps);
+  const rounds = [{ round: at.round, sequence: at.sequence, startedAt, rps: chosen.rps }];
+  return { cell: { ...chosen, rpsRuns: runs.map((r) => r.rps), round: at.round, rounds }, soaks };
 }
 
 async function runFailover(sys: RunningSystem, options: BenchOptions, load: LoadGenerator): Promise<FailoverReport> {
@@ -174,7 +198,7 @@ async function runFailover(sys: RunningSystem, options: BenchOptions, load: Load
 
 export function formatCellLine(c: BenchCell): string {
   return (
-    `${c.system} ${c.workload} c=${c.connections}: ${c.rps.toFixed(0)} req/s, ` +
+    `${c.system} ${c.workload} --target ${c.target} c=${c.connections}: ${c.rps.toFixed(0)} req/s, ` +
     `p50 ${c.latencyMs.p50.toFixed(2)} ms, p99 ${c.latencyMs.p99.toFixed(2)} ms, errors ${c.errors}, non2xx ${c.non2xx}`
   );
 }

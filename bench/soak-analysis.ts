@@ -21,7 +21,7 @@ export const stallMs = 50;
 const maxStalls = 500;
 
 export interface SoakInput {
-  meta: Pick<SoakReport, 'system' | 'nodes' | 'workload' | 'connections' | 'target' | 'keys' | 'valueBytes' | 'repetition' | 'windowS'>;
+  meta: Pick<SoakReport, 'system' | 'nodes' | 'workload' | 'connections' | 'target' | 'keys' | 'valueBytes' | 'round' | 'repetition' | 'windowS'>;
   /** The load round: its start (epoch ms), measured duration, total successes and complete windows. */
   load: { startMs: number; durationS: number; ok: number; windows: LoadWindow[] };
   sampler: SamplerResult;

@@ -40,20 +40,27 @@ export function soakGoalChecks(soaks: SoakReport[]): GoalCheck[] {
   return checks;
 }
 
-/** Median soak throughput of a system against etcd's on the same workload and connections. */
+/**
+ * Median soak throughput of a system against etcd's on the same load (workload, connections,
+ * target), over every round and repetition of each: one row per load.
+ */
 function vsEtcd(system: string, soaks: SoakReport[]): GoalCheck[] {
   const out: GoalCheck[] = [];
-  for (const s of soaks.filter((x) => x.system === system && x.repetition === 1)) {
-    const same = (name: string): number[] => soaks.filter((x) => x.system === name && x.workload === s.workload && x.connections === s.connections).map((x) => x.rps);
+  const loads = soaks.filter((x) => x.system === system && x.round === 1 && x.repetition === 1);
+  for (const s of loads) {
+    const same = (name: string): number[] =>
+      soaks.filter((x) => x.system === name && x.workload === s.workload && x.connections === s.connections && x.target === s.target).map((x) => x.rps);
     const etcd = same('etcd');
-    const goal = `${system} soak throughput (${s.workload}, ${s.connections} connections) ≥ ${soakGoalVsEtcd}× etcd's`;
+    const goal = `${system} soak throughput (${s.workload}, ${s.connections} connections, --target ${s.target}) ≥ ${soakGoalVsEtcd}× etcd's`;
     if (etcd.length === 0) {
-      out.push({ goal, value: 'n/a: no etcd soak in this run', met: null });
+      out.push({ goal, value: 'n/a: no etcd soak on this load in this run', met: null });
       continue;
     }
-    const a = median(same(system));
+    const ours = same(system);
+    const a = median(ours);
     const b = median(etcd);
-    out.push({ goal, value: b > 0 ? `${(a / b).toFixed(2)}× (${fmtRps(a)} vs ${fmtRps(b)} req/s)` : 'etcd completed nothing', met: b > 0 ? a / b >= soakGoalVsEtcd : null });
+    const of = ours.length > 1 || etcd.length > 1 ? `, medians of ${ours.length} and ${etcd.length} soaks` : '';
+    out.push({ goal, value: b > 0 ? `${(a / b).toFixed(2)}× (${fmtRps(a)} vs ${fmtRps(b)} req/s${of})` : 'etcd completed nothing', met: b > 0 ? a / b >= soakGoalVsEtcd : null });
   }
   return out;
 }

@@ -1,6 +1,6 @@
 /**
  * The shape of bench/results/<time>/soak.json: one SoakReport per soak round (system,
- * workload, connections, repetition). Times are seconds since the round's load started; the
+ * workload, target, connections, round, repetition). Times are seconds since the round's load started; the
  * windows are complete windows of `windowS` seconds.
  */
 import type { Workload } from './requests.js';
@@ -88,7 +88,9 @@ export interface SoakReport {
   target: Target;
   keys: number;
   valueBytes: number;
-  /** 1-based repetition of the cell. */
+  /** 1-based round of the matrix (`--rounds`). */
+  round: number;
+  /** 1-based repetition of the cell within its round (`--repetitions`). */
   repetition: number;
   windowS: number;
   /** Measured duration of the whole round (longer than the windows by the partial tail). */
@@ -138,7 +140,7 @@ export function validateSoak(value: unknown): string[] {
     if (typeof raw !== 'object' || raw === null) return at('not an object');
     const s = raw as Record<string, unknown>;
     for (const k of ['system', 'workload', 'target', 'startedAt']) if (typeof s[k] !== 'string') at(`${k} is not a string`);
-    for (const k of ['nodes', 'connections', 'keys', 'valueBytes', 'repetition', 'windowS', 'durationS', 'rps', 'stallsTotal', 'stallMs']) if (!isNum(s[k])) at(`${k} is not a number`);
+    for (const k of ['nodes', 'connections', 'keys', 'valueBytes', 'round', 'repetition', 'windowS', 'durationS', 'rps', 'stallsTotal', 'stallMs']) if (!isNum(s[k])) at(`${k} is not a number`);
     const windows = s['windows'];
     if (!Array.isArray(windows)) at('windows is not an array');
     else

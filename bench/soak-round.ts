@@ -6,7 +6,7 @@
 import type { LoadGenerator } from './load-client.js';
 import type { RunResult, RunSpec } from './load-protocol.js';
 import { measuredRound, type Log } from './measured-round.js';
-import type { BenchOptions } from './options.js';
+import type { BenchOptions, Target } from './options.js';
 import type { BenchCell } from './results.js';
 import { analyzeSoak } from './soak-analysis.js';
 import type { SoakReport } from './soak-results.js';
@@ -23,7 +23,7 @@ export async function soakRound(
   spec: RunSpec,
   options: BenchOptions,
   load: LoadGenerator,
-  repetition: number,
+  at: { target: Target; round: number; repetition: number },
   log: Log,
 ): Promise<{ cell: BenchCell; soak: SoakReport }> {
   const sampler = await SamplerProcess.start({
@@ -37,7 +37,7 @@ export async function soakRound(
   });
   let round: { cell: BenchCell; result: RunResult };
   try {
-    round = await measuredRound(sys, spec, options, load, (p) => {
+    round = await measuredRound(sys, spec, at.target, load, (p) => {
       if (p.kind === 'window') log(`  ${sys.name} window ${p.index + 1}: ${fmtRps(p.ok / options.windowS)} req/s, ${p.errors} errors, ${p.non2xx} non-2xx`);
     });
   } catch (err) {
@@ -52,10 +52,11 @@ export async function soakRound(
       nodes: sys.nodes,
       workload: spec.workload,
       connections: spec.connections,
-      target: options.target,
+      target: at.target,
       keys: options.keys,
       valueBytes: options.valueBytes,
-      repetition,
+      round: at.round,
+      repetition: at.repetition,
       windowS: options.windowS,
     },
     load: { startMs: result.startMs, durationS: cell.durationS, ok: result.ok, windows: result.windows ?? [] },

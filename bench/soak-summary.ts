@@ -10,10 +10,19 @@ const maxOf = (vs: (number | null)[]): number | null => {
   return xs.length === 0 ? null : Math.max(...xs);
 };
 
-/** "raft" or, with repetitions, "raft #2". */
+/**
+ * "raft", or with more than one of a kind in the run: "raft → follower" (targets), "raft r2"
+ * (rounds), "raft #2" (repetitions), e.g. "raft → any r2 #1".
+ */
 export function soakLabel(s: SoakReport, all: SoakReport[]): string {
-  const reps = all.filter((o) => o.system === s.system && o.workload === s.workload && o.connections === s.connections).length;
-  return reps > 1 ? `${s.system} #${s.repetition}` : s.system;
+  const same = all.filter((o) => o.system === s.system && o.workload === s.workload && o.connections === s.connections);
+  const several = (pick: (o: SoakReport) => unknown): boolean => new Set(same.map(pick)).size > 1;
+  return [
+    s.system,
+    several((o) => o.target) ? ` → ${s.target}` : '',
+    several((o) => o.round) ? ` r${s.round}` : '',
+    several((o) => o.repetition) ? ` #${s.repetition}` : '',
+  ].join('');
 }
 
 /** Worst over the replicas: [p99, max] of the probes, or of the gauges (null when none has gauges). */
@@ -151,11 +160,12 @@ export function soakConditions(soaks: SoakReport[]): string {
   const s = soaks[0];
   if (s === undefined) return '';
   const minutes = Math.min(...soaks.map((x) => x.windows.length * x.windowS));
-  const issue = minutes >= 600 && s.connections === 100 && s.target === 'any' && s.keys >= 1_000_000 && s.valueBytes === 256;
+  const targets = [...new Set(soaks.map((x) => x.target))];
+  const issue = minutes >= 600 && s.connections === 100 && targets.includes('any') && s.keys >= 1_000_000 && s.valueBytes === 256;
   return (
-    `This run: ${s.windows.length * s.windowS} s of ${s.workload}, ${s.connections} connections, --target ${s.target}, ${s.keys.toLocaleString('en-US')} keys of ${s.valueBytes} B. ` +
+    `This run: ${s.windows.length * s.windowS} s of ${s.workload}, ${s.connections} connections, --target ${targets.join(',')}, ${s.keys.toLocaleString('en-US')} keys of ${s.valueBytes} B. ` +
     (issue
-      ? "That is the issue's soak load."
+      ? "That is the issue's soak load (its goals are about the --target any soaks)."
       : "The issue judges its soak goals on 600 s, 100 connections, --target any, 1,000,000 keys of 256 B: this run's load differs, so its goal rows are indicative.")
   );
 }

@@ -77,7 +77,7 @@ function fakeRaftSoak(): SoakReport {
   const oks = [1000, 1000, 700, 1000, 1000];
   const windows: LoadWindow[] = oks.map((ok, index) => ({ index, ok, non2xx: 0, errors: index === 2 ? 30 : 0, latencyMs: { p50: 5, p99: 20, max: 40 } }));
   return analyzeSoak({
-    meta: { system: 'raft', nodes: 3, workload: 'put', connections: 100, target: 'any', keys: 100_000, valueBytes: 256, repetition: 1, windowS: 10 },
+    meta: { system: 'raft', nodes: 3, workload: 'put', connections: 100, target: 'any', keys: 100_000, valueBytes: 256, round: 1, repetition: 1, windowS: 10 },
     load: { startMs: T0, durationS: 50.8, ok: 4700, windows },
     sampler,
     probeIntervalMs: 100,
@@ -116,7 +116,7 @@ t.test('analysis of a made-up soak with a leader change', async (t) => {
 t.test('stalls: the slowest are kept when there are too many to list', async (t) => {
   const probes: [number, number][] = range(0, 60, 0.1).map((s, i): [number, number] => [at(s), s >= 59.9 ? 900 : 50 + (i % 7)]);
   const s = analyzeSoak({
-    meta: { system: 'raft', nodes: 1, workload: 'put', connections: 1, target: 'leader', keys: 1, valueBytes: 1, repetition: 1, windowS: 60 },
+    meta: { system: 'raft', nodes: 1, workload: 'put', connections: 1, target: 'leader', keys: 1, valueBytes: 1, round: 1, repetition: 1, windowS: 60 },
     load: { startMs: T0, durationS: 60, ok: 60, windows: [{ index: 0, ok: 60, non2xx: 0, errors: 0, latencyMs: { p50: 1, p99: 1, max: 1 } }] },
     sampler: { startMs: T0, endMs: at(60), probePath: '/health', replicas: [replica('n1', [], { probes })], others: [], selfLag: [] },
     probeIntervalMs: 100,

@@ -1,4 +1,5 @@
 /** Comparisons shared by the printed table, report.md and report.html. */
+import type { Target } from './options.js';
 import type { BenchCell } from './results.js';
 import { systemRegistry } from './systems/registry.js';
 
@@ -12,14 +13,29 @@ export interface RunMeta {
   options: Record<string, unknown>;
 }
 
-export function findCell(cells: BenchCell[], system: string, workload: string, connections: number): BenchCell | undefined {
-  return cells.find((c) => c.system === system && c.workload === workload && c.connections === connections);
+/** The cell of a system, workload and connection count, for one target (any target when not given). */
+export function findCell(cells: BenchCell[], system: string, workload: string, connections: number, target?: Target): BenchCell | undefined {
+  return cells.find((c) => c.system === system && c.workload === workload && c.connections === connections && (target === undefined || c.target === target));
+}
+
+/**
+ * The target that comparisons between systems use: `leader` when the run has it (issue 7's
+ * goals are about the leader), else the first one measured.
+ */
+export function mainTarget(cells: BenchCell[]): Target | undefined {
+  return cells.some((c) => c.target === 'leader') ? 'leader' : cells[0]?.target;
+}
+
+/** "raft", or "raft → follower" when the run has more than one target. */
+export function seriesName(cells: BenchCell[], system: string, target: Target): string {
+  return distinct(cells.map((c) => c.target)).length > 1 ? `${system} → ${target}` : system;
 }
 
 export const distinct = <T>(xs: T[]): T[] => [...new Set(xs)];
 
 export interface Ratio {
   workload: string;
+  target: Target;
   connections: number;
   numerator: string;
   denominator: string;
@@ -29,7 +45,7 @@ export interface Ratio {
 
 const isProtocol = (s: string): boolean => systemRegistry[s]?.kind === 'protocol';
 
-/** Every protocol against every baseline, and every other protocol against raft. */
+/** Every protocol against every baseline, and every other protocol against raft, at the same target. */
 export function ratios(cells: BenchCell[]): Ratio[] {
   const systems = distinct(cells.map((c) => c.system));
   const pairs: [string, string][] = [];
@@ -38,19 +54,22 @@ export function ratios(cells: BenchCell[]): Ratio[] {
   }
   const out: Ratio[] = [];
   for (const workload of distinct(cells.map((c) => c.workload))) {
-    for (const connections of distinct(cells.map((c) => c.connections))) {
-      for (const [n, d] of pairs) {
-        const a = findCell(cells, n, workload, connections);
-        const b = findCell(cells, d, workload, connections);
-        if (a === undefined || b === undefined) continue;
-        out.push({
-          workload,
-          connections,
-          numerator: n,
-          denominator: d,
-          rps: b.rps > 0 ? a.rps / b.rps : null,
-          p99: b.latencyMs.p99 > 0 ? a.latencyMs.p99 / b.latencyMs.p99 : null,
-        });
+    for (const target of distinct(cells.map((c) => c.target))) {
+      for (const connections of distinct(cells.map((c) => c.connections))) {
+        for (const [n, d] of pairs) {
+          const a = findCell(cells, n, workload, connections, target);
+          const b = findCell(cells, d, workload, connections, target);
+          if (a === undefined || b === undefined) continue;
+          out.push({
+            workload,
+            target,
+            connections,
+            numerator: n,
+            denominator: d,
+            rps: b.rps > 0 ? a.rps / b.rps : null,
+            p99: b.latencyMs.p99 > 0 ? a.latencyMs.p99 / b.latencyMs.p99 : null,
+          });
+        }
       }
     }
   }
@@ -63,20 +82,28 @@ export interface GoalCheck {
   met: boolean | null;
 }
 
-/** The goals of issue 7, evaluated on this run (null: the run lacks the cells to tell). */
-export function goalChecks(cells: BenchCell[]): GoalCheck[] {
+/**
+ * The goals of issue 7, evaluated on this run (null: the run lacks the cells to tell), on the
+ * cells of one target (mainTarget; named in the goal when it is not the leader).
+ */
+export function goalChecks(all: BenchCell[]): GoalCheck[] {
+  const target = mainTarget(all);
+  const cells = all.filter((c) => c.target === target);
   const conns = distinct(cells.map((c) => c.connections)).sort((a, b) => a - b);
   const lo = conns[0];
   const hi = conns[conns.length - 1];
   if (lo === undefined || hi === undefined) return [];
   const get = (s: string, w: string, c: number): BenchCell | undefined => findCell(cells, s, w, c);
   const checks: GoalCheck[] = [];
-  const ratioGoal = (goal: string, a: BenchCell | undefined, b: BenchCell | undefined, min: number): void => {
+  const where = target === 'leader' ? '' : ` (--target ${target})`;
+  const ratioGoal = (name: string, a: BenchCell | undefined, b: BenchCell | undefined, min: number): void => {
+    const goal = name + where;
     if (a === undefined || b === undefined || b.rps === 0) return void checks.push({ goal, value: 'n/a', met: null });
     const r = a.rps / b.rps;
     checks.push({ goal, value: `${r.toFixed(2)}× (${fmtRps(a.rps)} vs ${fmtRps(b.rps)} req/s)`, met: r >= min });
   };
-  const latencyGoal = (goal: string, a: BenchCell | undefined, b: BenchCell | undefined, pick: 'p50' | 'p99'): void => {
+  const latencyGoal = (name: string, a: BenchCell | undefined, b: BenchCell | undefined, pick: 'p50' | 'p99'): void => {
+    const goal = name + where;
     if (a === undefined || b === undefined) return void checks.push({ goal, value: 'n/a', met: null });
     const x = a.latencyMs[pick];
     const y = b.latencyMs[pick];
@@ -104,7 +131,7 @@ export function fmtOpt(v: number | null, digits = 2): string {
   return v === null ? '–' : v.toFixed(digits);
 }
 
-export const tableHeader = ['system', 'nodes', 'workload', 'conns', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'errors', 'non2xx', 'entries/fsync', 'peer msgs/req', 'sys cores', 'sys CPU ms/req', 'loadgen cores'];
+export const tableHeader = ['system', 'nodes', 'workload', 'conns', 'target', 'req/s', 'req/s of every run', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'errors', 'non2xx', 'entries/fsync', 'peer msgs/req', 'sys cores', 'sys CPU ms/req', 'loadgen cores'];
 
 export function tableRow(c: BenchCell): string[] {
   return [
@@ -112,7 +139,9 @@ export function tableRow(c: BenchCell): string[] {
     String(c.nodes),
     c.workload + (c.readRatio === null ? '' : ` (${c.readRatio} reads)`),
     String(c.connections),
+    c.target,
     fmtRps(c.rps),
+    runsText(c),
     fmtMs(c.latencyMs.p50),
     fmtMs(c.latencyMs.p90),
     fmtMs(c.latencyMs.p99),
@@ -125,6 +154,16 @@ export function tableRow(c: BenchCell): string[] {
     fmtOpt(c.cpu.systemMsPerRequest, 3),
     c.cpu.loadgenCores.toFixed(2),
   ];
+}
+
+/** Every run's req/s in the order they ran ("–" for a single run); rounds separated by ";". */
+export function runsText(c: BenchCell): string {
+  if (c.rpsRuns.length <= 1) return '–';
+  const perRound = c.rpsRuns.length / Math.max(1, c.rounds.length);
+  if (c.rounds.length <= 1 || !Number.isInteger(perRound)) return c.rpsRuns.map(fmtRps).join(', ');
+  const groups: string[] = [];
+  for (let i = 0; i < c.rpsRuns.length; i += perRound) groups.push(c.rpsRuns.slice(i, i + perRound).map(fmtRps).join(', '));
+  return `${groups.join('; ')} (round ${c.round} reported)`;
 }
 
 /** Plain-text table for the terminal. */

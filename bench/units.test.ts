@@ -1,4 +1,7 @@
-/** Unit tests of the benchmark's pure parts: key choice, option parsing, metrics, failover analysis. */
+/**
+ * Unit tests of the benchmark's pure parts: key choice, option parsing, metrics, failover
+ * analysis, rounds (interleaving and medians) and the goal rows.
+ */
 import t from 'tap';
 import { analyzeFailover } from './failover.js';
 import { keyChooser, keyName } from './keyspace.js';
@@ -6,6 +9,10 @@ import { median, percentile } from './latency-samples.js';
 import { parseOptions } from './options.js';
 import { deriveMetrics, parsePrometheus } from './prom-metrics.js';
 import { buildRequest, pickOp } from './requests.js';
+import { validateResults, type BenchCell } from './results.js';
+import { interleavedPlan, medianBy, mergeRounds } from './rounds.js';
+import { goalChecks, ratios, runsText, type GoalCheck } from './summary.js';
+import { targetGoalChecks } from './target-goals.js';
 
 t.test('key choice stays in range and zipfian is skewed', async (t) => {
   let seed = 1;
@@ -100,4 +107,107 @@ t.test('--target: the leader, one follower, or every replica', async (t) => {
   t.same(loadUrls(sys, 'follower'), ['http://a'], 'a replica that is not the leader');
   t.same(loadUrls(sys, 'any'), sys.urls);
   t.same(loadUrls({ targetUrl: 'http://x', urls: ['http://x'] }, 'follower'), ['http://x'], 'one replica: no follower, its only URL');
+});
+
+t.test('options: --target lists and --rounds', async (t) => {
+  const d = parseOptions([], { etcdOnPath: false });
+  t.same([d.targets, d.rounds, d.repetitions], [['leader'], 1, 1], 'defaults: the leader, one round, one repetition');
+  const o = parseOptions(['--target', 'leader, follower,any,leader', '--rounds', '3', '--repetitions', '2'], { etcdOnPath: false });
+  t.same(o.targets, ['leader', 'follower', 'any'], 'in the order given, spaces and repeats dropped');
+  t.same([o.rounds, o.repetitions], [3, 2]);
+  t.throws(() => parseOptions(['--target', 'leader,backup'], { etcdOnPath: false }), /'backup' is not one of/);
+  t.throws(() => parseOptions(['--target', ','], { etcdOnPath: false }), /at least one/);
+  t.throws(() => parseOptions(['--rounds', '0'], { etcdOnPath: false }), /--rounds/);
+  t.throws(() => parseOptions(['--rounds', '1.5'], { etcdOnPath: false }), /not an integer/);
+});
+
+t.test('rounds: interleaved order, every round on fresh systems', async (t) => {
+  const plan = interleavedPlan({ systems: ['raft', 'etcd'], workloads: ['put'], targets: ['leader', 'follower'], rounds: 2 });
+  t.same(
+    plan.map((s) => `${s.round}:${s.system}:${s.target}`),
+    ['1:raft:leader', '1:raft:follower', '1:etcd:leader', '1:etcd:follower', '2:raft:leader', '2:raft:follower', '2:etcd:leader', '2:etcd:follower'],
+    'round 1 runs every system and target once before round 2 starts any',
+  );
+  t.same(plan.map((s) => s.sequence), [1, 2, 3, 4, 5, 6, 7, 8], 'sequence numbers in run order');
+  t.equal(interleavedPlan({ systems: ['raft'], workloads: ['put', 'get'], targets: ['any'], rounds: 3 }).length, 6);
+});
+
+t.test('rounds: the median item', async (t) => {
+  t.equal(medianBy([5, 1, 3], (x) => x), 3);
+  t.equal(medianBy([4, 1, 2, 3], (x) => x), 2, 'even count: the lower middle one, a real run');
+  t.equal(medianBy([7], (x) => x), 7);
+  const tied = [{ v: 1, id: 'a' }, { v: 1, id: 'b' }, { v: 1, id: 'c' }];
+  t.equal(medianBy(tied, (x) => x.v).id, 'b', 'ties keep their order');
+  t.throws(() => medianBy([], (x: number) => x));
+});
+
+/** A made-up cell of one round (as runner.ts measureCell returns it). */
+function cell(over: Partial<BenchCell> & Pick<BenchCell, 'system' | 'workload' | 'target' | 'rps'>, round = 1, sequence = 1): BenchCell {
+  return {
+    nodes: 3, connections: 100, valueBytes: 256, durationS: 10,
+    latencyMs: { p50: 1, p90: 2, p99: 3, max: 4 }, errors: 0, non2xx: 0,
+    cpu: { systemUserS: 1, systemSysS: 1, systemCores: 0.2, systemMsPerRequest: 0.1, loadgenUserS: 1, loadgenSysS: 0, loadgenCores: 0.1 },
+    entriesPerFsync: null, peerMessagesPerRequest: null, requests: over.rps * 10, readRatio: null, keys: 1000, distribution: 'uniform',
+    rate: null, rpsRuns: [over.rps], latencySource: 'samples', statusCodes: { '200': over.rps * 10 },
+    round, rounds: [{ round, sequence, startedAt: '2026-01-01T00:00:00.000Z', rps: over.rps }],
+    ...over,
+  };
+}
+
+t.test('rounds: merged to the median round per (system, workload, target, connections)', async (t) => {
+  const perRound = [
+    cell({ system: 'raft', workload: 'put', target: 'leader', rps: 900, latencyMs: { p50: 9, p90: 9, p99: 9, max: 9 } }, 1, 1),
+    cell({ system: 'raft', workload: 'put', target: 'follower', rps: 800 }, 1, 2),
+    cell({ system: 'raft', workload: 'put', target: 'leader', rps: 1000, latencyMs: { p50: 5, p90: 6, p99: 7, max: 8 } }, 2, 3),
+    cell({ system: 'raft', workload: 'put', target: 'follower', rps: 700 }, 2, 4),
+    cell({ system: 'raft', workload: 'put', target: 'leader', rps: 1100 }, 3, 5),
+    cell({ system: 'raft', workload: 'put', target: 'follower', rps: 750 }, 3, 6),
+  ];
+  const merged = mergeRounds(perRound);
+  t.same(merged.map((c) => c.target), ['leader', 'follower'], 'one cell per target, in the order they first ran');
+  const [leader, follower] = merged as [BenchCell, BenchCell];
+  t.same([leader.rps, leader.round, leader.latencyMs.p99], [1000, 2, 7], "the median round's numbers, all of them from that round");
+  t.same(leader.rpsRuns, [900, 1000, 1100], "every round's req/s, in round order");
+  t.same(leader.rounds.map((r) => [r.round, r.sequence]), [[1, 1], [2, 3], [3, 5]], 'the round order recorded');
+  t.same([follower.rps, follower.round], [750, 3]);
+  t.same(validateResults(merged), [], 'merged cells have the documented shape');
+  t.same(validateResults([{ ...leader, round: 9 }]), ['cell 0: round is not one of rounds']);
+  t.equal(mergeRounds([cell({ system: 'raft', workload: 'put', target: 'any', rps: 5 }), cell({ system: 'raft', workload: 'put', target: 'any', rps: 6, connections: 1 })]).length, 2, 'connections are part of the key');
+  t.match(runsText(leader), /^900; 1,000; 1,100 \(round 2 reported\)$/);
+});
+
+t.test('goal rows: follower puts and spread gets against the leader, on the medians', async (t) => {
+  const rounds3 = (c: BenchCell): BenchCell => ({ ...c, rounds: [1, 2, 3].map((round) => ({ round, sequence: round, startedAt: '', rps: c.rps })) });
+  const cells = [
+    cell({ system: 'raft', workload: 'put', target: 'leader', rps: 10_000 }),
+    cell({ system: 'raft', workload: 'put', target: 'follower', rps: 9_000 }),
+    cell({ system: 'raft', workload: 'get', target: 'leader', rps: 20_000 }),
+    cell({ system: 'raft', workload: 'get', target: 'any', rps: 25_000 }),
+    cell({ system: 'etcd', workload: 'put', target: 'leader', rps: 5_000 }),
+    cell({ system: 'etcd', workload: 'put', target: 'follower', rps: 4_000 }),
+    cell({ system: 'etcd', workload: 'get', target: 'any', rps: 6_000 }), // no leader cell: no row
+    cell({ system: 'hello', workload: 'put', target: 'leader', rps: 14_000, nodes: 1 }),
+    cell({ system: 'hello', workload: 'put', target: 'follower', rps: 14_000, nodes: 1 }), // one replica: no follower
+    cell({ system: 'raft', workload: 'put', target: 'follower', rps: 1_000, connections: 1 }), // not the highest connections
+  ].map(rounds3);
+  const rows = targetGoalChecks(cells);
+  t.equal(rows.length, 3, 'a row per system with both cells and more than one replica');
+  const find = (re: RegExp): GoalCheck | undefined => rows.find((g) => re.test(g.goal));
+  t.match(find(/^raft puts through a follower ≥ 0\.85× .*100 connections/), { met: true, value: /^0\.90× \(--target follower 9,000 vs --target leader 10,000 req\/s, medians of 3 rounds\)$/ });
+  t.match(find(/^etcd puts through a follower/), { met: false, value: /^0\.80×/ });
+  t.match(find(/^raft linearizable gets spread over all replicas ≥ 1\.5×/), { met: false, value: /^1\.25× \(--target any 25,000 vs --target leader 20,000/ });
+  t.same(targetGoalChecks(cells.filter((c) => c.target === 'leader')), [], 'no rows without the other target');
+});
+
+t.test("issue 7's goals and ratios compare systems at the same target", async (t) => {
+  const cells = [
+    cell({ system: 'raft', workload: 'put', target: 'follower', rps: 1_000 }),
+    cell({ system: 'raft', workload: 'put', target: 'leader', rps: 10_000 }),
+    cell({ system: 'etcd', workload: 'put', target: 'leader', rps: 4_000 }),
+    cell({ system: 'etcd', workload: 'put', target: 'follower', rps: 4_000 }),
+  ];
+  t.match(goalChecks(cells).find((g) => /≥ 2× etcd$/.test(g.goal)), { met: true, value: /^2\.50×/ }, 'judged on the leader cells');
+  const onlyAny = cells.map((c) => ({ ...c, target: 'any' as const })).slice(1, 3);
+  t.match(goalChecks(onlyAny)[0], { goal: /\(--target any\)$/ }, 'another target is named');
+  t.same(ratios(cells).map((r) => [r.target, r.numerator, r.denominator, r.rps]), [['follower', 'raft', 'etcd', 0.25], ['leader', 'raft', 'etcd', 2.5]]);
 });
