@@ -8,6 +8,7 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build } from './http/app.js';
+import { adminToken } from './http/admin-auth.js';
 import { createLogger } from './logger.js';
 import { parseHostPort, paxosTuning, raftTuning, readClusterFile, type ClusterFile, type NodeSpec } from './config.js';
 import type { KvService } from './http/kv-service.js';
@@ -100,7 +101,7 @@ async function main(): Promise<void> {
   }
   const debug = values['debug-api'] ? enableDebugApi(self.id, replica, transport) : undefined;
   await transport.start();
-  const app = build({ service: replica, metrics, ...(debug === undefined ? {} : { debug }) });
+  const app = build({ service: replica, metrics, adminToken: adminToken(cluster.secret), ...(debug === undefined ? {} : { debug }) });
   await pbft?.routes(app);
   await app.listen({ host: self.host, port: self.httpPort });
   logger.info({ http: `http://${self.host}:${self.httpPort}`, peer: `${self.host}:${self.peerPort}`, dataDir }, 'replica serving');

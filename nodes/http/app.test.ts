@@ -6,6 +6,8 @@ import type { KvService } from './kv-service.js';
 import { KvStateMachine } from '../../protocols/kv/state-machine.js';
 import type { KvCommand, KvResult } from '../../protocols/kv/commands.js';
 import { parsePromText, sampleValue } from '../../harness/client/prom-text.js';
+import { testAdmin, testAdminToken } from './admin-test-support.js';
+import { adminHeaders } from './admin-auth.js';
 
 /** A one-replica service without replication: enough to test the HTTP contract. */
 function localService(id = 'n1', leader: string | null = id, urls: Record<string, string> = {}): KvService & { applied: KvCommand[] } {
@@ -36,7 +38,7 @@ function localService(id = 'n1', leader: string | null = id, urls: Record<string
 const json = { 'content-type': 'application/json' };
 
 t.test('put, get, delete and cas follow docs/design.md §4.1', async (t) => {
-  const app = build({ service: localService() });
+  const app = build({ adminToken: testAdminToken, service: localService() });
   t.teardown(() => app.close());
   let res = await app.inject({ method: 'PUT', url: '/kv/greeting', headers: json, payload: { value: 'hello' } });
   t.equal(res.statusCode, 200);
@@ -63,7 +65,7 @@ t.test('put, get, delete and cas follow docs/design.md §4.1', async (t) => {
 });
 
 t.test('keys are URL-encoded UTF-8 path segments', async (t) => {
-  const app = build({ service: localService() });
+  const app = build({ adminToken: testAdminToken, service: localService() });
   t.teardown(() => app.close());
   const key = 'a/b c?é';
   await app.inject({ method: 'PUT', url: `/kv/${encodeURIComponent(key)}`, headers: json, payload: { value: 'v' } });
@@ -72,7 +74,7 @@ t.test('keys are URL-encoded UTF-8 path segments', async (t) => {
 });
 
 t.test('a body without a JSON content type is still read as JSON (curl -d)', async (t) => {
-  const app = build({ service: localService() });
+  const app = build({ adminToken: testAdminToken, service: localService() });
   t.teardown(() => app.close());
   const res = await app.inject({
     method: 'PUT',
@@ -85,7 +87,7 @@ t.test('a body without a JSON content type is still read as JSON (curl -d)', asy
 
 t.test('bad input gets a clear 4xx JSON error and changes nothing', async (t) => {
   const service = localService();
-  const app = build({ service });
+  const app = build({ adminToken: testAdminToken, service });
   t.teardown(() => app.close());
   const cases: Array<[string, InjectOptions, number, string]> = [
     ['malformed JSON', { method: 'PUT', url: '/kv/k', headers: json, payload: '{"value": ' }, 400, 'BAD_REQUEST'],
@@ -113,7 +115,7 @@ t.test('bad input gets a clear 4xx JSON error and changes nothing', async (t) =>
 
 t.test('x-client-id / x-request-seq: a retry returns the first result (dissertation §6.3)', async (t) => {
   const service = localService();
-  const app = build({ service });
+  const app = build({ adminToken: testAdminToken, service });
   t.teardown(() => app.close());
   const headers = { ...json, 'x-client-id': 'client-7', 'x-request-seq': '1' };
   await app.inject({ method: 'PUT', url: '/kv/k', headers: json, payload: { value: 'a' } });
@@ -127,7 +129,7 @@ t.test('x-client-id / x-request-seq: a retry returns the first result (dissertat
 });
 
 t.test('no leader known: 503 NO_LEADER with retry-after', async (t) => {
-  const app = build({ service: localService('n2', null), limits: { leaderWaitMs: 100 } });
+  const app = build({ adminToken: testAdminToken, service: localService('n2', null), limits: { leaderWaitMs: 100 } });
   t.teardown(() => app.close());
   const res = await app.inject({ method: 'PUT', url: '/kv/k', headers: json, payload: { value: 'v' } });
   t.equal(res.statusCode, 503);
@@ -147,7 +149,7 @@ t.test('key-value requests are forwarded by the replica itself; admin requests o
     transfers.push(target);
     return { leader: target ?? 'n2' };
   };
-  const leader = build({ service: leaderService });
+  const leader = build({ adminToken: testAdminToken, service: leaderService });
   t.teardown(() => leader.close());
   await leader.listen({ host: '127.0.0.1', port: 0 });
   const address = leader.server.address();
@@ -156,21 +158,21 @@ t.test('key-value requests are forwarded by the replica itself; admin requests o
   followerService.transferLeadership = async () => {
     throw new NotLeaderError('n1');
   };
-  const follower = build({ service: followerService, limits: { leaderWaitMs: 100 } });
+  const follower = build({ adminToken: testAdminToken, service: followerService, limits: { leaderWaitMs: 100 } });
   t.teardown(() => follower.close());
 
   let res = await follower.inject({ method: 'PUT', url: '/kv/k', headers: json, payload: { value: 'v' } });
   t.equal(res.statusCode, 503, 'a key-value request the service cannot place waits, then NO_LEADER');
   t.equal(leaderService.applied.length, 0, 'it never reached the leader over HTTP');
-  res = await follower.inject({ method: 'POST', url: '/admin/transfer-leadership', headers: json, payload: { target: 'n3' } });
+  res = await follower.inject({ method: 'POST', url: '/admin/transfer-leadership', headers: { ...testAdmin, ...json }, payload: { target: 'n3' } });
   t.same(res.json(), { ok: true, leader: 'n3' }, 'an admin request is forwarded to the leader and its answer relayed');
   t.same(transfers, ['n3']);
-  res = await follower.inject({ method: 'POST', url: '/admin/transfer-leadership', headers: { ...json, 'x-forwarded-by': 'n3' }, payload: {} });
+  res = await follower.inject({ method: 'POST', url: '/admin/transfer-leadership', headers: { ...testAdmin, ...json, 'x-forwarded-by': 'n3' }, payload: {} });
   t.equal(res.statusCode, 503, 'an already forwarded request is not forwarded again');
 });
 
 t.test('status, metrics and health', async (t) => {
-  const app = build({ service: localService() });
+  const app = build({ adminToken: testAdminToken, service: localService() });
   t.teardown(() => app.close());
   t.equal((await app.inject({ url: '/status' })).json().role, 'leader');
   const metrics = await app.inject({ url: '/metrics' });
@@ -181,13 +183,38 @@ t.test('status, metrics and health', async (t) => {
 });
 
 t.test('lease reads and leadership transfer are refused clearly where a protocol lacks them', async (t) => {
-  const app = build({ service: localService() });
+  const app = build({ adminToken: testAdminToken, service: localService() });
   t.teardown(() => app.close());
   const lease = await app.inject({ method: 'GET', url: '/kv/k?consistency=lease' });
   t.equal(lease.statusCode, 400);
   t.match(lease.json().error.message, /no lease reads/);
-  const transfer = await app.inject({ method: 'POST', url: '/admin/transfer-leadership', headers: json, payload: {} });
+  const transfer = await app.inject({ method: 'POST', url: '/admin/transfer-leadership', headers: { ...testAdmin, ...json }, payload: {} });
   t.equal(transfer.statusCode, 400);
-  const badBody = await app.inject({ method: 'POST', url: '/admin/transfer-leadership', headers: json, payload: { target: 5 } });
+  const badBody = await app.inject({ method: 'POST', url: '/admin/transfer-leadership', headers: { ...testAdmin, ...json }, payload: { target: 5 } });
   t.equal(badBody.statusCode, 400, 'a non-string target is refused');
+});
+
+t.test('admin routes refuse a caller without the admin token (401 UNAUTHENTICATED); the key-value API stays open', async (t) => {
+  const service = localService();
+  let transfers = 0;
+  service.transferLeadership = async () => {
+    transfers += 1;
+    return { leader: 'n1' };
+  };
+  const app = build({ adminToken: testAdminToken, service });
+  t.teardown(() => app.close());
+  const transfer = (headers: Record<string, string>) => app.inject({ method: 'POST', url: '/admin/transfer-leadership', headers: { ...json, ...headers }, payload: { target: 'n2' } });
+  const none = await transfer({});
+  t.equal(none.statusCode, 401);
+  t.equal(none.json().error.code, 'UNAUTHENTICATED');
+  t.match(none.json().error.message, /Authorization: Bearer/, 'it says what to send');
+  t.equal((await transfer({ authorization: 'Bearer nope' })).statusCode, 401, 'a wrong token');
+  t.equal((await transfer({ authorization: `Basic ${testAdminToken}` })).statusCode, 401, 'not a bearer token');
+  t.equal((await transfer({ authorization: adminHeaders('another cluster').authorization })).statusCode, 401, "another cluster's token");
+  t.equal(transfers, 0, 'nothing ran');
+  t.equal((await transfer(testAdmin)).statusCode, 200, 'the right token');
+  t.equal(transfers, 1);
+  t.equal((await app.inject({ method: 'GET', url: '/admin/members' })).statusCode, 401, 'an admin route that does not exist here is refused before the 404');
+  t.equal((await app.inject({ method: 'PUT', url: '/kv/a', headers: json, payload: { value: 'v' } })).statusCode, 200, 'key-value writes need no token');
+  t.equal((await app.inject({ url: '/status' })).statusCode, 200);
 });

@@ -8,9 +8,12 @@ import { registerMemberRoutes } from './member-routes.js';
 import { registerDebugRoutes, type DebugApi } from '../debug/debug-routes.js';
 import { ReplicaMetrics } from '../metrics.js';
 import { addHttpMetrics } from './http-metrics.js';
+import { requireAdminToken } from './admin-auth.js';
 
 export interface AppOptions {
   service: KvService;
+  /** The token every `/admin/` request must carry (admin-auth.ts; adminToken(cluster secret)). */
+  adminToken: string;
   limits?: Partial<HttpLimits>;
   /** `--debug-api`: GET /admin/debug/state and /admin/debug/messages (nodes/debug/); absent: no such routes. */
   debug?: DebugApi;
@@ -75,6 +78,7 @@ export function build(options: AppOptions): FastifyInstance {
     }
   });
 
+  requireAdminToken(app, options.adminToken);
   app.setErrorHandler((error: FastifyError | ServiceError, _request, reply) => sendError(reply, toServiceError(error)));
   app.setNotFoundHandler((request, reply) => {
     const tooLong = request.url.startsWith('/kv/') && request.url.length > limits.keyBytesMax * 3;

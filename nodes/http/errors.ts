@@ -4,6 +4,7 @@
  */
 export const errorStatus = {
   BAD_REQUEST: 400,
+  UNAUTHENTICATED: 401,
   NOT_FOUND: 404,
   KEY_NOT_FOUND: 404,
   CAS_MISMATCH: 409,

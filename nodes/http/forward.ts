@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ServiceError } from './errors.js';
 
 export const FORWARDED_HEADER = 'x-forwarded-by';
-const PASSED_HEADERS = ['content-type', 'x-client-id', 'x-request-seq'];
+const PASSED_HEADERS = ['content-type', 'x-client-id', 'x-request-seq', 'authorization'];
 
 /**
  * Forward a client request to the leader's HTTP API and relay its answer (docs/design.md §4.3: any
