@@ -73,7 +73,7 @@ async function run(cluster: Cluster, line: string, print: (line: string) => void
     case 'members': {
       const up = cluster.replicas.find((r) => r.state === 'up');
       if (up === undefined) return print('no replica is up');
-      const m = (await call(up.httpUrl, 'GET', '/admin/members')).body;
+      const m = (await call(up.httpUrl, 'GET', '/admin/members', undefined, { headers: cluster.adminHeaders })).body;
       const ids = (key: string) => ((m[key] as Array<{ id: string }> | undefined) ?? []).map((x) => x.id).join(', ') || '-';
       return print(`  voters ${ids('voters')}   learners ${ids('learners')}   (config entry ${m['index']}, ${m['committed'] === true ? 'committed' : 'not committed yet'})`);
     }

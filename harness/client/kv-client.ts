@@ -11,10 +11,12 @@ export interface CallOptions {
   timeoutMs?: number;
   clientId?: string;
   seq?: number;
+  /** Extra headers, e.g. an admin call's Authorization (nodes/http/admin-auth.ts). */
+  headers?: Record<string, string>;
 }
 
 export async function call(baseUrl: string, method: string, path: string, body?: unknown, opts: CallOptions = {}): Promise<KvResponse> {
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { ...opts.headers };
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (opts.clientId !== undefined && opts.seq !== undefined) {
     headers['x-client-id'] = opts.clientId;

@@ -15,6 +15,7 @@ import type { PbftTuning } from '../../nodes/pbft/pbft-config.js';
 import { track } from './process-registry.js';
 import { ReplicaDisks } from './replica-disks.js';
 import { replicaNodeArgs } from './replica-build.js';
+import { adminHeaders } from '../../nodes/http/admin-auth.js';
 import type { PowerLossResult } from '../lazyfs/lazyfs.js';
 import { NetnsHosts } from '../hosts/netns-hosts.js';
 
@@ -113,6 +114,8 @@ export class Cluster {
     readonly disks: ReplicaDisks | null = null,
     /** The replicas' network namespaces and bridge (`hosts: 'netns'`), or null. */
     readonly netns: NetnsHosts | null = null,
+    /** What an admin call to a replica carries (nodes/http/admin-auth.ts: from the cluster secret). */
+    readonly adminHeaders: { authorization: string },
   ) {}
 
   /** Which hosts mode the replicas run in. */
@@ -189,7 +192,7 @@ export class Cluster {
         throw err;
       });
     }
-    return new Cluster(options, replicas, clusterFilePath, dataRoot, ownsDataRoot, disks, netns);
+    return new Cluster(options, replicas, clusterFilePath, dataRoot, ownsDataRoot, disks, netns, adminHeaders(file.secret));
   }
 
   replica(id: string): Replica {
@@ -316,7 +319,7 @@ export class Cluster {
     await this.launch(r);
     await this.waitServing([r]);
     const urls = this.replicas.filter((x) => x.state === 'up' && x.id !== r.id).map((x) => x.httpUrl);
-    await addMember(urls, { id: r.id, host: r.host, httpPort: r.httpPort, peerPort: r.peerPort }, opts.learner ?? false, opts.timeoutMs);
+    await addMember(urls, this.adminHeaders, { id: r.id, host: r.host, httpPort: r.httpPort, peerPort: r.peerPort }, opts.learner ?? false, opts.timeoutMs);
     return r;
   }
 
@@ -327,7 +330,7 @@ export class Cluster {
   async removeReplica(id: string, opts: { timeoutMs?: number } = {}): Promise<void> {
     const r = this.replica(id);
     const urls = this.replicas.filter((x) => x.state === 'up').map((x) => x.httpUrl);
-    await removeMember(urls, id, opts.timeoutMs);
+    await removeMember(urls, this.adminHeaders, id, opts.timeoutMs);
     await this.stop(id);
     this.replicas.splice(this.replicas.indexOf(r), 1);
     this.removed.push(r);
@@ -360,7 +363,7 @@ export class Cluster {
       const { host, port } = parseHostPort(via);
       const res = await fetch(`${r.httpUrl}/admin/debug/dial/${added.id}`, {
         method: 'PUT',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...this.adminHeaders },
         body: JSON.stringify({ host, port }),
         signal: AbortSignal.timeout(5000),
       });

@@ -31,11 +31,12 @@ async function retry(urls: readonly string[], send: (url: string) => Promise<KvR
 }
 
 /** Adds `spec` as a learner, then (unless `learner`) waits for its promotion to voter. */
-export function addMember(urls: readonly string[], spec: NodeSpec, learner = false, timeoutMs = 60_000): Promise<KvResponse> {
+export function addMember(urls: readonly string[], admin: Record<string, string>, spec: NodeSpec, learner = false, timeoutMs = 60_000): Promise<KvResponse> {
   const body = { id: spec.id, host: spec.host, httpPort: spec.httpPort, peerPort: spec.peerPort, learner };
-  return retry(urls, (url) => call(url, 'POST', '/admin/members', body, { timeoutMs: 15_000 }), `add ${spec.id}`, timeoutMs);
+  return retry(urls, (url) => call(url, 'POST', '/admin/members', body, { timeoutMs: 15_000, headers: admin }), `add ${spec.id}`, timeoutMs);
 }
 
-export function removeMember(urls: readonly string[], id: string, timeoutMs = 60_000): Promise<KvResponse> {
-  return retry(urls, (url) => call(url, 'DELETE', `/admin/members/${encodeURIComponent(id)}`, undefined, { timeoutMs: 15_000 }), `remove ${id}`, timeoutMs);
+/** `admin`: the admin call's headers (Cluster.adminHeaders, nodes/http/admin-auth.ts). */
+export function removeMember(urls: readonly string[], admin: Record<string, string>, id: string, timeoutMs = 60_000): Promise<KvResponse> {
+  return retry(urls, (url) => call(url, 'DELETE', `/admin/members/${encodeURIComponent(id)}`, undefined, { timeoutMs: 15_000, headers: admin }), `remove ${id}`, timeoutMs);
 }

@@ -17,7 +17,7 @@ export type ReplicaAction = (typeof replicaActions)[number];
 export const splitNames = ['isolate-leader', 'halves', 'heal-all'] as const;
 export type SplitName = (typeof splitNames)[number];
 
-export type ControlledCluster = Pick<Cluster, 'replicas' | 'kill' | 'restart' | 'pause' | 'resume'> &
+export type ControlledCluster = Pick<Cluster, 'replicas' | 'adminHeaders' | 'kill' | 'restart' | 'pause' | 'resume'> &
   Partial<Pick<Cluster, 'powerLossEnabled' | 'powerOff' | 'powerOffAll'>>;
 
 /** Why the power buttons are disabled without power-loss filesystems (also their tooltip). */

@@ -18,7 +18,7 @@ export interface WatchUpdate {
 
 export interface WatcherOptions {
   protocol: string;
-  cluster: Pick<Cluster, 'replicas'> & Partial<Pick<Cluster, 'powerLossEnabled'>>;
+  cluster: Pick<Cluster, 'replicas' | 'adminHeaders'> & Partial<Pick<Cluster, 'powerLossEnabled'>>;
   proxy: LinkModes | null;
   /** Where the replicas run (DashboardSnapshot.hosts). */
   hosts?: string;
@@ -124,7 +124,7 @@ export class ClusterWatcher {
   private pollerOf(id: string): ReplicaPoller {
     let p = this.pollers.get(id);
     if (p === undefined) {
-      p = new ReplicaPoller();
+      p = new ReplicaPoller(this.o.cluster.adminHeaders);
       this.pollers.set(id, p);
     }
     return p;

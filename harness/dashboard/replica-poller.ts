@@ -30,6 +30,8 @@ export class ReplicaPoller {
   private lagReadAtMs = -Infinity;
 
   constructor(
+    /** Headers of the admin calls (its debug routes): Cluster.adminHeaders. */
+    private readonly admin: Record<string, string> = {},
     private readonly timeoutMs = 800,
     private readonly lagEveryMs = 1000,
   ) {}
@@ -62,14 +64,14 @@ export class ReplicaPoller {
   }
 
   private async readState(url: string): Promise<CardState> {
-    const res = await fetch(url + '/admin/debug/state', { signal: AbortSignal.timeout(this.timeoutMs) });
+    const res = await fetch(url + '/admin/debug/state', { headers: this.admin, signal: AbortSignal.timeout(this.timeoutMs) });
     if (res.ok) return (await res.json()) as CardState;
     if (res.status !== 404) throw new Error(`debug state: HTTP ${res.status}`);
     return statusOnly(await getJson(url + '/status', this.timeoutMs));
   }
 
   private async readMessages(url: string): Promise<FlowMessage[]> {
-    const res = await fetch(`${url}/admin/debug/messages?since=${this.since}&limit=200`, { signal: AbortSignal.timeout(this.timeoutMs) });
+    const res = await fetch(`${url}/admin/debug/messages?since=${this.since}&limit=200`, { headers: this.admin, signal: AbortSignal.timeout(this.timeoutMs) });
     if (!res.ok) return [];
     const body = (await res.json()) as MessagesAnswer;
     const first = this.since === 0;
