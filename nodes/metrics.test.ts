@@ -12,6 +12,7 @@ import { ReplicaMetrics } from './metrics.js';
 import { snapshotTimer, storageWriteTimer } from './replica-metrics.js';
 import { until } from '../harness/client/kv-client.js';
 import { histogramOf, parsePromText, sampleValue, type PromFamily } from '../harness/client/prom-text.js';
+import { testAdmin, testAdminToken } from './http/admin-test-support.js';
 
 const service: KvService = {
   id: 'n1', protocol: 'raft', leader: () => 'n1', httpUrlOf: () => null,
@@ -70,7 +71,7 @@ t.test('the storage and snapshot histograms: one sample per batch or phase', asy
 t.test('GET /metrics: process metrics, HTTP histograms, and a 300 ms event-loop stall seen in the histogram', async (t) => {
   const metrics = new ReplicaMetrics({ id: 'n1', protocol: 'raft', processMetrics: true, eventLoop: { windowMs: 200 } });
   t.teardown(() => metrics.close());
-  const app = build({ service, metrics, debug: enableDebugApi('n1', {}, { tap: null }) });
+  const app = build({ adminToken: testAdminToken, service, metrics, debug: enableDebugApi('n1', {}, { tap: null }) });
   t.teardown(() => app.close());
   const scrape = async () => parsePromText((await app.inject({ url: '/metrics' })).body);
   t.equal((await app.inject({ url: '/health' })).statusCode, 200);
@@ -96,7 +97,7 @@ t.test('GET /metrics: process metrics, HTTP histograms, and a 300 ms event-loop 
   const before = await until(scrape, (s) => (histogramOf(s, 'consensus_event_loop_delay_seconds')?.count ?? 0) > 0, 5000, 'a first sample');
   // Over 250 ms (the bucket bound below 300): a loaded machine stalls on its own too, but not that long.
   const stallsBefore = overLimit(before, 0.25);
-  const blocked = await app.inject({ method: 'POST', url: '/admin/debug/block-event-loop', payload: { ms: 300 } });
+  const blocked = await app.inject({ method: 'POST', headers: testAdmin, url: '/admin/debug/block-event-loop', payload: { ms: 300 } });
   t.equal(blocked.statusCode, 200);
   const after = await until(scrape, (s) => overLimit(s, 0.25) > stallsBefore, 5000, 'the stall in the histogram');
   t.ok(overLimit(after, 0.25) > stallsBefore, 'a sample over 250 ms');

@@ -99,7 +99,7 @@ if (!existsSync(chromiumPath)) {
       const card = `.card[data-replica="${replica.id}"]`;
       await page.waitForSelector(`${card} .lag:not([hidden]) canvas.lag-spark`);
       t.match(await page.textContent(`${card} .lag-text`), /^event loop p99 [\d.]+ · max [\d.]+ ms$/, 'p99 and max of the last second');
-      const res = await fetch(replica.httpUrl + '/admin/debug/block-event-loop', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"ms":300}' });
+      const res = await fetch(replica.httpUrl + '/admin/debug/block-event-loop', { method: 'POST', headers: { 'content-type': 'application/json', ...cluster.adminHeaders }, body: '{"ms":300}' });
       t.equal(res.status, 200, `blocked ${replica.id} for 300 ms (--debug-api)`);
       // At least 250 ms (the bucket bound below 300): a loaded machine's own stalls are shorter.
       const sel = JSON.stringify(`${card} .lag[data-stall="true"] .stall-mark`);

@@ -14,6 +14,7 @@ import type { ControlledCluster } from './cluster-actions.js';
 import type { DashboardSnapshot, TimelineEvent } from './dashboard-types.js';
 import { buildDashboard, startDashboard } from './dashboard-server.js';
 import { ReplicaMetrics } from '../../nodes/metrics.js';
+import { testAdmin, testAdminToken } from '../../nodes/http/admin-test-support.js';
 
 /** A replica's HTTP face with the real debug routes, and a fixed Raft state: n1 leads term 2. */
 function fakeReplica(id: string, metrics?: ReplicaMetrics): FastifyInstance {
@@ -27,7 +28,7 @@ function fakeReplica(id: string, metrics?: ReplicaMetrics): FastifyInstance {
     execute: async () => ({ kind: 'put' }) as never,
     readLinearizable: async () => 'v', readStale: () => 'v', status: () => ({ id }), healthy: () => true,
   };
-  return build({ service, ...(metrics === undefined ? {} : { metrics }), debug: enableDebugApi(id, { debugState: state }, { tap: null }) });
+  return build({ adminToken: testAdminToken, service, ...(metrics === undefined ? {} : { metrics }), debug: enableDebugApi(id, { debugState: state }, { tap: null }) });
 }
 
 interface Fixture {
@@ -46,6 +47,7 @@ async function fixture(t: Test, metrics: Record<string, ReplicaMetrics> = {}): P
   const find = (id: string) => replicas.find((r) => r.id === id)!;
   const cluster = {
     replicas,
+    adminHeaders: testAdmin,
     calls,
     kill: async (id: string) => void (calls.push(`kill ${id}`), (find(id).state = 'killed')),
     restart: async (id: string, o: { wipe?: boolean } = {}) => void (calls.push(`restart ${id}${o.wipe ? ' wiped' : ''}`), (find(id).state = 'up')),
@@ -154,7 +156,7 @@ t.test("a replica's event-loop delay and a 300 ms stall reach the snapshot and t
   const url = f.cluster.replicas[1]!.httpUrl;
   // A loaded machine stalls on its own too, but not for 250 ms (the bucket bound below 300).
   const sentAt = Date.now();
-  const res = await fetch(url + '/admin/debug/block-event-loop', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"ms":300}' });
+  const res = await fetch(url + '/admin/debug/block-event-loop', { method: 'POST', headers: { 'content-type': 'application/json', ...testAdmin }, body: '{"ms":300}' });
   t.equal(res.status, 200);
   const ours = (s: StateAnswer) => {
     const stall = lagOf(s, 'n2')?.lastStall;

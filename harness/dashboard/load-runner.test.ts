@@ -3,6 +3,7 @@ import { build } from '../../nodes/http/app.js';
 import type { KvService } from '../../nodes/http/kv-service.js';
 import { until } from '../client/kv-client.js';
 import { LoadRunner, quantile } from './load-runner.js';
+import { testAdmin, testAdminToken } from '../../nodes/http/admin-test-support.js';
 
 const service: KvService = {
   id: 'n1', protocol: 'raft', leader: () => 'n1', httpUrlOf: () => null,
@@ -17,7 +18,7 @@ t.test('quantile picks from sorted samples', async (t) => {
 });
 
 t.test('the heavy load reports answered operations and latency once a second', async (t) => {
-  const app = build({ service });
+  const app = build({ adminToken: testAdminToken, service });
   t.teardown(() => app.close());
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   let urls = [url];

@@ -4,6 +4,7 @@ import { ServiceError } from '../http/errors.js';
 import { build } from '../http/app.js';
 import { PbftKvService, type GatewayRequest, type PbftGatewayPort } from './pbft-kv-service.js';
 import { pbftRoutes } from './pbft-routes.js';
+import { testAdmin, testAdminToken } from '../http/admin-test-support.js';
 
 /** A fake runtime: records what the gateway hands the core; the test plays the replicas. */
 class FakePort implements PbftGatewayPort {
@@ -154,7 +155,7 @@ t.test('stale reads are local', async (t) => {
 
 t.test('the library routes answer with this replica\'s own result', async (t) => {
   const { port, service } = setup();
-  const app = build({ service });
+  const app = build({ adminToken: testAdminToken, service });
   await app.register(pbftRoutes, { service });
   t.teardown(() => app.close());
   const pending = app.inject({ method: 'POST', url: '/pbft/request', payload: { clientId: 'lib', seq: 1, operation: { op: 'put', key: 'a', value: 'b' } } });

@@ -26,14 +26,14 @@ t.test('leadership transfer moves the leader to the named replica within one ele
   // Ask a follower: the request is forwarded to the leader like any other.
   const via = cluster.replicas.find((r) => r.id !== leader && r.id !== target) ?? cluster.replica(target);
   const started = Date.now();
-  const res = await call(via.httpUrl, 'POST', '/admin/transfer-leadership', { target });
+  const res = await call(via.httpUrl, 'POST', '/admin/transfer-leadership', { target }, { headers: cluster.adminHeaders });
   const tookMs = Date.now() - started;
   t.same(res.body, { ok: true, leader: target }, `${leader} handed over to ${target}`);
   t.ok(tookMs < tuning.tickMs * tuning.electionTimeoutTicks * 2, `took ${tookMs} ms`);
   t.equal(await cluster.waitForLeader(), target);
   const read = await until(() => kv.get(cluster.replica(target).httpUrl, 'before'), ok);
   t.equal(read.body['value'], 'transfer', 'the new leader has every committed write');
-  const bad = await call(cluster.replica(target).httpUrl, 'POST', '/admin/transfer-leadership', { target: 'n9' });
+  const bad = await call(cluster.replica(target).httpUrl, 'POST', '/admin/transfer-leadership', { target: 'n9' }, { headers: cluster.adminHeaders });
   t.equal(bad.status, 400, 'an unknown target is refused');
 });
 
