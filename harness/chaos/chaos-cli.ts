@@ -43,8 +43,9 @@ const usage = `usage: npm run chaos -- [options]
   --hosts loopback|netns      loopback (default): every replica on 127.0.0.1, links through the fault
                               proxy; netns: every replica in its own network namespace on a bridge of
                               the run, partitions by iptables in the kernel (DROP or REJECT, a third
-                              of them one-way); needs root and Debian's iproute2 and iptables; the
-                              delay nemesis needs the proxy (no tc netem on this kernel)
+                              of them one-way), the bandwidth nemesis by tc tbf; needs root and
+                              Debian's iproute2 and iptables; the delay nemesis needs the proxy (no
+                              tc netem on this kernel)
   --out DIR                   where runs are stored (default store)
   --election-timeout-ticks N, --tick-ms N   Raft tuning (defaults from nodes/config.ts)`;
 

@@ -14,6 +14,9 @@ import { checkHistory, type CheckResult } from '../checker/check-history.js';
 import { ReplicaClocks } from '../clock/replica-clocks.js';
 import { Cluster, type ClusterOptions, type HostsMode } from '../cluster/cluster.js';
 import { KernelPartitions } from '../hosts/kernel-partitions.js';
+import { clearBandwidth, limitBandwidth } from '../hosts/bandwidth.js';
+import type { NetnsHosts } from '../hosts/netns-hosts.js';
+import type { BandwidthControl } from '../nemesis/fault-kinds.js';
 import { needsPowerLossFs } from '../nemesis/power-loss-faults.js'; // also registers power-loss, power-loss-all
 import { NemesisRunner } from '../nemesis/run-schedule.js';
 import { planSchedule, type Schedule } from '../nemesis/schedule.js';
@@ -229,6 +232,7 @@ export async function runChaos(partial: Partial<ChaosOptions>): Promise<ChaosRes
         cluster: c,
         ...(proxy === null ? {} : { proxy }),
         ...(kernel === null ? {} : { kernel }),
+        ...(c.netns === null ? {} : { bandwidth: kernelBandwidth(c.netns) }),
         rng: rng.fork(),
         findLeader: () => c.waitForLeader(1000).catch(() => null),
         ...(clocks === null ? {} : { clocks }),
@@ -401,4 +405,21 @@ function clusterTuning(o: ChaosOptions): Pick<ClusterOptions, 'tuning' | 'paxosT
   if (electionTimeoutTicks !== undefined) paxosTuning.electionTimeoutTicks = electionTimeoutTicks;
   if (requestTimeoutMs !== undefined) paxosTuning.requestTimeoutMs = requestTimeoutMs;
   return { paxosTuning };
+}
+
+/** The `bandwidth` nemesis with hosts of their own: tc tbf on each replica's veth (harness/hosts/bandwidth.ts). */
+function kernelBandwidth(hosts: NetnsHosts): BandwidthControl {
+  const limited = new Set<string>();
+  return {
+    limit: async (ids, bytesPerSec) => {
+      for (const id of ids) {
+        await limitBandwidth(hosts, id, bytesPerSec);
+        limited.add(id);
+      }
+    },
+    clearAll: async () => {
+      for (const id of limited) await clearBandwidth(hosts, id);
+      limited.clear();
+    },
+  };
 }

@@ -23,6 +23,12 @@ export interface ClusterControl {
   powerOffAll?(ids: readonly string[]): Promise<Record<string, unknown>>;
 }
 
+/** Bandwidth limits by the kernel: tc tbf on each replica's veth (harness/hosts/bandwidth.ts). */
+export interface BandwidthControl {
+  limit(ids: readonly string[], bytesPerSec: number): Promise<void>;
+  clearAll(): Promise<void>;
+}
+
 /** Who cuts links: the fault proxy, or the kernel between network namespaces (harness/hosts). */
 export interface PartitionControl {
   partition(shape: PartitionShape, mode: Exclude<LinkMode, 'pass'>): void | Promise<void>;
@@ -40,6 +46,8 @@ export interface NemesisEnv {
    * when each starts from `rng` (so the seed's schedule is the same in both modes).
    */
   kernel?: PartitionControl;
+  /** With `--hosts netns`: bandwidth limits made by the kernel (the `bandwidth` nemesis). */
+  bandwidth?: BandwidthControl;
   /** The current leader, or null when none is known quickly. */
   findLeader(): Promise<string | null>;
   /** Runtime choices (a leader that is already down, ...), forked from the seed. */
@@ -325,9 +333,43 @@ registerFault({
   },
 });
 
+/**
+ * A slow network interface: one replica's (or every replica's) traffic limited to 20–200 KiB/s in
+ * each direction. With `--hosts netns` the kernel does it (a token bucket filter, tc-tbf(8), on
+ * the replica's veth, so its clients are slowed too, as on a host with a slow link); on loopback
+ * the fault proxy throttles the replica-to-replica links. What it exposes: replication and
+ * snapshot transfers that cannot keep up, heartbeats queued behind bulk data, timeouts that are
+ * too short for a slow link.
+ */
+registerFault({
+  name: 'bandwidth',
+  resource: 'shaping',
+  impairs: () => 0,
+  plan: (ctx) => {
+    const everywhere = ctx.rng.chance(0.3);
+    const targets = everywhere ? [...ctx.ids] : [ctx.ids[ctx.rng.int(ctx.ids.length)]!];
+    return { targets, params: { bytesPerSec: ctx.rng.between(20, 200) * 1024 } };
+  },
+  start: async (fault, env, targets) => {
+    const bytesPerSec = Number(fault.params?.['bytesPerSec'] ?? 64 * 1024);
+    if (env.bandwidth !== undefined) {
+      await env.bandwidth.limit(targets, bytesPerSec);
+    } else {
+      const proxy = needProxy(env, 'bandwidth');
+      proxy.shape(proxy.linksOf(targets), { delayMs: 0, jitterMs: 0, bandwidthBytesPerSec: bytesPerSec });
+    }
+    return { nodes: targets, bytesPerSec, by: env.bandwidth === undefined ? 'proxy' : 'tc tbf' };
+  },
+  stop: async (_fault, env, targets) => {
+    if (env.bandwidth !== undefined) await env.bandwidth.clearAll();
+    else needProxy(env, 'bandwidth').clearShaping();
+    return { nodes: targets };
+  },
+});
+
 /** Delay and jitter are the proxy's: this kernel has no `tc netem` (harness/hosts/bandwidth.ts). */
-function needProxy(env: NemesisEnv): FaultProxy {
-  if (env.proxy === undefined) throw new Error('the delay nemesis needs the fault proxy (--hosts loopback): this kernel has no tc netem for delay and jitter');
+function needProxy(env: NemesisEnv, name = 'delay'): FaultProxy {
+  if (env.proxy === undefined) throw new Error(`the ${name} nemesis needs the fault proxy (--hosts loopback): this kernel has no tc netem for delay and jitter`);
   return env.proxy;
 }
 

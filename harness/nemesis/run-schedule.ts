@@ -62,6 +62,7 @@ export class NemesisRunner {
     for (const a of running) a.period.endMs = this.recorder.nowMs();
     this.env.proxy?.heal();
     await this.env.kernel?.healPartitions();
+    await this.env.bandwidth?.clearAll();
     await this.env.clocks?.resetAll(); // every clock true again, every strobe stopped
     const ids = new Set([...this.down, ...extraIds]);
     await Promise.all(
