@@ -179,6 +179,7 @@ t.test('power buttons: refused without power-loss filesystems, power off one or 
   t.equal((await post(plain, '/api/power-failure')).statusCode, 409);
   const first = await until(async () => (await plain.app.inject({ method: 'GET', url: '/api/state' })).json() as StateAnswer, (s) => s.snapshot !== null, 10_000, 'a snapshot');
   t.equal(first.snapshot!.powerLoss, false, 'the snapshot tells the page to disable the buttons');
+  t.equal(first.snapshot!.hosts, 'loopback', 'and where the replicas run (the header shows it)');
   await plain.close();
 
   const lost = { droppedBytes: 8192, droppedFiles: 2, undoneOps: 1, undoErrors: 0 };
@@ -188,7 +189,7 @@ t.test('power buttons: refused without power-loss filesystems, power off one or 
     powerOff: async (id: string) => (f.cluster.calls.push(`power-off ${id}`), lost),
     powerOffAll: async () => (f.cluster.calls.push('power-off all'), { n1: lost, n2: lost, n3: lost }),
   };
-  const d = await buildDashboard({ protocol: 'raft', cluster, proxy: f.proxy, storeDir: f.storeDir, pollMs: 50 });
+  const d = await buildDashboard({ protocol: 'raft', cluster, proxy: f.proxy, storeDir: f.storeDir, pollMs: 50, hosts: 'netns' });
   t.teardown(() => d.close());
   const one = await post(d, '/api/replicas/n2/power-off');
   t.equal(one.statusCode, 200);
@@ -198,4 +199,5 @@ t.test('power buttons: refused without power-loss filesystems, power off one or 
   t.same(f.cluster.calls, ['power-off n2', 'power-off all', 'restart n1', 'restart n2', 'restart n3'], 'all restart after the power failure');
   const s = await until(async () => (await d.app.inject({ method: 'GET', url: '/api/state' })).json() as StateAnswer, (s) => s.snapshot?.powerLoss === true && s.events.some((e) => e.text.startsWith('power failure')), 10_000, 'power on the timeline');
   t.ok(s.events.some((e) => e.kind === 'fault' && e.text.startsWith('n2 lost power')), 'both are on the timeline');
+  t.equal(s.snapshot!.hosts, 'netns', 'a cluster in namespaces says so');
 });
