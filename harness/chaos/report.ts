@@ -17,6 +17,7 @@ const FAULT_COLORS: Record<string, string> = {
   pause: '#b07cd6',
   'restart-wiped': '#7a3b1e',
   delay: '#d6b84c',
+  bandwidth: '#e08a3c',
   'power-loss': '#3a3a3a',
   'power-loss-all': '#000000',
   clock: '#1f9e89',
@@ -44,13 +45,15 @@ export function writeReport(results: ResultsFile, entries: readonly HistoryEntry
 
 // ---------- pieces ----------
 
-function faultLabel(p: ResultsFile['periods'][number]): string {
+export function faultLabel(p: Pick<ResultsFile['periods'][number], 'fault' | 'targets' | 'detail'>): string {
   const d = p.detail;
   if (p.fault === 'partition') {
     const shape = typeof d['description'] === 'string' ? `${String(d['shape'])} ${d['description']}` : `isolate ${p.targets.join(',')}`;
-    return `partition ${shape}${d['mode'] === 'refuse' ? ' (refuse)' : ''}`;
+    const how = `${d['mode'] === 'refuse' ? ' (refuse)' : ''}${d['by'] === 'kernel' ? ' by iptables' : ''}`;
+    return `partition ${shape}${how}`;
   }
   if (p.fault === 'delay') return `delay ${String(d['delayMs'])}±${String(d['jitterMs'])} ms ${p.targets.join(',')}`;
+  if (p.fault === 'bandwidth') return `bandwidth ${Math.round(Number(d['bytesPerSec']) / 1024)} KiB/s ${p.targets.join(',')}${d['by'] === 'tc tbf' ? ' by tc tbf' : ''}`;
   if (p.fault.startsWith('power-loss')) return d['wholeCluster'] === true ? 'power failure: whole cluster' : `power loss ${p.targets.join(',')}`;
   if (p.fault === 'clock') return `clock ${clockLabel(d)} ${p.targets.join(',')}`;
   return `${p.fault} ${p.targets.join(',')}`;
