@@ -7,7 +7,6 @@
  * Test support only: the one other place in protocols/ besides sim-cli.ts that reads the
  * environment, and only when a test passes `env` in.
  */
-import type { Test } from 'tap';
 import { describeMessage, MutationPool } from './mutate.js';
 import type { Rng } from './rng.js';
 
@@ -101,13 +100,20 @@ export function runFuzzSeeds(seeds: readonly number[], one: (seed: number) => { 
   return totals;
 }
 
+/** The three assertions fuzzTest makes: tap's Test has them (kept structural, so no test framework is imported here). */
+export interface FuzzChecks {
+  same(found: unknown, wanted: unknown, message: string): unknown;
+  ok(value: unknown, message: string): unknown;
+  comment(message: string): unknown;
+}
+
 /**
  * The body the fuzz tests share: run the seeds `env` asks for (default `count`), print every
  * failure with FUZZ_ALL, require no failing seed and enough stepped mutants, and report the time.
  * Returns the totals for the protocol's own checks.
  */
 export function fuzzTest(
-  t: Test,
+  t: FuzzChecks,
   env: Record<string, string | undefined>,
   count: number,
   one: (seed: number) => { stepped: number; refused: number; authenticated?: number },
