@@ -86,6 +86,8 @@ export class RaftReplica implements KvService, DebugSource {
   private readonly configs = new WaiterTable<number, void, PendingConfig>();
   /** The configuration the transport and forwarding were last set up for. */
   private knownMembership: Membership | null = null;
+  /** Every member's HTTP URL: the cluster file's, then members added later (syncMembers); our own copy, never the caller's. */
+  private readonly httpUrls: Map<string, string>;
   readonly membership: RaftMembership;
   private readonly reads: ReadWaiters;
   /** Forwarding over the replica transport (nodes/forwarding): as a follower, and as the leader. */
@@ -102,6 +104,7 @@ export class RaftReplica implements KvService, DebugSource {
     private readonly opts: RaftReplicaOptions,
     private readonly core: RaftNode,
   ) {
+    this.httpUrls = new Map(Object.entries(opts.httpUrls));
     this.loop = new ReadyLoop({
       protocol: 'raft',
       logger: opts.logger,
@@ -182,7 +185,7 @@ export class RaftReplica implements KvService, DebugSource {
   }
 
   httpUrlOf(id: string): string | null {
-    return this.opts.httpUrls[id] ?? null;
+    return this.httpUrls.get(id) ?? null;
   }
 
   healthy(): boolean {
@@ -512,11 +515,11 @@ export class RaftReplica implements KvService, DebugSource {
     if (membership === this.knownMembership) return;
     this.knownMembership = membership;
     for (const id of [...membership.voters, ...membership.learners]) {
-      if (id === this.id || this.opts.httpUrls[id] !== undefined) continue;
+      if (id === this.id || this.httpUrls.has(id)) continue;
       const spec = specOf(membership, id, this.opts.clusterNodes ?? []);
       if (spec === null) continue;
       this.opts.transport.addPeer(id, { host: spec.host, port: spec.peerPort });
-      this.opts.httpUrls[id] = `http://${spec.host}:${spec.httpPort}`;
+      this.httpUrls.set(id, `http://${spec.host}:${spec.httpPort}`);
       this.opts.logger.info({ member: id, peer: `${spec.host}:${spec.peerPort}` }, 'reaching a new member');
     }
   }
