@@ -22,8 +22,10 @@ t.test('well-formed messages of every kind pass', async (t) => {
     { type: 'FetchReply', entries: [], stable: { sequence: 128, digest: 'ab', proof: [checkpoint] }, replica: 1, auth },
     { type: 'FetchBatches', wanted: [{ sequence: 129, digest: 'd' }], replica: 1, auth },
     { type: 'Batches', entries: [{ sequence: 129, digest: 'd', batch: [request] }], replica: 1, auth },
-    { type: 'FetchState', sequence: 128, digest: 'ab', chunk: 0, count: 8, replica: 1, auth },
-    { type: 'StateChunk', sequence: 128, digest: 'ab', proof: [checkpoint], chunk: 0, chunks: 1, bytes: new Uint8Array(3), replica: 1, auth },
+    { type: 'FetchMeta', sequence: 128, digest: 'ab', nodes: [{ level: 4, index: 0 }], replica: 1, auth },
+    { type: 'Meta', sequence: 128, digest: 'ab', proof: [checkpoint], nodes: [{ level: 4, index: 0, children: ['ab', 'cd'] }], replica: 1, auth },
+    { type: 'FetchPartitions', sequence: 128, digest: 'ab', parts: [{ partition: 4159, offset: 0 }], replica: 1, auth },
+    { type: 'PartitionChunk', sequence: 128, digest: 'ab', partition: 7, offset: 0, total: 1, bytes: new Uint8Array(3), replica: 1, auth },
   ];
   for (const m of good) t.ok(guard.check(m), m.type);
 });
@@ -39,13 +41,17 @@ t.test('malformed ones are refused', async (t) => {
     { type: 'PrePrepare', view: 0, sequence: 1, digest: 'd', batch: [{ ...request, operation: { op: 'put', key: 'k' } }], replica: 0, auth },
     { type: 'Reply', view: 0, replies: [{ clientId: 'c', seq: 1, result: { kind: 'nope' } }], replica: 1, auth },
     { type: 'Nope', replica: 0, auth },
+    { type: 'FetchMeta', sequence: 128, digest: 'ab', nodes: [{ level: -1, index: 0 }], replica: 1, auth },
+    { type: 'Meta', sequence: 128, digest: 'ab', proof: [checkpoint], nodes: [{ level: 4, index: 0, children: [7] }], replica: 1, auth },
+    { type: 'FetchPartitions', sequence: 128, digest: 'ab', parts: [{ partition: 'p', offset: 0 }], replica: 1, auth },
+    { type: 'PartitionChunk', sequence: 128, digest: 'ab', partition: 7, offset: 0, total: 1, bytes: [1, 2], replica: 1, auth },
   ];
   for (const m of bad) t.notOk(guard.check(m), JSON.stringify(m)?.slice(0, 80) ?? String(m));
 });
 
 t.test('random garbage never throws', async (t) => {
   const rng = new SeededRng(5);
-  const types = ['Request', 'PrePrepare', 'Prepare', 'Commit', 'Reply', 'ViewChange', 'NewView', 'FetchReply', 'StateChunk'];
+  const types = ['Request', 'PrePrepare', 'Prepare', 'Commit', 'Reply', 'ViewChange', 'NewView', 'FetchReply', 'FetchMeta', 'Meta', 'FetchPartitions', 'PartitionChunk'];
   const value = (depth: number): unknown => {
     switch (rng.int(depth > 2 ? 5 : 8)) {
       case 0: return null;

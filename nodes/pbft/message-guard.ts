@@ -47,6 +47,11 @@ export function isReplyEntry(v: unknown): boolean {
   return isRecord(v) && isText(v['clientId'], 512) && isCount(v['seq']) && isKvResult(v['result']);
 }
 
+/** A partition-tree node (TOCS §6.2 meta-data): level and index; with its children's digests. */
+const isTreeNode = (v: unknown): boolean => isRecord(v) && isCount(v['level']) && isCount(v['index']);
+const isTreeNodeMeta = (v: unknown): boolean => isTreeNode(v) && everyOf((v as Rec)['children'], isDigest);
+const isPartRef = (v: unknown): boolean => isRecord(v) && isCount(v['partition']) && isCount(v['offset']);
+
 /**
  * Shape checks of decoded peer frames before they reach the PBFT core (docs/design.md §3.7: a replica
  * never crashes on input from outside). The transport proved the peer knows the cluster secret;
@@ -121,12 +126,14 @@ export class PbftMessageGuard {
         return everyOf(m['wanted'], this.isChosen);
       case 'Batches':
         return everyOf(m['entries'], this.isBatchEntry);
-      case 'FetchState':
-        return this.fields(m, ['sequence', 'chunk', 'count']) && isDigest(m['digest']);
-      case 'StateChunk':
-        return (
-          this.fields(m, ['sequence', 'chunk', 'chunks']) && isDigest(m['digest']) && everyOf(m['proof'], this.isCheckpoint) && isBytes(m['bytes'])
-        );
+      case 'FetchMeta':
+        return this.fields(m, ['sequence']) && isDigest(m['digest']) && everyOf(m['nodes'], isTreeNode);
+      case 'Meta':
+        return this.fields(m, ['sequence']) && isDigest(m['digest']) && everyOf(m['proof'], this.isCheckpoint) && everyOf(m['nodes'], isTreeNodeMeta);
+      case 'FetchPartitions':
+        return this.fields(m, ['sequence']) && isDigest(m['digest']) && everyOf(m['parts'], isPartRef);
+      case 'PartitionChunk':
+        return this.fields(m, ['sequence', 'partition', 'offset', 'total']) && isDigest(m['digest']) && isBytes(m['bytes']);
       default:
         return false;
     }

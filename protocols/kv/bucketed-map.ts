@@ -65,6 +65,14 @@ export class BucketedMap {
     return this.buckets[b];
   }
 
+  /** Replaces bucket `b`'s entries wholesale (a PBFT state transfer installs a fetched partition). */
+  replaceBucket(b: number, entries: ReadonlyArray<readonly [string, string]>): void {
+    this.beforeWrite?.(b);
+    this.count -= this.buckets[b]?.size ?? 0;
+    this.buckets[b] = entries.length === 0 ? undefined : new Map(entries);
+    this.count += this.buckets[b]?.size ?? 0;
+  }
+
   clear(): void {
     this.buckets.fill(undefined);
     this.count = 0;

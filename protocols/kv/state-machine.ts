@@ -69,6 +69,16 @@ export class KvStateMachine {
     this.restorePart({ data: snapshot.data });
   }
 
+  /** The live bucket `b` of the data (bucketed-map.ts); callers must not change it. */
+  bucket(b: number): ReadonlyMap<string, string> | undefined {
+    return this.data.bucket(b);
+  }
+
+  /** Replaces bucket `b`'s data wholesale (PBFT state transfer: a fetched leaf partition). */
+  replaceBucket(b: number, entries: ReadonlyArray<readonly [string, string]>): void {
+    this.data.replaceBucket(b, entries);
+  }
+
   /** Empties the state machine (before restoring a snapshot part by part). */
   clear(): void {
     this.cut?.close();

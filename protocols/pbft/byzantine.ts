@@ -175,9 +175,13 @@ export class ByzantineReplica implements PbftReplicaApi {
         const prepared = batches.map((b) => ({ sequence: b.sequence, digest: b.digest, view: m.view - 1 }));
         return this.reseal(out.to, { ...m, prepared, prePrepared: prepared, batches });
       }
-      case 'StateChunk': {
-        const bytes = encodeValue({ data: [['byz', 'made-up state']], sessions: [] });
-        return this.reseal(out.to, { ...m, chunk: 0, chunks: 1, bytes });
+      case 'Meta': {
+        const nodes = m.nodes.map((node) => ({ ...node, children: node.children.map((_, k) => this.crypto.digest(encodeValue(['byz', node.level, k]))) }));
+        return this.reseal(out.to, { ...m, nodes });
+      }
+      case 'PartitionChunk': {
+        const bytes = encodeValue([['byz', 'made-up state']]);
+        return this.reseal(out.to, { ...m, offset: 0, total: 1, bytes });
       }
       case 'FetchReply': {
         const entries = m.entries.map((e) => ({ sequence: e.sequence, digest: this.crypto.digest(encodeBatch(fake(e.sequence))), batch: fake(e.sequence) }));

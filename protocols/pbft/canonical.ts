@@ -506,12 +506,39 @@ function writeAuthenticated(w: ByteWriter, m: PbftMessage): void {
       }
       w.int(m.replica);
       break;
-    case 'FetchState':
+    case 'FetchMeta':
       w.string(m.type);
       w.int(m.sequence);
       w.string(m.digest);
-      w.int(m.chunk);
-      w.int(m.count);
+      w.arrayHeader(m.nodes.length);
+      for (const node of m.nodes) {
+        w.int(node.level);
+        w.int(node.index);
+      }
+      w.int(m.replica);
+      break;
+    case 'Meta':
+      // The proof's Checkpoints are signed; the MAC covers which checkpoint and the digests.
+      w.string(m.type);
+      w.int(m.sequence);
+      w.string(m.digest);
+      w.arrayHeader(m.nodes.length);
+      for (const node of m.nodes) {
+        w.int(node.level);
+        w.int(node.index);
+        writeValue(w, node.children);
+      }
+      w.int(m.replica);
+      break;
+    case 'FetchPartitions':
+      w.string(m.type);
+      w.int(m.sequence);
+      w.string(m.digest);
+      w.arrayHeader(m.parts.length);
+      for (const part of m.parts) {
+        w.int(part.partition);
+        w.int(part.offset);
+      }
       w.int(m.replica);
       break;
     case 'FetchBatches':
@@ -525,12 +552,13 @@ function writeAuthenticated(w: ByteWriter, m: PbftMessage): void {
       writeSequenceDigests(w, m.entries);
       w.int(m.replica);
       break;
-    case 'StateChunk':
+    case 'PartitionChunk':
       w.string(m.type);
       w.int(m.sequence);
       w.string(m.digest);
-      w.int(m.chunk);
-      w.int(m.chunks);
+      w.int(m.partition);
+      w.int(m.offset);
+      w.int(m.total);
       w.bytes(m.bytes);
       w.int(m.replica);
       break;

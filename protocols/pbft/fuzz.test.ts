@@ -51,7 +51,7 @@ function buildCorpus(): { corpus: PbftMessage[]; disks: Array<Map<string, unknow
   }
   c.replicas[1]?.readOnly({ clientId: 'r', seq: 1, operation: { op: 'get', key: 'k1' }, origin: 1 });
   c.run();
-  // Replica 3 falls behind by more than a window: Fetch, FetchReply, FetchState, StateChunk.
+  // Replica 3 falls behind by more than a window: Fetch, FetchReply, FetchMeta, Meta, FetchPartitions, PartitionChunk.
   c.down.add(3);
   for (let k = 0; k < 20; k++) {
     put(k % 3);
@@ -279,5 +279,5 @@ t.test(`fuzz: a Byzantine replica's guard-accepted, authenticated mutants never 
 });
 
 t.test('fuzz: the corpus has every PBFT message type', async (t) => {
-  t.same(corpus.types.sort(), ['Batches', 'Checkpoint', 'Commit', 'Fetch', 'FetchBatches', 'FetchReply', 'FetchState', 'NewView', 'PrePrepare', 'Prepare', 'ReadReply', 'ReadRequest', 'Reply', 'Request', 'StateChunk', 'ViewChange']);
+  t.same(corpus.types.sort(), ['Batches', 'Checkpoint', 'Commit', 'Fetch', 'FetchBatches', 'FetchMeta', 'FetchPartitions', 'FetchReply', 'Meta', 'NewView', 'PartitionChunk', 'PrePrepare', 'Prepare', 'ReadReply', 'ReadRequest', 'Reply', 'Request', 'ViewChange']);
 });

@@ -7,11 +7,16 @@
  * - ViewChange / NewView: the P / Q / chosen entries of one window (L sequence numbers) plus the
  *   batches they carry, at most maxCarriedBatchBytes (the rest are fetched: FetchBatches);
  * - Reply: results of one batch for one origin, split at maxTransferBytes;
- * - FetchReply / Batches / StateChunk: maxTransferBytes plus one batch (or chunk) and a proof.
+ * - FetchReply / Batches: maxTransferBytes plus one batch and a proof;
+ * - PartitionChunk: maxTransferBytes of a partition's items plus one item (a value or a result,
+ *   each within a request or result bound);
+ * - Meta: META_NODES_MAX nodes of FANOUT child digests each, and a proof.
  *
  * Sizes are msgpack-style upper bounds (field names, headers, 3 UTF-8 bytes per UTF-16 unit),
  * matching canonical.ts `requestWireBytesMax` / `batchWireBytesMax`.
  */
+import { FANOUT } from './partition-tree.js';
+import { META_NODES_MAX } from './state-transfer.js';
 import type { PbftConfig } from './types.js';
 
 const ENTRY_BYTES = 160; // one (n, d, v) entry, or a BatchEntry's own fields, with a 64-hex digest
@@ -34,5 +39,6 @@ export function messageBytesMax(config: Omit<PbftConfig, 'self'>, requestBytesMa
   const newView = (2 * f + 1) * viewChangeEntries + L * ENTRY_BYTES + carried + L * ENTRY_BYTES + 512;
   const transferReply = transfer + batch + 64 * ENTRY_BYTES + proof + 512;
   const reply = transfer + requestBytesMax + 512;
-  return Math.max(batch + 512, viewChange, newView, transferReply, reply);
+  const meta = META_NODES_MAX * (FANOUT * ENTRY_BYTES + 32) + proof + 512;
+  return Math.max(batch + 512, viewChange, newView, transferReply, reply, meta);
 }

@@ -10,10 +10,8 @@
 import { invariant } from '../common/invariant.js';
 import type { Rng } from '../common/rng.js';
 import type { KvResult } from '../kv/commands.js';
-import { SessionTable } from '../kv/sessions.js';
-import { KvStateMachine, type KvSnapshot } from '../kv/state-machine.js';
 import { Authenticator, NO_AUTH } from './auth.js';
-import { batchDigest, batchWireBytesMax, decodeValue, encodeValue, requestSize, resultWireBytesMax } from './canonical.js';
+import { batchDigest, batchWireBytesMax, decodeValue, requestSize, resultWireBytesMax } from './canonical.js';
 import { CheckpointCollector } from './checkpoint-collector.js';
 import { DEFAULT_MAX_CARRIED_BATCH_BYTES, DEFAULT_MAX_TRANSFER_BYTES } from './message-bounds.js';
 import type { PbftCrypto } from './crypto.js';
@@ -28,7 +26,10 @@ import {
   type ViewRecord,
 } from './records.js';
 import { Slot } from './slot.js';
-import { BatchVotes, chunkAt, chunkCount, StateAssembly } from './state-transfer.js';
+import { ServiceState } from './service-state.js';
+import { BatchVotes, StateTransfer } from './state-transfer.js';
+import { metaReply, partitionChunks, type StableCheckpoint } from './state-transfer-server.js';
+import { checkpointDigest } from './partition-tree.js';
 import type {
   Batch,
   BatchEntry,
@@ -39,7 +40,10 @@ import type {
   Commit,
   Fetch,
   FetchReply,
-  FetchState,
+  FetchMeta,
+  FetchPartitions,
+  Meta,
+  PartitionChunk,
   NewView,
   PbftConfig,
   PbftMessage,
@@ -58,7 +62,6 @@ import type {
   ReplyEntry,
   SlotPhase,
   RequestMessage,
-  StateChunk,
   ViewChange,
 } from './types.js';
 import { decideNewView, validCheckpointProof, validViewChange, verifyNewView, type NewViewDecision, type ViewChangeRules } from './view-change.js';
@@ -68,8 +71,6 @@ import { wellFormed } from './well-formed.js';
 const requestKey = (r: { clientId: string; seq: number }): string => `${r.clientId}\u0000${r.seq}`;
 const RESEND_CAP = 64;
 const FETCH_ENTRIES_MAX = 64;
-/** State-transfer chunks asked for at once (one window per round trip). */
-const STATE_WINDOW_CHUNKS = 16;
 /** The view-change timeout doubles per consecutive view change up to T * 2^5 (README Deviations). */
 const MAX_BACKOFF_DOUBLINGS = 5;
 /** An idle replica probes for missed progress once every this many retransmission intervals. */
@@ -89,7 +90,6 @@ export interface PbftObserver {
 
 interface OwnCheckpoint {
   digest: string;
-  bytes: Uint8Array;
   message: Checkpoint;
 }
 
@@ -110,14 +110,12 @@ export class PbftReplica implements PbftReplicaApi {
   readonly nullDigest: string;
   readonly genesisDigest: string;
 
-  private readonly kv = new KvStateMachine();
   /**
-   * A mirror of the state machine's session table (same limits, same updates), so the replica
-   * can tell an executed request from a new one without executing it: a retransmitted request
-   * gets the cached reply again instead of being ordered again (OSDI §4.1, "the replica
-   * re-sends the reply"). It is rebuilt from every snapshot, so it never diverges.
+   * The service state with its sessions and partition digests (service-state.ts): the replica
+   * asks the sessions whether a request was executed before ordering it again (OSDI §4.1, "the
+   * replica re-sends the reply").
    */
-  private readonly sessions = new SessionTable();
+  private readonly state: ServiceState;
   private oldestWaiting: string | null = null;
   private view = 0;
   private viewChanging = false;
@@ -125,7 +123,6 @@ export class PbftReplica implements PbftReplicaApi {
   private lastStable = 0;
   private stableDigest: string;
   private stableProof: Checkpoint[] = [];
-  private stableBytes: Uint8Array;
   private lastExecuted = 0;
   private lastAssigned = 0;
   private highestSeen = 0;
@@ -144,7 +141,8 @@ export class PbftReplica implements PbftReplicaApi {
   private queue: ClientRequest[] = [];
   private readonly queued = new Set<string>();
   private readonly inFlight = new Set<string>();
-  private stateTransfer: StateAssembly | null = null;
+  private stateTransfer: StateTransfer | null = null;
+  private lastTransfer: { sequence: number; metaNodes: number; partitions: number } | null = null;
   private readonly batchVotes: BatchVotes;
   private readonly newViewSentAt = new Map<number, number>();
   /**
@@ -201,8 +199,8 @@ export class PbftReplica implements PbftReplicaApi {
     this.auth = new Authenticator(crypto, config.authentication);
     this.others = Array.from({ length: this.n }, (_, k) => k).filter((k) => k !== this.self);
     this.nullDigest = batchDigest([], (bytes) => crypto.digest(bytes));
-    this.stableBytes = encodeValue(this.kv.snapshot());
-    this.genesisDigest = crypto.digest(this.stableBytes);
+    this.state = new ServiceState((bytes) => crypto.digest(bytes));
+    this.genesisDigest = this.state.checkpoints.digestAt(0) as string;
     this.stableDigest = this.genesisDigest;
     this.rules = {
       n: this.n,
@@ -388,7 +386,7 @@ export class PbftReplica implements PbftReplicaApi {
 
   /** Local read of the executed state (tests, `?consistency=stale`). */
   get(key: string): string | null {
-    return this.kv.get(key);
+    return this.state.get(key);
   }
 
   // ================================================================ dispatch
@@ -419,10 +417,14 @@ export class PbftReplica implements PbftReplicaApi {
         return this.onFetch(msg);
       case 'FetchReply':
         return this.onFetchReply(msg);
-      case 'FetchState':
-        return this.onFetchState(msg);
-      case 'StateChunk':
-        return this.onStateChunk(msg);
+      case 'FetchMeta':
+        return this.onFetchMeta(msg);
+      case 'Meta':
+        return this.onMeta(msg);
+      case 'FetchPartitions':
+        return this.onFetchPartitions(msg);
+      case 'PartitionChunk':
+        return this.onPartitionChunk(msg);
       case 'FetchBatches':
         return this.onFetchBatches(msg);
       case 'Batches':
@@ -461,7 +463,7 @@ export class PbftReplica implements PbftReplicaApi {
 
   /** The result of an executed request (session duplicate), or null if it is new. */
   private cachedResult(request: ClientRequest): KvResult | null {
-    const seen = this.sessions.lookup({ clientId: request.clientId, seq: request.seq });
+    const seen = this.state.lookup({ clientId: request.clientId, seq: request.seq });
     if (seen.kind === 'duplicate') return seen.result;
     if (seen.kind === 'expired') return { kind: 'session-expired' };
     return null;
@@ -732,13 +734,9 @@ export class PbftReplica implements PbftReplicaApi {
     if (n % this.K === 0) this.takeCheckpoint(n);
   }
 
-  /** Applies one request through its session (exactly-once), keeping the session mirror in step. */
+  /** Applies one request through its session (exactly-once); its partitions' digests follow. */
   private applyRequest(request: ClientRequest): KvResult {
-    const tag = { clientId: request.clientId, seq: request.seq };
-    const isNew = this.sessions.lookup(tag).kind === 'new';
-    const result = this.kv.apply({ operation: request.operation, session: tag });
-    if (isNew) this.sessions.record(tag, result);
-    return result;
+    return this.state.apply(request.operation, { clientId: request.clientId, seq: request.seq });
   }
 
   /**
@@ -762,7 +760,7 @@ export class PbftReplica implements PbftReplicaApi {
   private readResult(request: ClientRequest): KvResult | null {
     const op = request.operation;
     if (op.op !== 'get') return null;
-    return { kind: 'get', value: this.kv.get(op.key) };
+    return { kind: 'get', value: this.state.get(op.key) };
   }
 
   private onReadRequest(m: ReadRequest): void {
@@ -777,12 +775,15 @@ export class PbftReplica implements PbftReplicaApi {
 
   // ================================================================ §4.3 checkpoints
 
-  /** OSDI §4.3: after executing n = k*K, digest the state and multicast a signed Checkpoint. */
+  /**
+   * OSDI §4.3: after executing n = k*K, digest the state and multicast a signed Checkpoint. The
+   * digest is incremental (TOCS §6.2.1, state-checkpoints.ts): O(partitions changed since the
+   * last checkpoint), and the checkpoint keeps copy-on-write what it needs to serve its state.
+   */
   private takeCheckpoint(n: number): void {
-    const bytes = encodeValue(this.kv.snapshot());
-    const digest = this.crypto.digest(bytes);
+    const digest = this.state.checkpoints.checkpoint(n);
     const message = this.auth.sign<Checkpoint>({ type: 'Checkpoint', sequence: n, digest, replica: this.self, auth: NO_AUTH });
-    this.ownCheckpoints.set(n, { digest, bytes, message });
+    this.ownCheckpoints.set(n, { digest, message });
     this.observer?.checkpoint(this.self, n, digest);
     for (const to of this.others) this.messagesOut.push({ to, message });
     this.collectCheckpoint(message);
@@ -810,17 +811,20 @@ export class PbftReplica implements PbftReplicaApi {
     if (own === undefined) return;
     // 2f+1 signers include f+1 correct replicas: a correct replica's state cannot differ.
     invariant(own.digest === digest, () => `pbft: replica ${this.self} state at ${n} diverges from the stable checkpoint`);
-    this.makeStable(n, digest, proof, own.bytes);
+    this.makeStable(n, digest, proof);
   }
 
-  /** OSDI §4.3: the checkpoint becomes stable; h moves up and the log below it is discarded. */
-  private makeStable(n: number, digest: string, proof: Checkpoint[], bytes: Uint8Array): void {
+  /**
+   * OSDI §4.3: the checkpoint becomes stable; h moves up and the log below it is discarded. In
+   * the same atomic batch as the `cp` record go the keys changed since the previous stable
+   * checkpoint, with their values at n (service-state.ts): the disk then holds the state at n.
+   */
+  private makeStable(n: number, digest: string, proof: Checkpoint[]): void {
     this.lastStable = n;
     this.stableDigest = digest;
     this.stableProof = proof;
-    this.stableBytes = bytes;
-    const record: CheckpointRecord = { sequence: n, digest, proof, state: bytes };
-    this.persistOut.push({ key: 'cp', value: record });
+    const record: CheckpointRecord = { sequence: n, digest, proof };
+    this.persistOut.push({ key: 'cp', value: record }, ...this.state.stabilize(n));
     for (const [k, s] of this.slots) {
       if (k > n) continue;
       this.persistOut.push({ key: slotKey(k), delete: true });
@@ -1121,7 +1125,7 @@ export class PbftReplica implements PbftReplicaApi {
   private adoptCheckpoint(d: NewViewDecision): void {
     if (d.h <= this.lastStable) return;
     const own = this.ownCheckpoints.get(d.h);
-    if (d.h <= this.lastExecuted && own !== undefined && own.digest === d.hDigest) this.makeStable(d.h, d.hDigest, d.hProof, own.bytes);
+    if (d.h <= this.lastExecuted && own !== undefined && own.digest === d.hDigest) this.makeStable(d.h, d.hDigest, d.hProof);
     else if (d.h > this.lastExecuted) this.startStateTransfer(d.h, d.hDigest, d.hProof, d.hProof[0]?.replica ?? this.primaryOf(this.view));
   }
 
@@ -1151,86 +1155,110 @@ export class PbftReplica implements PbftReplicaApi {
     if (n <= this.lastExecuted) return;
     if (this.stateTransfer !== null && this.stateTransfer.sequence >= n) return;
     const from = source === this.self ? ((this.self + 1) % this.n) : source;
-    this.stateTransfer = new StateAssembly(n, digest, proof, from);
-    if (request) this.requestChunk();
+    // Partitions verified for an older checkpoint are kept if the newer tree has the same digests.
+    const carried = this.stateTransfer?.verified();
+    this.stateTransfer = new StateTransfer(n, digest, proof, from, this.state.checkpoints.widths.length - 1, carried);
+    if (request) this.requestState();
+  }
+
+  /** TOCS §6.2: asks the source for the next tree nodes (top-down) and the partitions that differ. */
+  private requestState(): void {
+    const st = this.stateTransfer;
+    if (st === null) return;
+    if (st.done()) return this.finishStateTransfer(st);
+    const { nodes, parts } = st.nextRequests();
+    const base = { sequence: st.sequence, digest: st.digest, replica: this.self, auth: NO_AUTH };
+    if (nodes.length > 0) this.sendTo([st.source], { type: 'FetchMeta', ...base, nodes } satisfies FetchMeta);
+    if (parts.length > 0) this.sendTo([st.source], { type: 'FetchPartitions', ...base, parts } satisfies FetchPartitions);
+  }
+
+  private stableCheckpoint(): StableCheckpoint {
+    return { sequence: this.lastStable, digest: this.stableDigest, proof: this.stableProof };
+  }
+
+  private onFetchMeta(m: FetchMeta): void {
+    if (this.lastStable === 0) return;
+    const reply = metaReply(this.state.checkpoints, this.stableCheckpoint(), m, this.self);
+    if (reply !== null) this.sendTo([m.replica], reply);
+  }
+
+  private onFetchPartitions(m: FetchPartitions): void {
+    if (this.lastStable === 0) return;
+    const chunks = partitionChunks(this.state.checkpoints, this.stableCheckpoint(), m, this.maxTransferBytes, this.self);
+    // Asked for an older checkpoint, which we no longer keep: our root, so that the asker moves on.
+    const moved = chunks.length === 0 ? metaReply(this.state.checkpoints, this.stableCheckpoint(), m, this.self) : null;
+    for (const reply of moved === null ? chunks : [moved]) this.sendTo([m.replica], reply);
+  }
+
+  private onMeta(m: Meta): void {
+    if (m.sequence <= this.lastExecuted) return;
+    if (this.stateTransfer === null || m.sequence > this.stateTransfer.sequence) {
+      if (!validCheckpointProof(m.sequence, m.digest, m.proof, this.rules)) return this.invalid();
+      // A server that moved on answers with its newer root: take it as asked for.
+      this.startStateTransfer(m.sequence, m.digest, m.proof, m.replica, false);
+    }
+    const st = this.stateTransfer;
+    // Each node verifies itself against the certified tree, so a late answer from an earlier
+    // source counts too (on a lossy network the source may have changed since we asked).
+    if (st === null || st.sequence !== m.sequence || st.digest !== m.digest) return;
+    const live = this.state.checkpoints;
+    live.refresh();
+    const digest = (bytes: Uint8Array): string => this.crypto.digest(bytes);
+    for (const node of m.nodes) if (!st.onNode(node, live.widths, live, digest)) return this.badStateSource(st, m.replica);
+    this.stateAnswered(st);
+  }
+
+  private onPartitionChunk(m: PartitionChunk): void {
+    const st = this.stateTransfer;
+    // A whole partition in one chunk verifies itself (from anyone); the pieces of a larger one
+    // are taken from the current source only, so that no one else can spoil its assembly.
+    const fromSource = m.replica === st?.source;
+    if (st === null || st.sequence !== m.sequence || st.digest !== m.digest || (!fromSource && m.offset !== 0)) return;
+    let items: unknown;
+    try {
+      items = decodeValue(m.bytes);
+    } catch {
+      return this.badStateSource(st, m.replica);
+    }
+    if (!Array.isArray(items)) return this.badStateSource(st, m.replica);
+    if (!fromSource && items.length !== m.total) return;
+    if (st.onChunk(m.partition, m.offset, m.total, items, (bytes) => this.crypto.digest(bytes)) === 'invalid') return this.badStateSource(st, m.replica);
+    this.stateAnswered(st);
+  }
+
+  /** One expected reply is in; once all are, the next requests (or the end) follow. */
+  private stateAnswered(st: StateTransfer): void {
+    st.outstanding = Math.max(0, st.outstanding - 1);
+    if (st.outstanding === 0) this.requestState();
+  }
+
+  /** A replica sent what the certificate refutes: if it is our source, ask the next replica. */
+  private badStateSource(st: StateTransfer, from: number): void {
+    this.invalid();
+    if (from !== st.source) return;
+    st.source = this.nextSource(st.source);
+    st.dropPartial();
+    this.requestState();
   }
 
   /**
-   * Asks the source for the next window of STATE_WINDOW_CHUNKS chunks at once: one chunk per
-   * round trip cannot finish a large state before the checkpoint it belongs to is replaced by
-   * the next one (then the servers only offer the newer state, and the transfer starts over).
+   * Every differing partition is in. The live state may have moved on while we fetched (we keep
+   * executing): the root with the fetched partitions in place must be the certified one, else
+   * walk the tree again (keeping what was fetched).
    */
-  private requestChunk(): void {
-    const st = this.stateTransfer;
-    if (st === null) return;
-    const chunk = st.firstMissing();
-    st.requestedUpTo = chunk + STATE_WINDOW_CHUNKS;
-    const m: FetchState = { type: 'FetchState', sequence: st.sequence, digest: st.digest, chunk, count: STATE_WINDOW_CHUNKS, replica: this.self, auth: NO_AUTH };
-    this.sendTo([st.source], m);
+  private finishStateTransfer(st: StateTransfer): void {
+    const root = this.state.rootWith(st.fetchedLeaves());
+    if (checkpointDigest((bytes) => this.crypto.digest(bytes), st.sequence, root) !== st.digest) {
+      st.restartWalk();
+      return this.requestState();
+    }
+    this.installState(st);
   }
 
-  private onFetchState(m: FetchState): void {
-    if (this.lastStable === 0 || m.sequence > this.lastStable) return;
-    // Same checkpoint: the asked chunks; an older one: our newer checkpoint from its start.
-    const first = m.sequence === this.lastStable && m.digest === this.stableDigest ? m.chunk : 0;
-    const chunks = chunkCount(this.stableBytes.length, this.maxTransferBytes);
-    if (first >= chunks) return this.invalid();
-    const end = Math.min(chunks, first + Math.min(Math.max(1, m.count), STATE_WINDOW_CHUNKS));
-    for (let chunk = first; chunk < end; chunk++) {
-      const reply: StateChunk = {
-        type: 'StateChunk',
-        sequence: this.lastStable,
-        digest: this.stableDigest,
-        proof: this.stableProof,
-        chunk,
-        chunks,
-        bytes: chunkAt(this.stableBytes, chunk, this.maxTransferBytes),
-        replica: this.self,
-        auth: NO_AUTH,
-      };
-      this.sendTo([m.replica], reply);
-    }
-  }
-
-  private onStateChunk(m: StateChunk): void {
-    if (m.sequence <= this.lastExecuted || m.bytes.length > this.maxTransferBytes) return;
-    if (this.stateTransfer === null || m.sequence > this.stateTransfer.sequence) {
-      if (!validCheckpointProof(m.sequence, m.digest, m.proof, this.rules)) return this.invalid();
-      // A server that moved on answers with a window of its newer state: take it as asked for.
-      this.startStateTransfer(m.sequence, m.digest, m.proof, m.replica, false);
-      if (this.stateTransfer !== null && this.stateTransfer.sequence === m.sequence) this.stateTransfer.requestedUpTo = m.chunk + STATE_WINDOW_CHUNKS;
-    }
-    const st = this.stateTransfer;
-    // One source at a time, one window in flight: answers from anyone else are late or unasked.
-    if (st === null || st.sequence !== m.sequence || st.digest !== m.digest || m.replica !== st.source) return;
-    if (m.chunks > 1_000_000 || m.chunk >= m.chunks) return this.invalid();
-    if (!st.add(m.chunk, m.chunks, m.bytes)) {
-      st.source = this.nextSource(st.source); // it disagrees with what we have: start over elsewhere
-      return this.requestChunk();
-    }
-    if (!st.complete()) {
-      if (st.firstMissing() >= st.requestedUpTo) this.requestChunk(); // the window is in: the next one
-      return;
-    }
-    const bytes = st.assemble();
-    if (this.crypto.digest(bytes) !== st.digest) {
-      st.reset(); // the sender lied about the state: ask someone else
-      st.source = this.nextSource(st.source);
-      return this.requestChunk();
-    }
-    this.installState(st, bytes);
-  }
-
-  private installState(st: StateAssembly, bytes: Uint8Array): void {
-    let snapshot: KvSnapshot;
-    try {
-      snapshot = decodeValue(bytes) as KvSnapshot;
-      this.kv.restore(snapshot);
-      this.sessions.restore(snapshot.sessions);
-    } catch {
-      st.reset();
-      return;
-    }
+  private installState(st: StateTransfer): void {
+    this.persistOut.push(...this.state.install(st.sequence, st.fetched));
+    invariant(this.state.checkpoints.digestAt(st.sequence) === st.digest, () => `pbft: replica ${this.self} installed a state at ${st.sequence} that is not the certified one`);
+    this.lastTransfer = { sequence: st.sequence, ...st.counts };
     this.stateTransfer = null;
     this.stats.stateTransfers++;
     this.lastExecuted = st.sequence;
@@ -1238,11 +1266,16 @@ export class PbftReplica implements PbftReplicaApi {
     for (const [key, w] of this.waiting) if (this.cachedResult(w.request) !== null) this.waiting.delete(key);
     this.restartTimerOnProgress();
     const message = this.auth.sign<Checkpoint>({ type: 'Checkpoint', sequence: st.sequence, digest: st.digest, replica: this.self, auth: NO_AUTH });
-    this.ownCheckpoints.set(st.sequence, { digest: st.digest, bytes, message });
+    this.ownCheckpoints.set(st.sequence, { digest: st.digest, message });
     this.observer?.checkpoint(this.self, st.sequence, st.digest);
-    this.makeStable(st.sequence, st.digest, st.proof, bytes);
+    this.makeStable(st.sequence, st.digest, st.proof);
     if (this.isPrimary && this.lastAssigned < st.sequence) this.lastAssigned = st.sequence;
     this.executeReady();
+  }
+
+  /** What the last state transfer fetched (tests): tree nodes and leaf partitions. */
+  lastStateTransfer(): { sequence: number; metaNodes: number; partitions: number } | null {
+    return this.lastTransfer;
   }
 
   private nextSource(current: number): number {
@@ -1311,11 +1344,13 @@ export class PbftReplica implements PbftReplicaApi {
     }
     this.fetchIfStuck();
     const st = this.stateTransfer;
-    if (st !== null) {
-      // No chunk since the last interval: the source is slow, lossy or lying; try the next one.
-      if (st.chunks.size === st.chunksAtLastRetransmit) st.source = this.nextSource(st.source);
-      st.chunksAtLastRetransmit = st.chunks.size;
-      this.requestChunk();
+    if (st !== null && st.sequence <= this.lastExecuted) this.stateTransfer = null; // caught up by executing
+    else if (st !== null) {
+      // No progress since the last interval: the source is slow, lossy or lying; try the next one.
+      // Partial partitions continue there: correct replicas page a partition alike (sorted).
+      if (st.progress === st.progressAtLastRetransmit) st.source = this.nextSource(st.source);
+      st.progressAtLastRetransmit = st.progress;
+      this.requestState();
     }
   }
 
@@ -1411,9 +1446,10 @@ export class PbftReplica implements PbftReplicaApi {
   private load(records: Array<[string, unknown]>): void {
     const slotRecords = new Map<number, SlotRecord>();
     const batches = new Map<number, Map<string, Batch>>();
+    let cp: CheckpointRecord | null = null;
     for (const [key, value] of records) {
       if (key === 'view') this.loadView(value as ViewRecord);
-      else if (key === 'cp') this.loadCheckpoint(value as CheckpointRecord);
+      else if (key === 'cp') cp = value as CheckpointRecord;
       else if (key === 'vc') this.myViewChange = value as ViewChange;
       else if (key === 'nv') this.lastNewView = value as NewView;
       else {
@@ -1426,6 +1462,7 @@ export class PbftReplica implements PbftReplicaApi {
         }
       }
     }
+    if (cp !== null) this.loadCheckpoint(cp, records);
     for (const [n, rec] of slotRecords) {
       if (n <= this.lastStable) continue;
       this.slots.set(n, slotFromRecord(n, rec, batches.get(n) ?? new Map(), this.self));
@@ -1443,15 +1480,17 @@ export class PbftReplica implements PbftReplicaApi {
     this.timer.consecutive = v.consecutive;
   }
 
-  private loadCheckpoint(cp: CheckpointRecord): void {
-    const snapshot = decodeValue(cp.state) as KvSnapshot;
-    this.kv.restore(snapshot);
-    this.sessions.restore(snapshot.sessions);
+  /** The stable checkpoint from its `cp` record and the state records beside it (service-state.ts). */
+  private loadCheckpoint(cp: CheckpointRecord, records: ReadonlyArray<[string, unknown]>): void {
+    // Before incremental checkpoints a `cp` record held the whole state's bytes, digested whole:
+    // that format is not read any more, and starting on it would be a digest mismatch.
+    invariant(!('state' in cp), () => `pbft: replica ${this.self}: its data directory holds a checkpoint in the old whole-state format; wipe it (npm run cluster:pbft -- --fresh) and let state transfer fill it`);
+    const digest = this.state.load(cp.sequence, records);
+    invariant(digest === cp.digest, () => `pbft: replica ${this.self}: the persisted state does not match its checkpoint ${cp.sequence}`);
     this.lastStable = cp.sequence;
     this.lastExecuted = cp.sequence;
     this.stableDigest = cp.digest;
     this.stableProof = cp.proof;
-    this.stableBytes = cp.state;
   }
 
   /** Re-execute the batches executed after the stable checkpoint, silently (replies were sent). */

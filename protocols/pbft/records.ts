@@ -5,7 +5,9 @@
  * the stable checkpoint and the batches executed after it, its view-change state):
  *
  *   view          { view, viewChanging, consecutive }
- *   cp            { sequence, digest, proof, state }   the stable checkpoint with its state bytes
+ *   cp            { sequence, digest, proof }          the stable checkpoint (its state: d/ and e/)
+ *   d/<key>       string                               a key's value at the stable checkpoint
+ *   e/<client>    SessionValue                         a client session at the stable checkpoint
  *   s/<n>         SlotRecord                           one sequence number above the checkpoint
  *   b/<n>/<d>     Batch                                a batch known for n (written once)
  *   vc            ViewChange                           the last ViewChange this replica sent
@@ -24,7 +26,6 @@ export interface CheckpointRecord {
   sequence: number;
   digest: string;
   proof: Checkpoint[];
-  state: Uint8Array;
 }
 
 export interface SlotRecord {

@@ -651,10 +651,14 @@ function describe(m: PbftMessage): string {
       return `Fetch from=${m.from} i=${m.replica}`;
     case 'FetchReply':
       return `FetchReply n=${m.entries.map((e) => e.sequence).join(',')}${m.stable === null ? '' : ` stable=${m.stable.sequence}`} i=${m.replica}`;
-    case 'FetchState':
-      return `FetchState n=${m.sequence} chunks=${m.chunk}+${m.count} i=${m.replica}`;
-    case 'StateChunk':
-      return `StateChunk n=${m.sequence} chunk=${m.chunk}/${m.chunks} i=${m.replica}`;
+    case 'FetchMeta':
+      return `FetchMeta n=${m.sequence} nodes=${m.nodes.length} i=${m.replica}`;
+    case 'Meta':
+      return `Meta n=${m.sequence} nodes=${m.nodes.length} i=${m.replica}`;
+    case 'FetchPartitions':
+      return `FetchPartitions n=${m.sequence} parts=${m.parts.map((x) => `${x.partition}@${x.offset}`).join(',')} i=${m.replica}`;
+    case 'PartitionChunk':
+      return `PartitionChunk n=${m.sequence} p=${m.partition} items=${m.offset}/${m.total} i=${m.replica}`;
     default:
       return `${m.type} i=${m.replica}`;
   }

@@ -241,25 +241,55 @@ export interface Batches {
   auth: Uint8Array;
 }
 
-/** Ask for chunks `chunk` .. `chunk + count - 1` of the state at checkpoint (sequence, digest) (TOCS §6.2). */
-export interface FetchState {
-  type: 'FetchState';
+/** A node of the partition tree (partition-tree.ts): level 0 are the leaf partitions. */
+export interface TreeNodeRef {
+  level: number;
+  index: number;
+}
+
+/** TOCS §6.2: ask for the children's digests of these tree nodes at checkpoint (sequence, digest). */
+export interface FetchMeta {
+  type: 'FetchMeta';
   sequence: number;
   digest: string;
-  chunk: number;
-  count: number;
+  nodes: TreeNodeRef[];
   replica: number;
   auth: Uint8Array;
 }
 
-/** One chunk of a checkpoint's canonical state bytes; the whole verifies against `digest`. */
-export interface StateChunk {
-  type: 'StateChunk';
+/**
+ * The meta-data of tree nodes at checkpoint (sequence, digest): each node's children's digests,
+ * which the asker checks against the node's certified digest. A replica whose stable checkpoint
+ * moved past the asked one answers with its own root and proof instead.
+ */
+export interface Meta {
+  type: 'Meta';
   sequence: number;
   digest: string;
   proof: Checkpoint[];
-  chunk: number;
-  chunks: number;
+  nodes: Array<TreeNodeRef & { children: string[] }>;
+  replica: number;
+  auth: Uint8Array;
+}
+
+/** TOCS §6.2: ask for leaf partitions of checkpoint (sequence, digest), each from an item offset. */
+export interface FetchPartitions {
+  type: 'FetchPartitions';
+  sequence: number;
+  digest: string;
+  parts: Array<{ partition: number; offset: number }>;
+  replica: number;
+  auth: Uint8Array;
+}
+
+/** Items `offset` .. of a leaf partition (partitions.ts toWireItems), canonically encoded. */
+export interface PartitionChunk {
+  type: 'PartitionChunk';
+  sequence: number;
+  digest: string;
+  partition: number;
+  offset: number;
+  total: number;
   bytes: Uint8Array;
   replica: number;
   auth: Uint8Array;
@@ -278,8 +308,10 @@ export type PbftMessage =
   | NewView
   | Fetch
   | FetchReply
-  | FetchState
-  | StateChunk
+  | FetchMeta
+  | Meta
+  | FetchPartitions
+  | PartitionChunk
   | FetchBatches
   | Batches;
 

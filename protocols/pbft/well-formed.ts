@@ -41,6 +41,9 @@ export function isCheckpoint(x: unknown): x is Checkpoint {
   return isObj(x) && x['type'] === 'Checkpoint' && isNat(x['sequence']) && isStr(x['digest']) && isNat(x['replica']) && isBytes(x['auth']);
 }
 
+/** A partition-tree node (TOCS §6.2 meta-data). */
+const isTreeNode = (x: unknown): x is Record<string, unknown> => isObj(x) && isNat(x['level']) && isNat(x['index']);
+
 function isViewChange(x: unknown): x is ViewChange {
   return (
     isObj(x) &&
@@ -103,18 +106,21 @@ export function wellFormed(m: unknown): m is PbftMessage {
       return Array.isArray(m['wanted']) && m['wanted'].every((e) => isObj(e) && isNat(e['sequence']) && isStr(e['digest']));
     case 'Batches':
       return Array.isArray(m['entries']) && m['entries'].every(isBatchEntry);
-    case 'FetchState':
-      return isNat(m['sequence']) && isStr(m['digest']) && isNat(m['chunk']) && isNat(m['count']);
-    case 'StateChunk':
+    case 'FetchMeta':
+      return isNat(m['sequence']) && isStr(m['digest']) && Array.isArray(m['nodes']) && m['nodes'].every(isTreeNode);
+    case 'Meta':
       return (
         isNat(m['sequence']) &&
         isStr(m['digest']) &&
         Array.isArray(m['proof']) &&
         m['proof'].every(isCheckpoint) &&
-        isNat(m['chunk']) &&
-        isNat(m['chunks']) &&
-        isBytes(m['bytes'])
+        Array.isArray(m['nodes']) &&
+        m['nodes'].every((n) => isTreeNode(n) && Array.isArray(n['children']) && n['children'].every(isStr))
       );
+    case 'FetchPartitions':
+      return isNat(m['sequence']) && isStr(m['digest']) && Array.isArray(m['parts']) && m['parts'].every((e) => isObj(e) && isNat(e['partition']) && isNat(e['offset']));
+    case 'PartitionChunk':
+      return isNat(m['sequence']) && isStr(m['digest']) && isNat(m['partition']) && isNat(m['offset']) && isNat(m['total']) && isBytes(m['bytes']);
     default:
       return false;
   }
