@@ -4,7 +4,7 @@
  * and, with `--read-consistency stale`, what became of the stale reads (stale-reads.ts).
  */
 import type { HealthyPeriod, SideStats } from './healthy-side.js';
-import type { ResultsFile } from './run-chaos.js';
+import type { ResultsFile } from './results-file.js';
 
 export function healthySideSection(r: ResultsFile): string {
   const h = r.healthySide;

@@ -7,7 +7,7 @@
  */
 import { operations, type HistoryEntry, type NemesisEvent, type Operation } from './history.js';
 import { healthySideSection } from './report-healthy.js';
-import type { ResultsFile } from './run-chaos.js';
+import type { ResultsFile } from './results-file.js';
 import { describePowerLosses } from './power-loss-summary.js';
 
 const COLORS = { ok: '#3a9d5d', fail: '#d9822b', info: '#9aa5b1', highlight: '#d1226b' };

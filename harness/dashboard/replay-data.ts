@@ -3,7 +3,7 @@
  * periods, link changes and the checker's verdict, shaped for scrubbing in the browser. Pure:
  * store-runs.ts reads the files.
  */
-import type { ResultsFile } from '../chaos/run-chaos.js';
+import type { ResultsFile } from '../chaos/results-file.js';
 import { linkFrames, nodeFrames, type LinkFrame, type NodeFrame } from './replay-frames.js';
 
 /** One operation: invoke and completion, times in ms from the start of the run. */

@@ -3,7 +3,7 @@
  * looks up (the last frame at or before t): which directed links the fault proxy had cut, and
  * which replicas a nemesis had killed or paused.
  */
-import type { ResultsFile } from '../chaos/run-chaos.js';
+import type { ResultsFile } from '../chaos/results-file.js';
 
 export interface LinkFrame {
   timeMs: number;

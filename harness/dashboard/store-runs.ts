@@ -1,7 +1,7 @@
 /** The chaos runs under store/ (one folder each, see harness/chaos/run-chaos.ts), for replay. */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
-import type { ResultsFile } from '../chaos/run-chaos.js';
+import type { ResultsFile } from '../chaos/results-file.js';
 import { buildReplay, type ReplayData } from './replay-data.js';
 
 export interface RunListing {

@@ -5,7 +5,7 @@
  */
 import { messageBytesMax } from '../../protocols/pbft/message-bounds.js';
 import type { PbftConfig } from '../../protocols/pbft/types.js';
-import type { ClusterFile } from '../config.js';
+import type { PbftPublicKeys } from './keys.js';
 import { defaultHttpLimits } from '../http/limits.js';
 import { DEFAULT_MAX_FRAME_BYTES } from '../transport/transport-options.js';
 
@@ -46,11 +46,21 @@ export function faultsTolerated(n: number): number {
   return Math.floor((n - 1) / 3);
 }
 
-export function pbftTuning(file: ClusterFile): PbftTuning {
+/**
+ * The part of a cluster file (nodes/config.ts ClusterFile) that PBFT reads: its nodes' public keys
+ * and its `pbft` section. Named here, not imported, so config.ts and this file do not import each
+ * other.
+ */
+export interface PbftClusterFile {
+  nodes: ReadonlyArray<{ id: string; publicKeys?: PbftPublicKeys }>;
+  pbft?: Partial<PbftTuning>;
+}
+
+export function pbftTuning(file: PbftClusterFile): PbftTuning {
   return { ...defaultPbftTuning, ...file.pbft };
 }
 
-export function validatePbftFile(file: ClusterFile, fail: (why: string) => never): void {
+export function validatePbftFile(file: PbftClusterFile, fail: (why: string) => never): void {
   if (file.nodes.length < 4) fail(`pbft needs at least 4 replicas (n >= 3f + 1 with f >= 1), got ${file.nodes.length}`);
   for (const node of file.nodes) {
     const keys = node.publicKeys;

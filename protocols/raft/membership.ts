@@ -12,17 +12,10 @@
  * stall commits while they copy the log.
  */
 import { invariant } from '../common/invariant.js';
-import type { LogEntry, NodeId } from './types.js';
+import type { LogEntry, Membership, NodeId } from './types.js';
 
-export interface Membership {
-  voters: NodeId[];
-  learners: NodeId[];
-  /**
-   * Per member, where to reach it: an opaque string the runtime writes (its JSON NodeSpec) and
-   * reads when the member is not in its cluster file. The core never looks inside.
-   */
-  addresses: Record<NodeId, string>;
-}
+/** The configuration itself is vocabulary (types.ts), so that types.ts and this file do not import each other. */
+export type { Membership };
 
 export type MembershipChange =
   /** §4.2.1: a new server joins as a learner; it is promoted later. */

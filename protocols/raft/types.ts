@@ -6,9 +6,18 @@
  * and Practice", 2014).
  */
 
-import type { Membership } from './membership.js';
-
 export type NodeId = string;
+
+/** A configuration (dissertation ch. 4): voters count in majorities, learners only receive the log (membership.ts). */
+export interface Membership {
+  voters: NodeId[];
+  learners: NodeId[];
+  /**
+   * Per member, where to reach it: an opaque string the runtime writes (its JSON NodeSpec) and
+   * reads when the member is not in its cluster file. The core never looks inside.
+   */
+  addresses: Record<NodeId, string>;
+}
 
 /** Role of a replica. `precandidate` is a replica running a pre-vote round (dissertation §9.6). */
 export type Role = 'follower' | 'precandidate' | 'candidate' | 'leader';
