@@ -516,7 +516,7 @@ export class RaftNode {
       // The answer carries our term, so a stale leader steps down (§5.1). It acknowledges no
       // ReadIndex round: it answers a message of an earlier term, whose round number a leader
       // of our term (restarted, its rounds counted from 0 again) might be reusing.
-      this.outAfterPersist.push(this.appendResponse(m, false, 0, 0, 0, 0));
+      this.outAfterPersist.push(this.appendResponse(m, { success: false, conflictIndex: 0, conflictTerm: 0 }, 0));
     } else if (m.type === 'InstallSnapshot') {
       // Figure 13 rule 1; our term makes the stale leader step down. No round acknowledged.
       this.outAfterPersist.push(this.snapshotResponse(m, 0, false, 0));
@@ -772,12 +772,12 @@ export class RaftNode {
     if (m.prevLogIndex < this.log.snapshotIndex) {
       // Raft §7: the entries up to our snapshot are committed, so they match the leader's; we
       // cannot check prevLogTerm there, but we match it up to snapshotIndex. Resume after it.
-      this.outAfterPersist.push(this.appendResponse(m, true, this.log.snapshotIndex, 0, 0));
+      this.outAfterPersist.push(this.appendResponse(m, { success: true, matchIndex: this.log.snapshotIndex }));
       return;
     }
     if (m.prevLogIndex > this.log.lastIndex) {
       // AppendEntries receiver rule 2; hint: our log is too short (§5.3 end, dissertation §3.5).
-      this.outAfterPersist.push(this.appendResponse(m, false, 0, this.log.lastIndex + 1, 0));
+      this.outAfterPersist.push(this.appendResponse(m, { success: false, conflictIndex: this.log.lastIndex + 1, conflictTerm: 0 }));
       return;
     }
     const prevTerm = this.log.term(m.prevLogIndex);
@@ -785,7 +785,7 @@ export class RaftNode {
       // AppendEntries receiver rule 2; hint: the conflicting term and its first index.
       const conflictTerm = prevTerm ?? 0;
       const conflictIndex = this.log.firstIndexOfTerm(conflictTerm);
-      this.outAfterPersist.push(this.appendResponse(m, false, 0, conflictIndex, conflictTerm));
+      this.outAfterPersist.push(this.appendResponse(m, { success: false, conflictIndex, conflictTerm }));
       return;
     }
     const lastNew = this.appendFromLeader(m);
@@ -793,7 +793,7 @@ export class RaftNode {
     // AppendEntries receiver rule 5: commitIndex = min(leaderCommit, index of last new entry).
     const learned = Math.min(m.leaderCommit, lastNew);
     if (learned > this.commit) this.commit = learned;
-    this.outAfterPersist.push(this.appendResponse(m, true, lastNew, 0, 0));
+    this.outAfterPersist.push(this.appendResponse(m, { success: true, matchIndex: lastNew }));
   }
 
   /**
@@ -905,12 +905,14 @@ export class RaftNode {
     };
   }
 
+  /**
+   * The answer to AppendEntries `m`: a success with the index the follower now matches, or a
+   * rejection with the conflict hint (§5.3's optimization: conflictIndex, and the term there).
+   * `readRound` acknowledges the leader's ReadIndex round (dissertation §6.4), 0 for none.
+   */
   private appendResponse(
     m: AppendEntries,
-    success: boolean,
-    matchIndex: number,
-    conflictIndex: number,
-    conflictTerm: number,
+    answer: { success: true; matchIndex: number } | { success: false; conflictIndex: number; conflictTerm: number },
     readRound = m.readRound,
   ): AppendEntriesResponse {
     return {
@@ -918,10 +920,10 @@ export class RaftNode {
       from: this.id,
       to: m.from,
       term: this.currentTerm,
-      success,
-      matchIndex,
-      conflictIndex,
-      conflictTerm,
+      success: answer.success,
+      matchIndex: answer.success ? answer.matchIndex : 0,
+      conflictIndex: answer.success ? 0 : answer.conflictIndex,
+      conflictTerm: answer.success ? 0 : answer.conflictTerm,
       readRound,
       incarnation: this.config.incarnation ?? 0,
     };
