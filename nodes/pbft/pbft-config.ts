@@ -8,6 +8,7 @@ import type { PbftConfig } from '../../protocols/pbft/types.js';
 import type { PbftPublicKeys } from './keys.js';
 import { defaultHttpLimits } from '../http/limits.js';
 import { DEFAULT_MAX_FRAME_BYTES } from '../transport/transport-options.js';
+import { byzantineF } from '../../protocols/common/quorum.js';
 
 /** The core's own settings (protocols/pbft/types.ts PbftConfig minus n and self), plus what the runtime adds. */
 export type PbftTuning = Omit<PbftConfig, 'n' | 'self' | 'maxPendingRequests'> & {
@@ -42,9 +43,8 @@ export const defaultPbftTuning: PbftTuning = {
 };
 
 /** The largest f with n >= 3f + 1. */
-export function faultsTolerated(n: number): number {
-  return Math.floor((n - 1) / 3);
-}
+/** f for n replicas (n >= 3f + 1): protocols/common/quorum.ts is the one source. */
+export const faultsTolerated = byzantineF;
 
 /**
  * The part of a cluster file (nodes/config.ts ClusterFile) that PBFT reads: its nodes' public keys

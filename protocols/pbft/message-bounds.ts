@@ -18,6 +18,7 @@
 import { FANOUT } from './partition-tree.js';
 import { META_NODES_MAX } from './state-transfer.js';
 import type { PbftConfig } from './types.js';
+import { byzantineF } from '../common/quorum.js';
 
 const ENTRY_BYTES = 160; // one (n, d, v) entry, or a BatchEntry's own fields, with a 64-hex digest
 const CHECKPOINT_BYTES = 320; // a signed Checkpoint
@@ -28,7 +29,7 @@ export const DEFAULT_MAX_TRANSFER_BYTES = 256 * 1024;
 
 /** The largest message the core can send, given the largest request (and result) the runtime admits. */
 export function messageBytesMax(config: Omit<PbftConfig, 'self'>, requestBytesMax: number): number {
-  const f = Math.floor((config.n - 1) / 3);
+  const f = byzantineF(config.n);
   const L = config.watermarkWindow;
   const transfer = config.maxTransferBytes ?? DEFAULT_MAX_TRANSFER_BYTES;
   const carried = config.maxCarriedBatchBytes ?? DEFAULT_MAX_CARRIED_BATCH_BYTES;

@@ -67,6 +67,7 @@ import type {
 import { decideNewView, validCheckpointProof, validViewChange, verifyNewView, type NewViewDecision, type ViewChangeRules } from './view-change.js';
 import { ViewTimer } from './view-timer.js';
 import { wellFormed } from './well-formed.js';
+import { byzantineF } from '../common/quorum.js';
 
 const requestKey = (r: { clientId: string; seq: number }): string => `${r.clientId}\u0000${r.seq}`;
 const RESEND_CAP = 64;
@@ -187,7 +188,7 @@ export class PbftReplica implements PbftReplicaApi {
     invariant(config.checkpointInterval >= 1, 'pbft: checkpointInterval >= 1');
     invariant(config.watermarkWindow >= config.checkpointInterval && config.watermarkWindow % config.checkpointInterval === 0, 'pbft: L must be a multiple of K');
     this.n = config.n;
-    this.f = Math.floor((config.n - 1) / 3);
+    this.f = byzantineF(config.n);
     this.self = config.self;
     this.K = config.checkpointInterval;
     this.L = config.watermarkWindow;

@@ -25,6 +25,7 @@ import { ReplyQuorum } from './reply-quorum.js';
 import { PbftSafetyChecker } from './sim-checker.js';
 import { SimKeyRing } from './sim-crypto.js';
 import type { ClientRequest, PbftConfig, PbftMessage, PbftReady, PbftReplicaApi } from './types.js';
+import { byzantineF } from '../common/quorum.js';
 
 /** Thrown with the seed and the command replaying the run (protocols/common/sim-run.ts). */
 export { SimulationFailure };
@@ -212,7 +213,7 @@ class Simulation {
     this.params = drawParams(this.rng);
     this.n = options.nodes ?? defaultNodes(options.seed);
     invariant(this.n >= 1 && this.n <= 13, 'nodes must be 1..13');
-    this.f = Math.floor((this.n - 1) / 3);
+    this.f = byzantineF(this.n);
     this.checker = new PbftSafetyChecker(this.f, (reason) => this.fail(reason));
     this.ring = new SimKeyRing(options.seed, this.n);
     // More than f only when asked for explicitly (README: "What breaks with f+1"); liveness is

@@ -410,23 +410,6 @@ export interface PbftReplicaApi {
   status(): PbftStatus;
 }
 
-export function byzantineBound(n: number): number {
-  return Math.floor((n - 1) / 3);
-}
-
 export function primaryOf(view: number, n: number): number {
   return view % n;
-}
-
-export function defaultPbftConfig(n: number, self: number): PbftConfig {
-  return {
-    n,
-    self,
-    checkpointInterval: 128,
-    watermarkWindow: 256,
-    maxBatchRequests: 256,
-    maxBatchBytes: 256 * 1024,
-    requestTimeoutTicks: 40,
-    authentication: 'mac',
-  };
 }

@@ -10,7 +10,7 @@
  * Ongaro's dissertation ("dissertation §x"). README.md maps every rule to a function here.
  */
 import { invariant } from '../common/invariant.js';
-import { majorityValue } from '../common/quorum.js';
+import { majority, majorityValue } from '../common/quorum.js';
 import type { Rng } from '../common/rng.js';
 import { ElectionTimer } from './election-timer.js';
 import { entryBytes, RaftLog } from './log.js';
@@ -967,7 +967,7 @@ export class RaftNode {
     const voters = this.membership.voters;
     let active = voters.includes(this.id) ? 1 : 0;
     if (countPeers) for (const voter of voters) if (this.progress.get(voter)?.recentActive === true) active++;
-    return active * 2 > voters.length;
+    return active >= majority(voters.length);
   }
 
   /**
