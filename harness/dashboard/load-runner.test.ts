@@ -3,7 +3,7 @@ import { build } from '../../nodes/http/app.js';
 import type { KvService } from '../../nodes/http/kv-service.js';
 import { until } from '../client/kv-client.js';
 import { LoadRunner, quantile } from './load-runner.js';
-import { testAdmin, testAdminToken } from '../../nodes/http/admin-test-support.js';
+import { testAdminToken } from '../../nodes/http/admin-test-support.js';
 
 const service: KvService = {
   id: 'n1', protocol: 'raft', leader: () => 'n1', httpUrlOf: () => null,

@@ -4,7 +4,7 @@ import { ServiceError } from '../http/errors.js';
 import { build } from '../http/app.js';
 import { PbftKvService, type GatewayRequest, type PbftGatewayPort } from './pbft-kv-service.js';
 import { pbftRoutes } from './pbft-routes.js';
-import { testAdmin, testAdminToken } from '../http/admin-test-support.js';
+import { testAdminToken } from '../http/admin-test-support.js';
 
 /** A fake runtime: records what the gateway hands the core; the test plays the replicas. */
 class FakePort implements PbftGatewayPort {

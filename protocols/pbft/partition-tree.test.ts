@@ -41,3 +41,22 @@ t.test("each interior node is the digest of its children's digests", async (t) =
   }
   t.equal(tree.children(1, 259).length, 4160 - 259 * 16, 'the last node has the leaves that are left');
 });
+
+t.test('a uniform tree (computed once per process) and a clone equal trees built from scratch', async (t) => {
+  const fresh = new PartitionTree(digest, new Array<string>(PARTITIONS).fill(EMPTY_ADHASH)).root();
+  const a = PartitionTree.uniform(digest, PARTITIONS, EMPTY_ADHASH);
+  const b = PartitionTree.uniform(digest, PARTITIONS, EMPTY_ADHASH);
+  t.equal(a.root(), fresh, 'the cached interior is the computed one');
+  a.setLeaf(5, 'x'.repeat(64));
+  t.equal(b.root(), fresh, 'trees from the cache do not share their levels');
+  const other = (bytes: Uint8Array): string => `z${digest(bytes).slice(1)}`;
+  t.not(PartitionTree.uniform(other, PARTITIONS, EMPTY_ADHASH).root(), fresh, 'another digest function gets its own tree');
+
+  const copy = a.clone();
+  copy.setLeaf(4000, 'y'.repeat(64));
+  const leaves = new Array<string>(PARTITIONS).fill(EMPTY_ADHASH);
+  leaves[5] = 'x'.repeat(64);
+  t.equal(a.root(), new PartitionTree(digest, leaves).root(), 'the original is untouched by its clone');
+  leaves[4000] = 'y'.repeat(64);
+  t.equal(copy.root(), new PartitionTree(digest, leaves).root(), 'the clone recomputes the changed paths');
+});

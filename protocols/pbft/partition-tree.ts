@@ -32,6 +32,14 @@ export function checkpointDigest(digest: Digest, n: number, root: string): strin
   return digest(encodeValue(['pbft-checkpoint', n, root]));
 }
 
+/**
+ * Trees whose leaves are all the same digest (the empty state every replica starts from), by the
+ * digest function (known by its output for a fixed input) and the leaf: every replica, and every
+ * restart in a simulation, would otherwise digest the same few hundred interior nodes again.
+ */
+const uniformTrees = new Map<string, string[][]>();
+const PROBE = new TextEncoder().encode('pbft-partition-tree-probe');
+
 export class PartitionTree {
   readonly widths: number[];
   /** levels[l][i]: the digest of node (l, i); levels[0] are the leaves. */
@@ -42,11 +50,27 @@ export class PartitionTree {
   constructor(
     private readonly digest: Digest,
     leaves: readonly string[],
+    /** Already computed levels (uniform()); absent: every interior node is computed on the first root(). */
+    computed?: readonly (readonly string[])[],
   ) {
     this.widths = levelWidths(leaves.length);
-    this.levels = this.widths.map((w, l) => (l === 0 ? [...leaves] : new Array<string>(w).fill('')));
-    this.dirty = this.widths.map((w) => new Set(Array.from({ length: w }, (_, i) => i)));
+    this.levels = computed?.map((level) => [...level]) ?? this.widths.map((w, l) => (l === 0 ? [...leaves] : new Array<string>(w).fill('')));
+    this.dirty = this.widths.map((w) => new Set(computed === undefined ? Array.from({ length: w }, (_, i) => i) : []));
     this.dirty[0]?.clear();
+  }
+
+  /** A tree of `count` leaves that all have digest `leaf`, its interior computed once per process. */
+  static uniform(digest: Digest, count: number, leaf: string): PartitionTree {
+    const key = `${digest(PROBE)}|${count}|${leaf}`;
+    const leaves = new Array<string>(count).fill(leaf);
+    let levels = uniformTrees.get(key);
+    if (levels === undefined) {
+      const tree = new PartitionTree(digest, leaves);
+      tree.root();
+      levels = tree.levels.map((level) => [...level]);
+      uniformTrees.set(key, levels);
+    }
+    return new PartitionTree(digest, leaves, levels);
   }
 
   get top(): number {
@@ -77,6 +101,12 @@ export class PartitionTree {
       dirty.clear();
     }
     return this.levels[this.top]?.[0] as string;
+  }
+
+  /** An up-to-date copy: changing its leaves recomputes only their paths, and leaves this one alone. */
+  clone(): PartitionTree {
+    this.root();
+    return new PartitionTree(this.digest, this.levels[0] as string[], this.levels);
   }
 
   /** Node (level, index)'s digest; call root() first so that it is up to date. */

@@ -16,7 +16,6 @@ import { invariant } from '../common/invariant.js';
 import type { KvOperation, KvResult, SessionTag } from '../kv/commands.js';
 import { SessionTable, type SessionEntry, type SessionLookup } from '../kv/sessions.js';
 import { KvStateMachine } from '../kv/state-machine.js';
-import { PartitionTree } from './partition-tree.js';
 import {
   DATA_PARTITIONS,
   dataPartition,
@@ -144,9 +143,7 @@ export class ServiceState implements LiveState {
 
   /** The root the live state would have with these partitions installed (a final check). */
   rootWith(partitions: ReadonlyMap<number, string>): string {
-    this.checkpoints.refresh();
-    const leaves = Array.from({ length: PARTITIONS }, (_, p) => partitions.get(p) ?? this.checkpoints.liveNode(0, p));
-    return new PartitionTree(this.digest, leaves).root();
+    return this.checkpoints.rootWithLeaves(partitions);
   }
 
   /**

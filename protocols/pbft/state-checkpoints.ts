@@ -47,7 +47,7 @@ export class StateCheckpoints {
     private readonly digest: Digest,
     private readonly live: LiveState,
   ) {
-    this.tree = new PartitionTree(digest, new Array<string>(PARTITIONS).fill(EMPTY_ADHASH));
+    this.tree = PartitionTree.uniform(digest, PARTITIONS, EMPTY_ADHASH);
     this.reset(0);
   }
 
@@ -82,6 +82,14 @@ export class StateCheckpoints {
   }
 
   /** The live root, brought up to date. */
+  /** The root the live state would have with these leaf digests in place (a copy of the tree: only their paths are recomputed). */
+  rootWithLeaves(leaves: ReadonlyMap<number, string>): string {
+    this.refresh();
+    const copy = this.tree.clone();
+    for (const [p, d] of leaves) copy.setLeaf(p, d);
+    return copy.root();
+  }
+
   refresh(): string {
     for (const p of this.dirtyLeaves) this.tree.setLeaf(p, adhashHex(this.sums[p] as bigint));
     this.dirtyLeaves.clear();
@@ -173,6 +181,7 @@ export class StateCheckpoints {
    */
   reset(n: number, sums: ReadonlyMap<number, bigint> = new Map()): string {
     for (const [p, sum] of sums) {
+      if (this.sums[p] === sum) continue; // unchanged (most partitions of a small state: empty)
       this.sums[p] = sum;
       this.dirtyLeaves.add(p);
     }
