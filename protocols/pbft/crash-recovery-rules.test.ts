@@ -97,3 +97,21 @@ t.test('a replica that moved on to a view change still resends its votes of the 
   t.not(c.cores[0]?.executedAt(1), null, 'replica 0 executed n = 1 with the Commit of replica 2');
   t.equal(c.cores[2]?.status().viewChanging, true, 'while replica 2 is still changing views');
 });
+
+t.test('the primary answers a Fetch with its PrePrepares of this view from there on (seed 1809245894)', async (t) => {
+  const c = new TestCluster(4);
+  c.filter = (e) => !(e.to === 3 && e.message.type === 'PrePrepare'); // replica 3 lost n = 1's PrePrepare
+  c.replicas[0]?.submit(c.request('c', 1, 'k', 'v', 0));
+  c.run();
+  t.not(c.cores[0]?.executedAt(1), null, 'replicas 0, 1 and 2 executed n = 1');
+  t.equal(c.cores[3]?.executedAt(1), null, 'replica 3 has no PrePrepare for it');
+  c.filter = () => true;
+  const before = c.sent.length;
+  c.tick(200); // retransmission intervals go by: replica 3 is behind and asks with a Fetch
+  const fetches = c.sent.slice(before).filter((e) => e.from === 3 && e.to === 0 && e.message.type === 'Fetch');
+  t.ok(fetches.length > 0, 'replica 3 sent a Fetch to the primary');
+  const answered = c.sent.slice(before).filter((e) => e.from === 0 && e.to === 3 && e.message.type === 'PrePrepare');
+  t.ok(answered.length > 0, 'the primary resent its PrePrepare of n = 1 to replica 3');
+  c.run();
+  t.not(c.cores[3]?.executedAt(1), null, 'and replica 3 executes n = 1');
+});

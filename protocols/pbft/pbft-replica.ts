@@ -1302,9 +1302,27 @@ export class PbftReplica implements PbftReplicaApi {
     // execute what we send (OSDI §4.3: it cannot move h without 2f+1 Checkpoints, which nobody
     // resends once they are stable).
     const stable = (m.from <= this.lastStable || m.h < this.lastStable) && this.lastStable > 0 ? { sequence: this.lastStable, digest: this.stableDigest, proof: this.stableProof } : null;
+    this.resendPrePreparesTo(m.replica, m.from);
     if (entries.length === 0 && stable === null) return;
     const reply: FetchReply = { type: 'FetchReply', entries, stable, replica: this.self, auth: NO_AUTH };
     this.sendTo([m.replica], reply);
+  }
+
+  /**
+   * The primary answers a replica that asks for batches from n on with its PrePrepares of this
+   * view from n on, as well (OSDI §4.2; resending our own message is always safe). A FetchReply's
+   * batch is taken only once f+1 replicas report it, so when only f correct replicas executed n,
+   * the asker can get n only by preparing it, and it cannot prepare without the PrePrepare it
+   * lost in a crash; its Prepare may in turn be the one the others lack (seed 1809245894, 7
+   * replicas: two correct ones executed n=8, the other three waited forever).
+   */
+  private resendPrePreparesTo(to: number, from: number): void {
+    if (!this.isPrimary || this.viewChanging || to === this.self) return;
+    for (let k = Math.max(from, this.lastStable + 1); k <= this.lastAssigned && k < from + FETCH_ENTRIES_MAX; k++) {
+      const s = this.slots.get(k);
+      if (s === undefined || s.view !== this.view || s.digest === null || s.batch === null) continue;
+      this.sendTo([to], { type: 'PrePrepare', view: s.view, sequence: s.sequence, digest: s.digest, batch: s.batch, replica: this.self, auth: NO_AUTH });
+    }
   }
 
   private onFetchReply(m: FetchReply): void {

@@ -37,6 +37,7 @@ const REGRESSIONS = [
   { seed: 3003344, found: 'liveness: batches held from earlier view changes used up the bound a NewView needed' },
   { seed: 1531473542, found: 'liveness: a replica changing views stopped resending its votes of the view it left' },
   { seed: 1531464334, nodes: 7, found: 'liveness: the same, 7 replicas' },
+  { seed: 1809245894, nodes: 7, found: 'liveness: a replica that lost a PrePrepare in a crash could not prepare, and only f correct replicas had executed n' },
 ];
 
 t.test('simulation: every seed that once failed passes', async (t) => {
