@@ -7,18 +7,12 @@ import t from 'tap';
 import { SeededRng } from '../../protocols/common/rng.js';
 import { HistoryRecorder, type NemesisEvent } from '../chaos/history.js';
 import { FaultProxy } from '../proxy/fault-proxy.js';
-import { faultKind, type BandwidthControl, type ClusterControl } from './fault-kinds.js';
+import { faultKind, type BandwidthControl } from './fault-kinds.js';
+import { upCluster } from './test-support.js';
 import { NemesisRunner } from './run-schedule.js';
 import { planSchedule } from './schedule.js';
 
 const ids3 = ['n1', 'n2', 'n3'];
-const upCluster: ClusterControl = {
-  kill: async () => undefined,
-  pause: () => undefined,
-  resume: () => undefined,
-  restart: async () => undefined,
-  replica: () => ({ state: 'up' }),
-};
 
 t.test('bandwidth faults: 20–200 KiB/s on one replica or all, impairing nothing', async (t) => {
   let planned = 0;

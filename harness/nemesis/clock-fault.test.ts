@@ -9,7 +9,8 @@ import { HistoryRecorder, type NemesisEvent } from '../chaos/history.js';
 import type { ClockControl, ClockReading } from '../clock/replica-clocks.js';
 import { FaultProxy } from '../proxy/fault-proxy.js';
 import { CLOCK_MODES } from './clock-fault.js';
-import { faultKind, type ClusterControl } from './fault-kinds.js';
+import { faultKind } from './fault-kinds.js';
+import { upCluster } from './test-support.js';
 import { NemesisRunner } from './run-schedule.js';
 import { maxConcurrentDown, planSchedule } from './schedule.js';
 
@@ -69,13 +70,6 @@ class FakeClocks implements ClockControl {
   }
 }
 
-const upCluster: ClusterControl = {
-  kill: async () => undefined,
-  pause: () => undefined,
-  resume: () => undefined,
-  restart: async () => undefined,
-  replica: () => ({ state: 'up' }),
-};
 
 t.test('the runner sets the planned clock, resets it at the end, and heal resets every clock', async (t) => {
   const proxy = await FaultProxy.start({ ids: ids3 });
