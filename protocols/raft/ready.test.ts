@@ -88,6 +88,45 @@ t.test('nothing of a new term leaves before the term is durable: a single voter 
   }
 });
 
+t.test('a leadership a crash erased before its persist left no trace: its replica may vote in that term again (seed 808027784)', async (t) => {
+  // n1, the only voter, leads term 1 with learner n2. It appends "promote n2" and sends it in
+  // parallel with its own write (§10.2.1), then crashes: n2 holds voters {n1, n2}, n1 restarts with
+  // voters {n1}. Alone, n1 wins term 2 at once but crashes before term 2 is on disk. Back in term
+  // 1, it votes for n2 in term 2, and n2 leads term 2. Election Safety is not broken: n1's term 2
+  // was never durable and nothing of it left n1, so no one could tell it from a leader.
+  const c = new TestCluster(2, { voters: ['n1'], preVote: false });
+  c.campaign('n1');
+  c.tickAll(2);
+  t.equal(c.node('n1').proposeMembership({ type: 'add-learner', id: 'n2', address: '' }).ok, true);
+  c.stabilize();
+  c.tickAll(7);
+  t.equal(c.node('n1').proposeMembership({ type: 'promote', id: 'n2' }).ok, true);
+  const parallel = c.node('n1').ready();
+  t.ok(ofType(parallel.messages, 'AppendEntries').length > 0, 'the promote goes out before its persist');
+  c.crash('n1');
+  for (const m of parallel.messages) c.node('n2').step(m);
+  c.processReady('n2');
+  t.same(c.node('n2').membership.voters, ['n1', 'n2'], 'n2 holds the promote');
+
+  c.restart('n1');
+  const n1 = c.node('n1');
+  t.same(n1.membership.voters, ['n1'], 'n1 lost it');
+  while (n1.role !== 'leader') n1.tick();
+  t.equal(n1.term, 2, 'n1 alone wins term 2');
+  const lost = n1.ready();
+  t.equal(lost.hardState?.currentTerm, 2);
+  t.same(lost.messages, [], 'nothing of term 2 leaves before the persist');
+  c.crash('n1');
+  c.restart('n1');
+  t.equal(c.node('n1').term, 1, 'the crash erased term 2');
+
+  c.campaign('n2');
+  c.stabilize();
+  t.equal(c.node('n2').role, 'leader');
+  t.equal(c.node('n2').term, 2, 'n2 leads term 2 with the vote of n1');
+  t.equal(c.disks.get('n1')?.hardState.votedFor, 'n2');
+});
+
 t.test('the leader counts itself only for durable entries (dissertation §10.2.1)', async (t) => {
   const single = soloNode('n1', ['n1']);
   while (single.role !== 'leader') single.tick();

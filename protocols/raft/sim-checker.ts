@@ -45,7 +45,10 @@ export class SafetyChecker {
     return this.committed[index - 1]?.entry;
   }
 
-  /** Figure 3, Election Safety: at most one leader can be elected in a given term. */
+  /**
+   * Figure 3, Election Safety: at most one leader can be elected in a given term. The caller
+   * reports a leader once its term and vote are durable, when it first can act as leader.
+   */
   observeLeader(id: NodeId, term: number): void {
     const known = this.leaderOfTerm.get(term);
     if (known === undefined) this.leaderOfTerm.set(term, id);

@@ -959,7 +959,13 @@ class Simulation {
   }
 
   private observeLeader(node: SimNode, raft: RaftNode): void {
-    this.checker.observeLeader(node.id, raft.term);
+    // Election safety counts a leadership once its term and self-vote are on disk: before that
+    // nothing of the term has left the replica (the Ready contract holds its messages back), and
+    // a crash erases it without a trace, so after the restart the replica may vote in that term
+    // again (seed 808027784: a lone voter won term 20, crashed before the persist, and then voted
+    // for the peer that became leader of term 20).
+    const hard = node.disk.hardState;
+    if (hard.currentTerm === raft.term && hard.votedFor === node.id) this.checker.observeLeader(node.id, raft.term);
     if (node.leaderTerm === raft.term) return;
     node.leaderTerm = raft.term;
     if (!this.electedAt.has(raft.term)) this.electedAt.set(raft.term, this.now);
