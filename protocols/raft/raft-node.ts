@@ -85,7 +85,6 @@ interface CatchUp {
  */
 interface IncomingSnapshot {
   leader: NodeId;
-  term: number;
   index: number;
   snapshotTerm: number;
   chunks: number;
@@ -653,7 +652,6 @@ export class RaftNode {
     if (term > this.currentTerm) {
       this.currentTerm = term;
       this.votedFor = null;
-      this.incoming = null; // a snapshot half received from an earlier leader is never completed
     }
     this.currentRole = 'follower';
     this.leaderId = leader;
@@ -836,6 +834,12 @@ export class RaftNode {
    * 8. the state machine is reset from the snapshot (by the runtime: Ready.snapshot).
    * A snapshot that covers nothing beyond our commitIndex (older than ours) is ignored, and
    * answered `done`: we hold all of it.
+   * A transfer survives a change of term: the leader, the snapshot's index and term and its chunk
+   * count name the bytes, so when the same leader comes back in a later term with the same
+   * snapshot, it resumes at the chunk we expect instead of starting over. Seed 286248153: without
+   * pre-vote and check-quorum, a removed server's elections (dissertation §4.2.3) bumped the term
+   * every election timeout and restarted a 12-chunk transfer to the one follower the leader needed
+   * for a majority, forever.
    */
   private handleInstallSnapshot(m: InstallSnapshot): void {
     if (this.currentRole === 'leader') return; // election safety: no other leader in our term
@@ -855,7 +859,6 @@ export class RaftNode {
     const same =
       incoming !== null &&
       incoming.leader === m.from &&
-      incoming.term === m.term &&
       incoming.index === index &&
       incoming.snapshotTerm === m.lastIncludedTerm &&
       incoming.chunks === m.chunks;
@@ -863,7 +866,7 @@ export class RaftNode {
       incoming = null;
       this.incoming = null;
       if (m.chunk === 0) {
-        incoming = { leader: m.from, term: m.term, index, snapshotTerm: m.lastIncludedTerm, chunks: m.chunks, received: 0 };
+        incoming = { leader: m.from, index, snapshotTerm: m.lastIncludedTerm, chunks: m.chunks, received: 0 };
         this.incoming = incoming;
       }
     }

@@ -34,6 +34,7 @@ const REGRESSIONS = [
   { seed: 1005750, found: 'liveness: a leader that could not commit took proposals without bound' },
   { seed: 4003463, found: 'liveness: the same, 5 replicas' },
   { seed: 9011702, found: 'liveness: the same' },
+  { seed: 286248153, found: 'liveness: a new term restarted a snapshot transfer, and a removed server raised the term every election timeout' },
   { seed: 808027784, found: 'checker: a lone voter\'s leadership that a crash erased before its persist counted as a second leader' },
 ];
 

@@ -131,6 +131,38 @@ t.test('a lost chunk is resent and the transfer resumes', async (t) => {
   t.equal(snapshotAnswer(rd.messages), undefined, 'the answer waits until the snapshot is durable');
 });
 
+t.test('a transfer survives a new term: the same leader resumes where it stopped (seed 286248153)', async (t) => {
+  // Without pre-vote and check-quorum, a removed server's RequestVotes raise the term every
+  // election timeout (dissertation §4.2.3). If each new term restarted the transfer, a snapshot of
+  // more chunks than fit in one term would never complete, and a leader that needs this follower
+  // for a majority would never commit again.
+  const disk = emptyDisk();
+  const node = soloNode('n2', THREE, { preVote: false, checkQuorum: false }, disk);
+  node.step(installSnapshot({ chunk: 0, chunks: 3, data: bytes('0123') }));
+  cycle(node, disk);
+  node.step(installSnapshot({ chunk: 1, chunks: 3, data: bytes('4567') }));
+  cycle(node, disk);
+  node.step({ type: 'RequestVote', from: 'n3', to: 'n2', term: 4, lastLogIndex: 0, lastLogTerm: 0, preVote: false });
+  cycle(node, disk);
+  t.equal(node.term, 4, 'a disruptive candidate raised the term');
+  node.step(installSnapshot({ term: 5, chunk: 0, chunks: 3, data: bytes('0123') }));
+  const resumed = cycle(node, disk);
+  t.equal(snapshotAnswer(allMessages(resumed))?.nextChunk, 2, 'n1, leader again in term 5, is asked for chunk 2, not 0');
+  t.same(resumed.snapshotChunks, [], 'chunk 0 is not stored twice');
+  node.step(installSnapshot({ term: 5, chunk: 2, chunks: 3, data: bytes('89') }));
+  const rd = cycle(node, disk);
+  t.equal(rd.snapshot?.index, 3, 'the snapshot completes with the chunks of both terms');
+  t.same(snapshotBytes(disk, 3), bytes('0123456789'));
+  t.equal(snapshotAnswer(rd.messagesAfterPersist)?.done, true);
+
+  // Another leader's snapshot, or another snapshot, starts over.
+  const other = soloNode('n2', THREE, { preVote: false, checkQuorum: false }, emptyDisk());
+  other.step(installSnapshot({ chunk: 0, chunks: 3, data: bytes('0123') }));
+  cycle(other);
+  other.step(installSnapshot({ from: 'n3', term: 4, chunk: 1, chunks: 3, data: bytes('4567') }));
+  t.equal(snapshotAnswer(allMessages(cycle(other)))?.nextChunk, 0, 'from another leader, chunk 0 is needed again');
+});
+
 t.test('InstallSnapshot discards a conflicting log (§7 Figure 13 rules 6–7)', async (t) => {
   // Rule 7: the log has index 3 with another term: the whole log goes.
   const disk: Disk = { hardState: { currentTerm: 2, votedFor: null, commitIndex: 1 }, entries: entriesFrom(1, [1, 1, 2, 2]) };
