@@ -16,7 +16,7 @@
  * configurations in which one was linearized for nothing (config-cache.ts).
  *
  * Beyond Porcupine, four reductions keep the search small; README.md argues why each loses no
- * linearization, and key-search.test.ts checks the search against brute force:
+ * linearization, and key-search.unit.ts checks the search against brute force:
  * - a candidate read that returned the current value is linearized at once, and is the only move
  *   tried at that point;
  * - dead info operations, whose value nothing left can observe, are never tried (info-liveness.ts);

@@ -159,7 +159,7 @@ t.test('a transfer survives a new term: the same leader resumes where it stopped
   const other = soloNode('n2', THREE, { preVote: false, checkQuorum: false }, emptyDisk());
   other.step(installSnapshot({ chunk: 0, chunks: 3, data: bytes('0123') }));
   cycle(other);
-  other.step(installSnapshot({ from: 'n3', term: 4, chunk: 1, chunks: 3, data: bytes('4567') }));
+  other.step({ ...installSnapshot({ term: 4, chunk: 1, chunks: 3, data: bytes('4567') }), from: 'n3' });
   t.equal(snapshotAnswer(allMessages(cycle(other)))?.nextChunk, 0, 'from another leader, chunk 0 is needed again');
 });
 
