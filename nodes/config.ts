@@ -1,8 +1,14 @@
+/**
+ * The cluster file every replica starts from (docs/design.md §5.2): its types, its checks, and
+ * the Raft and Multi-Paxos tuning in typed sections (nodes/tuning.ts); PBFT's is in
+ * nodes/pbft/pbft-config.ts.
+ */
 import { readFile } from 'node:fs/promises';
 import type { PaxosConfig } from '../protocols/multipaxos/types.js';
 import type { RaftConfig } from '../protocols/raft/types.js';
 import type { PbftPublicKeys } from './pbft/keys.js';
-import { validatePbftFile, type PbftTuning } from './pbft/pbft-config.js';
+import { validatePbftFile, type PbftFileTuning } from './pbft/pbft-config.js';
+import { runtimeTuningKeys, splitTuning, type FileTuning, type RuntimeTuning, type SectionKeys, type TuningSections } from './tuning.js';
 
 /** One replica in a cluster file. */
 export interface NodeSpec {
@@ -19,58 +25,96 @@ export interface NodeSpec {
   publicKeys?: PbftPublicKeys;
 }
 
-/** The Raft core's own settings (protocols/raft/types.ts), plus what the runtime adds. */
-export type RaftTuning = Omit<RaftConfig, 'id' | 'voters' | 'incarnation'> & {
-  /** Milliseconds of real time per core tick. */
-  tickMs: number;
-  /** A write or read not answered by then gets 504 TIMEOUT. */
-  requestTimeoutMs: number;
-  /** Proposals plus reads waiting in this replica; beyond it clients get 429 OVERLOADED. */
-  maxPendingRequests: number;
+/** The Raft core's own settings (protocols/raft/types.ts RaftConfig, minus what the runtime supplies). */
+export type RaftCoreTuning = Omit<RaftConfig, 'id' | 'voters' | 'incarnation'>;
+
+/** What the Raft runtime (nodes/raft/raft-replica.ts) reads; the core never sees these. */
+export interface RaftRuntimeTuning extends RuntimeTuning {
   /** Raft §7: snapshot the state machine and compact the log once it holds this many applied entries. */
   snapshotEveryEntries: number;
   /** Raft §7: snapshots are stored and sent (InstallSnapshot) in chunks of about this many bytes. */
   maxSnapshotChunkBytes: number;
-};
+}
+
+export type RaftTuning = TuningSections<RaftCoreTuning, RaftRuntimeTuning>;
+/** The cluster file's `raft` section. */
+export type RaftFileTuning = FileTuning<RaftTuning>;
 
 export const defaultRaftTuning: RaftTuning = {
-  tickMs: 50,
-  electionTimeoutTicks: 10,
-  heartbeatIntervalTicks: 2,
-  preVote: true,
-  checkQuorum: true,
-  leaseReads: true,
-  leaseDriftTicks: 2,
-  maxAppendBytes: 1024 * 1024,
-  maxInflightAppends: 64,
-  requestTimeoutMs: 5000,
-  maxPendingRequests: 20_000,
-  snapshotEveryEntries: 50_000,
-  maxSnapshotChunkBytes: 1024 * 1024,
-  maxUncommittedBytes: 64 * 1024 * 1024,
+  core: {
+    electionTimeoutTicks: 10,
+    heartbeatIntervalTicks: 2,
+    preVote: true,
+    checkQuorum: true,
+    leaseReads: true,
+    leaseDriftTicks: 2,
+    maxAppendBytes: 1024 * 1024,
+    maxInflightAppends: 64,
+    maxUncommittedBytes: 64 * 1024 * 1024,
+  },
+  runtime: {
+    tickMs: 50,
+    requestTimeoutMs: 5000,
+    maxPendingRequests: 20_000,
+    snapshotEveryEntries: 50_000,
+    maxSnapshotChunkBytes: 1024 * 1024,
+  },
 };
 
-/** The Multi-Paxos core's own settings (protocols/multipaxos/types.ts), plus the same runtime ones. */
-export type PaxosTuning = Omit<PaxosConfig, 'id' | 'replicas'> & {
-  tickMs: number;
-  requestTimeoutMs: number;
-  maxPendingRequests: number;
+const raftTuningKeys: TuningSections<SectionKeys<RaftCoreTuning>, SectionKeys<RaftRuntimeTuning>> = {
+  core: {
+    electionTimeoutTicks: true,
+    heartbeatIntervalTicks: true,
+    preVote: true,
+    checkQuorum: true,
+    leaseReads: true,
+    leaseDriftTicks: true,
+    maxAppendBytes: true,
+    maxInflightAppends: true,
+    maxUncommittedBytes: true,
+  },
+  runtime: { ...runtimeTuningKeys, snapshotEveryEntries: true, maxSnapshotChunkBytes: true },
+};
+
+/** The Multi-Paxos core's own settings (protocols/multipaxos/types.ts PaxosConfig, minus what the runtime supplies). */
+export type PaxosCoreTuning = Omit<PaxosConfig, 'id' | 'replicas' | 'snapshotEverySlots'>;
+
+/** What the Multi-Paxos runtime (nodes/multipaxos/paxos-replica.ts) reads. */
+export interface PaxosRuntimeTuning extends RuntimeTuning {
+  /**
+   * Compact (snapshot) once this many applied slots are held. The core's GC rules read it
+   * (PaxosConfig.snapshotEverySlots): the runtime hands it to the core by name, the one runtime
+   * setting a core gets.
+   */
+  snapshotEverySlots: number;
   /** Snapshots are stored and sent (SnapshotChunk) in chunks of about this many bytes. */
   maxSnapshotChunkBytes: number;
-};
+}
+
+export type PaxosTuning = TuningSections<PaxosCoreTuning, PaxosRuntimeTuning>;
+/** The cluster file's `multipaxos` section. */
+export type PaxosFileTuning = FileTuning<PaxosTuning>;
 
 export const defaultPaxosTuning: PaxosTuning = {
-  tickMs: 50,
-  electionTimeoutTicks: 10,
-  heartbeatIntervalTicks: 2,
-  window: 64,
-  maxBatchBytes: 1024 * 1024,
-  maxCatchUpSlots: 256,
-  /** Compact (snapshot) once this many applied slots are held. */
-  snapshotEverySlots: 4096,
-  requestTimeoutMs: 5000,
-  maxPendingRequests: 20_000,
-  maxSnapshotChunkBytes: 1024 * 1024,
+  core: {
+    electionTimeoutTicks: 10,
+    heartbeatIntervalTicks: 2,
+    window: 64,
+    maxBatchBytes: 1024 * 1024,
+    maxCatchUpSlots: 256,
+  },
+  runtime: {
+    tickMs: 50,
+    requestTimeoutMs: 5000,
+    maxPendingRequests: 20_000,
+    snapshotEverySlots: 4096,
+    maxSnapshotChunkBytes: 1024 * 1024,
+  },
+};
+
+const paxosTuningKeys: TuningSections<SectionKeys<PaxosCoreTuning>, SectionKeys<PaxosRuntimeTuning>> = {
+  core: { electionTimeoutTicks: true, heartbeatIntervalTicks: true, window: true, maxBatchBytes: true, maxCatchUpSlots: true },
+  runtime: { ...runtimeTuningKeys, snapshotEverySlots: true, maxSnapshotChunkBytes: true },
 };
 
 export const protocols = ['raft', 'multipaxos', 'pbft'] as const;
@@ -87,9 +131,10 @@ export interface ClusterFile {
    * `nodes`: a replica started to join a running cluster is in `nodes` but not here.
    */
   voters?: string[];
-  raft?: Partial<RaftTuning>;
-  multipaxos?: Partial<PaxosTuning>;
-  pbft?: Partial<PbftTuning>;
+  /** Tuning sections: each protocol's settings side by side, sorted into core and runtime when read (nodes/tuning.ts). */
+  raft?: RaftFileTuning;
+  multipaxos?: PaxosFileTuning;
+  pbft?: PbftFileTuning;
 }
 
 export async function readClusterFile(path: string): Promise<ClusterFile> {
@@ -122,11 +167,11 @@ export function validateClusterFile(value: unknown, source = 'cluster file'): Cl
 }
 
 export function raftTuning(file: ClusterFile): RaftTuning {
-  return { ...defaultRaftTuning, ...file.raft };
+  return splitTuning(defaultRaftTuning, raftTuningKeys, file.raft);
 }
 
 export function paxosTuning(file: ClusterFile): PaxosTuning {
-  return { ...defaultPaxosTuning, ...file.multipaxos };
+  return splitTuning(defaultPaxosTuning, paxosTuningKeys, file.multipaxos);
 }
 
 export function parseHostPort(text: string): { host: string; port: number } {

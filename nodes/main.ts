@@ -1,26 +1,21 @@
 /**
  * The replica process: `node --import tsx nodes/main.ts --cluster cluster.json --id n1
- * --data-dir data/raft/n1`
- * (the cluster file's `protocol` chooses the Raft, Multi-Paxos or PBFT runtime; the harness starts it
- * from a bundle, harness/cluster/replica-build.ts). Opens LevelDB, starts the peer transport, the protocol runtime
- * and the HTTP API, and stops cleanly on SIGTERM/SIGINT (docs/design.md §3.1, §5.2).
+ * --data-dir data/raft/n1` (the harness starts it from a bundle, harness/cluster/replica-build.ts).
+ * The cluster file's `protocol` chooses the runtime from one table (nodes/host/runtimes.ts), and
+ * every protocol starts the same way: the runtime opens its LevelDB store and builds its core,
+ * then the peer transport and the HTTP API start. Stops cleanly on SIGTERM/SIGINT
+ * (docs/design.md §3.1, §5.2).
  */
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build } from './http/app.js';
 import { adminToken } from './http/admin-auth.js';
 import { createLogger } from './logger.js';
-import { parseHostPort, paxosTuning, raftTuning, readClusterFile, type ClusterFile, type NodeSpec } from './config.js';
-import type { KvService } from './http/kv-service.js';
+import { parseHostPort, readClusterFile, type ClusterFile, type NodeSpec } from './config.js';
 import { makeDurableDir } from './storage/durable-dir.js';
-import { LevelDbPaxosStore } from './storage/leveldb-paxos-store.js';
-import { LevelDbRaftLogStore } from './storage/leveldb-raft-log-store.js';
 import { TcpTransport } from './transport/index.js';
-import { PaxosReplica } from './multipaxos/paxos-replica.js';
-import { RaftReplica } from './raft/raft-replica.js';
 import { enableDebugApi } from './debug/enable-debug-api.js';
-import { startPbft, type StartedPbft } from './pbft/start-pbft.js';
-import { keyFilePath } from './pbft/keys.js';
+import type { ReplicaFlags } from './host/protocol-runtime.js';
+import { runtimes } from './host/runtimes.js';
 import { ReplicaMetrics } from './metrics.js';
 import { storageWriteTimer } from './replica-metrics.js';
 
@@ -67,42 +62,15 @@ async function main(): Promise<void> {
     secret: cluster.secret,
     logger,
   });
-  const common = {
-    id: self.id,
-    httpUrls: Object.fromEntries(cluster.nodes.map((n) => [n.id, `http://${n.host}:${n.httpPort}`])),
-    transport,
-    logger,
-    unsafeLocalReads: values['unsafe-local-reads'],
-    metrics,
-  };
   // The runtime is chosen by the cluster file's protocol; transport, HTTP API and state machine are shared.
   // The replica registers its message handler before the transport accepts peers.
-  let replica: KvService & { close(): Promise<void> };
-  let store: { close(): Promise<void> };
-  let pbft: StartedPbft | undefined;
-  if (cluster.protocol === 'pbft') {
-    const keyFile = values['key-file'] ?? keyFilePath(join(dataDir, '..'), self.id);
-    pbft = await startPbft({ ...common, cluster, self, dataDir, keyFile, sync, onWrite, byzantine: values.byzantine });
-    ({ replica, store } = pbft);
-  } else if (cluster.protocol === 'multipaxos') {
-    const paxosStore = await LevelDbPaxosStore.open(dataDir, { sync, onWrite });
-    store = paxosStore;
-    replica = await PaxosReplica.start({ ...common, replicas: cluster.nodes.map((n) => n.id), tuning: paxosTuning(cluster), store: paxosStore });
-  } else {
-    const raftStore = await LevelDbRaftLogStore.open(dataDir, { sync, onWrite });
-    store = raftStore;
-    replica = await RaftReplica.start({
-      ...common,
-      voters: cluster.voters ?? cluster.nodes.map((n) => n.id),
-      clusterNodes: cluster.nodes,
-      tuning: raftTuning(cluster),
-      store: raftStore,
-    });
-  }
+  const flags: ReplicaFlags = { sync, unsafeLocalReads: values['unsafe-local-reads'], keyFile: values['key-file'], byzantine: values.byzantine };
+  const runtime = runtimes[cluster.protocol];
+  const { service: replica, store, routes } = await runtime.start({ cluster, self, dataDir, flags }, { transport, logger, metrics, onWrite });
   const debug = values['debug-api'] ? enableDebugApi(self.id, replica, transport) : undefined;
   await transport.start();
   const app = build({ service: replica, metrics, adminToken: adminToken(cluster.secret), ...(debug === undefined ? {} : { debug }) });
-  await pbft?.routes(app);
+  await routes?.(app);
   await app.listen({ host: self.host, port: self.httpPort });
   logger.info({ http: `http://${self.host}:${self.httpPort}`, peer: `${self.host}:${self.peerPort}`, dataDir }, 'replica serving');
 

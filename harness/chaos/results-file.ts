@@ -3,7 +3,7 @@
  * apart from run-chaos.ts, so that the report, the dashboard and the replay read the shapes
  * without importing the runner that produces them.
  */
-import type { Protocol, RaftTuning } from '../../nodes/config.js';
+import type { Protocol, RaftFileTuning } from '../../nodes/config.js';
 import type { CheckResult } from '../checker/check-history.js';
 import type { HostsMode } from '../cluster/cluster.js';
 import type { Schedule } from '../nemesis/schedule.js';
@@ -44,7 +44,7 @@ export interface ChaosOptions {
    */
   hosts: HostsMode;
   out: string;
-  tuning?: Partial<RaftTuning>;
+  tuning?: RaftFileTuning;
   /** Progress lines; nothing when absent. */
   log?: (line: string) => void;
   signal?: AbortSignal;

@@ -9,7 +9,7 @@ import { mkdir, symlink, unlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { byzantineF } from '../../protocols/common/quorum.js';
 import { SeededRng } from '../../protocols/common/rng.js';
-import type { PaxosTuning } from '../../nodes/config.js';
+import type { PaxosFileTuning } from '../../nodes/config.js';
 import { checkHistory } from '../checker/check-history.js';
 import { ReplicaClocks } from '../clock/replica-clocks.js';
 import { Cluster, type ClusterOptions } from '../cluster/cluster.js';
@@ -299,7 +299,7 @@ function clusterTuning(o: ChaosOptions): Pick<ClusterOptions, 'tuning' | 'paxosT
     return { pbftTuning: { ...(tickMs === undefined ? {} : { tickMs }), ...(requestTimeoutMs === undefined ? {} : { requestTimeoutMs }) } };
   }
   const { tickMs, electionTimeoutTicks, requestTimeoutMs } = o.tuning;
-  const paxosTuning: Partial<PaxosTuning> = {};
+  const paxosTuning: PaxosFileTuning = {};
   if (tickMs !== undefined) paxosTuning.tickMs = tickMs;
   if (electionTimeoutTicks !== undefined) paxosTuning.electionTimeoutTicks = electionTimeoutTicks;
   if (requestTimeoutMs !== undefined) paxosTuning.requestTimeoutMs = requestTimeoutMs;

@@ -7,11 +7,11 @@ import { dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { parseHostPort, type ClusterFile, type NodeSpec, type PaxosTuning, type Protocol, type RaftTuning } from '../../nodes/config.js';
+import { parseHostPort, type ClusterFile, type NodeSpec, type PaxosFileTuning, type Protocol, type RaftFileTuning } from '../../nodes/config.js';
 import { freePorts } from './free-port.js';
 import { addMember, removeMember } from './membership.js';
 import { pbftNodeKeys, pbftReplicaArgs } from './pbft-cluster.js';
-import type { PbftTuning } from '../../nodes/pbft/pbft-config.js';
+import type { PbftFileTuning } from '../../nodes/pbft/pbft-config.js';
 import { track } from './process-registry.js';
 import { ReplicaDisks } from './replica-disks.js';
 import { replicaNodeArgs } from './replica-build.js';
@@ -45,11 +45,12 @@ export interface ClusterOptions {
   /** Wipe dataRoot first. */
   fresh?: boolean;
   secret?: string;
-  tuning?: Partial<RaftTuning>;
+  /** Raft settings (the cluster file's `raft` section). */
+  tuning?: RaftFileTuning;
   /** Multi-Paxos settings (the cluster file's `multipaxos` section). */
-  paxosTuning?: Partial<PaxosTuning>;
+  paxosTuning?: PaxosFileTuning;
   /** PBFT settings (the cluster file's `pbft` section). */
-  pbftTuning?: Partial<PbftTuning>;
+  pbftTuning?: PbftFileTuning;
   /** PBFT: replicas started with `--byzantine MODE` (id → mode), e.g. { n2: 'equivocate' }. */
   byzantine?: Record<string, string>;
   /** Extra command-line flags for every replica (e.g. --unsafe-local-reads). */

@@ -1,13 +1,11 @@
 import type { Logger } from 'pino';
 import { randomInt } from 'node:crypto';
 import { SeededRng } from '../../protocols/common/rng.js';
-import type { KvCommand, KvResult } from '../../protocols/kv/commands.js';
-import { KvStateMachine } from '../../protocols/kv/state-machine.js';
+import type { KvResult } from '../../protocols/kv/commands.js';
 import { formatBallot, sameBallot } from '../../protocols/multipaxos/ballot.js';
 import { MultiPaxosNode } from '../../protocols/multipaxos/paxos-node.js';
 import type { Ballot, Decision, PaxosMessage, Ready, ReadState, Snapshot, SnapshotChunk, SoftState } from '../../protocols/multipaxos/types.js';
-import { NotLeaderError, ServiceError } from '../http/errors.js';
-import type { KvService } from '../http/kv-service.js';
+import { ServiceError } from '../http/errors.js';
 import type { PaxosTuning } from '../config.js';
 import { isEmptyUpdate, type PaxosStore } from '../storage/leveldb-paxos-store.js';
 import { restoreSnapshot } from '../snapshots/snapshot-chunks.js';
@@ -15,17 +13,14 @@ import { SnapshotJobs } from '../snapshots/snapshot-jobs.js';
 import type { Transport } from '../transport/index.js';
 import type { ReplicaMetrics } from '../metrics.js';
 import type { DiskStats } from '../replica-metrics.js';
-import { WaiterTable, type Waiter } from '../waiter-table.js';
-import { ReadyLoop } from '../ready-loop.js';
-import { ReadWaiters } from '../read-waiters.js';
-import { applyEncodedCommand, encodeCommand } from '../command-codec.js';
+import type { Waiter } from '../waiter-table.js';
+import { applyEncodedCommand } from '../command-codec.js';
 import { isPaxosMessage } from './message-guard.js';
 import { PaxosReplicaStats } from './paxos-replica-stats.js';
 import type { DebugSource } from '../debug/debug-source.js';
 import { paxosDebugState } from '../debug/paxos-debug-state.js';
-import { ForwardClient } from '../forwarding/forward-client.js';
-import { isForwardMessage } from '../forwarding/messages.js';
-import { ForwardServer, type ProposeOutcome } from '../forwarding/forward-server.js';
+import type { ProposeOutcome } from '../forwarding/forward-server.js';
+import { ReplicaHost } from '../host/replica-host.js';
 
 export interface PaxosReplicaOptions {
   id: string;
@@ -84,27 +79,21 @@ const isPlacement = (v: unknown): v is PaxosPlacement => {
  * Inputs that arrive while a batch is being persisted are queued and stepped together right
  * after it, so they share the next fsync (group commit) and, on the leader, the next slot
  * (the core batches every proposal made between two Readys into one slot).
+ *
+ * The KvService plumbing it shares with Raft (admission, deadlines, forwarding, reads, timers)
+ * is the replica host's (nodes/host/replica-host.ts); what is here is Multi-Paxos's own. The
+ * host's `appliedIndex` is the highest slot applied (slots apply in order, from 1), and its
+ * write table is keyed by a sequence number, the slot's batch saying which waits where.
  */
-export class PaxosReplica implements KvService, DebugSource {
+export class PaxosReplica extends ReplicaHost<PaxosPlacement, PaxosMessage, PendingWrite> implements DebugSource {
   readonly protocol = 'multipaxos';
   readonly stats = new PaxosReplicaStats();
-  /** Replaced whole when a snapshot from a peer has been restored (in the background). */
-  private sm = new KvStateMachine();
   /** Snapshots taken and restored in the background (nodes/snapshots). */
   private readonly snapshots: SnapshotJobs;
   /** Decided slots waiting for a snapshot being restored: applied once it is. */
   private deferred: Decision[] = [];
-  private readonly writes = new WaiterTable<number, KvResult, PendingWrite>();
   private readonly slotWaiters = new Map<number, SlotWaiters>();
-  private readonly reads: ReadWaiters;
-  /** Forwarding over the replica transport (nodes/forwarding): as a follower, and as the leader. */
-  private readonly forward: ForwardClient<PaxosPlacement>;
-  private readonly forwarded: ForwardServer<PaxosPlacement>;
-  /** The highest slot applied to the state machine (slots apply in order, from 1). */
-  private appliedIndex = 0;
   private writeSeq = 0;
-  private timers: NodeJS.Timeout[] = [];
-  private readonly loop: ReadyLoop;
   private soft: SoftState;
 
   private constructor(
@@ -112,23 +101,20 @@ export class PaxosReplica implements KvService, DebugSource {
     private readonly core: MultiPaxosNode,
     ballot: Ballot,
   ) {
-    this.loop = new ReadyLoop({
-      protocol: 'multi-paxos',
+    super({
+      id: opts.id,
+      loopName: 'multi-paxos',
+      httpUrls: opts.httpUrls,
+      tuning: opts.tuning.runtime,
+      transport: opts.transport,
       logger: opts.logger,
-      hasReady: () => core.hasReady(),
-      cycle: () => this.cycle(),
+      unsafeLocalReads: opts.unsafeLocalReads === true,
+      isPeerMessage: isPaxosMessage,
+      isPlacement,
+      writeTimeout: 'not decided in time; the outcome is unknown',
     });
     this.soft = { role: 'follower', leader: null, ballot };
-    this.reads = new ReadWaiters(opts.tuning.requestTimeoutMs);
-    this.snapshots = new SnapshotJobs({ logger: opts.logger, maxChunkBytes: opts.tuning.maxSnapshotChunkBytes });
-    this.forward = new ForwardClient({ self: opts.id, transport: opts.transport, timeoutMs: opts.tuning.requestTimeoutMs });
-    this.forwarded = new ForwardServer({
-      self: opts.id,
-      transport: opts.transport,
-      propose: (data) => proposeOutcome(core.propose(data)),
-      read: (ctx) => core.readIndex(ctx),
-      leader: () => this.soft.leader,
-    });
+    this.snapshots = new SnapshotJobs({ logger: opts.logger, maxChunkBytes: opts.tuning.runtime.maxSnapshotChunkBytes });
     this.stats.register(opts.metrics, {
       status: () => core.status(),
       commitIndex: () => this.commitIndex(),
@@ -141,14 +127,12 @@ export class PaxosReplica implements KvService, DebugSource {
     });
   }
 
-  get id(): string {
-    return this.opts.id;
-  }
-
   static async start(opts: PaxosReplicaOptions): Promise<PaxosReplica> {
     const disk = await opts.store.load();
-    const { tickMs: _tickMs, requestTimeoutMs: _timeout, maxPendingRequests: _max, maxSnapshotChunkBytes: _chunk, ...coreTuning } = opts.tuning;
-    const core = new MultiPaxosNode({ ...coreTuning, id: opts.id, replicas: opts.replicas }, new SeededRng(randomInt(2 ** 31)), disk);
+    // The core's section, and snapshotEverySlots: its GC rules decide when a snapshot is wanted.
+    const { core: coreTuning, runtime } = opts.tuning;
+    const config = { ...coreTuning, snapshotEverySlots: runtime.snapshotEverySlots, id: opts.id, replicas: opts.replicas };
+    const core = new MultiPaxosNode(config, new SeededRng(randomInt(2 ** 31)), disk);
     const replica = new PaxosReplica(opts, core, disk.ballotNum);
     // Restart = the stored snapshot, then the decisions after it (the core's first Ready).
     if (disk.snapshot !== null) await replica.restoreAtStart(disk.snapshot);
@@ -161,52 +145,50 @@ export class PaxosReplica implements KvService, DebugSource {
       },
       'recovered multi-paxos state from disk',
     );
-    opts.transport.onMessage((from, message) => replica.receive(from, message));
-    replica.timers.push(setInterval(() => replica.loop.input(() => replica.core.tick()), opts.tuning.tickMs));
-    replica.timers.push(setInterval(() => replica.expireRequests(), 100));
-    replica.loop.input(() => undefined); // hand out the first Ready (re-apply after restart)
+    replica.serve(() => replica.core.tick());
     return replica;
   }
 
-  // ---- KvService -------------------------------------------------------------------------
+  // ---- KvService (the rest is the host's) ------------------------------------------------
 
   leader(): string | null {
     return this.soft.leader;
   }
 
-  httpUrlOf(id: string): string | null {
-    return this.opts.httpUrls[id] ?? null;
+  // ---- the host's hooks: proposing, reading, waiting for a write -------------------------
+
+  /** Requests go to this replica while it leads, whatever its view of `leader` says. */
+  protected override requestTarget(): string | null {
+    return this.soft.role === 'leader' ? this.id : this.soft.leader;
   }
 
-  healthy(): boolean {
-    return !this.loop.isClosed;
+  protected propose(data: Uint8Array): ProposeOutcome<PaxosPlacement> {
+    return proposeOutcome(this.core.propose(data));
   }
 
-  execute(command: KvCommand): Promise<KvResult> {
-    const leader = this.admit();
-    const data = encodeCommand(command);
-    const deadlineMs = this.deadline();
-    if (leader !== this.id) {
-      return this.forward.write(leader, data).then(
-        (at) =>
-          new Promise<KvResult>((resolve, reject) => {
-            // Already applied here (its answer came after the decision): the outcome is unknown.
-            if (at.slot <= this.appliedIndex) return reject(new ServiceError('TIMEOUT', 'decided before its slot was known; the outcome is unknown'));
-            this.waitForSlot(at, { resolve, reject, deadlineMs });
-          }),
-      );
-    }
+  /** A quorum-confirmed read; Multi-Paxos has no leases, so `lease` changes nothing. */
+  protected askReadIndex(ctx: number): void {
+    this.core.readIndex(ctx);
+  }
+
+  protected step(message: PaxosMessage): void {
+    this.core.step(message);
+  }
+
+  /** A forwarded write's slot: already applied here (its answer came after the decision), the outcome is unknown. */
+  protected awaitForwarded(at: PaxosPlacement, deadlineMs: number): Promise<KvResult> {
     return new Promise<KvResult>((resolve, reject) => {
-      this.loop.input(() => {
-        const r = this.core.propose(data);
-        if (!r.ok) return reject(new NotLeaderError(r.leader));
-        this.stats.proposals++;
-        this.waitForSlot(r, { resolve, reject, deadlineMs });
-      });
+      if (at.slot <= this.appliedIndex) return reject(new ServiceError('TIMEOUT', 'decided before its slot was known; the outcome is unknown'));
+      this.waitForWrite(at, { resolve, reject, deadlineMs });
     });
   }
 
-  private waitForSlot(at: PaxosPlacement, waiter: PendingWrite): void {
+  protected closeRuntime(): void {
+    this.snapshots.cancel();
+    this.slotWaiters.clear();
+  }
+
+  protected waitForWrite(at: PaxosPlacement, waiter: PendingWrite): void {
     let slot = this.slotWaiters.get(at.slot);
     if (slot !== undefined && !sameBallot(slot.ballot, at.ballot)) {
       // Waiters of an earlier ballot at this slot: that batch was dropped when its leader was
@@ -221,23 +203,6 @@ export class PaxosReplica implements KvService, DebugSource {
     const id = ++this.writeSeq;
     slot.ids[at.position] = id;
     this.writes.add(id, waiter);
-  }
-
-  /** A quorum-confirmed read at the leader, or a follower read (the leader's read index, served here). */
-  readLinearizable(key: string): Promise<string | null> {
-    if (this.opts.unsafeLocalReads === true) return Promise.resolve(this.sm.get(key));
-    const leader = this.admit();
-    if (leader === this.id) return this.reads.add(key, (ctx) => this.loop.input(() => this.core.readIndex(ctx)));
-    return this.reads.add(key, (ctx) => {
-      this.forward.readIndex(leader, false).then(
-        (slot) => this.readsAnswered([{ ctx, slot }], []),
-        (err: unknown) => this.reads.fail(ctx, err instanceof Error ? err : new Error(String(err))),
-      );
-    });
-  }
-
-  readStale(key: string): string | null {
-    return this.sm.get(key);
   }
 
   status(): Record<string, unknown> {
@@ -274,19 +239,6 @@ export class PaxosReplica implements KvService, DebugSource {
     return paxosDebugState(this.core, this.commitIndex(), this.appliedIndex);
   }
 
-  async close(): Promise<void> {
-    if (this.loop.isClosed) return;
-    const stopped = this.loop.close(); // no input is taken from here on
-    for (const t of this.timers) clearInterval(t);
-    this.snapshots.cancel();
-    const closing = () => new ServiceError('NO_LEADER', 'the replica is shutting down', {}, 1);
-    this.writes.rejectAll(closing);
-    this.slotWaiters.clear();
-    this.reads.rejectAll(closing);
-    this.forward.rejectAll(closing);
-    await stopped;
-  }
-
   /** Highest slot s such that every slot 1..s is decided (the twin of Raft's commitIndex). */
   private commitIndex(): number {
     let slot = this.core.slotOut;
@@ -296,23 +248,12 @@ export class PaxosReplica implements KvService, DebugSource {
 
   // ---- the loop --------------------------------------------------------------------------
 
-  private receive(from: string, message: unknown): void {
-    if (isForwardMessage(message, isPlacement) && message.from === from && message.to === this.id) {
-      if (message.type === 'ForwardReply') this.forward.onReply(from, message);
-      else this.loop.input(() => this.forwarded.handle(from, message));
-      return;
-    }
-    // The transport authenticated `from`; a message claiming another sender is dropped.
-    if (!isPaxosMessage(message) || message.from !== from || message.to !== this.id) {
-      this.stats.badMessages++;
-      this.opts.logger.warn({ from }, 'dropped a malformed or misaddressed peer message');
-      return;
-    }
-    this.loop.input(() => this.core.step(message));
+  protected hasReady(): boolean {
+    return this.core.hasReady();
   }
 
   /** One Ready cycle (the order is the core's Ready contract); ReadyLoop runs one at a time. */
-  private async cycle(): Promise<void> {
+  protected async cycle(): Promise<void> {
     const rd = this.core.ready();
     this.sendAll(rd.messages);
     await this.persist(rd);
@@ -320,7 +261,7 @@ export class PaxosReplica implements KvService, DebugSource {
     this.noteSoftState(rd.softState);
     if (rd.installSnapshot !== null) this.restoreInBackground(rd.installSnapshot);
     this.apply(rd.decided);
-    this.readsAnswered(rd.readStates, rd.readsFailed);
+    this.readsAnswered(slotsAsIndexes(rd.readStates), rd.readsFailed);
     this.core.advance(rd);
     if (rd.snapshotWanted !== null) this.takeSnapshot();
   }
@@ -472,38 +413,14 @@ export class PaxosReplica implements KvService, DebugSource {
     }
   }
 
-  private readsAnswered(states: ReadState[], failed: number[]): void {
-    const indexed = states.map(({ ctx, slot }) => ({ ctx, index: slot }));
-    this.forwarded.readsAnswered(indexed, failed);
-    this.reads.answered(indexed, failed, this.soft.leader);
-    if (states.length > 0) this.reads.release(this.appliedIndex, this.sm);
-  }
-
-  /** Admission: returns the leader to send the request to (this replica, or the one it forwards to). */
-  private admit(): string {
-    const leader = this.soft.role === 'leader' ? this.id : this.soft.leader;
-    if (leader === null) throw new NotLeaderError(null);
-    if (this.writes.size + this.reads.size + this.forward.size >= this.opts.tuning.maxPendingRequests) {
-      this.stats.overloaded++;
-      throw new ServiceError('OVERLOADED', 'too many requests in flight at this replica', {}, 1);
-    }
-    return leader;
-  }
-
-  private deadline(): number {
-    return Date.now() + this.opts.tuning.requestTimeoutMs;
-  }
-
-  private expireRequests(): void {
-    const now = Date.now();
-    const timeout = () => new ServiceError('TIMEOUT', 'not decided in time; the outcome is unknown');
-    this.stats.timeouts += this.writes.expire(now, timeout);
-    this.stats.timeouts += this.reads.expire(now);
-    this.forward.expire(now);
-  }
 }
 
-/** The core's answer to a forwarded proposal (nodes/forwarding). */
+/** The core's read states name slots; the host's read waiters count in the same numbers, as indexes. */
+function slotsAsIndexes(states: ReadState[]): Array<{ ctx: number; index: number }> {
+  return states.map(({ ctx, slot }) => ({ ctx, index: slot }));
+}
+
+/** The core's answer to a proposal, the leader's own or a forwarded one (nodes/forwarding). */
 function proposeOutcome(r: ReturnType<MultiPaxosNode['propose']>): ProposeOutcome<PaxosPlacement> {
   if (r.ok) return { ok: true, at: { slot: r.slot, ballot: r.ballot, position: r.position } };
   return { ok: false, refused: 'not-leader', leader: r.leader };

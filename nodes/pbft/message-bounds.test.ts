@@ -45,7 +45,7 @@ t.test('a view change over a full window of max-size batches: every packed messa
 });
 
 t.test('the cluster file is refused when a view change could exceed a peer frame', async (t) => {
-  for (const n of [4, 7, 13]) t.ok(pbftMessageBytesMax(defaultPbftTuning, n) <= DEFAULT_MAX_FRAME_BYTES, `defaults fit with n = ${n}`);
+  for (const n of [4, 7, 13]) t.ok(pbftMessageBytesMax(defaultPbftTuning.core, n) <= DEFAULT_MAX_FRAME_BYTES, `defaults fit with n = ${n}`);
   const nodes = [1, 2, 3, 4].map((i) => ({ id: `n${i}`, host: '127.0.0.1', httpPort: 7000 + i, peerPort: 7100 + i, publicKeys: generateKeyPair().publicKeys }));
   const file = (pbft: object): unknown => ({ protocol: 'pbft', secret: 'secret-secret', nodes, pbft });
   t.throws(() => validateClusterFile(file({ maxCarriedBatchBytes: 100 * 1024 * 1024 })), /peer frame/);

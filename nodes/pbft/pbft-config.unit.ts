@@ -23,8 +23,8 @@ t.test('a pbft cluster file needs 4+ replicas, each with public keys', async (t)
 t.test('tuning: defaults, overrides, and nonsense refused', async (t) => {
   const nodes = [1, 2, 3, 4].map((i) => node(i));
   const tuned = pbftTuning(validateClusterFile(file(nodes, { checkpointInterval: 8, watermarkWindow: 16, authentication: 'sign-all' })) as ClusterFile);
-  t.same([tuned.checkpointInterval, tuned.watermarkWindow, tuned.authentication, tuned.maxBatchRequests], [8, 16, 'sign-all', 512]);
-  t.equal(pbftTuning({ nodes: [] }).checkpointInterval, 128, 'K defaults to 128');
+  t.same([tuned.core.checkpointInterval, tuned.core.watermarkWindow, tuned.core.authentication, tuned.core.maxBatchRequests], [8, 16, 'sign-all', 512]);
+  t.equal(pbftTuning({ nodes: [] }).core.checkpointInterval, 128, 'K defaults to 128');
   t.throws(() => validateClusterFile(file(nodes, { authentication: 'none' })), /authentication/);
   t.throws(() => validateClusterFile(file(nodes, { checkpointInterval: 8, watermarkWindow: 12 })), /multiple/);
   t.throws(() => validateClusterFile(file(nodes, { tickMs: 0 })), /tickMs/);

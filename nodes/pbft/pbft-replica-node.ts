@@ -71,7 +71,7 @@ export class PbftReplicaNode implements PbftGatewayPort {
     opts.replicas.forEach((id, i) => this.indexOf.set(id, i));
     this.guard = new PbftMessageGuard(this.n);
     this.loop = new ReadyLoop({ protocol: 'pbft', logger: opts.logger, hasReady: () => core.hasReady(), cycle: () => this.cycle() });
-    const t = opts.tuning;
+    const t = opts.tuning.runtime;
     this.service = new PbftKvService(this, {
       requestTimeoutMs: t.requestTimeoutMs,
       readOnlyTimeoutMs: t.readOnlyTimeoutMs,
@@ -102,7 +102,7 @@ export class PbftReplicaNode implements PbftGatewayPort {
       'recovered pbft state from disk',
     );
     opts.transport.onMessage((from, message) => node.receive(from, message));
-    node.timers.push(setInterval(() => node.loop.input(() => node.core.tick()), opts.tuning.tickMs));
+    node.timers.push(setInterval(() => node.loop.input(() => node.core.tick()), opts.tuning.runtime.tickMs));
     node.timers.push(setInterval(() => node.service.sweep(Date.now()), 50));
     node.loop.input(() => undefined); // hand out the first Ready (replies owed after a restart)
     return node;
@@ -267,23 +267,9 @@ function withPackedBatches(persist: readonly PersistRecord[]): PbftPersistOp[] {
   });
 }
 
+/** The core gets its section whole, and the one runtime setting it shares: the bound on waiting requests. */
 function coreConfig(t: PbftTuning, n: number, self: number): PbftConfig {
-  const config: PbftConfig = {
-    n,
-    self,
-    checkpointInterval: t.checkpointInterval,
-    watermarkWindow: t.watermarkWindow,
-    maxBatchRequests: t.maxBatchRequests,
-    maxBatchBytes: t.maxBatchBytes,
-    requestTimeoutTicks: t.requestTimeoutTicks,
-    authentication: t.authentication,
-    maxPendingRequests: t.maxPendingRequests,
-  };
-  if (t.retransmitTicks !== undefined) config.retransmitTicks = t.retransmitTicks;
-  if (t.maxTransferBytes !== undefined) config.maxTransferBytes = t.maxTransferBytes;
-  if (t.maxCarriedBatchBytes !== undefined) config.maxCarriedBatchBytes = t.maxCarriedBatchBytes;
-  if (t.maxBatchesInFlight !== undefined) config.maxBatchesInFlight = t.maxBatchesInFlight;
-  return config;
+  return { ...t.core, n, self, maxPendingRequests: t.runtime.maxPendingRequests };
 }
 
 function typeOfMessage(m: unknown): string {

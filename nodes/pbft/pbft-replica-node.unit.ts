@@ -94,7 +94,7 @@ async function startNode(store = new MemoryPbftStore()) {
   const core = new ScriptedCore();
   const transport = new FakeTransport();
   const node = await PbftReplicaNode.start({
-    id: 'n1', replicas: ids, httpUrls: {}, tuning: { ...defaultPbftTuning, tickMs: 1000 }, store, transport, crypto,
+    id: 'n1', replicas: ids, httpUrls: {}, tuning: { ...defaultPbftTuning, runtime: { ...defaultPbftTuning.runtime, tickMs: 1000 } }, store, transport, crypto,
     logger: pino({ level: 'silent' }), wrap: () => core, metrics: new ReplicaMetrics({ id: 'n1', protocol: 'pbft' }),
   });
   t.teardown(() => node.service.close());

@@ -1,13 +1,11 @@
 import type { Logger } from 'pino';
 import { randomInt } from 'node:crypto';
 import { SeededRng } from '../../protocols/common/rng.js';
-import type { KvCommand, KvResult } from '../../protocols/kv/commands.js';
-import { KvStateMachine } from '../../protocols/kv/state-machine.js';
+import type { KvResult } from '../../protocols/kv/commands.js';
 import { RaftNode } from '../../protocols/raft/raft-node.js';
 import type { Membership, MembershipChange } from '../../protocols/raft/membership.js';
-import type { LogEntry, MembershipResult, RaftMessage, Ready, ReadState, Snapshot, SoftState } from '../../protocols/raft/types.js';
+import type { LogEntry, MembershipResult, RaftMessage, Ready, Snapshot, SoftState } from '../../protocols/raft/types.js';
 import { NotLeaderError, ServiceError } from '../http/errors.js';
-import type { KvService } from '../http/kv-service.js';
 import type { NodeSpec, RaftTuning } from '../config.js';
 import type { RaftLogStore } from '../storage/raft-log-store.js';
 import type { ReplicaMetrics } from '../metrics.js';
@@ -17,16 +15,13 @@ import { WaiterTable, type Waiter } from '../waiter-table.js';
 import { isRaftMessage } from './message-guard.js';
 import { RaftReplicaStats } from './raft-replica-stats.js';
 import { RaftMembership, specOf } from './raft-membership.js';
-import { ReadyLoop } from '../ready-loop.js';
-import { ReadWaiters } from '../read-waiters.js';
-import { applyEncodedCommand, encodeCommand } from '../command-codec.js';
+import { applyEncodedCommand } from '../command-codec.js';
 import { restoreSnapshot } from '../snapshots/snapshot-chunks.js';
 import { SnapshotJobs } from '../snapshots/snapshot-jobs.js';
 import type { DebugSource } from '../debug/debug-source.js';
 import { raftDebugState } from '../debug/raft-debug-state.js';
-import { ForwardClient } from '../forwarding/forward-client.js';
-import { isForwardMessage } from '../forwarding/messages.js';
-import { ForwardServer, type ProposeOutcome } from '../forwarding/forward-server.js';
+import type { ProposeOutcome } from '../forwarding/forward-server.js';
+import { ReplicaHost } from '../host/replica-host.js';
 
 /** Where a Raft leader put a forwarded command (nodes/forwarding): its log index and term. */
 interface RaftPlacement {
@@ -71,31 +66,22 @@ interface PendingConfig extends Waiter<void> {
  *
  * Inputs that arrive while a batch is being persisted are queued and stepped together right
  * after it, so they share the next fsync: that is the group commit (nodes/ready-loop.ts).
+ *
+ * The KvService plumbing it shares with Multi-Paxos (admission, deadlines, forwarding, reads,
+ * timers) is the replica host's (nodes/host/replica-host.ts); what is here is Raft's own.
  */
-export class RaftReplica implements KvService, DebugSource {
+export class RaftReplica extends ReplicaHost<RaftPlacement, RaftMessage, PendingWrite> implements DebugSource {
   readonly protocol = 'raft';
   readonly stats = new RaftReplicaStats();
-  /** Replaced whole when a snapshot from the leader has been restored (in the background). */
-  private sm = new KvStateMachine();
   /** Snapshots taken and restored in the background (nodes/snapshots). */
   private readonly snapshots: SnapshotJobs;
   /** Committed entries waiting for a snapshot being restored: applied once it is. */
   private deferred: LogEntry[] = [];
-  private readonly writes = new WaiterTable<number, KvResult, PendingWrite>();
   /** Membership changes waiting for their configuration entry to be applied (dissertation §4.1). */
   private readonly configs = new WaiterTable<number, void, PendingConfig>();
   /** The configuration the transport and forwarding were last set up for. */
   private knownMembership: Membership | null = null;
-  /** Every member's HTTP URL: the cluster file's, then members added later (syncMembers); our own copy, never the caller's. */
-  private readonly httpUrls: Map<string, string>;
   readonly membership: RaftMembership;
-  private readonly reads: ReadWaiters;
-  /** Forwarding over the replica transport (nodes/forwarding): as a follower, and as the leader. */
-  private readonly forward: ForwardClient<RaftPlacement>;
-  private readonly forwarded: ForwardServer<RaftPlacement>;
-  private appliedIndex = 0;
-  private timers: NodeJS.Timeout[] = [];
-  private readonly loop: ReadyLoop;
   /** Real time up to which ticks were delivered to the core. */
   private tickedUntilMs = performance.now();
   private soft: SoftState = { role: 'follower', leader: null, term: 0 };
@@ -104,24 +90,19 @@ export class RaftReplica implements KvService, DebugSource {
     private readonly opts: RaftReplicaOptions,
     private readonly core: RaftNode,
   ) {
-    this.httpUrls = new Map(Object.entries(opts.httpUrls));
-    this.loop = new ReadyLoop({
-      protocol: 'raft',
-      logger: opts.logger,
-      hasReady: () => core.hasReady(),
-      cycle: () => this.cycle(),
-      beforeInput: () => this.tickElapsed(),
-    });
-    this.reads = new ReadWaiters(opts.tuning.requestTimeoutMs);
-    this.snapshots = new SnapshotJobs({ logger: opts.logger, maxChunkBytes: opts.tuning.maxSnapshotChunkBytes });
-    this.forward = new ForwardClient({ self: opts.id, transport: opts.transport, timeoutMs: opts.tuning.requestTimeoutMs });
-    this.forwarded = new ForwardServer({
-      self: opts.id,
+    super({
+      id: opts.id,
+      loopName: 'raft',
+      httpUrls: opts.httpUrls,
+      tuning: opts.tuning.runtime,
       transport: opts.transport,
-      propose: (data) => proposeOutcome(core.propose(data)),
-      read: (ctx, lease) => (lease ? core.leaseRead(ctx) : core.readIndex(ctx)),
-      leader: () => this.soft.leader,
+      logger: opts.logger,
+      unsafeLocalReads: opts.unsafeLocalReads === true,
+      isPeerMessage: isRaftMessage,
+      isPlacement,
+      writeTimeout: 'not committed in time; the outcome is unknown',
     });
+    this.snapshots = new SnapshotJobs({ logger: opts.logger, maxChunkBytes: opts.tuning.runtime.maxSnapshotChunkBytes });
     this.membership = new RaftMembership({
       current: () => {
         const st = core.status();
@@ -130,8 +111,8 @@ export class RaftReplica implements KvService, DebugSource {
       leader: () => this.soft.leader,
       propose: (change) => this.proposeMembership(change),
       clusterNodes: opts.clusterNodes ?? [],
-      deadlineMs: Math.max(8000, opts.tuning.requestTimeoutMs),
-      retryMs: opts.tuning.tickMs,
+      deadlineMs: Math.max(8000, opts.tuning.runtime.requestTimeoutMs),
+      retryMs: opts.tuning.runtime.tickMs,
     });
     this.stats.register(opts.metrics, {
       status: () => core.status(),
@@ -143,23 +124,11 @@ export class RaftReplica implements KvService, DebugSource {
     });
   }
 
-  get id(): string {
-    return this.opts.id;
-  }
-
   static async start(opts: RaftReplicaOptions): Promise<RaftReplica> {
     const disk = await opts.store.load();
     const incarnation = await opts.store.nextIncarnation(Date.now());
-    const {
-      tickMs: _tickMs,
-      requestTimeoutMs: _timeout,
-      maxPendingRequests: _max,
-      snapshotEveryEntries: _every,
-      maxSnapshotChunkBytes: _chunk,
-      ...coreTuning
-    } = opts.tuning;
     const core = new RaftNode(
-      { ...coreTuning, id: opts.id, voters: opts.voters, incarnation },
+      { ...opts.tuning.core, id: opts.id, voters: opts.voters, incarnation },
       new SeededRng(randomInt(2 ** 31)),
       disk,
     );
@@ -170,84 +139,20 @@ export class RaftReplica implements KvService, DebugSource {
       { term: disk.hardState.currentTerm, votedFor: disk.hardState.votedFor, lastIndex: disk.entries.length, commitIndex: disk.hardState.commitIndex },
       'recovered raft state from disk',
     );
-    opts.transport.onMessage((from, message) => replica.receive(from, message));
-    replica.timers.push(setInterval(() => replica.loop.input(() => undefined), opts.tuning.tickMs));
-    replica.timers.push(setInterval(() => replica.expireRequests(), 100));
     replica.syncMembers(); // members added earlier (in the log or snapshot) may be missing from the cluster file
-    replica.loop.input(() => undefined); // hand out the first Ready (re-apply after restart)
+    replica.serve(() => undefined); // the ticks that elapsed are delivered before every input (tickElapsed)
     return replica;
   }
 
-  // ---- KvService -------------------------------------------------------------------------
+  // ---- KvService (the rest is the host's) ------------------------------------------------
 
   leader(): string | null {
     return this.soft.leader;
   }
 
-  httpUrlOf(id: string): string | null {
-    return this.httpUrls.get(id) ?? null;
-  }
-
-  healthy(): boolean {
-    return !this.loop.isClosed;
-  }
-
-  execute(command: KvCommand): Promise<KvResult> {
-    const leader = this.admit();
-    const data = encodeCommand(command);
-    const deadlineMs = this.deadline();
-    if (leader !== this.id) return this.forward.write(leader, data).then((at) => this.awaitApplied(at, deadlineMs));
-    return new Promise<KvResult>((resolve, reject) => {
-      this.loop.input(() => {
-        const r = this.core.propose(data);
-        if (!r.ok) return reject(proposeRefused(r));
-        this.stats.proposals++;
-        this.waitForEntry(r, { resolve, reject, deadlineMs });
-      });
-    });
-  }
-
-  /**
-   * A forwarded write's entry is at `at` in the leader's log: wait for this replica to apply it.
-   * Already applied here (its answer came after the entry, which the FIFO link makes rare): the
-   * result is gone, so the outcome is unknown.
-   */
-  private awaitApplied(at: RaftPlacement, deadlineMs: number): Promise<KvResult> {
-    return new Promise<KvResult>((resolve, reject) => {
-      if (at.index <= this.appliedIndex) return reject(new ServiceError('TIMEOUT', 'applied before its position was known; the outcome is unknown'));
-      this.waitForEntry(at, { resolve, reject, deadlineMs });
-    });
-  }
-
-  private waitForEntry(at: RaftPlacement, waiter: Waiter<KvResult>): void {
-    // A waiter still at this index belongs to an entry the leader's log no longer has: by Leader
-    // Completeness (Raft §5.4) that entry was never committed.
-    this.writes.take(at.index)?.reject(notApplied());
-    this.writes.add(at.index, { term: at.term, ...waiter });
-  }
-
-  readLinearizable(key: string): Promise<string | null> {
-    if (this.opts.unsafeLocalReads === true) return Promise.resolve(this.sm.get(key));
-    return this.read(key, false);
-  }
-
+  /** A lease read (dissertation §6.4.1): no quorum round while the leader's lease holds. */
   readLease(key: string): Promise<string | null> {
     return this.read(key, true);
-  }
-
-  /**
-   * ReadIndex (dissertation §6.4) at the leader, or a follower read: the follower asks the leader
-   * for the read index, waits until it has applied that far, and serves from its own state.
-   */
-  private read(key: string, lease: boolean): Promise<string | null> {
-    const leader = this.admit();
-    if (leader === this.id) return this.reads.add(key, (ctx) => this.loop.input(() => (lease ? this.core.leaseRead(ctx) : this.core.readIndex(ctx))));
-    return this.reads.add(key, (ctx) => {
-      this.forward.readIndex(leader, lease).then(
-        (index) => this.readsAnswered([{ ctx, index }], []),
-        (err: unknown) => this.reads.fail(ctx, err instanceof Error ? err : new Error(String(err))),
-      );
-    });
   }
 
   /** Dissertation §3.10; resolves once another replica reports itself leader, or times out. */
@@ -261,7 +166,8 @@ export class RaftReplica implements KvService, DebugSource {
       if (result.reason === 'already-leader') return { leader: this.id };
       throw new ServiceError('BAD_REQUEST', `cannot transfer leadership: ${result.reason}`);
     }
-    const { tickMs, electionTimeoutTicks } = this.opts.tuning;
+    const { tickMs } = this.opts.tuning.runtime;
+    const { electionTimeoutTicks } = this.opts.tuning.core;
     const deadline = Date.now() + 4 * electionTimeoutTicks * tickMs;
     while (Date.now() < deadline) {
       if (this.soft.leader === result.target) return { leader: result.target };
@@ -283,10 +189,6 @@ export class RaftReplica implements KvService, DebugSource {
         resolve({ result, applied });
       });
     });
-  }
-
-  readStale(key: string): string | null {
-    return this.sm.get(key);
   }
 
   status(): Record<string, unknown> {
@@ -320,20 +222,61 @@ export class RaftReplica implements KvService, DebugSource {
     return raftDebugState(this.core, this.appliedIndex);
   }
 
-  async close(): Promise<void> {
-    if (this.loop.isClosed) return;
-    const stopped = this.loop.close(); // no input is taken from here on
-    for (const t of this.timers) clearInterval(t);
+  // ---- the host's hooks: proposing, reading, waiting for a write -------------------------
+
+  protected propose(data: Uint8Array): ProposeOutcome<RaftPlacement> {
+    return proposeOutcome(this.core.propose(data));
+  }
+
+  protected askReadIndex(ctx: number, lease: boolean): void {
+    if (lease) this.core.leaseRead(ctx);
+    else this.core.readIndex(ctx);
+  }
+
+  protected step(message: RaftMessage): void {
+    this.core.step(message);
+  }
+
+  protected waitForWrite(at: RaftPlacement, waiter: Waiter<KvResult>): void {
+    // A waiter still at this index belongs to an entry the leader's log no longer has: by Leader
+    // Completeness (Raft §5.4) that entry was never committed.
+    this.writes.take(at.index)?.reject(notApplied());
+    this.writes.add(at.index, { term: at.term, ...waiter });
+  }
+
+  /**
+   * A forwarded write's entry is at `at` in the leader's log: wait for this replica to apply it.
+   * Already applied here (its answer came after the entry, which the FIFO link makes rare): the
+   * result is gone, so the outcome is unknown.
+   */
+  protected awaitForwarded(at: RaftPlacement, deadlineMs: number): Promise<KvResult> {
+    return new Promise<KvResult>((resolve, reject) => {
+      if (at.index <= this.appliedIndex) return reject(new ServiceError('TIMEOUT', 'applied before its position was known; the outcome is unknown'));
+      this.waitForWrite(at, { resolve, reject, deadlineMs });
+    });
+  }
+
+  /** Membership changes wait and expire like writes, but are not client requests (no timeout counted). */
+  protected override expireRequests(now: number): void {
+    super.expireRequests(now);
+    this.configs.expire(now, () => new ServiceError('TIMEOUT', 'not committed in time; the outcome is unknown'));
+  }
+
+  protected closeRuntime(closing: () => ServiceError): void {
     this.snapshots.cancel();
-    const closing = () => new ServiceError('NO_LEADER', 'the replica is shutting down', {}, 1);
-    this.writes.rejectAll(closing);
     this.configs.rejectAll(closing);
-    this.reads.rejectAll(closing);
-    this.forward.rejectAll(closing);
-    await stopped;
   }
 
   // ---- the loop --------------------------------------------------------------------------
+
+  protected hasReady(): boolean {
+    return this.core.hasReady();
+  }
+
+  /** Before every input of the loop, the core sees the time that passed. */
+  protected override beforeInput(): void {
+    this.tickElapsed();
+  }
 
   /**
    * Deliver every tick that elapsed in real time, not one per timer callback: after a SIGSTOP of
@@ -341,30 +284,15 @@ export class RaftReplica implements KvService, DebugSource {
    * (protocols/raft/README.md, "Lease reads").
    */
   private tickElapsed(): void {
-    const { tickMs } = this.opts.tuning;
+    const { tickMs } = this.opts.tuning.runtime;
     const ticks = Math.floor((performance.now() - this.tickedUntilMs) / tickMs);
     if (ticks <= 0) return;
     this.tickedUntilMs += ticks * tickMs;
     this.core.tick(ticks);
   }
 
-  private receive(from: string, message: unknown): void {
-    if (isForwardMessage(message, isPlacement) && message.from === from && message.to === this.id) {
-      if (message.type === 'ForwardReply') this.forward.onReply(from, message);
-      else this.loop.input(() => this.forwarded.handle(from, message));
-      return;
-    }
-    // The transport authenticated `from`; a message claiming another sender is dropped.
-    if (!isRaftMessage(message) || message.from !== from || message.to !== this.id) {
-      this.stats.badMessages++;
-      this.opts.logger.warn({ from }, 'dropped a malformed or misaddressed peer message');
-      return;
-    }
-    this.loop.input(() => this.core.step(message));
-  }
-
   /** One Ready cycle (the order is the core's Ready contract); ReadyLoop runs one at a time. */
-  private async cycle(): Promise<void> {
+  protected async cycle(): Promise<void> {
     const rd = this.core.ready();
     // A configuration appended since the last cycle (inputs are stepped between cycles, never
     // during one): reach its new members before this Ready's messages go out.
@@ -437,7 +365,7 @@ export class RaftReplica implements KvService, DebugSource {
    */
   private maybeCompact(): void {
     const index = this.appliedIndex;
-    if (this.snapshots.busy || index - this.core.snapshotIndex < this.opts.tuning.snapshotEveryEntries) return;
+    if (this.snapshots.busy || index - this.core.snapshotIndex < this.opts.tuning.runtime.snapshotEveryEntries) return;
     const term = this.core.entryAt(index)?.term;
     if (term === undefined) return;
     const membership = this.core.membershipAt(index);
@@ -524,50 +452,13 @@ export class RaftReplica implements KvService, DebugSource {
     }
   }
 
-  private readsAnswered(states: ReadState[], failed: number[]): void {
-    this.forwarded.readsAnswered(states, failed);
-    this.reads.answered(states, failed, this.soft.leader);
-    if (states.length > 0) this.reads.release(this.appliedIndex, this.sm);
-  }
-
-  /** Admission: returns the leader to send the request to (this replica, or the one it forwards to). */
-  private admit(): string {
-    const leader = this.soft.leader;
-    if (leader === null) throw new NotLeaderError(null);
-    if (this.writes.size + this.reads.size + this.forward.size >= this.opts.tuning.maxPendingRequests) {
-      this.stats.overloaded++;
-      throw new ServiceError('OVERLOADED', 'too many requests in flight at this replica', {}, 1);
-    }
-    return leader;
-  }
-
-  private deadline(): number {
-    return Date.now() + this.opts.tuning.requestTimeoutMs;
-  }
-
-  private expireRequests(): void {
-    const now = Date.now();
-    const timeout = () => new ServiceError('TIMEOUT', 'not committed in time; the outcome is unknown');
-    this.stats.timeouts += this.writes.expire(now, timeout);
-    this.configs.expire(now, timeout);
-    this.stats.timeouts += this.reads.expire(now);
-    this.forward.expire(now);
-  }
 }
 
-/** The core's answer to a forwarded proposal (nodes/forwarding). */
+/** The core's answer to a proposal, the leader's own or a forwarded one (nodes/forwarding). */
 function proposeOutcome(r: ReturnType<RaftNode['propose']>): ProposeOutcome<RaftPlacement> {
   if (r.ok) return { ok: true, at: { index: r.index, term: r.term } };
   if (r.reason === 'overloaded') return { ok: false, refused: 'overloaded', leader: null };
   return { ok: false, refused: 'not-leader', leader: r.leader };
-}
-
-/** Why the core refused a proposal, as the client sees it. */
-function proposeRefused(r: Extract<ReturnType<RaftNode['propose']>, { ok: false }>): Error {
-  if (r.reason === 'overloaded') {
-    return new ServiceError('OVERLOADED', 'the leader holds too many uncommitted entries; retry shortly', {}, 1);
-  }
-  return new NotLeaderError(r.leader);
 }
 
 function notApplied(): ServiceError {
