@@ -21,6 +21,7 @@ import { ReadyLoop } from '../ready-loop.js';
 import { ReadWaiters } from '../read-waiters.js';
 import { applyEncodedCommand, encodeCommand } from '../command-codec.js';
 import { restoreSnapshot } from '../snapshots/snapshot-chunks.js';
+import { applyInSlices } from '../apply-slices.js';
 import { SnapshotJobs } from '../snapshots/snapshot-jobs.js';
 import type { DebugSource } from '../debug/debug-source.js';
 import { raftDebugState } from '../debug/raft-debug-state.js';
@@ -33,6 +34,9 @@ interface RaftPlacement {
   index: number;
   term: number;
 }
+
+/** Committed entries applied between two looks at the clock (nodes/apply-slices.ts). */
+const APPLY_PART_ENTRIES = 64;
 
 const isPlacement = (v: unknown): v is RaftPlacement =>
   typeof v === 'object' && v !== null && Number.isSafeInteger((v as RaftPlacement).index) && Number.isSafeInteger((v as RaftPlacement).term);
@@ -374,7 +378,8 @@ export class RaftReplica implements KvService, DebugSource {
     this.sendAll(rd.messagesAfterPersist);
     this.noteSoftState(rd.softState);
     if (rd.snapshot !== null) this.restoreInBackground(rd.snapshot);
-    this.apply(rd.committed);
+    // A restarted or lagging replica gets thousands of entries at once: applied in time slices.
+    await applyInSlices(rd.committed, APPLY_PART_ENTRIES, (part) => this.apply(part));
     this.readsAnswered(rd.readStates, rd.readsFailed);
     this.core.advance(rd);
     this.maybeCompact();
