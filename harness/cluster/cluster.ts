@@ -15,6 +15,7 @@ import type { PbftFileTuning } from '../../nodes/pbft/pbft-config.js';
 import { track } from './process-registry.js';
 import { ReplicaDisks } from './replica-disks.js';
 import { replicaNodeArgs } from './replica-build.js';
+import { withReplicaMallocEnv } from './replica-memory.js';
 import { adminHeaders } from '../../nodes/http/admin-auth.js';
 import type { PowerLossResult } from '../lazyfs/lazyfs.js';
 import { NetnsHosts } from '../hosts/netns-hosts.js';
@@ -435,7 +436,7 @@ export class Cluster {
       ...(this.options.protocol === 'pbft' ? pbftReplicaArgs(this.dataRoot, r.id, this.options.byzantine) : []),
       ...(this.options.replicaArgs ?? []),
     ];
-    const env = this.options.clocks?.launchEnv(r.id, process.env) ?? process.env;
+    const env = withReplicaMallocEnv(this.options.clocks?.launchEnv(r.id, process.env) ?? process.env);
     // In its own namespace: ip netns exec <ns> env <the clock's variables> node ... (netns-hosts.ts).
     const cmd = this.netns === null ? { command: process.execPath, args } : this.netns.command(r.id, process.execPath, args, addedEnv(process.env, env));
     const child = spawn(cmd.command, cmd.args, { cwd: repoRoot, env: this.netns === null ? env : process.env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });

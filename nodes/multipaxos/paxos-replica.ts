@@ -15,6 +15,7 @@ import type { ReplicaMetrics } from '../metrics.js';
 import type { DiskStats } from '../replica-metrics.js';
 import type { Waiter } from '../waiter-table.js';
 import { applyEncodedCommand } from '../command-codec.js';
+import { applyInSlices } from '../apply-slices.js';
 import { isPaxosMessage } from './message-guard.js';
 import { PaxosReplicaStats } from './paxos-replica-stats.js';
 import type { DebugSource } from '../debug/debug-source.js';
@@ -55,6 +56,9 @@ interface PaxosPlacement {
   ballot: Ballot;
   position: number;
 }
+
+/** Decided slots applied between two looks at the clock (nodes/apply-slices.ts); a slot is a batch. */
+const APPLY_PART_SLOTS = 4;
 
 const isSafe = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
 const isPlacement = (v: unknown): v is PaxosPlacement => {
@@ -260,7 +264,8 @@ export class PaxosReplica extends ReplicaHost<PaxosPlacement, PaxosMessage, Pend
     this.sendAll(rd.messagesAfterPersist);
     this.noteSoftState(rd.softState);
     if (rd.installSnapshot !== null) this.restoreInBackground(rd.installSnapshot);
-    this.apply(rd.decided);
+    // A restarted or lagging replica gets thousands of slots at once: applied in time slices.
+    await applyInSlices(rd.decided, APPLY_PART_SLOTS, (part) => this.apply(part));
     this.readsAnswered(slotsAsIndexes(rd.readStates), rd.readsFailed);
     this.core.advance(rd);
     if (rd.snapshotWanted !== null) this.takeSnapshot();

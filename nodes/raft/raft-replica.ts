@@ -17,6 +17,7 @@ import { RaftReplicaStats } from './raft-replica-stats.js';
 import { RaftMembership, specOf } from './raft-membership.js';
 import { applyEncodedCommand } from '../command-codec.js';
 import { restoreSnapshot } from '../snapshots/snapshot-chunks.js';
+import { applyInSlices } from '../apply-slices.js';
 import { SnapshotJobs } from '../snapshots/snapshot-jobs.js';
 import type { DebugSource } from '../debug/debug-source.js';
 import { raftDebugState } from '../debug/raft-debug-state.js';
@@ -28,6 +29,9 @@ interface RaftPlacement {
   index: number;
   term: number;
 }
+
+/** Committed entries applied between two looks at the clock (nodes/apply-slices.ts). */
+const APPLY_PART_ENTRIES = 64;
 
 const isPlacement = (v: unknown): v is RaftPlacement =>
   typeof v === 'object' && v !== null && Number.isSafeInteger((v as RaftPlacement).index) && Number.isSafeInteger((v as RaftPlacement).term);
@@ -302,7 +306,8 @@ export class RaftReplica extends ReplicaHost<RaftPlacement, RaftMessage, Pending
     this.sendAll(rd.messagesAfterPersist);
     this.noteSoftState(rd.softState);
     if (rd.snapshot !== null) this.restoreInBackground(rd.snapshot);
-    this.apply(rd.committed);
+    // A restarted or lagging replica gets thousands of entries at once: applied in time slices.
+    await applyInSlices(rd.committed, APPLY_PART_ENTRIES, (part) => this.apply(part));
     this.readsAnswered(rd.readStates, rd.readsFailed);
     this.core.advance(rd);
     this.maybeCompact();

@@ -7,6 +7,7 @@ import { emptyHardState, type RaftDiskState, type RaftLogStore, type RaftPersist
 import type { WriteTimer } from '../replica-metrics.js';
 import { join } from 'node:path';
 import { SnapshotFiles } from './snapshot-files.js';
+import { DEFAULT_SLICE_MS, forEachInSlices, TimeSlice } from '../snapshots/time-slice.js';
 
 const packr = new Packr({ useRecords: false });
 
@@ -27,6 +28,8 @@ export interface LevelDbStoreOptions {
   sync: boolean;
   /** Told how long each batch took to write (consensus_storage_write_seconds, nodes/replica-metrics.ts). */
   onWrite?: WriteTimer;
+  /** Longest event-loop turn spent building one batch (default DEFAULT_SLICE_MS; tests use 0). */
+  sliceMs?: number;
 }
 
 export interface StorageStats {
@@ -38,12 +41,6 @@ export interface StorageStats {
   bytesPersisted: number;
 }
 
-/**
- * Raft's persistent state (Raft Figure 2: currentTerm, votedFor, log[]) in one LevelDB database.
- * Every Ready becomes a single LevelDB batch written with `sync: true`, so a term change, a vote
- * and any number of log entries share one fsync (group commit). Snapshots (Raft §7) are chunk
- * files beside it (snapshot-files.ts); the batch records which one is current.
- */
 /** A whole-state snapshot of an earlier version (one KvSnapshot value) as one chunk of parts. */
 function upgradeWholeSnapshot(data: Uint8Array): Uint8Array {
   const whole = packr.unpack(data) as { data: Array<[string, string]>; sessions: unknown[] };
@@ -55,6 +52,14 @@ function upgradeWholeSnapshot(data: Uint8Array): Uint8Array {
   return out;
 }
 
+/**
+ * Raft's persistent state (Raft Figure 2: currentTerm, votedFor, log[]) in one LevelDB database.
+ * Every Ready becomes a single LevelDB batch written with `sync: true`, so a term change, a vote
+ * and any number of log entries share one fsync (group commit). Snapshots (Raft §7) are chunk
+ * files beside it (snapshot-files.ts); the batch records which one is current. A batch is built
+ * in time slices (nodes/snapshots/time-slice.ts): the compaction after a snapshot deletes
+ * snapshotEveryEntries keys, which took 90 ms in one event-loop turn at 50,000 (bench/stall-probe.ts).
+ */
 export class LevelDbRaftLogStore implements RaftLogStore {
   readonly stats: StorageStats = { fsyncs: 0, writes: 0, entriesPersisted: 0, bytesPersisted: 0 };
   private lastIndex = 0;
@@ -158,37 +163,43 @@ export class LevelDbRaftLogStore implements RaftLogStore {
     for (const c of update.snapshotChunks ?? []) await this.files.write(c.index, c.chunk, c.data);
     // An installed snapshot: its chunks (received in this and earlier batches) durable first.
     if (update.snapshot != null && this.options.sync) await this.files.sync(update.snapshot.index, update.snapshot.chunks);
+    // Built over as many event-loop turns as it needs (a compaction deletes snapshotEveryEntries
+    // keys): the same batch, written once, so what is durable and in what order does not change.
+    const slice = new TimeSlice(this.options.sliceMs ?? DEFAULT_SLICE_MS);
     const batch = this.db.batch();
+    const del = (i: number): void => void batch.del(logKey(i));
     if (update.snapshot != null) {
       batch.put(SNAPSHOT_KEY, packr.pack(update.snapshot));
       this.snapshotIndex = Math.max(this.snapshotIndex, update.snapshot.index);
       // Entries after an installed snapshot follow it, whatever the log held before.
       if (this.lastIndex < update.snapshot.index) {
-        for (let i = this.firstIndex; i <= this.lastIndex; i++) batch.del(logKey(i));
+        await forEachInSlices(this.firstIndex, this.lastIndex + 1, del, slice);
         this.firstIndex = this.lastIndex = update.snapshot.index;
         this.firstIndex++;
       }
     }
     if (update.compactTo != null) {
-      for (let i = this.firstIndex; i <= Math.min(update.compactTo, this.lastIndex); i++) batch.del(logKey(i));
+      await forEachInSlices(this.firstIndex, Math.min(update.compactTo, this.lastIndex) + 1, del, slice);
       this.firstIndex = Math.max(this.firstIndex, update.compactTo + 1);
       this.lastIndex = Math.max(this.lastIndex, update.compactTo);
     }
     if (update.hardState !== null) batch.put(HARD_STATE_KEY, packr.pack(update.hardState));
     if (update.truncateFrom !== null) {
-      for (let i = update.truncateFrom; i <= this.lastIndex; i++) batch.del(logKey(i));
+      await forEachInSlices(update.truncateFrom, this.lastIndex + 1, del, slice);
       this.lastIndex = Math.min(this.lastIndex, update.truncateFrom - 1);
       this.firstIndex = Math.min(this.firstIndex, update.truncateFrom);
     }
     let bytes = 0;
-    for (const e of update.entries) {
+    const put = (k: number): void => {
+      const e = update.entries[k] as LogEntry;
       invariant(e.index === this.lastIndex + 1, `persist: entry ${e.index} does not follow ${this.lastIndex}`);
       const stored: StoredEntry = [e.term, KIND_CODES[e.kind], e.data];
       const value = packr.pack(stored);
       bytes += value.length;
       batch.put(logKey(e.index), value);
       this.lastIndex = e.index;
-    }
+    };
+    await forEachInSlices(0, update.entries.length, put, slice);
     const sync = this.options.sync && this.mustSync(update);
     const started = performance.now();
     await batch.write({ sync });

@@ -2,7 +2,10 @@ import t, { type Test } from 'tap';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Level } from 'level';
 import { LevelDbRaftLogStore } from './leveldb-raft-log-store.js';
+import { LogSwitchWatch } from './durable-dir.js';
+import { SnapshotFiles } from './snapshot-files.js';
 import type { LogEntry } from '../../protocols/raft/types.js';
 
 const entry = (index: number, term: number, text: string | null): LogEntry => ({
@@ -140,4 +143,53 @@ t.test('each start gets a higher incarnation, even with the clock set back', asy
   t.teardown(() => again.close());
   t.equal(await again.nextIncarnation(2_000), 5_002, 'the counter survives a restart');
   t.equal(await again.nextIncarnation(9_000), 9_000);
+});
+
+/** A store on `dir` whose batches count their deletions as they are built. */
+async function countingStore(dir: string, sliceMs: number): Promise<{ store: LevelDbRaftLogStore; db: Level<string, Uint8Array>; dels: () => number }> {
+  const db = new Level<string, Uint8Array>(dir, { valueEncoding: 'view' });
+  await db.open();
+  let dels = 0;
+  const batch = db.batch.bind(db);
+  db.batch = (() => {
+    const b = batch();
+    const del = b.del.bind(b);
+    b.del = (key: string) => (dels++, del(key));
+    return b;
+  }) as typeof db.batch;
+  const store = new LevelDbRaftLogStore(db, { sync: false, sliceMs }, new SnapshotFiles(join(dir, 'snapshots')), await LogSwitchWatch.open(dir));
+  return { store, db, dels: () => dels };
+}
+
+async function contents(db: Level<string, Uint8Array>): Promise<Array<[string, string]>> {
+  const out: Array<[string, string]> = [];
+  for await (const [k, v] of db.iterator()) if (k !== 'raft:incarnation') out.push([k, Buffer.from(v).toString('hex')]);
+  return out;
+}
+
+t.test('a large compaction is built over several event-loop turns, into the same batch as in one turn', async (t) => {
+  const n = 5000;
+  const many = Array.from({ length: n }, (_, i) => entry(i + 1, 1, `command ${i}`));
+  const run = async (sliceMs: number): Promise<{ midway: number; dels: number; rows: Array<[string, string]> }> => {
+    const dir = await tempDir(t);
+    const { store, db, dels } = await countingStore(dir, sliceMs);
+    t.teardown(() => store.close());
+    await store.load();
+    await store.persist({ hardState: { currentTerm: 1, votedFor: 'n1', commitIndex: n }, truncateFrom: null, entries: many });
+    await store.saveSnapshot({ index: n - 10, term: 1, chunks: 1 });
+    const before = dels();
+    let midway = -1;
+    // A callback queued right after the call runs at the batch's first yield, if there is one.
+    const persisting = store.persist({ hardState: null, truncateFrom: null, entries: [], compactTo: n - 10 });
+    setImmediate(() => (midway = dels() - before));
+    await persisting;
+    return { midway, dels: dels() - before, rows: await contents(db) };
+  };
+  const sliced = await run(0);
+  const oneTurn = await run(1e9);
+  t.ok(sliced.midway > 0 && sliced.midway < n - 10, `another callback ran with ${sliced.midway} of ${n - 10} deletions built`);
+  t.equal(oneTurn.midway, n - 10, 'with an unbounded slice the whole batch is built in one turn');
+  t.equal(sliced.dels, n - 10, 'every compacted entry deleted once');
+  t.equal(sliced.rows.length, 10 + 2, 'ten entries left, the hard state and the snapshot descriptor');
+  t.same(sliced.rows, oneTurn.rows, 'the database holds the same keys and bytes either way');
 });
