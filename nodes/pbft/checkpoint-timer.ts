@@ -1,25 +1,27 @@
-import type { PbftObserver } from '../../protocols/pbft/pbft-replica.js';
+import type { PbftReplica } from '../../protocols/pbft/pbft-replica.js';
 
 /**
- * Times the core's checkpoints from outside the pure core (protocols/ has no clocks). OSDI §4.3:
- * after executing sequence number n = k·K a replica digests its state and multicasts a signed
- * CHECKPOINT; the core does that synchronously right after reporting the execution, within one
- * call, so the time from `executed(n)` to `checkpoint(n)` is the checkpoint's: the state encoded,
- * digested and signed, all on the event loop. A checkpoint adopted by state transfer (no
- * execution before it) is not timed.
+ * Times the core's checkpoints from outside the pure core (protocols/ has no clocks, and no
+ * hooks into it). OSDI §4.3: after executing sequence number n = k·K a replica digests its state
+ * and multicasts a signed CHECKPOINT; the core does that synchronously inside the call that
+ * executed n (step, tick, ready or advance), all on the event loop. The timer measures every
+ * such call and keeps the durations of those in which the core took a checkpoint
+ * (`PbftReplica.checkpointsTaken()` grew): the checkpoint with the execution that led to it, so
+ * an upper bound of the encode, digest and signature alone. A checkpoint adopted by state
+ * transfer is not taken by executing, and is not timed.
  */
-export function checkpointTimer(self: number, observe: (seconds: number) => void): PbftObserver {
-  let executedN = -1;
-  let executedAt = 0;
-  return {
-    executed(replica, n) {
-      if (replica !== self) return;
-      executedN = n;
-      executedAt = performance.now();
-    },
-    checkpoint(replica, n) {
-      if (replica === self && n === executedN) observe((performance.now() - executedAt) / 1000);
-      executedN = -1;
-    },
-  };
+export class CheckpointTimer {
+  constructor(
+    private readonly core: PbftReplica,
+    private readonly observe: (seconds: number) => void,
+  ) {}
+
+  /** Runs one core call; if it took a checkpoint, reports how long the call blocked. */
+  time<T>(call: () => T): T {
+    const before = this.core.checkpointsTaken();
+    const startedAt = performance.now();
+    const result = call();
+    if (this.core.checkpointsTaken() !== before) this.observe((performance.now() - startedAt) / 1000);
+    return result;
+  }
 }

@@ -17,7 +17,7 @@ import { faultsTolerated, type PbftTuning } from './pbft-config.js';
 import { PbftKvService, type GatewayRequest, type PbftGatewayPort } from './pbft-kv-service.js';
 import { PbftNodeStats } from './pbft-node-stats.js';
 import type { ReplicaMetrics } from '../metrics.js';
-import { checkpointTimer } from './checkpoint-timer.js';
+import { CheckpointTimer } from './checkpoint-timer.js';
 
 export interface PbftNodeOptions {
   /** This replica's id; `replicas` in cluster-file order gives the core's indices 0..n-1. */
@@ -56,6 +56,8 @@ export class PbftReplicaNode implements PbftGatewayPort {
   private readonly loop: ReadyLoop;
   private readonly guard: PbftMessageGuard;
   private readonly indexOf = new Map<string, number>();
+  /** Times the core calls that take a checkpoint (consensus_snapshot_seconds{phase="encode"}). */
+  private readonly checkpointTimer: CheckpointTimer;
   private timers: NodeJS.Timeout[] = [];
 
   private constructor(
@@ -80,7 +82,7 @@ export class PbftReplicaNode implements PbftGatewayPort {
     });
     this.stats.register(opts.metrics, () => core.status(), opts.store, opts.transport);
     this.service.registerMetrics(opts.metrics);
-    correct.observer = checkpointTimer(config.self, (seconds) => this.stats.checkpointSeconds('encode', seconds));
+    this.checkpointTimer = new CheckpointTimer(correct, (seconds) => this.stats.checkpointSeconds('encode', seconds));
   }
 
   get id(): string {
@@ -102,7 +104,7 @@ export class PbftReplicaNode implements PbftGatewayPort {
       'recovered pbft state from disk',
     );
     opts.transport.onMessage((from, message) => node.receive(from, message));
-    node.timers.push(setInterval(() => node.loop.input(() => node.core.tick()), opts.tuning.runtime.tickMs));
+    node.timers.push(setInterval(() => node.loop.input(() => node.checkpointTimer.time(() => node.core.tick())), opts.tuning.runtime.tickMs));
     node.timers.push(setInterval(() => node.service.sweep(Date.now()), 50));
     node.loop.input(() => undefined); // hand out the first Ready (replies owed after a restart)
     return node;
@@ -222,7 +224,7 @@ export class PbftReplicaNode implements PbftGatewayPort {
    */
   private stepPeer(from: number, message: PbftMessage): void {
     try {
-      this.core.step(from, message);
+      this.checkpointTimer.time(() => this.core.step(from, message));
     } catch (err) {
       if (err instanceof InvariantError) throw err;
       this.stats.badMessages++;
@@ -232,7 +234,7 @@ export class PbftReplicaNode implements PbftGatewayPort {
 
   /** One Ready cycle in the contract's order (protocols/pbft/types.ts PbftReady). */
   private async cycle(): Promise<void> {
-    const rd = this.core.ready();
+    const rd = this.checkpointTimer.time(() => this.core.ready());
     // Nothing leaves before what it depends on is durable (TOCS §4.2, §6: a replica must not
     // contradict, after a restart, a PREPARE/COMMIT/CHECKPOINT it sent).
     await this.opts.store.persist(withPackedBatches(rd.persist), rd.executed.length);
@@ -241,7 +243,7 @@ export class PbftReplicaNode implements PbftGatewayPort {
     for (const r of rd.replies) this.service.reply(r.from, r.clientId, r.seq, r.result);
     for (const r of rd.readReplies) this.service.readReply(r.from, r.clientId, r.seq, r.result);
     this.stats.cycles++;
-    this.core.advance(rd);
+    this.checkpointTimer.time(() => this.core.advance(rd));
   }
 
   private sendAll(rd: PbftReady): void {

@@ -14,7 +14,7 @@ import { defaultPbftTuning } from './pbft-config.js';
 import { PbftReplicaNode } from './pbft-replica-node.js';
 import { ReplicaMetrics } from '../metrics.js';
 
-const empty = (): PbftReady => ({ persist: [], messages: [], executed: [], replies: [], readReplies: [] });
+const empty = (): PbftReady => ({ persist: [], messages: [], executed: [], replies: [], readReplies: [], executedBatches: [], checkpoints: [] });
 
 class ScriptedCore implements PbftReplicaApi {
   next: PbftReady = empty();

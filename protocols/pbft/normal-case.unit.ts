@@ -43,6 +43,42 @@ t.test('committed-local(m, v, n, i): prepared and 2f+1 matching Commits', async 
   t.notOk(unprepared.committedLocal(1, 0), 'Commits alone are not enough: prepared is required');
 });
 
+t.test("a slot casts this replica's own votes, and resends exactly those (OSDI §4.2)", async (t) => {
+  const primary = new Slot(3);
+  const prePrepare = primary.castPrePrepare(2, 'd', [], 2);
+  t.same([prePrepare.type, prePrepare.view, prePrepare.sequence, prePrepare.digest, prePrepare.replica], ['PrePrepare', 2, 3, 'd', 2]);
+  t.same(primary.q.get('d'), 2, 'the pre-prepare is in Q');
+  const backup = new Slot(3);
+  backup.acceptPrePrepare(2, 'd', []);
+  const prepare = backup.castPrepare(1);
+  t.ok(backup.sentPrepare);
+  t.equal(backup.prepares.get(1), 'd', 'our Prepare counts among the prepares');
+  t.same([prepare.type, prepare.view, prepare.sequence, prepare.digest, prepare.replica], ['Prepare', 2, 3, 'd', 1]);
+  t.equal(backup.pView, -1, 'not prepared yet: no P entry');
+  const commit = backup.castCommit(1);
+  t.ok(backup.sentCommit);
+  t.same([backup.pView, backup.pDigest], [2, 'd'], 'the Commit comes with the P entry (TOCS §4.5)');
+  t.notOk(backup.commits.has(1), 'our own Commit counts only once durable (ownCommitDurable)');
+  t.same(backup.ownPrepare(1), prepare, 'a resent Prepare is the one cast');
+  t.same(backup.ownCommit(1), commit, 'a resent Commit is the one cast');
+});
+
+t.test("the Ready reports every batch executed and every checkpoint taken, the same at every replica", async (t) => {
+  const c = new TestCluster(4, { checkpointInterval: 4, watermarkWindow: 8, maxBatchRequests: 1 });
+  for (let k = 1; k <= 9; k++) c.replicas[0]?.submit(c.request('c', k, `k${k}`, 'v', 0));
+  c.run();
+  const executed = c.executedBatches[0] ?? [];
+  t.same(executed.map((e) => e.sequence), [1, 2, 3, 4, 5, 6, 7, 8, 9], 'n = 1..9, in order');
+  t.equal(executed[8]?.digest, c.cores[0]?.executedAt(9), 'with the digest executed');
+  const checkpoints = c.checkpoints[0] ?? [];
+  t.same(checkpoints.map((x) => x.sequence), [4, 8], 'a checkpoint every K = 4');
+  t.equal(checkpoints[1]?.digest, c.cores[0]?.checkpointDigest(8), 'with the state digest');
+  for (let i = 1; i < 4; i++) {
+    t.same(c.executedBatches[i], executed, `replica ${i} executed the same batches`);
+    t.same(c.checkpoints[i], checkpoints, `replica ${i} has the same checkpoints`);
+  }
+});
+
 t.test('normal case: request -> pre-prepare -> prepare -> commit -> reply, executed in order everywhere', async (t) => {
   const c = new TestCluster(4);
   for (let k = 1; k <= 10; k++) c.replicas[1]?.submit(c.request('c1', k, `k${k}`, `v${k}`, 1));

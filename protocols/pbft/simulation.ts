@@ -310,12 +310,19 @@ class Simulation {
     const replica = node.replica;
     if (replica === null || node.persisting !== null || !replica.hasReady()) return;
     const rd = replica.ready();
+    if (node.byzantine === null) this.observeExecutions(node.id, rd);
     node.persisting = rd;
     const delay = this.rng.between(1, this.rng.chance(0.05) ? 5 * TICK : this.params.persistMax);
     this.queue.push(this.now + delay, { kind: 'persisted', node, epoch: node.epoch });
     if (this.faulty && node.byzantine === null && this.rng.chance(this.params.crashWhilePersistingRate * (rd.persist.length > 0 ? 10 : 1))) {
       this.queue.push(this.now + this.rng.int(delay), { kind: 'crash', node, epoch: node.epoch });
     }
+  }
+
+  /** What a correct replica executed and checkpointed, as its Ready hands it out (before any crash can lose it). */
+  private observeExecutions(id: number, rd: PbftReady): void {
+    for (const e of rd.executedBatches) this.checker.observeExecuted(id, e.sequence, e.digest);
+    for (const c of rd.checkpoints) this.checker.observeCheckpoint(id, c.sequence, c.digest);
   }
 
   private onPersisted(node: SimNode, epoch: number): void {
@@ -523,12 +530,6 @@ class Simulation {
     node.epoch++;
     const config = this.config(node.id);
     const core = PbftReplica.restore(config, this.ring.cryptoFor(node.id), this.rng.fork(), [...node.disk]);
-    if (node.byzantine === null) {
-      core.observer = {
-        executed: (replica, n, digest) => this.checker.observeExecuted(replica, n, digest),
-        checkpoint: (replica, n, digest) => this.checker.observeCheckpoint(replica, n, digest),
-      };
-    }
     node.core = core;
     node.replica = node.byzantine === null ? core : new ByzantineReplica(core, node.byzantine, this.ring.cryptoFor(node.id), this.rng.fork());
     this.queue.push(this.now + this.rng.between(1, TICK), { kind: 'tick', node, epoch: node.epoch });

@@ -1,9 +1,12 @@
 /**
  * What a replica knows about one sequence number n (OSDI §4.2, TOCS §4.5): the pre-prepare it
  * accepted in the current certificate's view, the matching Prepares and Commits from distinct
- * replicas, and, across views, the P and Q information a ViewChange reports.
+ * replicas, and, across views, the P and Q information a ViewChange reports. The slot also casts
+ * this replica's own votes for n (castPrePrepare, castPrepare, castCommit) and builds them again
+ * for retransmission (ownPrePrepare, ownPrepare, ownCommit), so a vote is always the one recorded.
  */
-import type { Batch } from './types.js';
+import { NO_AUTH } from './auth.js';
+import type { Batch, Commit, PrePrepare, Prepare } from './types.js';
 
 export class Slot {
   /** View of the certificate being collected (the last view in which this slot saw traffic). */
@@ -56,6 +59,45 @@ export class Slot {
     const seen = this.q.get(digest) ?? -1;
     if (v > seen) this.q.set(digest, v);
     this.trimQ();
+  }
+
+  /** The primary assigns n to `batch` in view v (OSDI §4.2): its PrePrepare, accepted by itself. */
+  castPrePrepare(v: number, digest: string, batch: Batch, self: number): PrePrepare {
+    this.acceptPrePrepare(v, digest, batch);
+    return this.ownPrePrepare(self);
+  }
+
+  /** A backup accepted the pre-prepare: its Prepare, counted among the prepares (OSDI §4.2). */
+  castPrepare(self: number): Prepare {
+    this.sentPrepare = true;
+    this.prepares.set(self, this.digest as string);
+    return this.ownPrepare(self);
+  }
+
+  /** prepared(m, v, n, i) holds: the P entry (TOCS §4.5) and the Commit (OSDI §4.2). */
+  castCommit(self: number): Commit {
+    this.markPrepared(this.view, this.digest as string);
+    this.sentCommit = true;
+    return this.ownCommit(self);
+  }
+
+  /** The primary's PrePrepare for the accepted (v, n, d), again (retransmission). */
+  ownPrePrepare(self: number): PrePrepare {
+    return { type: 'PrePrepare', view: this.view, sequence: this.sequence, digest: this.digest as string, batch: this.batch ?? [], replica: self, auth: NO_AUTH };
+  }
+
+  ownPrepare(self: number): Prepare {
+    return { type: 'Prepare', view: this.view, sequence: this.sequence, digest: this.digest as string, replica: self, auth: NO_AUTH };
+  }
+
+  ownCommit(self: number): Commit {
+    return { type: 'Commit', view: this.view, sequence: this.sequence, digest: this.digest as string, replica: self, auth: NO_AUTH };
+  }
+
+  /** OSDI §4.2: executed `batch` (digest d) at n; the batch stays known for Fetch answers. */
+  markExecuted(digest: string, batch: Batch): void {
+    this.executed = digest;
+    this.batches.set(digest, batch);
   }
 
   /**

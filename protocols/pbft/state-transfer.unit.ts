@@ -41,6 +41,10 @@ t.test('a PBFT state transfer fetches only what differs', async (t) => {
   t.equal(c.cores[3]?.get('key-1'), 'value-1', 'and the partitions it did not fetch are its own, equal ones');
   const n = s?.lastStableCheckpoint ?? 0;
   t.equal(c.cores[3]?.checkpointDigest(n), c.cores[0]?.checkpointDigest(n), 'its state digest at the stable checkpoint is the others\u2019');
+  const installed = fetched?.sequence ?? -1;
+  const reported = (c.checkpoints[3] ?? []).filter((x) => x.sequence === installed);
+  t.same(reported.map((x) => x.digest), [(c.checkpoints[0] ?? []).find((x) => x.sequence === installed)?.digest ?? 'none'], 'its Ready reported the installed checkpoint, once, with the digest replica 0 took there');
+  t.notOk((c.executedBatches[3] ?? []).some((e) => e.sequence === installed), 'as a checkpoint, not as an execution');
 });
 
 t.test('a state transfer ignores a Byzantine source that sends made-up partitions and meta-data', async (t) => {

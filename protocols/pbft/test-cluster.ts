@@ -8,7 +8,7 @@ import { ByzantineReplica, type ByzantineMode } from './byzantine.js';
 import type { PbftCrypto } from './crypto.js';
 import { PbftReplica } from './pbft-replica.js';
 import { SimKeyRing } from './sim-crypto.js';
-import type { ClientRequest, ExecutedRequest, PbftConfig, PbftMessage, PbftReady, PbftReplicaApi, ReceivedReadReply, ReceivedReply } from './types.js';
+import type { ClientRequest, ExecutedBatch, ExecutedRequest, OwnCheckpoint, PbftConfig, PbftMessage, PbftReady, PbftReplicaApi, ReceivedReadReply, ReceivedReply } from './types.js';
 
 export interface Envelope {
   from: number;
@@ -40,6 +40,9 @@ export class TestCluster {
   readonly executed: ExecutedRequest[][];
   readonly replies: ReceivedReply[][];
   readonly readReplies: ReceivedReadReply[][];
+  /** Per replica, every Ready's executedBatches and checkpoints, in order. */
+  readonly executedBatches: ExecutedBatch[][];
+  readonly checkpoints: OwnCheckpoint[][];
   readonly sent: Envelope[] = [];
   readonly down = new Set<number>();
   queue: Envelope[] = [];
@@ -58,6 +61,8 @@ export class TestCluster {
     this.executed = [];
     this.replies = [];
     this.readReplies = [];
+    this.executedBatches = [];
+    this.checkpoints = [];
     for (let i = 0; i < n; i++) {
       const core = new PbftReplica(testConfig(n, i, overrides), this.ring.cryptoFor(i), new SeededRng(seed + i));
       this.cores.push(core);
@@ -67,6 +72,8 @@ export class TestCluster {
       this.executed.push([]);
       this.replies.push([]);
       this.readReplies.push([]);
+      this.executedBatches.push([]);
+      this.checkpoints.push([]);
     }
   }
 
@@ -100,6 +107,8 @@ export class TestCluster {
       this.executed[i]?.push(...rd.executed);
       this.replies[i]?.push(...rd.replies);
       this.readReplies[i]?.push(...rd.readReplies);
+      this.executedBatches[i]?.push(...rd.executedBatches);
+      this.checkpoints[i]?.push(...rd.checkpoints);
       r.advance(rd);
     }
   }

@@ -327,6 +327,21 @@ export interface ExecutedRequest {
   sequence: number;
 }
 
+/** A batch this replica executed at `sequence` (OSDI §4.2), the null request's empty one too. */
+export interface ExecutedBatch {
+  sequence: number;
+  digest: string;
+}
+
+/**
+ * A checkpoint of this replica's own state (OSDI §4.3): taken after executing `sequence` (also
+ * when a restart re-executes up to it), or installed by state transfer (TOCS §6.2).
+ */
+export interface OwnCheckpoint {
+  sequence: number;
+  digest: string;
+}
+
 export interface ReceivedReply {
   from: number;
   clientId: string;
@@ -355,6 +370,12 @@ export interface PbftReady {
    * of the others AND this replica's own answer (from === self). For origin -1, only its own.
    */
   readReplies: ReceivedReadReply[];
+  /**
+   * What this replica executed and checkpointed since the last Ready, in order: for checkers
+   * (the simulation compares them across replicas); a runtime may ignore them.
+   */
+  executedBatches: ExecutedBatch[];
+  checkpoints: OwnCheckpoint[];
 }
 
 export interface PbftStatus {
