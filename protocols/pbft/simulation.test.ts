@@ -4,7 +4,7 @@
  * after every event and liveness at the end. A failure names the seed and the replay command.
  */
 import t from 'tap';
-import { DEFAULT_STEPS, replayCommand, simulate, SimulationFailure, type SimulationReport } from './simulation.js';
+import { catchUpAllowance, DEFAULT_STEPS, replayCommand, simulate, SimulationFailure, type SimulationReport } from './simulation.js';
 import { PbftSafetyChecker } from './sim-checker.js';
 import { freshSeedFrom, runSeeds } from '../common/sim-run.js';
 
@@ -38,7 +38,14 @@ const REGRESSIONS = [
   { seed: 1531473542, found: 'liveness: a replica changing views stopped resending its votes of the view it left' },
   { seed: 1531464334, nodes: 7, found: 'liveness: the same, 7 replicas' },
   { seed: 1809245894, nodes: 7, found: 'liveness: a replica that lost a PrePrepare in a crash could not prepare, and only f correct replicas had executed n' },
+  { seed: 77000055, nodes: 7, found: 'checker: two faulty primaries in a row; the catch-up bound did not wait for the doubled view-change timers' },
 ];
+
+t.test('the catch-up bound waits for up to f+1 view changes with doubling timers (OSDI §4.5.2)', async (t) => {
+  t.equal(catchUpAllowance([], 2), 0, 'no view change under way: no allowance');
+  t.equal(catchUpAllowance([160, 640, 320], 2), 640 * 8, 'T + 2T + 4T < 8T for the longest timer T, f = 2');
+  t.equal(catchUpAllowance([40], 1), 160);
+});
 
 t.test('simulation: every seed that once failed passes', async (t) => {
   for (const r of REGRESSIONS) {

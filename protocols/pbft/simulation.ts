@@ -10,7 +10,8 @@
  * agreement, equal checkpoint states and client safety; at the end, with the network healed and
  * every correct replica up (at most f faulty), every client's operation must complete, and then,
  * with the clients stopped, every correct replica must execute what any correct replica executed
- * within CATCH_UP_TICKS (a replica behind must fetch, not wait for a checkpoint that never comes).
+ * within CATCH_UP_TICKS (a replica behind must fetch, not wait for a checkpoint that never comes),
+ * plus the view changes still to come when fetching cannot help (catchUpAllowance).
  *
  * Pure: no timers, no clock, no I/O. A seed fully determines a run.
  */
@@ -73,6 +74,19 @@ const TICK = 10;
 const LIVENESS_TICKS = 20_000;
 /** After the clients finish, every correct replica reaches the highest executed n within this. */
 const CATCH_UP_TICKS = 400;
+
+/**
+ * The view changes the catch-up may still have to wait for. Fetching a committed batch needs f+1
+ * replicas that executed it (TOCS §6.2); when only f correct ones did, the others can execute it
+ * only in a new view, and a view change that is under way waits for its timer, doubled per
+ * consecutive view change (OSDI §4.5.2), before the next one starts. With up to f faulty primaries
+ * in a row, that is at most T + 2T + ... + 2^f T < 2^(f+1) T, T the longest timeout running now.
+ * Seed 77000055 (7 replicas): primaries 3 (silent) and 4 (bad digests) in a row left three correct
+ * replicas in a view change whose timers had reached 160 to 640 ticks.
+ */
+export function catchUpAllowance(timeoutsTicks: number[], f: number): number {
+  return Math.max(0, ...timeoutsTicks) * 2 ** (f + 1);
+}
 
 export function defaultNodes(seed: number): number {
   return seed % 3 === 0 ? 7 : 4;
@@ -591,11 +605,14 @@ class Simulation {
     const correct = this.nodes.filter((x) => x.byzantine === null);
     let target = 0;
     for (const x of correct) target = Math.max(target, x.core?.status().lastExecuted ?? 0);
-    const deadline = this.now + CATCH_UP_TICKS * TICK;
+    const changing = correct.filter((x) => x.core?.status().viewChanging === true);
+    const timeouts = changing.map((x) => x.core?.status().viewChangeTimeoutTicks ?? 0);
+    const allowance = catchUpAllowance(timeouts, correct[0]?.core?.status().f ?? 0);
+    const deadline = this.now + (CATCH_UP_TICKS + allowance) * TICK;
     while (!correct.every((x) => (x.core?.status().lastExecuted ?? 0) >= target)) {
       if (this.now > deadline) {
         const states = correct.map((x) => `${x.id}:e${x.core?.status().lastExecuted ?? 'down'}/v${x.core?.status().view ?? '-'}`);
-        this.fail(`liveness: correct replicas did not all execute up to n=${target} within ${CATCH_UP_TICKS} ticks after the clients finished (${states.join(' ')})`);
+        this.fail(`liveness: correct replicas did not all execute up to n=${target} within ${CATCH_UP_TICKS + allowance} ticks after the clients finished (${states.join(' ')})`);
       }
       this.step();
     }
