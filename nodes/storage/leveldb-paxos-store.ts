@@ -201,11 +201,21 @@ export class LevelDbPaxosStore implements PaxosStore {
       if (snapshot.slot < this.snapshotSlot) await this.files.removeBelow(this.snapshotSlot);
       return false;
     }
-    // Set before the writes: a newer snapshot installed meanwhile (persist) records itself after
-    // this one (LevelDB applies writes in the order they are made) and wins.
     this.snapshotSlot = snapshot.slot;
     const started = performance.now();
-    if (this.options.sync) await this.files.sync(snapshot.slot, snapshot.chunks);
+    // A newer snapshot installed while the chunk files synced (persist) replaces this one on disk
+    // and deletes its chunks: then this one is not recorded (its descriptor, written after the
+    // newer one, would name chunks that are gone) and not used.
+    const replaced = (): boolean => this.snapshotSlot !== snapshot.slot;
+    try {
+      if (this.options.sync) await this.files.sync(snapshot.slot, snapshot.chunks);
+    } catch (err) {
+      if (replaced()) return false;
+      throw err;
+    }
+    if (replaced()) return false;
+    // Issued before any later persist's batch: LevelDB applies writes in the order they are made,
+    // so a snapshot installed after this point records itself after this one and wins.
     await this.db.put(SNAPSHOT_KEY, packr.pack({ slot: snapshot.slot, chunks: snapshot.chunks }), { sync: this.options.sync });
     if (this.options.sync) await this.logs.afterSyncedWrite();
     // A storage batch like any other: one sample per fsync (consensus_storage_write_seconds).

@@ -166,6 +166,32 @@ t.test('a snapshot taken here: an older one than the stored one is refused and i
   t.same((await store.load()).snapshot, { slot: 9, chunks: 2 });
 });
 
+t.test('a snapshot installed while one taken here is being saved wins, also on disk', async (t) => {
+  // The twin of the Raft store's test: saveSnapshot(5) waits for its chunks' fsync while
+  // snapshot 20 is installed, which deletes the chunks below 20.
+  const dir = await tempDir(t);
+  const store = await LevelDbPaxosStore.open(dir, { sync: true });
+  await store.load();
+  await store.writeSnapshotChunk(5, 0, chunkOf('five'));
+  const files = (store as unknown as { files: { sync(slot: number, chunks: number): Promise<void> } }).files;
+  const sync = files.sync.bind(files);
+  let release: () => void = () => undefined;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  files.sync = async (slot, chunks) => {
+    if (slot === 5) await held;
+    return sync(slot, chunks);
+  };
+  const own = store.saveSnapshot({ slot: 5, chunks: 1 });
+  await store.persist(update({ snapshotChunks: [{ slot: 20, chunk: 0, data: chunkOf('twenty') }], snapshot: { slot: 20, chunks: 1 }, compactTo: 20 }));
+  release();
+  t.equal(await own, false, 'the older snapshot is not saved');
+  await store.close();
+  const again = await LevelDbPaxosStore.open(dir, { sync: true });
+  t.teardown(() => again.close());
+  t.same((await again.load()).snapshot, { slot: 20, chunks: 1 }, 'the installed snapshot is the one on disk');
+  t.equal(textOf(await again.readSnapshotChunk(20, 0)), 'twenty', 'with its chunk');
+});
+
 t.test('an installed snapshot: chunks stored over several batches, then made the stored one with its compaction', async (t) => {
   const dir = await tempDir(t);
   const store = await LevelDbPaxosStore.open(dir, { sync: true });

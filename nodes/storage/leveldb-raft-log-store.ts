@@ -140,10 +140,20 @@ export class LevelDbRaftLogStore implements RaftLogStore {
       if (snapshot.index < this.snapshotIndex) await this.files.removeBelow(this.snapshotIndex);
       return false;
     }
-    // Set before the writes: a newer snapshot installed meanwhile (persist) records itself after
-    // this one (LevelDB applies writes in the order they are made) and wins.
     this.snapshotIndex = snapshot.index;
-    if (this.options.sync) await this.files.sync(snapshot.index, snapshot.chunks);
+    // A newer snapshot installed from the leader while the chunk files synced (persist) replaces
+    // this one on disk and deletes its chunks: then this one is not recorded (its descriptor,
+    // written after the newer one, would name chunks that are gone) and not used.
+    const replaced = (): boolean => this.snapshotIndex !== snapshot.index;
+    try {
+      if (this.options.sync) await this.files.sync(snapshot.index, snapshot.chunks);
+    } catch (err) {
+      if (replaced()) return false;
+      throw err;
+    }
+    if (replaced()) return false;
+    // Issued before any later persist's batch: LevelDB applies writes in the order they are made,
+    // so a snapshot installed after this point records itself after this one and wins.
     await this.db.put(SNAPSHOT_KEY, packr.pack(snapshot), { sync: this.options.sync });
     if (this.options.sync) await this.logs.afterSyncedWrite();
     await this.files.removeBelow(snapshot.index);

@@ -101,6 +101,40 @@ t.test('a snapshot and compaction survive reopen; entries then follow the snapsh
   t.equal(await again.readSnapshotChunk(3, 0), undefined, 'the replaced snapshot is gone');
 });
 
+t.test('a snapshot installed while one taken here is being saved wins, also on disk', async (t) => {
+  // saveSnapshot(3) waits for its chunk files' fsync; meanwhile the leader's snapshot 10 is
+  // installed (persist), which deletes the chunks below 10. The older descriptor must not be
+  // written after the newer one: the disk would name a snapshot whose chunks are gone.
+  const dir = await tempDir(t);
+  const store = await LevelDbRaftLogStore.open(dir, { sync: true });
+  await store.load();
+  await store.persist({ hardState: null, truncateFrom: null, entries: [1, 2, 3, 4].map((i) => entry(i, 1, String(i))) });
+  await store.writeSnapshotChunk(3, 0, new Uint8Array([3]));
+  // Hold snapshot 3's fsync until the installed snapshot is fully persisted.
+  const files = (store as unknown as { files: SnapshotFiles }).files;
+  const sync = files.sync.bind(files);
+  let release: () => void = () => undefined;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  files.sync = async (index, chunks) => {
+    if (index === 3) await held;
+    return sync(index, chunks);
+  };
+  const own = store.saveSnapshot({ index: 3, term: 1, chunks: 1 });
+  const installed = store.persist({
+    hardState: null, truncateFrom: null, entries: [], compactTo: 10,
+    snapshotChunks: [{ index: 10, chunk: 0, data: new Uint8Array([10]) }], snapshot: { index: 10, term: 2, chunks: 1 },
+  });
+  await installed;
+  release();
+  t.equal(await own, false, 'the older snapshot is not saved');
+  await store.close();
+  const again = await LevelDbRaftLogStore.open(dir, { sync: true });
+  t.teardown(() => again.close());
+  const loaded = await again.load();
+  t.equal(loaded.snapshot?.index, 10, 'the installed snapshot is the one on disk');
+  t.same([...((await again.readSnapshotChunk(10, 0)) ?? [])], [10], 'with its chunk');
+});
+
 t.test('chunks of a transfer cut short are deleted at the next start', async (t) => {
   const dir = await tempDir(t);
   const store = await LevelDbRaftLogStore.open(dir, { sync: true });
