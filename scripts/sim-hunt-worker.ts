@@ -3,9 +3,9 @@
  * given on seeds from + index, from + index + stride, ... until its deadline, and reports each
  * failure at once and its seed counts every second, over the IPC channel.
  */
-import { simulate as simulateRaft } from '../protocols/raft/simulation.js';
-import { simulate as simulatePaxos } from '../protocols/multipaxos/simulation.js';
-import { simulate as simulatePbft } from '../protocols/pbft/simulation.js';
+import { simulate as simulateRaft } from '../protocols/raft/sim/simulation.js';
+import { simulate as simulatePaxos } from '../protocols/multipaxos/sim/simulation.js';
+import { simulate as simulatePbft } from '../protocols/pbft/sim/simulation.js';
 import type { HuntConfig, HuntJob, HuntReport } from './sim-hunt-types.js';
 
 const simulators: Record<HuntConfig['protocol'], (options: { seed: number; nodes: number }) => unknown> = {

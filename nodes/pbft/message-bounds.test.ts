@@ -6,7 +6,7 @@
 import t from 'tap';
 import { requestWireBytesMax } from '../../protocols/pbft/canonical.js';
 import { messageBytesMax } from '../../protocols/pbft/message-bounds.js';
-import { TestCluster } from '../../protocols/pbft/test-cluster.js';
+import { TestCluster } from '../../protocols/pbft/sim/test-cluster.js';
 import type { ClientRequest, NewView, PbftConfig } from '../../protocols/pbft/types.js';
 import { validateClusterFile } from '../config.js';
 import { FRAME_HEADER_BYTES, FrameEncoder } from '../transport/frame-codec.js';

@@ -1,8 +1,8 @@
 import t from 'tap';
 import { SeededRng } from '../../protocols/common/rng.js';
 import { PbftReplica } from '../../protocols/pbft/pbft-replica.js';
-import { SimKeyRing } from '../../protocols/pbft/sim-crypto.js';
-import { testConfig } from '../../protocols/pbft/test-cluster.js';
+import { SimKeyRing } from '../../protocols/pbft/sim/sim-crypto.js';
+import { testConfig } from '../../protocols/pbft/sim/test-cluster.js';
 import type { SlotPhase } from '../../protocols/pbft/types.js';
 import { DEBUG_LOG_TAIL } from '../debug/debug-state.js';
 import { pbftDebugState } from './pbft-debug-state.js';

@@ -9,7 +9,7 @@
  *    pvalues), commands (P2a/P2b, Decision), heartbeats and read rounds, a replica that missed
  *    compacted slots (CatchUp, SnapshotOffer, SnapshotFetch, SnapshotChunk).
  * 2. Per seed one replica is the target; mutants of corpus messages from one of its peers
- *    (protocols/common/mutate.ts: ballots, slots and counters to 0, 2^31, MAX_SAFE_INTEGER, off
+ *    (protocols/common/sim/mutate.ts: ballots, slots and counters to 0, 2^31, MAX_SAFE_INTEGER, off
  *    by one, near the target's own slots; lists emptied, duplicated, reordered, spliced...),
  *    kept only if the guard accepts them, are stepped into it mid-run between normal traffic.
  * 3. step(), ready() and advance() must never throw.
@@ -22,11 +22,11 @@
  */
 import t from 'tap';
 import { isPaxosMessage } from '../../nodes/multipaxos/message-guard.js';
-import { FuzzFailure, fuzzTest, MessageCorpus } from '../common/fuzz-run.js';
-import { mutate } from '../common/mutate.js';
+import { FuzzFailure, fuzzTest, MessageCorpus } from '../common/sim/fuzz-run.js';
+import { mutate } from '../common/sim/mutate.js';
 import { SeededRng, type Rng } from '../common/rng.js';
 import type { MultiPaxosNode } from './paxos-node.js';
-import { bytes, TestCluster } from './test-cluster.js';
+import { bytes, TestCluster } from './sim/test-cluster.js';
 import type { NodeId, PaxosConfig, PaxosMessage } from './types.js';
 
 const SEEDS = 1000;

@@ -1,6 +1,6 @@
 /** Garbage collection of decided slots, and catch-up by snapshot (README.md, "Garbage collection"). */
 import t from 'tap';
-import { bytes, emptyDisk, encodeTexts, node, persist, saveSnapshot, TestCluster } from './test-cluster.js';
+import { bytes, emptyDisk, encodeTexts, node, persist, saveSnapshot, TestCluster } from './sim/test-cluster.js';
 import type { Ballot, Command, Heartbeat, PaxosMessage, PValue } from './types.js';
 
 const THREE = ['n1', 'n2', 'n3'];
@@ -75,7 +75,7 @@ t.test('compaction waits for a saved snapshot', async (t) => {
   t.ok(n1.compactionPoint > 0 && n1.compactionPoint <= (saved ?? 0), `then compacted to ${n1.compactionPoint}, never beyond the snapshot`);
   t.equal(n1.snapshotSlot, saved);
   t.equal(c.node('n2').compactionPoint, 0, 'n2 saved no snapshot: it still holds every slot');
-  // The persist of every Ready checks compactTo against the durable snapshot (test-cluster.ts).
+  // The persist of every Ready checks compactTo against the durable snapshot (sim/test-cluster.ts).
   c.crash('n1');
   c.restart('n1');
   t.same(c.appliedTexts('n1'), [...written, 'w0', 'w1', 'w2'], 'restart: the saved snapshot plus the decisions after it');

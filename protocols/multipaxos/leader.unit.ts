@@ -1,7 +1,7 @@
 /** PMMC leader and Multi-Paxos on top: stable leader, adoption, gap filling, backoff, batching, reads. */
 import t from 'tap';
 import { sameBallot } from './ballot.js';
-import { bytes, node, persist, TestCluster, texts, emptyDisk } from './test-cluster.js';
+import { bytes, node, persist, TestCluster, texts, emptyDisk } from './sim/test-cluster.js';
 import type { Ballot, P1b, PaxosMessage, PValue, Ready } from './types.js';
 
 const THREE = ['n1', 'n2', 'n3'];

@@ -1,6 +1,6 @@
 /** PMMC replica: decisions, slot_out, catch-up, restart. */
 import t from 'tap';
-import { bytes, node, TestCluster, texts } from './test-cluster.js';
+import { bytes, node, TestCluster, texts } from './sim/test-cluster.js';
 import type { Command } from './types.js';
 
 const THREE = ['n1', 'n2', 'n3'];

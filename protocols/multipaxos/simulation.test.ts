@@ -1,13 +1,13 @@
 /**
- * The seeded simulation (simulation.ts): hundreds of random schedules of drops, delays,
+ * The seeded simulation (sim/simulation.ts): hundreds of random schedules of drops, delays,
  * duplicates, partitions, crashes and restarts, with safety checked after every event and
  * recovery at the end. A failure names the seed and the command replaying it.
  */
 import t from 'tap';
-import { DEFAULT_STEPS, replayCommand, simulate, SimulationFailure, type SimulationReport } from './simulation.js';
-import { PaxosSafetyChecker } from './sim-checker.js';
+import { DEFAULT_STEPS, replayCommand, simulate, SimulationFailure, type SimulationReport } from './sim/simulation.js';
+import { PaxosSafetyChecker } from './sim/sim-checker.js';
 import type { Command } from './types.js';
-import { freshSeedFrom, runSeeds } from '../common/sim-run.js';
+import { freshSeedFrom, runSeeds } from '../common/sim/sim-run.js';
 
 const SEEDS = 500;
 

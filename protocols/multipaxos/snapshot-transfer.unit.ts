@@ -5,7 +5,7 @@
 import t from 'tap';
 import { FETCH_WINDOW, IncomingSnapshot } from './incoming-snapshot.js';
 import type { MultiPaxosNode } from './paxos-node.js';
-import { bytes, node, TestCluster } from './test-cluster.js';
+import { bytes, node, TestCluster } from './sim/test-cluster.js';
 import type { PaxosMessage, Ready, SnapshotChunk } from './types.js';
 
 const THREE = ['n1', 'n2', 'n3'];

@@ -8,7 +8,7 @@ import type { KvOperation } from '../kv/commands.js';
 import { adhashAdd, adhashHex, adhashRemove, itemHash } from './adhash.js';
 import { PARTITIONS, partitionHash, type PartitionEntry } from './partitions.js';
 import { ServiceState } from './service-state.js';
-import { SimKeyRing } from './sim-crypto.js';
+import { SimKeyRing } from './sim/sim-crypto.js';
 
 const crypto = new SimKeyRing(7, 4).cryptoFor(0);
 const digest = (bytes: Uint8Array): string => crypto.digest(bytes);

@@ -6,8 +6,8 @@ import t from 'tap';
 import { Authenticator } from './auth.js';
 import { ByzantineReplica } from './byzantine.js';
 import { authenticatedBytes } from './canonical.js';
-import { SimKeyRing } from './sim-crypto.js';
-import { TestCluster } from './test-cluster.js';
+import { SimKeyRing } from './sim/sim-crypto.js';
+import { TestCluster } from './sim/test-cluster.js';
 import type { Checkpoint, Prepare, ViewChange } from './types.js';
 
 const ring = new SimKeyRing(7, 4);

@@ -4,7 +4,7 @@
 import t from 'tap';
 import { authenticatedBytes } from './canonical.js';
 import { CheckpointCollector } from './checkpoint-collector.js';
-import { TestCluster } from './test-cluster.js';
+import { TestCluster } from './sim/test-cluster.js';
 import type { Checkpoint, Prepare } from './types.js';
 
 const cp = (replica: number, sequence: number, digest: string): Checkpoint => ({ type: 'Checkpoint', sequence, digest, replica, auth: new Uint8Array(0) });

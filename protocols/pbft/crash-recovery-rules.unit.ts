@@ -10,7 +10,7 @@
  */
 import t from 'tap';
 import { batchWireBytesMax } from './canonical.js';
-import { TestCluster } from './test-cluster.js';
+import { TestCluster } from './sim/test-cluster.js';
 import type { Batches, Prepare } from './types.js';
 
 t.test("committed-local counts the replica's own Commit only once it is durable (seed 3001169)", async (t) => {

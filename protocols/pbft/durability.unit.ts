@@ -6,7 +6,7 @@ import t from 'tap';
 import { SeededRng } from '../common/rng.js';
 import { authenticatedBytes } from './canonical.js';
 import { PbftReplica } from './pbft-replica.js';
-import { TestCluster } from './test-cluster.js';
+import { TestCluster } from './sim/test-cluster.js';
 import type { PrePrepare, Prepare } from './types.js';
 
 t.test('restore: state, stable checkpoint and executed batches after it come back', async (t) => {

@@ -6,7 +6,7 @@
  *    replica that falls behind (Fetch, state transfer), and a view change with prepared but
  *    uncommitted batches (ViewChange, NewView); FetchBatches / Batches are built from its log.
  * 2. Per seed one replica is Byzantine. It takes corpus messages, claims them as its own, changes
- *    one to three fields (protocols/common/mutate.ts), keeps only what the runtime's message
+ *    one to three fields (protocols/common/sim/mutate.ts), keeps only what the runtime's message
  *    guard (nodes/pbft/message-guard.ts) accepts, and re-authenticates the mutant with its own
  *    keys (MAC or signature, and re-signs the Checkpoints / ViewChanges inside it that it claims
  *    as its own), as byzantine.ts does: the mutant reaches the core's logic, not just the MAC.
@@ -18,13 +18,13 @@
  * seed, the mutant and what threw.
  */
 import t from 'tap';
-import { FuzzFailure, fuzzTest, MessageCorpus } from '../common/fuzz-run.js';
-import { deepCopy, mutate } from '../common/mutate.js';
+import { FuzzFailure, fuzzTest, MessageCorpus } from '../common/sim/fuzz-run.js';
+import { deepCopy, mutate } from '../common/sim/mutate.js';
 import { SeededRng, type Rng } from '../common/rng.js';
 import { PbftMessageGuard } from '../../nodes/pbft/message-guard.js';
 import { Authenticator } from './auth.js';
 import { batchDigest } from './canonical.js';
-import { TestCluster } from './test-cluster.js';
+import { TestCluster } from './sim/test-cluster.js';
 import type { PbftReplica } from './pbft-replica.js';
 import type { Batch, BatchEntry, PbftMessage, PbftStatus } from './types.js';
 

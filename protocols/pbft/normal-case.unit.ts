@@ -3,7 +3,7 @@
  */
 import t from 'tap';
 import { Slot } from './slot.js';
-import { TestCluster } from './test-cluster.js';
+import { TestCluster } from './sim/test-cluster.js';
 import { ReplyQuorum } from './reply-quorum.js';
 import type { PrePrepare, Reply } from './types.js';
 

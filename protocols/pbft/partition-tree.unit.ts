@@ -4,7 +4,7 @@ import { SeededRng } from '../common/rng.js';
 import { EMPTY_ADHASH } from './adhash.js';
 import { FANOUT, levelWidths, nodeDigest, PartitionTree } from './partition-tree.js';
 import { PARTITIONS } from './partitions.js';
-import { SimKeyRing } from './sim-crypto.js';
+import { SimKeyRing } from './sim/sim-crypto.js';
 
 const crypto = new SimKeyRing(7, 4).cryptoFor(0);
 const digest = (bytes: Uint8Array): string => crypto.digest(bytes);

@@ -4,7 +4,7 @@
  */
 import t from 'tap';
 import { ReplyQuorum } from './reply-quorum.js';
-import { TestCluster } from './test-cluster.js';
+import { TestCluster } from './sim/test-cluster.js';
 
 t.test('ReplyQuorum: f+1 matching replies from distinct replicas', async (t) => {
   const q = new ReplyQuorum(1, 2);

@@ -1,12 +1,12 @@
 /**
- * The seeded simulation (simulation.ts): hundreds of random schedules of drops, delays,
+ * The seeded simulation (sim/simulation.ts): hundreds of random schedules of drops, delays,
  * duplicates, partitions, crashes and restarts, with up to f Byzantine replicas, safety checked
  * after every event and liveness at the end. A failure names the seed and the replay command.
  */
 import t from 'tap';
-import { catchUpAllowance, DEFAULT_STEPS, replayCommand, simulate, SimulationFailure, type SimulationReport } from './simulation.js';
-import { PbftSafetyChecker } from './sim-checker.js';
-import { freshSeedFrom, runSeeds } from '../common/sim-run.js';
+import { catchUpAllowance, DEFAULT_STEPS, replayCommand, simulate, SimulationFailure, type SimulationReport } from './sim/simulation.js';
+import { PbftSafetyChecker } from './sim/sim-checker.js';
+import { freshSeedFrom, runSeeds } from '../common/sim/sim-run.js';
 
 const SEEDS = 500;
 

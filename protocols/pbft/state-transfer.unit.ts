@@ -5,7 +5,7 @@
  */
 import t from 'tap';
 import { dataPartition, sessionPartition } from './partitions.js';
-import { TestCluster } from './test-cluster.js';
+import { TestCluster } from './sim/test-cluster.js';
 
 const config = { checkpointInterval: 2, watermarkWindow: 4, maxBatchRequests: 64, maxTransferBytes: 4096 };
 

@@ -4,8 +4,8 @@
  */
 import t from 'tap';
 import { Authenticator } from './auth.js';
-import { SimKeyRing } from './sim-crypto.js';
-import { TestCluster } from './test-cluster.js';
+import { SimKeyRing } from './sim/sim-crypto.js';
+import { TestCluster } from './sim/test-cluster.js';
 import { batchWireBytesMax } from './canonical.js';
 import type { BatchEntry, NewView, PreparedEntry, ViewChange } from './types.js';
 import { decideNewView, verifyNewView, type ViewChangeRules } from './view-change.js';

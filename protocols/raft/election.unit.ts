@@ -13,7 +13,7 @@ import {
   TEST_CONFIG,
   TestCluster,
   type Disk,
-} from './test-cluster.js';
+} from './sim/test-cluster.js';
 import type { RequestVoteResponse } from './types.js';
 
 const THREE = ['n1', 'n2', 'n3'];

@@ -6,7 +6,7 @@
  */
 import t from 'tap';
 import { ENTRY_OVERHEAD_BYTES } from './log.js';
-import { bytes, TestCluster } from './test-cluster.js';
+import { bytes, TestCluster } from './sim/test-cluster.js';
 import { UncommittedBudget } from './uncommitted.js';
 
 const PAYLOAD = 100;

@@ -8,7 +8,7 @@
  * 1. A corpus of real messages from a 3-replica TestCluster: elections with pre-vote, replication,
  *    ReadIndex rounds, a leadership transfer (TimeoutNow), a follower behind a compacted log
  *    (InstallSnapshot in small chunks).
- * 2. Per seed, one replica is the target; mutants of corpus messages (protocols/common/mutate.ts:
+ * 2. Per seed, one replica is the target; mutants of corpus messages (protocols/common/sim/mutate.ts:
  *    terms and indices to 0, 2^31, MAX_SAFE_INTEGER, off by one, near the target's own log;
  *    entries emptied, duplicated, reordered; ...) from one of its peers, kept only if the guard
  *    accepts them, are stepped into it mid-run, between normal traffic, ticks and compactions.
@@ -19,11 +19,11 @@
  */
 import t from 'tap';
 import { isRaftMessage } from '../../nodes/raft/message-guard.js';
-import { FuzzFailure, fuzzTest, MessageCorpus } from '../common/fuzz-run.js';
-import { mutate } from '../common/mutate.js';
+import { FuzzFailure, fuzzTest, MessageCorpus } from '../common/sim/fuzz-run.js';
+import { mutate } from '../common/sim/mutate.js';
 import { SeededRng, type Rng } from '../common/rng.js';
 import type { RaftNode } from './raft-node.js';
-import { TestCluster } from './test-cluster.js';
+import { TestCluster } from './sim/test-cluster.js';
 import type { NodeId, RaftConfig, RaftMessage } from './types.js';
 
 const SEEDS = 2000;

@@ -1,6 +1,6 @@
 /** Leadership transfer (dissertation §3.10) and its TimeoutNow election. */
 import t from 'tap';
-import { allMessages, bytes, ofType, requestVote, TestCluster } from './test-cluster.js';
+import { allMessages, bytes, ofType, requestVote, TestCluster } from './sim/test-cluster.js';
 import type { RaftMessage } from './types.js';
 
 /** A 3-replica cluster with n1 leader and its no-op committed everywhere. */

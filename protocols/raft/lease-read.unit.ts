@@ -1,6 +1,6 @@
 /** Lease reads (dissertation §6.4.1): served within the leader lease, else ReadIndex. */
 import t from 'tap';
-import { appendEntries, bytes, ofType, requestVote, soloNode, TestCluster } from './test-cluster.js';
+import { appendEntries, bytes, ofType, requestVote, soloNode, TestCluster } from './sim/test-cluster.js';
 import type { RaftConfig } from './types.js';
 
 const LEASE: Partial<RaftConfig> = { leaseReads: true, checkQuorum: true };

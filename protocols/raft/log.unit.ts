@@ -2,7 +2,7 @@
 import t from 'tap';
 import { InvariantError } from '../common/invariant.js';
 import { ENTRY_OVERHEAD_BYTES, RaftLog } from './log.js';
-import { entriesFrom, logOfTerms } from './test-cluster.js';
+import { entriesFrom, logOfTerms } from './sim/test-cluster.js';
 
 t.test('term lookups: index 0 has term 0, missing indexes have none', async (t) => {
   const log = new RaftLog(logOfTerms([1, 1, 2]));

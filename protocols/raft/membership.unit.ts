@@ -1,7 +1,7 @@
 /** Membership changes, one server at a time: dissertation ch. 4 (§4.1, §4.2.1, §4.2.2). */
 import t from 'tap';
 import { applyChange, decodeMembership, encodeMembership, type Membership } from './membership.js';
-import { bytes, ofType, TestCluster } from './test-cluster.js';
+import { bytes, ofType, TestCluster } from './sim/test-cluster.js';
 
 const BOOT = ['n1', 'n2', 'n3'];
 

@@ -7,7 +7,7 @@
  */
 import t from 'tap';
 import { SeededRng } from '../common/rng.js';
-import { bytes, TestCluster, text } from './test-cluster.js';
+import { bytes, TestCluster, text } from './sim/test-cluster.js';
 import type { RaftConfig, RaftMessage } from './types.js';
 
 const CONFIG: Partial<RaftConfig> = { leaseReads: true, checkQuorum: true, preVote: true };

@@ -1,6 +1,6 @@
 /** Linearizable reads with ReadIndex (dissertation §6.4). */
 import t from 'tap';
-import { bytes, ofType, TestCluster } from './test-cluster.js';
+import { bytes, ofType, TestCluster } from './sim/test-cluster.js';
 
 t.test("ReadIndex waits for the leader's no-op to commit", async (t) => {
   const c = new TestCluster(3);

@@ -17,7 +17,7 @@ import {
   soloNode,
   TestCluster,
   type Disk,
-} from './test-cluster.js';
+} from './sim/test-cluster.js';
 import type { RaftNode } from './raft-node.js';
 
 const THREE = ['n1', 'n2', 'n3'];

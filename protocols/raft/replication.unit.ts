@@ -13,7 +13,7 @@ import {
   TestCluster,
   text,
   type Disk,
-} from './test-cluster.js';
+} from './sim/test-cluster.js';
 import type { RaftNode } from './raft-node.js';
 import type { AppendEntriesResponse, LogEntry, RaftConfig, RaftMessage } from './types.js';
 

@@ -2,7 +2,7 @@
 import t from 'tap';
 import { SeededRng } from '../common/rng.js';
 import { isWellFormed } from './message-guard.js';
-import { appendEntries, ofType, requestVote, soloNode, TestCluster } from './test-cluster.js';
+import { appendEntries, ofType, requestVote, soloNode, TestCluster } from './sim/test-cluster.js';
 import type { RaftMessage } from './types.js';
 
 const THREE = ['n1', 'n2', 'n3'];

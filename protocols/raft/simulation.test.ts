@@ -1,15 +1,15 @@
 /**
- * The seeded simulation (simulation.ts): hundreds of random schedules of drops, delays,
+ * The seeded simulation (sim/simulation.ts): hundreds of random schedules of drops, delays,
  * duplicates, partitions, crashes and restarts, log compactions and InstallSnapshot transfers,
  * leadership transfers and membership changes, with Raft's safety properties (election safety
  * across configurations included) checked after every
  * event and recovery checked at the end. A failure names the seed and the command replaying it.
  */
 import t from 'tap';
-import { DEFAULT_STEPS, replayCommand, simulate, SimulationFailure, type SimulationReport } from './simulation.js';
-import { SafetyChecker } from './sim-checker.js';
+import { DEFAULT_STEPS, replayCommand, simulate, SimulationFailure, type SimulationReport } from './sim/simulation.js';
+import { SafetyChecker } from './sim/sim-checker.js';
 import type { LogEntry } from './types.js';
-import { freshSeedFrom, runSeeds } from '../common/sim-run.js';
+import { freshSeedFrom, runSeeds } from '../common/sim/sim-run.js';
 
 const SEEDS = 500;
 

@@ -2,7 +2,7 @@
 import t from 'tap';
 import { InvariantError } from '../common/invariant.js';
 import { isWellFormed } from './message-guard.js';
-import { allMessages, bytes, cycle, emptyDisk, entriesFrom, ofType, snapshotBytes, soloNode, storeSnapshot, TestCluster, text, type Disk } from './test-cluster.js';
+import { allMessages, bytes, cycle, emptyDisk, entriesFrom, ofType, snapshotBytes, soloNode, storeSnapshot, TestCluster, text, type Disk } from './sim/test-cluster.js';
 import type { InstallSnapshot, InstallSnapshotResponse, RaftMessage } from './types.js';
 
 const THREE = ['n1', 'n2', 'n3'];

@@ -1,6 +1,6 @@
 /**
  * The command line every protocol's seeded simulation shares (the one place in protocols/ that
- * touches process and console; each protocol's simulate-cli.ts passes its own `simulate`):
+ * touches process and console; each protocol's sim/simulate-cli.ts passes its own `simulate`):
  *
  *   npm run sim:<protocol> -- --seed 123 [--nodes 5] [--steps N] [--verbose] [--messages]
  *   npm run sim:<protocol> -- --seeds 1000 [--from 1] [--nodes 3] [--steps N]

@@ -4,7 +4,7 @@
  * changed", and linearizable ReadIndex reads. Each check is incremental (work proportional to
  * what changed), so it can run after every event.
  */
-import type { LogEntry, NodeId } from './types.js';
+import type { LogEntry, NodeId } from '../types.js';
 
 export type Fail = (message: string) => never;
 

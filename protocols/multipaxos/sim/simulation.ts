@@ -1,28 +1,32 @@
 /**
- * A seeded, deterministic simulation of a Multi-Paxos cluster, the twin of protocols/raft/
- * simulation.ts. A discrete-event loop over a virtual clock drives 3 or 5 MultiPaxosNodes exactly
- * through the Ready contract, over a network that drops, delays, reorders and duplicates messages
- * and partitions replicas, with replicas that crash (losing everything not yet persisted, the
- * Ready being persisted included) and restart from their simulated disk. Clients propose commands
- * and request reads throughout. The simulated runtime does its half of snapshots as the real one
- * does: it takes them in the background when a Ready wants one (chunks first, then the
- * descriptor, with delays and crashes between), sends chunks over the same faulty network and
- * restores installed snapshots in the background, applying what is decided meanwhile afterwards.
- * After every event the PaxosSafetyChecker checks safety; at the end, with faults over, the
- * cluster must recover.
+ * A seeded, deterministic simulation of a Multi-Paxos cluster, the twin of protocols/raft/sim/
+ * simulation.ts: Multi-Paxos's adapter to the shared world of protocols/common/sim/ (event loop,
+ * faulty network, crashes and restarts, disk latency, liveness phase), and its own checks. The
+ * world drives 3 or 5 MultiPaxosNodes exactly through the Ready contract, over a network that
+ * drops, delays, reorders and duplicates messages and partitions replicas, with replicas that
+ * crash (losing everything not yet persisted, the Ready being persisted included) and restart from
+ * their simulated disk. Clients propose commands and request reads throughout. The simulated
+ * runtime does its half of snapshots as the real one does: it takes them in the background when a
+ * Ready wants one (chunks first, then the descriptor, with delays and crashes between), sends
+ * chunks over the same faulty network and restores installed snapshots in the background, applying
+ * what is decided meanwhile afterwards. After every event the PaxosSafetyChecker checks safety; at
+ * the end, with faults over, the cluster must recover.
  *
  * Pure: no timers, no clock, no I/O. A seed fully determines a run.
  */
-import { runGuarded, SimulationFailure } from '../common/sim-run.js';
-import { invariant } from '../common/invariant.js';
-import { SeededRng, type Rng } from '../common/rng.js';
-import { EventQueue } from '../raft/sim-event-queue.js';
-import { compareBallots, formatBallot, sameBallot } from './ballot.js';
-import { MultiPaxosNode } from './paxos-node.js';
+import { runGuarded, SimulationFailure } from '../../common/sim/sim-run.js';
+import { invariant } from '../../common/invariant.js';
+import type { Rng } from '../../common/rng.js';
+import { randomPayload } from '../../common/sim/payload.js';
+import { decodeSimSnapshot, encodeSimSnapshot, joinChunks, splitChunks } from '../../common/sim/snapshot-bytes.js';
+import { LeaderWorld } from '../../common/sim/leader-world.js';
+import { TICK } from '../../common/sim/world.js';
+import { compareBallots, formatBallot, sameBallot } from '../ballot.js';
+import { MultiPaxosNode } from '../paxos-node.js';
 import { applyToHash, PaxosSafetyChecker } from './sim-checker.js';
-import type { Ballot, Command, Decision, NodeId, PaxosConfig, PaxosMessage, PValue, Ready, Snapshot } from './types.js';
+import type { Ballot, Command, Decision, NodeId, PaxosConfig, PaxosMessage, PValue, Ready, Snapshot } from '../types.js';
 
-/** Thrown with the seed and the command replaying the run (protocols/common/sim-run.ts). */
+/** Thrown with the seed and the command replaying the run (protocols/common/sim/sim-run.ts). */
 export { SimulationFailure };
 
 export interface SimulationOptions {
@@ -59,7 +63,6 @@ export interface SimulationReport {
 }
 
 export const DEFAULT_STEPS = 10000;
-const TICK = 10;
 const LIVENESS_TICKS = 600;
 
 export function defaultNodes(seed: number): number {
@@ -129,37 +132,6 @@ interface Disk {
   chunks: Map<number, Uint8Array[]>;
 }
 
-/**
- * The simulated state machine's snapshot: the slot and the state hash after it, then filler (a
- * function of both) so that a snapshot is tens of bytes and takes many tiny chunks; decoding
- * checks every byte, so a chunk of another snapshot or a lost one is caught.
- */
-export function encodeSimSnapshot(slot: number, hash: number): Uint8Array {
-  const filler = (slot * 7 + hash) % 41;
-  const data = new Uint8Array(8 + filler);
-  const view = new DataView(data.buffer);
-  view.setUint32(0, slot, true);
-  view.setUint32(4, hash, true);
-  for (let k = 0; k < filler; k++) data[8 + k] = (hash >>> ((k % 4) * 8)) & 0xff;
-  return data;
-}
-
-export function decodeSimSnapshot(data: Uint8Array): { slot: number; hash: number } {
-  invariant(data.byteLength >= 8, () => `snapshot of ${data.byteLength} bytes`);
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  const slot = view.getUint32(0, true);
-  const hash = view.getUint32(4, true);
-  const expected = encodeSimSnapshot(slot, hash);
-  invariant(expected.byteLength === data.byteLength && expected.every((byte, k) => data[k] === byte), () => `snapshot bytes of slot ${slot} are corrupt`);
-  return { slot, hash };
-}
-
-function splitChunks(data: Uint8Array, chunkBytes: number): Uint8Array[] {
-  const chunks: Uint8Array[] = [];
-  for (let at = 0; at < data.byteLength || chunks.length === 0; at += chunkBytes) chunks.push(data.subarray(at, at + chunkBytes));
-  return chunks;
-}
-
 /** A stored snapshot's bytes (its chunks joined), or null if a chunk is missing. */
 function storedBytes(disk: Disk, snapshot: Snapshot): Uint8Array | null {
   const chunks = disk.chunks.get(snapshot.slot) ?? [];
@@ -169,13 +141,7 @@ function storedBytes(disk: Disk, snapshot: Snapshot): Uint8Array | null {
     if (chunk === undefined) return null;
     parts.push(chunk);
   }
-  const out = new Uint8Array(parts.reduce((n, c) => n + c.byteLength, 0));
-  let at = 0;
-  for (const c of parts) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
+  return joinChunks(parts);
 }
 
 /** The stored snapshot is replaced: the chunks of older ones go (the store's saveSnapshot). */
@@ -219,37 +185,20 @@ interface SimNode {
   deferred: Decision[];
 }
 
-type SimEvent =
+/** Multi-Paxos's own events (the world's are in protocols/common/sim/world.ts). */
+type PaxosEvent =
   | { kind: 'tick'; node: SimNode; epoch: number }
   | { kind: 'deliver'; message: PaxosMessage }
-  | { kind: 'persisted'; node: SimNode; epoch: number }
-  | { kind: 'client' }
-  | { kind: 'fault' }
-  | { kind: 'crash'; node: SimNode; epoch: number }
-  | { kind: 'restart'; node: SimNode }
   | { kind: 'snapshotWritten'; node: SimNode; epoch: number; take: Take }
   | { kind: 'snapshotSaved'; node: SimNode; epoch: number; take: Take }
-  | { kind: 'restored'; node: SimNode; epoch: number; restore: Restore }
-  | { kind: 'heal'; partition: number };
+  | { kind: 'restored'; node: SimNode; epoch: number; restore: Restore };
 
-class Simulation {
-  private readonly seed: number;
-  private readonly steps: number;
-  private readonly rng: SeededRng;
-  private readonly params: Params;
-  private readonly ids: NodeId[];
-  private readonly nodes: SimNode[];
+class Simulation extends LeaderWorld<SimNode, PaxosEvent, Params, NodeId> {
+  protected readonly ids: NodeId[];
+  protected readonly nodes: SimNode[];
   private readonly byId = new Map<NodeId, SimNode>();
-  private readonly queue = new EventQueue<SimEvent>();
   private readonly checker: PaxosSafetyChecker;
-  private readonly log: ((line: string) => void) | undefined;
-  private readonly replay: string;
-  private readonly logMessages: boolean;
   private readonly leaderBallots = new Set<string>();
-  private now = 0;
-  private faulty = true;
-  private sides: Map<NodeId, number> | null = null;
-  private partitionSeq = 0;
   private payloadSeq = 0;
   private readSeq = 0;
   private readonly markers = new Set<Uint8Array>();
@@ -270,14 +219,9 @@ class Simulation {
   };
 
   constructor(options: SimulationOptions) {
-    this.seed = options.seed;
-    this.steps = options.steps ?? DEFAULT_STEPS;
-    this.log = options.log;
-    this.logMessages = options.logMessages ?? false;
-    this.replay = replayCommand(options);
+    const { seed, log, logMessages } = options;
+    super({ protocol: 'multipaxos', seed, steps: options.steps ?? DEFAULT_STEPS, replay: replayCommand(options), log, logMessages }, drawParams);
     this.checker = new PaxosSafetyChecker((reason) => this.fail(reason));
-    this.rng = new SeededRng(options.seed);
-    this.params = drawParams(this.rng);
     const count = options.nodes ?? defaultNodes(options.seed);
     invariant(count >= 1 && count <= 9, 'nodes must be 1..9');
     this.ids = Array.from({ length: count }, (_, k) => `n${k + 1}`);
@@ -288,9 +232,7 @@ class Simulation {
   run(): SimulationReport {
     this.trace(`params ${JSON.stringify(this.params)}`);
     for (const node of this.nodes) this.start(node);
-    this.queue.push(this.rng.between(1, this.params.clientGap), { kind: 'client' });
-    this.queue.push(this.rng.between(1, this.params.faultGap), { kind: 'fault' });
-    for (let step = 0; step < this.steps; step++) this.step();
+    this.runFaultPhase();
     const healedAt = this.now;
     this.endFaults();
     this.runUntilRecovered();
@@ -298,45 +240,23 @@ class Simulation {
       const paxos = node.paxos;
       if (paxos !== null) this.checker.checkHolds(node.id, (slot) => paxos.decisionAt(slot), node.applied, paxos.compactionPoint);
     }
-    return this.report(Math.ceil((this.now - healedAt) / TICK));
+    return this.report(this.ticksSince(healedAt));
   }
 
   // ---------------------------------------------------------------- event loop
 
-  private step(): void {
-    const next = this.queue.pop();
-    invariant(next !== undefined, 'event queue ran dry');
-    this.now = next.time;
-    this.handle(next.event);
-    this.checkAfterStep();
-  }
-
-  private handle(event: SimEvent): void {
+  protected handleOwn(event: PaxosEvent): void {
     switch (event.kind) {
       case 'tick':
         return this.onTick(event.node, event.epoch);
       case 'deliver':
         return this.onDeliver(event.message);
-      case 'persisted':
-        return this.onPersisted(event.node, event.epoch);
-      case 'client':
-        return this.onClient();
-      case 'fault':
-        return this.onFault();
-      case 'crash':
-        if (event.node.epoch === event.epoch) this.crash(event.node);
-        return;
-      case 'restart':
-        return this.restart(event.node);
       case 'snapshotWritten':
         return this.onSnapshotWritten(event.node, event.epoch, event.take);
       case 'snapshotSaved':
         return this.onSnapshotSaved(event.node, event.epoch, event.take);
       case 'restored':
         return this.onRestored(event.node, event.epoch, event.restore);
-      case 'heal':
-        if (event.partition === this.partitionSeq) this.heal();
-        return;
       default: {
         const unknown: never = event;
         return unknown;
@@ -353,7 +273,7 @@ class Simulation {
 
   private onDeliver(m: PaxosMessage): void {
     const node = this.byId.get(m.to);
-    if (node?.paxos == null || !this.linked(m.from, m.to)) return;
+    if (node?.paxos == null || !this.net.linked(m.from, m.to)) return;
     if (this.logMessages) this.trace(`deliver ${describeMessage(m)}`);
     node.paxos.step(m);
     this.pump(node);
@@ -365,17 +285,12 @@ class Simulation {
     const rd = paxos.ready();
     node.persisting = rd;
     for (const m of rd.messages) this.sendFrom(node, m);
-    const stall = this.rng.chance(0.05);
-    const delay = this.rng.between(1, stall ? 5 * TICK : this.params.persistMax);
-    this.queue.push(this.now + delay, { kind: 'persisted', node, epoch: node.epoch });
     // A Ready holding a promise or an acceptance is where a lost write does most harm: target it.
     const risky = rd.persist.ballotNum !== null || rd.persist.accepted.length > 0;
-    if (this.faulty && this.rng.chance(this.params.crashWhilePersistingRate * (risky ? 10 : 1))) {
-      this.queue.push(this.now + this.rng.int(delay), { kind: 'crash', node, epoch: node.epoch });
-    }
+    this.persistLater(node, risky ? 10 : 1);
   }
 
-  private onPersisted(node: SimNode, epoch: number): void {
+  protected onPersisted(node: SimNode, epoch: number): void {
     const rd = node.persisting;
     if (node.paxos === null || node.epoch !== epoch || rd === null) return;
     this.writeDisk(node, rd);
@@ -511,7 +426,7 @@ class Simulation {
   private restoreFromDisk(node: SimNode, snapshot: Snapshot): void {
     const data = storedBytes(node.disk, snapshot);
     if (data === null) this.fail(`${node.id}: chunks of its snapshot ${snapshot.slot} are missing`);
-    const { slot, hash } = decodeSimSnapshot(data);
+    const { point: slot, hash } = decodeSimSnapshot(data);
     if (slot !== snapshot.slot) this.fail(`${node.id}: snapshot ${snapshot.slot} holds the state at ${slot}`);
     node.applied = slot;
     node.stateHash = hash;
@@ -544,29 +459,12 @@ class Simulation {
   private send(m: PaxosMessage): void {
     this.stats.messagesSent++;
     if (m.type === 'P2a') this.checker.observeP2a(m.pvalue);
-    if (!this.linked(m.from, m.to) || (this.faulty && this.rng.chance(this.params.dropRate))) {
-      this.stats.messagesDropped++;
-      return;
-    }
-    this.queue.push(this.now + this.latency(), { kind: 'deliver', message: m });
-    if (this.faulty && this.rng.chance(this.params.duplicateRate)) {
-      this.queue.push(this.now + this.latency(), { kind: 'deliver', message: m });
-    }
-  }
-
-  private latency(): number {
-    if (this.rng.chance(this.params.slowRate)) return this.rng.between(TICK, 8 * TICK);
-    return this.rng.between(1, TICK);
-  }
-
-  private linked(a: NodeId, b: NodeId): boolean {
-    return this.sides === null || this.sides.get(a) === this.sides.get(b);
+    if (!this.transmit(m.from, m.to, { kind: 'deliver', message: m })) this.stats.messagesDropped++;
   }
 
   // ---------------------------------------------------------------- clients
 
-  private onClient(): void {
-    this.queue.push(this.now + this.rng.between(1, this.params.clientGap), { kind: 'client' });
+  protected onClient(): void {
     const node = this.pickClientTarget();
     if (node?.paxos == null) return;
     if (this.faulty && this.rng.chance(0.7)) {
@@ -580,23 +478,16 @@ class Simulation {
     this.pump(node);
   }
 
-  private pickClientTarget(): SimNode | undefined {
-    const roll = this.rng.next();
-    const target = roll < 0.6 ? this.currentLeader() : roll < 0.9 ? this.someLeader() : undefined;
-    return target ?? this.someUpNode();
+  protected isUp(node: SimNode): boolean {
+    return node.paxos !== null;
   }
 
-  private someUpNode(): SimNode | undefined {
-    const up = this.nodes.filter((node) => node.paxos !== null);
-    return up[this.rng.int(up.length)];
+  protected isLeader(node: SimNode): boolean {
+    return node.paxos?.role === 'leader';
   }
 
-  private someLeader(): SimNode | undefined {
-    const leaders = this.nodes.filter((node) => node.paxos?.role === 'leader');
-    return leaders[this.rng.int(leaders.length)];
-  }
-
-  private currentLeader(): SimNode | undefined {
+  /** The leader of the highest ballot. */
+  protected currentLeader(): SimNode | undefined {
     let best: SimNode | undefined;
     for (const node of this.nodes) {
       if (node.paxos?.role !== 'leader') continue;
@@ -617,12 +508,7 @@ class Simulation {
   }
 
   private payload(): Uint8Array {
-    const size = this.rng.chance(0.1) ? this.rng.between(40, 120) : this.rng.between(4, 12);
-    const data = new Uint8Array(size);
-    const id = ++this.payloadSeq;
-    for (let k = 0; k < 4; k++) data[k] = (id >>> (8 * k)) & 0xff;
-    for (let k = 4; k < size; k++) data[k] = this.rng.int(256);
-    return data;
+    return randomPayload(this.rng, ++this.payloadSeq);
   }
 
   private serveRead(node: SimNode, ctx: number, slot: number): void {
@@ -640,21 +526,13 @@ class Simulation {
 
   // ---------------------------------------------------------------- faults
 
-  private onFault(): void {
-    if (!this.faulty) return;
-    this.queue.push(this.now + this.rng.between(1, this.params.faultGap), { kind: 'fault' });
-    const roll = this.rng.next();
+  protected onFault(roll: number): void {
     if (roll < 0.45) this.crashSomeone();
     else if (roll < 0.8) this.partition();
     else this.heal();
   }
 
-  private crashSomeone(): void {
-    const victim = this.rng.chance(0.5) ? this.someLeader() : this.someUpNode();
-    if (victim !== undefined) this.crash(victim);
-  }
-
-  private crash(victim: SimNode): void {
+  protected crash(victim: SimNode): void {
     if (victim.paxos === null) return;
     victim.paxos = null;
     victim.epoch++;
@@ -666,35 +544,17 @@ class Simulation {
     victim.deferred = [];
     this.stats.crashes++;
     this.trace(`${victim.id} crashes`);
-    const downtime = this.rng.chance(0.5) ? this.rng.between(1, 2 * TICK) : this.rng.between(TICK, 40 * TICK);
-    this.queue.push(this.now + downtime, { kind: 'restart', node: victim });
+    this.restartLater(victim, 40);
   }
 
+  /** A random split, or a leader cut off with at most a minority (leader-world.ts). */
   private partition(): void {
-    const sides = new Map<NodeId, number>();
-    for (const id of this.ids) sides.set(id, this.rng.int(2));
-    const leader = this.rng.chance(0.5) ? this.someLeader() : undefined;
-    if (leader !== undefined) {
-      for (const id of this.ids) sides.set(id, 0);
-      sides.set(leader.id, 1);
-      if (this.ids.length > 3 && this.rng.chance(0.5)) sides.set(this.someUpNode()?.id ?? leader.id, 1);
-    }
-    if (new Set(sides.values()).size === 1) sides.set(this.ids[this.rng.int(this.ids.length)] as NodeId, 2);
-    this.sides = sides;
+    const sides = this.partitionAroundLeader();
     this.stats.partitions++;
-    const seq = ++this.partitionSeq;
     this.trace(`partition ${this.ids.map((id) => `${id}:${sides.get(id)}`).join(' ')}`);
-    this.queue.push(this.now + this.rng.between(5 * TICK, 60 * TICK), { kind: 'heal', partition: seq });
   }
 
-  private heal(): void {
-    if (this.sides === null) return;
-    this.sides = null;
-    this.partitionSeq++;
-    this.trace('network healed');
-  }
-
-  private restart(node: SimNode): void {
+  protected restart(node: SimNode): void {
     if (node.paxos !== null) return;
     this.start(node);
     this.trace(`${node.id} restarts with ballot_num ${formatBallot(node.disk.ballotNum)}, ${node.disk.decisions.size} decisions`);
@@ -760,7 +620,7 @@ class Simulation {
 
   // ---------------------------------------------------------------- checks
 
-  private checkAfterStep(): void {
+  protected override afterStep(): void {
     for (const node of this.nodes) {
       const paxos = node.paxos;
       if (paxos?.role !== 'leader') continue;
@@ -775,23 +635,12 @@ class Simulation {
 
   // ---------------------------------------------------------------- liveness
 
-  private endFaults(): void {
-    this.faulty = false;
-    this.heal();
-    for (const node of this.nodes) this.restart(node);
-    this.trace('faults end');
-  }
-
+  /** A leader must emerge and a command proposed after the heal must reach every replica. */
   private runUntilRecovered(): void {
-    const deadline = this.now + LIVENESS_TICKS * TICK;
-    while (!this.recovered()) {
-      if (this.now > deadline) {
-        const states = this.nodes.map((n) => `${n.paxos?.describe()}/a${n.applied}`);
-        this.fail(`liveness: no recovery within ${LIVENESS_TICKS} ticks of the final heal (${states.join(' ')})`);
-      }
-      this.proposeMarker();
-      this.step();
-    }
+    this.runUntil(() => this.recovered(), { ticks: LIVENESS_TICKS, beforeStep: () => this.proposeMarker() }, () => {
+      const states = this.nodes.map((n) => `${n.paxos?.describe()}/a${n.applied}`);
+      this.fail(`liveness: no recovery within ${LIVENESS_TICKS} ticks of the final heal (${states.join(' ')})`);
+    });
   }
 
   private proposeMarker(): void {
@@ -817,20 +666,12 @@ class Simulation {
       seed: this.seed,
       nodes: this.ids.length,
       steps: this.steps,
-      virtualTicks: Math.ceil(this.now / TICK),
+      virtualTicks: this.ticksSince(0),
       leaderBallots: this.leaderBallots.size,
       decided: this.checker.decidedCount,
       recoveryTicks,
       ...this.stats,
     };
-  }
-
-  private fail(reason: string): never {
-    throw new SimulationFailure('multipaxos', this.seed, `${reason} (at t=${this.now / TICK} ticks)`, this.replay);
-  }
-
-  private trace(line: string): void {
-    this.log?.(`[t=${(this.now / TICK).toFixed(1)}] ${line}`);
   }
 }
 

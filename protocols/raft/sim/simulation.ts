@@ -1,30 +1,35 @@
 /**
  * A seeded, deterministic simulation of a Raft cluster (in the spirit of TigerBeetle's simulator
- * and etcd-io/raft's interaction tests). A discrete-event loop over a virtual clock drives 3 or 5
- * RaftNodes exactly through the Ready contract, over a network that drops, delays, reorders and
- * duplicates messages and partitions replicas, with replicas that crash (losing everything not
- * yet persisted, the Ready being persisted included) and restart from their simulated disk, and
- * replicas that pause (SIGSTOP) for several election timeouts. Each replica has its own clock,
- * drifting at a bounded rate, and is driven like the runtime drives it: before every input it is
- * given the whole ticks its clock counted since the last call (`tick(elapsed)`), so a pause arrives
- * as one big tick. Clients propose commands and request ReadIndex and lease reads throughout;
- * leaders are asked to transfer leadership. Replicas snapshot their state machine and compact
- * their logs at random applied points (Raft §7), so lagging and restarted replicas often catch up
- * through InstallSnapshot, in tiny chunks. After every event the SafetyChecker
- * checks Raft's safety properties; at the end, with faults over, the cluster must recover.
+ * and etcd-io/raft's interaction tests): Raft's adapter to the shared world of
+ * protocols/common/sim/ (event loop, faulty network, crashes and restarts, disk latency, liveness
+ * phase), and Raft's own checks. The world drives 3 or 5 RaftNodes exactly through the Ready
+ * contract, over a network that drops, delays, reorders and duplicates messages and partitions
+ * replicas, with replicas that crash (losing everything not yet persisted, the Ready being
+ * persisted included) and restart from their simulated disk, and replicas that pause (SIGSTOP) for
+ * several election timeouts. Each replica has its own clock, drifting at a bounded rate, and is
+ * driven like the runtime drives it: before every input it is given the whole ticks its clock
+ * counted since the last call (`tick(elapsed)`), so a pause arrives as one big tick. Clients
+ * propose commands and request ReadIndex and lease reads throughout; leaders are asked to transfer
+ * leadership. Replicas snapshot their state machine and compact their logs at random applied
+ * points (Raft §7), so lagging and restarted replicas often catch up through InstallSnapshot, in
+ * tiny chunks. After every event the SafetyChecker checks Raft's safety properties; at the end,
+ * with faults over, the cluster must recover.
  *
  * Pure: no timers, no clock, no I/O. A seed fully determines a run.
  */
-import { runGuarded, SimulationFailure } from '../common/sim-run.js';
-import { invariant, InvariantError } from '../common/invariant.js';
-import { SeededRng, type Rng } from '../common/rng.js';
-import { RaftNode } from './raft-node.js';
+import { runGuarded, SimulationFailure } from '../../common/sim/sim-run.js';
+import { invariant, InvariantError } from '../../common/invariant.js';
+import type { Rng } from '../../common/rng.js';
+import { randomPayload } from '../../common/sim/payload.js';
+import { decodeSimSnapshot, encodeSimSnapshot, joinChunks, splitChunks } from '../../common/sim/snapshot-bytes.js';
+import { LeaderWorld } from '../../common/sim/leader-world.js';
+import { TICK, type WorldEvent } from '../../common/sim/world.js';
+import { RaftNode } from '../raft-node.js';
 import { applyToHash, SafetyChecker } from './sim-checker.js';
-import { EventQueue } from './sim-event-queue.js';
-import type { MembershipChange } from './membership.js';
-import type { HardState, LogEntry, NodeId, RaftConfig, RaftMessage, Ready, Snapshot } from './types.js';
+import type { MembershipChange } from '../membership.js';
+import type { HardState, LogEntry, NodeId, RaftConfig, RaftMessage, Ready, Snapshot } from '../types.js';
 
-/** Thrown with the seed and the command replaying the run (protocols/common/sim-run.ts). */
+/** Thrown with the seed and the command replaying the run (protocols/common/sim/sim-run.ts). */
 export { SimulationFailure };
 
 export interface SimulationOptions {
@@ -69,8 +74,6 @@ export interface SimulationReport {
 }
 
 export const DEFAULT_STEPS = 5000;
-/** Virtual time units per tick; message and disk latencies are drawn in these units. */
-const TICK = 10;
 /** Ticks the cluster gets to recover once faults stop (the election timeout is 10 ticks). */
 const LIVENESS_TICKS = 600;
 const ELECTION_TIMEOUT = 10;
@@ -175,32 +178,6 @@ interface Disk {
   chunks: Map<number, Uint8Array[]>;
 }
 
-/**
- * The simulation's state machine snapshot: the applied index and the running hash, then filler
- * (a function of both) so that a snapshot is tens of bytes and takes many tiny chunks.
- */
-export function encodeSimSnapshot(index: number, hash: number): Uint8Array {
-  const filler = (index * 7 + hash) % 41;
-  const data = new Uint8Array(8 + filler);
-  const view = new DataView(data.buffer);
-  view.setUint32(0, index, true);
-  view.setUint32(4, hash, true);
-  for (let k = 0; k < filler; k++) data[8 + k] = (hash >>> (k % 4) * 8) & 0xff;
-  return data;
-}
-
-export function decodeSimSnapshot(data: Uint8Array): { index: number; hash: number } {
-  if (data.byteLength < 8) throw new InvariantError(`snapshot of ${data.byteLength} bytes`);
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  const index = view.getUint32(0, true);
-  const hash = view.getUint32(4, true);
-  const expected = encodeSimSnapshot(index, hash);
-  if (expected.byteLength !== data.byteLength || expected.some((byte, k) => data[k] !== byte)) {
-    throw new InvariantError(`snapshot bytes of index ${index} are corrupt`);
-  }
-  return { index, hash };
-}
-
 interface Proposal {
   term: number;
   data: Uint8Array;
@@ -245,15 +222,10 @@ interface SimNode {
 
 type ClientOp = { kind: 'propose'; burst: number } | { kind: 'read'; ctx: number; lease: boolean };
 
-type SimEvent =
+/** Raft's own events (the world's are in protocols/common/sim/world.ts). */
+type RaftEvent =
   | { kind: 'tick'; node: SimNode; epoch: number }
   | { kind: 'deliver'; message: RaftMessage }
-  | { kind: 'persisted'; node: SimNode; epoch: number }
-  | { kind: 'client' }
-  | { kind: 'fault' }
-  | { kind: 'crash'; node: SimNode; epoch: number }
-  | { kind: 'restart'; node: SimNode }
-  | { kind: 'heal'; partition: number }
   /** The operator shuts down a server whose removal it saw committed. */
   | { kind: 'retire'; id: NodeId }
   /** A client that still believes `node` leads reads from it (aimed at cut-off leaders). */
@@ -261,27 +233,16 @@ type SimEvent =
   /** A client request that reached a paused replica: handled when it resumes. */
   | { kind: 'op'; node: SimNode; epoch: number; op: ClientOp };
 
-class Simulation {
-  private readonly seed: number;
-  private readonly steps: number;
-  private readonly rng: SeededRng;
-  private readonly params: Params;
+type SimEvent = RaftEvent | WorldEvent<SimNode>;
+
+class Simulation extends LeaderWorld<SimNode, RaftEvent, Params, NodeId> {
   /** Every server, the spares that membership changes add included. */
-  private readonly ids: NodeId[];
+  protected readonly ids: NodeId[];
   /** The bootstrap configuration's size. */
   private readonly size: number;
-  private readonly nodes: SimNode[];
+  protected readonly nodes: SimNode[];
   private readonly byId = new Map<NodeId, SimNode>();
-  private readonly queue = new EventQueue<SimEvent>();
   private readonly checker: SafetyChecker;
-  private readonly log: ((line: string) => void) | undefined;
-  private readonly replay: string;
-  private readonly logMessages: boolean;
-  private now = 0;
-  private faulty = true;
-  /** Partition side of each replica, or null when the network is whole. */
-  private sides: Map<NodeId, number> | null = null;
-  private partitionSeq = 0;
   private payloadSeq = 0;
   private readSeq = 0;
   private readonly markers = new Set<Uint8Array>();
@@ -306,14 +267,9 @@ class Simulation {
   };
 
   constructor(options: SimulationOptions) {
-    this.seed = options.seed;
-    this.steps = options.steps ?? DEFAULT_STEPS;
-    this.log = options.log;
-    this.logMessages = options.logMessages ?? false;
-    this.replay = replayCommand(options);
+    const { seed, log, logMessages } = options;
+    super({ protocol: 'raft', seed, steps: options.steps ?? DEFAULT_STEPS, replay: replayCommand(options), log, logMessages }, drawParams);
     this.checker = new SafetyChecker((reason) => this.fail(reason));
-    this.rng = new SeededRng(options.seed);
-    this.params = drawParams(this.rng);
     const count = options.nodes ?? defaultNodes(options.seed);
     invariant(count >= 1 && count <= 7, 'nodes must be 1..7');
     this.size = count;
@@ -328,52 +284,33 @@ class Simulation {
   run(): SimulationReport {
     this.trace(`params ${JSON.stringify(this.params)}`);
     for (const node of this.nodes) if (!node.retired) this.start(node);
-    this.queue.push(this.rng.between(1, this.params.clientGap), { kind: 'client' });
-    this.queue.push(this.rng.between(1, this.params.faultGap), { kind: 'fault' });
-    for (let step = 0; step < this.steps; step++) this.step();
+    this.runFaultPhase();
     const healedAt = this.now;
     this.endFaults();
     this.runUntilRecovered();
     this.finalChecks();
-    return this.report(Math.ceil((this.now - healedAt) / TICK));
+    return this.report(this.ticksSince(healedAt));
   }
 
   // ---------------------------------------------------------------- event loop
 
-  private step(): void {
-    const next = this.queue.pop();
-    invariant(next !== undefined, 'event queue ran dry');
-    this.now = next.time;
-    this.handle(next.event);
-    this.checkAfterStep();
-  }
-
-  private handle(event: SimEvent): void {
+  /** Pauses first: a stopped process handles nothing, whatever the event (then the world's). */
+  protected override handle(event: SimEvent): void {
     const node = eventNode(event, this.byId);
     if (node !== undefined && node.pausedUntil > this.now && node.raft !== null) {
       // A stopped process handles nothing; its inputs wait, and come back in a random order.
       this.queue.push(node.pausedUntil + this.rng.int(TICK), event);
       return;
     }
+    super.handle(event);
+  }
+
+  protected handleOwn(event: RaftEvent): void {
     switch (event.kind) {
       case 'tick':
         return this.onTick(event.node, event.epoch);
       case 'deliver':
         return this.onDeliver(event.message);
-      case 'persisted':
-        return this.onPersisted(event.node, event.epoch);
-      case 'client':
-        return this.onClient();
-      case 'fault':
-        return this.onFault();
-      case 'crash':
-        if (event.node.epoch === event.epoch) this.crash(event.node);
-        return;
-      case 'restart':
-        return this.restart(event.node);
-      case 'heal':
-        if (event.partition === this.partitionSeq) this.heal();
-        return;
       case 'retire':
         return this.retire(event.id);
       case 'op':
@@ -413,7 +350,7 @@ class Simulation {
 
   private onDeliver(m: RaftMessage): void {
     const node = this.byId.get(m.to);
-    if (node?.raft == null || !this.linked(m.from, m.to)) return;
+    if (node?.raft == null || !this.net.linked(m.from, m.to)) return;
     if (this.logMessages) this.trace(`deliver ${describeMessage(m)}`);
     this.catchUp(node);
     node.raft?.step(m);
@@ -432,17 +369,12 @@ class Simulation {
       const out = m.type === 'InstallSnapshot' ? withChunk(m, node.disk) : m;
       if (out !== null) this.send(out);
     }
-    // Disks are fast next to an election timeout (10 ticks), with an occasional stall.
-    const stall = this.rng.chance(0.05);
-    const delay = this.rng.between(1, stall ? 5 * TICK : this.params.persistMax);
-    this.queue.push(this.now + delay, { kind: 'persisted', node, epoch: node.epoch });
-    // A Ready that records a vote is where a lost write does the most harm: target it.
+    // Disks are fast next to an election timeout (10 ticks), with an occasional stall. A Ready
+    // that records a vote is where a lost write does the most harm: target it.
     const before = node.disk.hardState;
     const hard = rd.hardState;
     const votes = hard !== null && hard.votedFor !== null && (hard.votedFor !== before.votedFor || hard.currentTerm !== before.currentTerm);
-    if (this.faulty && this.rng.chance(this.params.crashWhilePersistingRate * (votes ? 10 : 1))) {
-      this.queue.push(this.now + this.rng.int(delay), { kind: 'crash', node, epoch: node.epoch });
-    }
+    this.persistLater(node, votes ? 10 : 1);
   }
 
   /**
@@ -459,7 +391,7 @@ class Simulation {
   }
 
   /** Runtime steps 2-5: the batch is durable; send what waited for it, apply, answer, advance. */
-  private onPersisted(node: SimNode, epoch: number): void {
+  protected onPersisted(node: SimNode, epoch: number): void {
     const rd = node.persisting;
     if (node.raft === null || node.epoch !== epoch || rd === null) return;
     if (!this.writeDisk(node, rd)) {
@@ -508,7 +440,7 @@ class Simulation {
 
   /** Ready.snapshot: the state machine is reset from the installed snapshot (Figure 13 rule 8). */
   private installSnapshot(node: SimNode, snapshot: Snapshot): void {
-    const { index, hash } = decodeSimSnapshot(storedBytes(node.disk, snapshot));
+    const { point: index, hash } = decodeSimSnapshot(storedBytes(node.disk, snapshot));
     if (index !== snapshot.index) this.fail(`${node.id} installed snapshot ${snapshot.index} holding state ${index}`);
     if (index <= node.applied) this.fail(`${node.id} installed snapshot ${index} at applied index ${node.applied}`);
     this.checker.observeSnapshot(node.id, index, snapshot.term, hash);
@@ -587,30 +519,12 @@ class Simulation {
 
   private send(m: RaftMessage): void {
     this.stats.messagesSent++;
-    if (!this.linked(m.from, m.to) || (this.faulty && this.rng.chance(this.params.dropRate))) {
-      this.stats.messagesDropped++;
-      return;
-    }
-    this.queue.push(this.now + this.latency(), { kind: 'deliver', message: m });
-    if (this.faulty && this.rng.chance(this.params.duplicateRate)) {
-      this.queue.push(this.now + this.latency(), { kind: 'deliver', message: m });
-    }
-  }
-
-  /** Mostly well under a tick; sometimes many ticks, which reorders messages. */
-  private latency(): number {
-    if (this.rng.chance(this.params.slowRate)) return this.rng.between(TICK, 8 * TICK);
-    return this.rng.between(1, TICK);
-  }
-
-  private linked(a: NodeId, b: NodeId): boolean {
-    return this.sides === null || this.sides.get(a) === this.sides.get(b);
+    if (!this.transmit(m.from, m.to, { kind: 'deliver', message: m })) this.stats.messagesDropped++;
   }
 
   // ---------------------------------------------------------------- clients
 
-  private onClient(): void {
-    this.queue.push(this.now + this.rng.between(1, this.params.clientGap), { kind: 'client' });
+  protected onClient(): void {
     const node = this.pickClientTarget();
     if (node?.raft == null) return;
     let op: ClientOp;
@@ -653,25 +567,16 @@ class Simulation {
     this.pump(node);
   }
 
-  /** Clients mostly find the newest leader; some have a stale view; some ask anyone. */
-  private pickClientTarget(): SimNode | undefined {
-    const roll = this.rng.next();
-    const target = roll < 0.6 ? this.currentLeader() : roll < 0.9 ? this.someLeader() : undefined;
-    return target ?? this.someUpNode();
+  protected isUp(node: SimNode): boolean {
+    return node.raft !== null;
   }
 
-  private someUpNode(): SimNode | undefined {
-    const up = this.nodes.filter((node) => node.raft !== null);
-    return up[this.rng.int(up.length)];
+  protected isLeader(node: SimNode): boolean {
+    return node.raft?.role === 'leader';
   }
 
-  /** Any replica that believes it is leader (possibly a stale one). */
-  private someLeader(): SimNode | undefined {
-    const leaders = this.nodes.filter((node) => node.raft?.role === 'leader');
-    return leaders[this.rng.int(leaders.length)];
-  }
-
-  private currentLeader(): SimNode | undefined {
+  /** The leader of the highest term. */
+  protected currentLeader(): SimNode | undefined {
     let best: SimNode | undefined;
     for (const node of this.nodes) {
       if (node.raft?.role !== 'leader') continue;
@@ -692,12 +597,7 @@ class Simulation {
 
   /** A unique payload, sometimes large enough to split batches. */
   private payload(): Uint8Array {
-    const size = this.rng.chance(0.1) ? this.rng.between(40, 120) : this.rng.between(4, 12);
-    const data = new Uint8Array(size);
-    const id = ++this.payloadSeq;
-    for (let k = 0; k < 4; k++) data[k] = (id >>> (8 * k)) & 0xff;
-    for (let k = 4; k < size; k++) data[k] = this.rng.int(256);
-    return data;
+    return randomPayload(this.rng, ++this.payloadSeq);
   }
 
   private serveRead(node: SimNode, ctx: number, index: number): void {
@@ -726,10 +626,7 @@ class Simulation {
 
   // ---------------------------------------------------------------- faults
 
-  private onFault(): void {
-    if (!this.faulty) return;
-    this.queue.push(this.now + this.rng.between(1, this.params.faultGap), { kind: 'fault' });
-    const roll = this.rng.next();
+  protected onFault(roll: number): void {
     if (roll < 0.3) this.crashSomeone();
     else if (roll < 0.55) this.partition();
     else if (roll < 0.65) this.pauseSomeone();
@@ -814,13 +711,7 @@ class Simulation {
     this.pump(leader);
   }
 
-  /** Leaders are the interesting victims: half the crashes hit one. */
-  private crashSomeone(): void {
-    const victim = this.rng.chance(0.5) ? this.someLeader() : this.someUpNode();
-    if (victim !== undefined) this.crash(victim);
-  }
-
-  private crash(victim: SimNode, restart = true): void {
+  protected crash(victim: SimNode, restart = true): void {
     if (victim.raft === null) return;
     victim.raft = null; // everything not persisted is gone, the Ready being persisted included
     victim.epoch++;
@@ -832,42 +723,22 @@ class Simulation {
     victim.readsRequestedAt.clear();
     this.stats.crashes++;
     this.trace(`${victim.id} crashes`);
-    // Quick restarts meet messages sent before the crash: that is where lost state shows.
-    if (!restart) return;
-    const downtime = this.rng.chance(0.5) ? this.rng.between(1, 2 * TICK) : this.rng.between(TICK, 40 * TICK);
-    this.queue.push(this.now + downtime, { kind: 'restart', node: victim });
+    if (restart) this.restartLater(victim, 40);
   }
 
-  /** A random split, or a leader cut off with at most a minority (a stale leader). */
+  /** A random split, or a leader cut off (leader-world.ts) whose clients keep reading from it. */
   private partition(): void {
-    const sides = new Map<NodeId, number>();
-    for (const id of this.ids) sides.set(id, this.rng.int(2));
-    const leader = this.rng.chance(0.5) ? this.someLeader() : undefined;
-    if (leader !== undefined) {
-      for (const id of this.ids) sides.set(id, 0);
-      sides.set(leader.id, 1);
-      if (this.ids.length > 3 && this.rng.chance(0.5)) sides.set(this.someUpNode()?.id ?? leader.id, 1);
+    const sides = this.partitionAroundLeader((leader) => {
       // Its clients keep reading from it around when its lease ends and the others elect.
       for (let k = this.rng.between(0, 8); k > 0; k--) {
         this.queue.push(this.now + this.rng.between(6 * TICK, 25 * TICK), { kind: 'staleRead', node: leader, epoch: leader.epoch });
       }
-    }
-    if (new Set(sides.values()).size === 1) sides.set(this.ids[this.rng.int(this.ids.length)] as NodeId, 2);
-    this.sides = sides;
+    });
     this.stats.partitions++;
-    const seq = ++this.partitionSeq;
     this.trace(`partition ${this.ids.map((id) => `${id}:${sides.get(id)}`).join(' ')}`);
-    this.queue.push(this.now + this.rng.between(5 * TICK, 60 * TICK), { kind: 'heal', partition: seq });
   }
 
-  private heal(): void {
-    if (this.sides === null) return;
-    this.sides = null;
-    this.partitionSeq++;
-    this.trace('network healed');
-  }
-
-  private restart(node: SimNode): void {
+  protected restart(node: SimNode): void {
     if (node.raft !== null || node.retired) return;
     this.start(node);
     const snapshot = node.disk.snapshot === null ? 'no snapshot' : `snapshot ${node.disk.snapshot.index}`;
@@ -885,7 +756,7 @@ class Simulation {
     node.hashAt = new Map([[0, 0]]);
     const snapshot = node.disk.snapshot;
     if (snapshot !== null) {
-      const { index, hash } = decodeSimSnapshot(storedBytes(node.disk, snapshot));
+      const { point: index, hash } = decodeSimSnapshot(storedBytes(node.disk, snapshot));
       if (index !== snapshot.index) this.fail(`${node.id}: stored snapshot ${snapshot.index} holds state ${index}`);
       this.checker.observeSnapshot(node.id, index, snapshot.term, hash);
       node.applied = index;
@@ -949,7 +820,7 @@ class Simulation {
 
   // ---------------------------------------------------------------- checks
 
-  private checkAfterStep(): void {
+  protected override afterStep(): void {
     for (const node of this.nodes) {
       const raft = node.raft;
       if (raft === null) continue;
@@ -1020,13 +891,10 @@ class Simulation {
 
   // ---------------------------------------------------------------- liveness
 
-  /** The final heal: no more crashes, partitions, drops or duplicates; every replica is up. */
-  private endFaults(): void {
-    this.faulty = false;
-    this.heal();
+  /** The final heal (the world's), and paused replicas resume. */
+  protected override endFaults(): void {
     for (const node of this.nodes) node.pausedUntil = 0;
-    for (const node of this.nodes) this.restart(node);
-    this.trace('faults end');
+    super.endFaults();
   }
 
   /** A leader must emerge and a command proposed after the heal must reach every replica. */
@@ -1034,23 +902,12 @@ class Simulation {
     // A replica far behind with a tiny pipeline (1 message in flight, 256-byte batches, slow
     // disks) may need longer than LIVENESS_TICKS to catch up: stalling is the failure, so the
     // deadline moves while some replica keeps applying, up to 5 windows in all.
-    const limit = this.now + 5 * LIVENESS_TICKS * TICK;
-    let deadline = this.now + LIVENESS_TICKS * TICK;
-    let progress = this.appliedTotal();
-    while (!this.recovered()) {
-      const applied = this.appliedTotal();
-      if (applied > progress) {
-        progress = applied;
-        deadline = Math.min(limit, this.now + LIVENESS_TICKS * TICK);
-      }
-      if (this.now > deadline) {
-        const states = this.nodes.map((n) => `${n.id}:${n.raft?.role}/t${n.raft?.term}/c${n.raft?.commitIndex}/a${n.applied}/l${n.raft?.lastIndex}`);
-        this.trace(JSON.stringify(this.currentLeader()?.raft?.status()));
-        this.fail(`liveness: no recovery after the final heal, nothing applied for ${LIVENESS_TICKS} ticks (${states.join(' ')})`);
-      }
-      this.proposeMarker();
-      this.step();
-    }
+    const limits = { ticks: LIVENESS_TICKS, windows: 5, progress: () => this.appliedTotal(), beforeStep: () => this.proposeMarker() };
+    this.runUntil(() => this.recovered(), limits, () => {
+      const states = this.nodes.map((n) => `${n.id}:${n.raft?.role}/t${n.raft?.term}/c${n.raft?.commitIndex}/a${n.applied}/l${n.raft?.lastIndex}`);
+      this.trace(JSON.stringify(this.currentLeader()?.raft?.status()));
+      this.fail(`liveness: no recovery after the final heal, nothing applied for ${LIVENESS_TICKS} ticks (${states.join(' ')})`);
+    });
   }
 
   private appliedTotal(): number {
@@ -1083,28 +940,13 @@ class Simulation {
       seed: this.seed,
       nodes: this.size,
       steps: this.steps,
-      virtualTicks: Math.ceil(this.now / TICK),
+      virtualTicks: this.ticksSince(0),
       leaderTerms: this.checker.leaderTerms,
       committed: this.checker.committedCount,
       recoveryTicks,
       ...this.stats,
     };
   }
-
-  private fail(reason: string): never {
-    throw new SimulationFailure('raft', this.seed, `${reason} (at t=${this.now / TICK} ticks)`, this.replay);
-  }
-
-  private trace(line: string): void {
-    this.log?.(`[t=${(this.now / TICK).toFixed(1)}] ${line}`);
-  }
-}
-
-/** A runtime stores a snapshot's bytes in chunks of at most `chunkBytes`. */
-function splitChunks(data: Uint8Array, chunkBytes: number): Uint8Array[] {
-  const chunks: Uint8Array[] = [];
-  for (let at = 0; at < data.byteLength || chunks.length === 0; at += chunkBytes) chunks.push(data.subarray(at, at + chunkBytes));
-  return chunks;
 }
 
 /** A stored snapshot's bytes: its chunks, joined. */
@@ -1113,13 +955,7 @@ function storedBytes(disk: Disk, snapshot: Snapshot): Uint8Array {
   if (chunks.length !== snapshot.chunks || chunks.some((c) => c === undefined)) {
     throw new InvariantError(`snapshot ${snapshot.index}: ${chunks.length} of ${snapshot.chunks} chunks on disk`);
   }
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
+  return joinChunks(chunks);
 }
 
 /**

@@ -1,12 +1,12 @@
 /**
- * CLI for the PBFT simulation (protocols/common/sim-cli.ts does the work; PBFT adds two flags):
+ * CLI for the PBFT simulation (protocols/common/sim/sim-cli.ts does the work; PBFT adds two flags):
  *
  *   npm run sim:pbft -- --seed 123 [--nodes 7] [--steps N] [--byzantine B] [--modes silent,forge] [--verbose] [--messages]
  *   npm run sim:pbft -- --seeds 1000 [--from 1] [--nodes 4] [--steps N] [--byzantine B] [--modes equivocate]
- *   (or: node --import tsx protocols/pbft/simulate-cli.ts --seed 123)
+ *   (or: node --import tsx protocols/pbft/sim/simulate-cli.ts --seed 123)
  */
-import { runSimulationCli, type SimCliExtension } from '../common/sim-cli.js';
-import { BYZANTINE_MODES, type ByzantineMode } from './byzantine.js';
+import { runSimulationCli, type SimCliExtension } from '../../common/sim/sim-cli.js';
+import { BYZANTINE_MODES, type ByzantineMode } from '../byzantine.js';
 import { DEFAULT_STEPS, simulate, type SimulationOptions } from './simulation.js';
 
 function parseModes(text: string): ByzantineMode[] {

@@ -3,8 +3,8 @@
  * links that can be cut, and replicas that can crash and restart from their simulated disk. Every
  * replica is driven exactly through the Ready contract (types.ts).
  */
-import { SeededRng } from '../common/rng.js';
-import { RaftNode } from './raft-node.js';
+import { SeededRng } from '../../common/rng.js';
+import { RaftNode } from '../raft-node.js';
 import type {
   AppendEntries,
   HardState,
@@ -16,7 +16,7 @@ import type {
   Ready,
   RequestVote,
   Snapshot,
-} from './types.js';
+} from '../types.js';
 
 export interface Disk {
   hardState: HardState;

@@ -3,12 +3,12 @@
  * per-replica map (the "disk") at once, its messages are queued, and `run()` delivers them in
  * FIFO order until the cluster is quiet. A filter lets a test drop or inspect messages.
  */
-import { SeededRng } from '../common/rng.js';
-import { ByzantineReplica, type ByzantineMode } from './byzantine.js';
-import type { PbftCrypto } from './crypto.js';
-import { PbftReplica } from './pbft-replica.js';
+import { SeededRng } from '../../common/rng.js';
+import { ByzantineReplica, type ByzantineMode } from '../byzantine.js';
+import type { PbftCrypto } from '../crypto.js';
+import { PbftReplica } from '../pbft-replica.js';
 import { SimKeyRing } from './sim-crypto.js';
-import type { ClientRequest, ExecutedBatch, ExecutedRequest, OwnCheckpoint, PbftConfig, PbftMessage, PbftReady, PbftReplicaApi, ReceivedReadReply, ReceivedReply } from './types.js';
+import type { ClientRequest, ExecutedBatch, ExecutedRequest, OwnCheckpoint, PbftConfig, PbftMessage, PbftReady, PbftReplicaApi, ReceivedReadReply, ReceivedReply } from '../types.js';
 
 export interface Envelope {
   from: number;

@@ -7,7 +7,7 @@
  *
  * Pure and deterministic: every choice comes from the injected Rng (docs/design.md §2.3).
  */
-import type { Rng } from './rng.js';
+import type { Rng } from '../rng.js';
 
 type Path = Array<string | number>;
 

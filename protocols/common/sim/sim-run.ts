@@ -2,7 +2,7 @@
  * What every protocol's seeded simulation shares around its run: the failure that names the seed
  * and the command replaying it, turning anything a run throws into one, and running many seeds.
  */
-import { InvariantError } from './invariant.js';
+import { InvariantError } from '../invariant.js';
 
 export class SimulationFailure extends Error {
   override name = 'SimulationFailure';

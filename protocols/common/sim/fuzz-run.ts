@@ -8,7 +8,7 @@
  * environment, and only when a test passes `env` in.
  */
 import { describeMessage, MutationPool } from './mutate.js';
-import type { Rng } from './rng.js';
+import type { Rng } from '../rng.js';
 
 /**
  * The real messages a fuzz test mutates: by type, so that a mutant's type is drawn uniformly

@@ -1,34 +1,36 @@
 /**
- * A seeded, deterministic simulation of a PBFT cluster, the twin of the Raft and Multi-Paxos
- * ones. A discrete-event loop over a virtual clock drives 4 or 7 replicas exactly through the
- * Ready contract (persist, then send, then advance), over a network that drops, delays, reorders
- * and duplicates messages and partitions replicas. Up to f replicas are Byzantine (drawn from
- * the six modes of byzantine.ts); correct replicas crash (losing everything not yet persisted,
- * the Ready being persisted included) and restart with PbftReplica.restore from their simulated
- * disk. Clients (simulated gateways and library clients with a ReplyQuorum) issue put, get, cas
- * and delete, some reads on the read-only path. After every event the PbftSafetyChecker checks
- * agreement, equal checkpoint states and client safety; at the end, with the network healed and
- * every correct replica up (at most f faulty), every client's operation must complete, and then,
- * with the clients stopped, every correct replica must execute what any correct replica executed
- * within CATCH_UP_TICKS (a replica behind must fetch, not wait for a checkpoint that never comes),
- * plus the view changes still to come when fetching cannot help (catchUpAllowance).
+ * A seeded, deterministic simulation of a PBFT cluster, the twin of the Raft and Multi-Paxos ones:
+ * PBFT's adapter to the shared world of protocols/common/sim/ (event loop, faulty network, crashes
+ * and restarts, disk latency, liveness phase), its Byzantine replicas and clients, and its own
+ * checks. The world drives 4 or 7 replicas exactly through the Ready contract (persist, then send,
+ * then advance), over a network that drops, delays, reorders and duplicates messages and
+ * partitions replicas. Up to f replicas are Byzantine (drawn from the six modes of byzantine.ts);
+ * correct replicas crash (losing everything not yet persisted, the Ready being persisted included)
+ * and restart with PbftReplica.restore from their simulated disk. Clients (simulated gateways and
+ * library clients with a ReplyQuorum) issue put, get, cas and delete, some reads on the read-only
+ * path. After every event the PbftSafetyChecker checks agreement, equal checkpoint states and
+ * client safety; at the end, with the network healed and every correct replica up (at most f
+ * faulty), every client's operation must complete, and then, with the clients stopped, every
+ * correct replica must execute what any correct replica executed within CATCH_UP_TICKS (a replica
+ * behind must fetch, not wait for a checkpoint that never comes), plus the view changes still to
+ * come when fetching cannot help (catchUpAllowance).
  *
  * Pure: no timers, no clock, no I/O. A seed fully determines a run.
  */
-import { runGuarded, SimulationFailure } from '../common/sim-run.js';
-import { invariant } from '../common/invariant.js';
-import { SeededRng, type Rng } from '../common/rng.js';
-import type { KvOperation } from '../kv/commands.js';
-import { EventQueue } from '../raft/sim-event-queue.js';
-import { BYZANTINE_MODES, ByzantineReplica, type ByzantineMode } from './byzantine.js';
-import { PbftReplica } from './pbft-replica.js';
-import { ReplyQuorum } from './reply-quorum.js';
+import { runGuarded, SimulationFailure } from '../../common/sim/sim-run.js';
+import { invariant } from '../../common/invariant.js';
+import type { Rng } from '../../common/rng.js';
+import { SimWorld, TICK } from '../../common/sim/world.js';
+import type { KvOperation } from '../../kv/commands.js';
+import { BYZANTINE_MODES, ByzantineReplica, type ByzantineMode } from '../byzantine.js';
+import { PbftReplica } from '../pbft-replica.js';
+import { ReplyQuorum } from '../reply-quorum.js';
 import { PbftSafetyChecker } from './sim-checker.js';
 import { SimKeyRing } from './sim-crypto.js';
-import type { ClientRequest, PbftConfig, PbftMessage, PbftReady, PbftReplicaApi } from './types.js';
-import { byzantineF } from '../common/quorum.js';
+import type { ClientRequest, PbftConfig, PbftMessage, PbftReady, PbftReplicaApi } from '../types.js';
+import { byzantineF } from '../../common/quorum.js';
 
-/** Thrown with the seed and the command replaying the run (protocols/common/sim-run.ts). */
+/** Thrown with the seed and the command replaying the run (protocols/common/sim/sim-run.ts). */
 export { SimulationFailure };
 
 export interface SimulationOptions {
@@ -70,7 +72,6 @@ export interface SimulationReport {
 }
 
 export const DEFAULT_STEPS = 4000;
-const TICK = 10;
 const LIVENESS_TICKS = 20_000;
 /** After the clients finish, every correct replica reaches the highest executed n within this. */
 const CATCH_UP_TICKS = 400;
@@ -170,39 +171,22 @@ interface SimClient {
   completed: number;
 }
 
-type SimEvent =
-  | { kind: 'tick'; node: SimNode; epoch: number }
-  | { kind: 'deliver'; from: number; to: number; message: PbftMessage }
-  | { kind: 'persisted'; node: SimNode; epoch: number }
-  | { kind: 'client' }
-  | { kind: 'fault' }
-  | { kind: 'crash'; node: SimNode; epoch: number }
-  | { kind: 'restart'; node: SimNode }
-  | { kind: 'heal'; partition: number };
+/** PBFT's own events (the world's are in protocols/common/sim/world.ts). */
+type PbftEvent = { kind: 'tick'; node: SimNode; epoch: number } | { kind: 'deliver'; from: number; to: number; message: PbftMessage };
 
-class Simulation {
-  private readonly seed: number;
-  private readonly steps: number;
-  private readonly rng: SeededRng;
-  private readonly params: Params;
+class Simulation extends SimWorld<SimNode, PbftEvent, Params, number> {
   private readonly n: number;
   private readonly f: number;
   private readonly ring: SimKeyRing;
-  private readonly nodes: SimNode[];
+  protected readonly nodes: SimNode[];
+  /** Replica ids 0..n-1, as the network names them. */
+  private readonly ids: number[];
   private readonly clients: SimClient[];
-  private readonly queue = new EventQueue<SimEvent>();
   private readonly checker: PbftSafetyChecker;
-  private readonly log: ((line: string) => void) | undefined;
-  private readonly logMessages: boolean;
-  private readonly replay: string;
   private readonly expectLive: boolean;
-  private now = 0;
-  private faulty = true;
   /** No new client operations: the catch-up check runs on an idle cluster (no next checkpoint). */
   private quiet = false;
   private catchUpTicks = 0;
-  private sides: number[] | null = null;
-  private partitionSeq = 0;
   private valueSeq = 0;
   private highestView = 0;
   /** State transfers completed by replica incarnations that later crashed. */
@@ -218,13 +202,9 @@ class Simulation {
   };
 
   constructor(options: SimulationOptions) {
-    this.seed = options.seed;
-    this.steps = options.steps ?? DEFAULT_STEPS;
-    this.log = options.log;
-    this.logMessages = options.logMessages ?? false;
-    this.replay = replayCommand(options);
-    this.rng = new SeededRng(options.seed);
-    this.params = drawParams(this.rng);
+    const { seed, log, logMessages } = options;
+    const steps = options.steps ?? DEFAULT_STEPS;
+    super({ protocol: 'pbft', seed, steps, replay: replayCommand(options), log, logMessages, slowOnlyWhileFaulty: true }, drawParams);
     this.n = options.nodes ?? defaultNodes(options.seed);
     invariant(this.n >= 1 && this.n <= 13, 'nodes must be 1..13');
     this.f = byzantineF(this.n);
@@ -242,22 +222,21 @@ class Simulation {
       const mode = byzantineIds.has(id) ? (modes[k++ % Math.max(1, modes.length)] ?? BYZANTINE_MODES[this.rng.int(BYZANTINE_MODES.length)] as ByzantineMode) : null;
       return { id, replica: null, byzantine: mode, epoch: 0, disk: new Map(), persisting: null, core: null };
     });
+    this.ids = this.nodes.map((node) => node.id);
     this.clients = Array.from({ length: this.params.clients }, (_, c) => ({ id: `c${c}`, seq: 0, op: null, completed: 0 }));
   }
 
   run(): SimulationReport {
     this.trace(`params ${JSON.stringify(this.params)} byzantine ${this.byzantineList().join(',') || 'none'}`);
     for (const node of this.nodes) this.start(node);
-    this.queue.push(this.rng.between(1, this.params.clientGap), { kind: 'client' });
-    this.queue.push(this.rng.between(1, this.params.faultGap), { kind: 'fault' });
-    for (let step = 0; step < this.steps; step++) this.step();
+    this.runFaultPhase();
     const healedAt = this.now;
     this.endFaults();
     if (this.expectLive) {
       this.runUntilRecovered();
       this.runUntilCaughtUp();
     }
-    return this.report(Math.ceil((this.now - healedAt) / TICK));
+    return this.report(this.ticksSince(healedAt));
   }
 
   private byzantineList(): string[] {
@@ -270,33 +249,12 @@ class Simulation {
 
   // ---------------------------------------------------------------- event loop
 
-  private step(): void {
-    const next = this.queue.pop();
-    invariant(next !== undefined, 'event queue ran dry');
-    this.now = next.time;
-    this.handle(next.event);
-  }
-
-  private handle(event: SimEvent): void {
+  protected handleOwn(event: PbftEvent): void {
     switch (event.kind) {
       case 'tick':
         return this.onTick(event.node, event.epoch);
       case 'deliver':
         return this.onDeliver(event.from, event.to, event.message);
-      case 'persisted':
-        return this.onPersisted(event.node, event.epoch);
-      case 'client':
-        return this.onClient();
-      case 'fault':
-        return this.onFault();
-      case 'crash':
-        if (event.node.epoch === event.epoch) this.crash(event.node);
-        return;
-      case 'restart':
-        return this.restart(event.node);
-      case 'heal':
-        if (event.partition === this.partitionSeq) this.heal();
-        return;
       default: {
         const unknown: never = event;
         return unknown;
@@ -313,7 +271,7 @@ class Simulation {
 
   private onDeliver(from: number, to: number, message: PbftMessage): void {
     const node = this.nodes[to];
-    if (node?.replica == null || !this.linked(from, to)) return;
+    if (node?.replica == null || !this.net.linked(from, to)) return;
     if (this.logMessages) this.trace(`deliver ${from}->${to} ${describe(message)}`);
     node.replica.step(from, message);
     this.pump(node);
@@ -326,11 +284,8 @@ class Simulation {
     const rd = replica.ready();
     if (node.byzantine === null) this.observeExecutions(node.id, rd);
     node.persisting = rd;
-    const delay = this.rng.between(1, this.rng.chance(0.05) ? 5 * TICK : this.params.persistMax);
-    this.queue.push(this.now + delay, { kind: 'persisted', node, epoch: node.epoch });
-    if (this.faulty && node.byzantine === null && this.rng.chance(this.params.crashWhilePersistingRate * (rd.persist.length > 0 ? 10 : 1))) {
-      this.queue.push(this.now + this.rng.int(delay), { kind: 'crash', node, epoch: node.epoch });
-    }
+    // Byzantine replicas never crash; a Ready that writes records is the riskiest moment.
+    this.persistLater(node, node.byzantine !== null ? 0 : rd.persist.length > 0 ? 10 : 1);
   }
 
   /** What a correct replica executed and checkpointed, as its Ready hands it out (before any crash can lose it). */
@@ -339,7 +294,7 @@ class Simulation {
     for (const c of rd.checkpoints) this.checker.observeCheckpoint(id, c.sequence, c.digest);
   }
 
-  private onPersisted(node: SimNode, epoch: number): void {
+  protected onPersisted(node: SimNode, epoch: number): void {
     const rd = node.persisting;
     const replica = node.replica;
     if (replica === null || node.epoch !== epoch || rd === null) return;
@@ -366,29 +321,12 @@ class Simulation {
         this.checker.observeVote(message.type, from, message.view, message.sequence, message.digest);
       }
     }
-    if (!this.linked(from, to) || (this.faulty && this.rng.chance(this.params.dropRate))) {
-      this.stats.messagesDropped++;
-      return;
-    }
-    this.queue.push(this.now + this.latency(), { kind: 'deliver', from, to, message });
-    if (this.faulty && this.rng.chance(this.params.duplicateRate)) {
-      this.queue.push(this.now + this.latency(), { kind: 'deliver', from, to, message });
-    }
-  }
-
-  private latency(): number {
-    if (this.faulty && this.rng.chance(this.params.slowRate)) return this.rng.between(TICK, 8 * TICK);
-    return this.rng.between(1, TICK);
-  }
-
-  private linked(a: number, b: number): boolean {
-    return this.sides === null || this.sides[a] === this.sides[b];
+    if (!this.transmit(from, to, { kind: 'deliver', from, to, message })) this.stats.messagesDropped++;
   }
 
   // ---------------------------------------------------------------- clients
 
-  private onClient(): void {
-    this.queue.push(this.now + this.rng.between(1, this.params.clientGap), { kind: 'client' });
+  protected onClient(): void {
     const idle = this.clients.filter((c) => c.op === null);
     if (idle.length > 0 && !this.quiet && (this.faulty || this.rng.chance(0.3))) this.startOperation(idle[this.rng.int(idle.length)] as SimClient);
     for (const c of this.clients) if (c.op !== null) this.maybeRetry(c.op);
@@ -488,10 +426,7 @@ class Simulation {
 
   // ---------------------------------------------------------------- faults
 
-  private onFault(): void {
-    if (!this.faulty) return;
-    this.queue.push(this.now + this.rng.between(1, this.params.faultGap), { kind: 'fault' });
-    const roll = this.rng.next();
+  protected onFault(roll: number): void {
     if (roll < 0.45) this.crashSomeone();
     else if (roll < 0.8) this.partition();
     else this.heal();
@@ -504,7 +439,7 @@ class Simulation {
   }
 
   /** Everything not yet persisted is lost, the Ready being persisted included. */
-  private crash(victim: SimNode): void {
+  protected crash(victim: SimNode): void {
     if (victim.replica === null) return;
     this.stateTransfers += victim.core?.status().stateTransfers ?? 0;
     victim.replica = null;
@@ -513,28 +448,16 @@ class Simulation {
     victim.persisting = null;
     this.stats.crashes++;
     this.trace(`${victim.id} crashes`);
-    const downtime = this.rng.chance(0.5) ? this.rng.between(1, 2 * TICK) : this.rng.between(TICK, 60 * TICK);
-    this.queue.push(this.now + downtime, { kind: 'restart', node: victim });
+    this.restartLater(victim, 60);
   }
 
   private partition(): void {
-    const sides = Array.from({ length: this.n }, () => this.rng.int(2));
-    if (new Set(sides).size === 1) sides[this.rng.int(this.n)] = 2;
-    this.sides = sides;
+    const sides = this.partitionNetwork(this.net.randomSides(this.ids), this.ids, 80);
     this.stats.partitions++;
-    const seq = ++this.partitionSeq;
-    this.trace(`partition ${sides.join(' ')}`);
-    this.queue.push(this.now + this.rng.between(5 * TICK, 80 * TICK), { kind: 'heal', partition: seq });
+    this.trace(`partition ${this.ids.map((id) => sides.get(id)).join(' ')}`);
   }
 
-  private heal(): void {
-    if (this.sides === null) return;
-    this.sides = null;
-    this.partitionSeq++;
-    this.trace('network healed');
-  }
-
-  private restart(node: SimNode): void {
+  protected restart(node: SimNode): void {
     if (node.replica !== null) return;
     this.start(node);
     this.trace(`${node.id} restarts from ${node.disk.size} records`);
@@ -569,28 +492,23 @@ class Simulation {
 
   // ---------------------------------------------------------------- liveness
 
-  private endFaults(): void {
-    this.faulty = false;
-    this.heal();
-    for (const node of this.nodes) this.restart(node);
-    this.trace('faults end');
+  /** The final heal (the world's); then every idle client starts a write. */
+  protected override endFaults(): void {
+    super.endFaults();
     for (const c of this.clients) if (c.op === null) this.startOperation(c, true);
   }
 
+  /** Every client's operation must complete. */
   private runUntilRecovered(): void {
-    const deadline = this.now + LIVENESS_TICKS * TICK;
     const target = new Map(this.clients.map((c) => [c.id, c.completed + 1]));
-    while (!this.clients.every((c) => c.completed >= (target.get(c.id) ?? 0))) {
-      if (this.now > deadline) {
-        const states = this.nodes.map((x) => {
-          const s = x.core?.status();
-          return s === undefined ? `${x.id}:down` : `${x.id}:v${s.view}${s.viewChanging ? '*' : ''}/e${s.lastExecuted}/h${s.lastStableCheckpoint}/w${s.pendingRequests}`;
-        });
-        const ops = this.clients.map((c) => (c.op === null ? `${c.id}:idle` : `${c.id}:${c.op.kind}#${c.op.request.seq}@${c.op.request.origin}/${c.op.quorum.voters}`));
-        this.fail(`liveness: clients did not complete within ${LIVENESS_TICKS} ticks of the final heal (${states.join(' ')}; ${ops.join(' ')})`);
-      }
-      this.step();
-    }
+    this.runUntil(() => this.clients.every((c) => c.completed >= (target.get(c.id) ?? 0)), { ticks: LIVENESS_TICKS }, () => {
+      const states = this.nodes.map((x) => {
+        const s = x.core?.status();
+        return s === undefined ? `${x.id}:down` : `${x.id}:v${s.view}${s.viewChanging ? '*' : ''}/e${s.lastExecuted}/h${s.lastStableCheckpoint}/w${s.pendingRequests}`;
+      });
+      const ops = this.clients.map((c) => (c.op === null ? `${c.id}:idle` : `${c.id}:${c.op.kind}#${c.op.request.seq}@${c.op.request.origin}/${c.op.quorum.voters}`));
+      this.fail(`liveness: clients did not complete within ${LIVENESS_TICKS} ticks of the final heal (${states.join(' ')}; ${ops.join(' ')})`);
+    });
   }
 
   /**
@@ -608,15 +526,11 @@ class Simulation {
     const changing = correct.filter((x) => x.core?.status().viewChanging === true);
     const timeouts = changing.map((x) => x.core?.status().viewChangeTimeoutTicks ?? 0);
     const allowance = catchUpAllowance(timeouts, correct[0]?.core?.status().f ?? 0);
-    const deadline = this.now + (CATCH_UP_TICKS + allowance) * TICK;
-    while (!correct.every((x) => (x.core?.status().lastExecuted ?? 0) >= target)) {
-      if (this.now > deadline) {
-        const states = correct.map((x) => `${x.id}:e${x.core?.status().lastExecuted ?? 'down'}/v${x.core?.status().view ?? '-'}`);
-        this.fail(`liveness: correct replicas did not all execute up to n=${target} within ${CATCH_UP_TICKS + allowance} ticks after the clients finished (${states.join(' ')})`);
-      }
-      this.step();
-    }
-    this.catchUpTicks = Math.ceil((this.now - started) / TICK);
+    this.runUntil(() => correct.every((x) => (x.core?.status().lastExecuted ?? 0) >= target), { ticks: CATCH_UP_TICKS + allowance }, () => {
+      const states = correct.map((x) => `${x.id}:e${x.core?.status().lastExecuted ?? 'down'}/v${x.core?.status().view ?? '-'}`);
+      this.fail(`liveness: correct replicas did not all execute up to n=${target} within ${CATCH_UP_TICKS + allowance} ticks after the clients finished (${states.join(' ')})`);
+    });
+    this.catchUpTicks = this.ticksSince(started);
   }
 
   // ---------------------------------------------------------------- reporting
@@ -632,7 +546,7 @@ class Simulation {
       byzantine: this.byzantineList(),
       authentication: this.params.authentication,
       steps: this.steps,
-      virtualTicks: Math.ceil(this.now / TICK),
+      virtualTicks: this.ticksSince(0),
       executedBatches: this.checker.executions,
       checkpoints: this.checker.checkpoints,
       highestView: this.highestView,
@@ -642,14 +556,6 @@ class Simulation {
       catchUpTicks: this.catchUpTicks,
       ...this.stats,
     };
-  }
-
-  private fail(reason: string): never {
-    throw new SimulationFailure('pbft', this.seed, `${reason} (at t=${this.now / TICK} ticks)`, this.replay);
-  }
-
-  private trace(line: string): void {
-    this.log?.(`[t=${(this.now / TICK).toFixed(1)}] ${line}`);
   }
 }
 

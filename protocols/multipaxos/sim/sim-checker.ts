@@ -4,9 +4,9 @@
  * P2a ever sent (PMMC invariant A5/"commanders propose one command per ballot and slot"), equal
  * state machines at equal applied slots, no acknowledged write lost, and linearizable reads.
  */
-import { formatBallot } from './ballot.js';
-import { sameCommand } from './paxos-node.js';
-import type { Command, NodeId, PValue } from './types.js';
+import { formatBallot } from '../ballot.js';
+import { sameCommand } from '../paxos-node.js';
+import type { Command, NodeId, PValue } from '../types.js';
 
 export type Fail = (message: string) => never;
 

@@ -5,10 +5,10 @@
  * a Ready wants it (at once, or when the test says so), stores it in small chunks, fills in the
  * bytes of the SnapshotChunk messages it sends, and restores installed snapshots from its chunks.
  */
-import { SeededRng } from '../common/rng.js';
-import { ZERO_BALLOT } from './ballot.js';
-import { MultiPaxosNode } from './paxos-node.js';
-import type { Command, Decision, NodeId, PaxosConfig, PaxosMessage, PValue, ReadState, Ready, RestoredState, Snapshot } from './types.js';
+import { SeededRng } from '../../common/rng.js';
+import { ZERO_BALLOT } from '../ballot.js';
+import { MultiPaxosNode } from '../paxos-node.js';
+import type { Command, Decision, NodeId, PaxosConfig, PaxosMessage, PValue, ReadState, Ready, RestoredState, Snapshot } from '../types.js';
 
 export const TEST_CONFIG: Omit<PaxosConfig, 'id' | 'replicas'> = {
   electionTimeoutTicks: 10,

@@ -7,7 +7,7 @@
  *
  * The hash is a two-lane FNV-1a (64 bits, hex), keyed by mixing a secret into the start state.
  */
-import type { PbftCrypto } from './crypto.js';
+import type { PbftCrypto } from '../crypto.js';
 
 function fnv(bytes: Uint8Array, seedA: number, seedB: number): [number, number] {
   let a = (0x811c9dc5 ^ seedA) >>> 0;

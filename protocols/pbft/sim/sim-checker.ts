@@ -11,9 +11,9 @@
  *
  * Only correct replicas are observed; Byzantine ones may claim anything.
  */
-import { canonicalResultKey } from './canonical.js';
-import type { ClientRequest } from './types.js';
-import type { KvResult } from '../kv/commands.js';
+import { canonicalResultKey } from '../canonical.js';
+import type { ClientRequest } from '../types.js';
+import type { KvResult } from '../../kv/commands.js';
 
 export type Fail = (message: string) => never;
 
