@@ -2,7 +2,7 @@
  * The cryptography the PBFT core needs (Castro and Liskov, OSDI '99 §4 and TOCS 2002 §3.1),
  * injected so that the core stays pure: the replica process passes real HMAC-SHA256 / Ed25519
  * (nodes/pbft/node-crypto.ts), the seeded simulation passes a fast deterministic stand-in that
- * models the same knowledge (protocols/pbft/sim-crypto.ts): replica i can compute only the MAC
+ * models the same knowledge (protocols/pbft/sim/sim-crypto.ts): replica i can compute only the MAC
  * keys of pairs that include i, and only its own signatures.
  *
  * Replicas are numbered 0..n-1 (the primary of view v is v mod n). Byte strings are what the
