@@ -1,7 +1,8 @@
 /**
  * For tests: run `npm run chaos` (the real CLI) in a child process with a temporary store, and
- * read what it wrote. The child, its replicas and the store are removed in the test's teardown,
- * also when the test fails.
+ * read what it wrote (exit code, output, results.json, the history). The child, and with it every
+ * replica, namespace and mount it made, and the store are removed in the test's teardown, also
+ * when the test fails: SIGINT first (the CLI cleans up), SIGKILL after 10 s.
  */
 import type { Test } from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -21,17 +22,18 @@ export interface ChaosRun {
   history: HistoryEntry[];
 }
 
-export async function runChaosChild(t: Test, args: string[], timeoutMs: number): Promise<ChaosRun> {
+export async function runChaosChild(t: Test, args: string[], timeoutMs: number, env: NodeJS.ProcessEnv = process.env): Promise<ChaosRun> {
   const out = await mkdtemp(join(tmpdir(), 'consensus-lab-chaos-'));
   let child: ChildProcess | null = spawn(process.execPath, ['--import', 'tsx', 'harness/chaos/chaos-cli.ts', ...args, '--out', out], {
     cwd: repoRoot,
+    env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   t.teardown(async () => {
     if (child !== null && child.exitCode === null && child.signalCode === null) {
       const exited = once(child, 'exit');
       child.kill('SIGINT');
-      const force = setTimeout(() => child?.kill('SIGKILL'), 5000);
+      const force = setTimeout(() => child?.kill('SIGKILL'), 10_000);
       await exited;
       clearTimeout(force);
     }

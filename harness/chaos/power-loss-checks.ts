@@ -13,7 +13,7 @@
 import type { Test } from 'tap';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runChaosCli, type ChaosCliRun } from './chaos-cli-run.js';
+import { runChaosChild, type ChaosRun } from './chaos-child.js';
 
 export const powerLossArgs = (protocol: string, extra: string[] = []): string[] => [
   '--protocol', protocol,
@@ -26,8 +26,8 @@ export const powerLossArgs = (protocol: string, extra: string[] = []): string[] 
 ];
 
 /** The run must be linearizable with no acknowledged write lost, after a whole-cluster power failure. */
-export async function expectValidPowerLossRun(t: Test, protocol: string): Promise<ChaosCliRun> {
-  const r = await runChaosCli(t, powerLossArgs(protocol), 150_000);
+export async function expectValidPowerLossRun(t: Test, protocol: string): Promise<ChaosRun> {
+  const r = await runChaosChild(t, powerLossArgs(protocol), 150_000);
   if (r.code !== 0) t.comment(r.stdout);
   t.equal(r.code, 0, 'exit 0');
   t.equal(r.results['linearizability']?.valid, true, 'linearizable');

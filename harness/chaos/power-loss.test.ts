@@ -8,11 +8,11 @@
  */
 import t from 'tap';
 import { requireLazyFs } from '../lazyfs/test-support.js';
-import { runChaosCli } from './chaos-cli-run.js';
+import { runChaosChild } from './chaos-child.js';
 import { expectValidPowerLossRun, powerLossArgs } from './power-loss-checks.js';
 
 t.test('without FUSE the power-loss nemesis stops with what to install, never a silent skip', async (t) => {
-  const r = await runChaosCli(t, powerLossArgs('raft'), 60_000, { ...process.env, PATH: '/nonexistent' });
+  const r = await runChaosChild(t, powerLossArgs('raft'), 60_000, { ...process.env, PATH: '/nonexistent' });
   t.equal(r.code, 3, 'exit 3: the harness could not run');
   t.match(r.stdout, /fusermount3 is missing \(Debian package fuse3\)/);
   t.match(r.stdout, /apt-get install fuse3 libfuse3-dev pkg-config gcc/);
@@ -23,7 +23,7 @@ t.test('power loss', async (t) => {
   if (!(await requireLazyFs(t))) return;
 
   t.test('--unsafe-no-fsync under power loss is caught', async (t) => {
-    const r = await runChaosCli(t, powerLossArgs('raft', ['--unsafe-no-fsync']), 120_000);
+    const r = await runChaosChild(t, powerLossArgs('raft', ['--unsafe-no-fsync']), 120_000);
     if (r.code !== 1) t.comment(r.stdout);
     t.equal(r.code, 1, 'exit 1');
     t.ok(r.results['powerLoss']?.wholeCluster >= 1, 'a whole-cluster power failure ran');

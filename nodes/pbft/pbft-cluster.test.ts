@@ -2,30 +2,16 @@
  * Multi-process tests of the PBFT runtime, the twins of nodes/multipaxos/paxos-cluster.test.ts:
  * four real replica processes (f = 1), real sockets, real LevelDB with fsync, real Ed25519/X25519
  * keys. Every process and temporary directory is removed in teardown, also when a test fails.
- * No fixed sleeps: every wait retries until a generous deadline.
+ * No fixed sleeps: every wait retries until a generous deadline. Every Byzantine mode against a
+ * real cluster: pbft-byzantine.test.ts (its own file, so that tap runs the two side by side).
  */
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { Cluster, type ClusterOptions } from '../../harness/cluster/cluster.js';
-import { call, kv, until, type KvResponse } from '../../harness/client/kv-client.js';
+import { call, kv, until } from '../../harness/client/kv-client.js';
+import { ok, startCluster, status } from './pbft-cluster-support.js';
 import { PbftClient } from './pbft-client.js';
 import { histogramOf, parsePromText, sampleValue } from '../../harness/client/prom-text.js';
-
-const ok = (r: KvResponse): boolean => r.status === 200;
-/** Small checkpoints, so the tests cross several of them; a quick view-change timer. */
-const pbftTuning = { checkpointInterval: 8, watermarkWindow: 16, requestTimeoutTicks: 20, retransmitMs: 1000 };
-
-async function startCluster(t: Test, extra: Partial<ClusterOptions> = {}): Promise<Cluster> {
-  const cluster = await Cluster.start({ protocol: 'pbft', nodes: 4, logLevel: 'warn', pbftTuning, ...extra });
-  t.teardown(() => cluster.stopAll());
-  await cluster.waitForLeader(20_000);
-  return cluster;
-}
-
-async function status(cluster: Cluster, id: string): Promise<Record<string, unknown>> {
-  return (await until(() => cluster.status(id), (s) => s !== null, 20_000, `status of ${id}`))!;
-}
 
 t.test('writes and reads through every replica, the library client, bad input', async (t) => {
   const cluster = await startCluster(t);
@@ -117,39 +103,6 @@ t.test('SIGKILL of the primary: a view change, writes continue, the old primary 
   const back = cluster.replica(oldPrimary);
   const caught = await until(() => kv.get(back.httpUrl, 'after-kill', 'stale'), ok, 30_000, 'the old primary catches up');
   t.equal(caught.body['value'], 'yes');
-});
-
-t.test('one Byzantine replica in each mode: writes and reads stay correct', async (t) => {
-  const cluster = await startCluster(t);
-  let round = 0;
-  for (const mode of ['silent', 'equivocate', 'bad-digest', 'wrong-reply', 'forge', 'stale-view']) {
-    // The primary misbehaving is the hard case; restart it with the mode (no requests meanwhile).
-    const victim = await cluster.waitForLeader(30_000);
-    cluster.setByzantine(victim, mode);
-    await cluster.restart(victim);
-    const correct = cluster.replicas.filter((r) => r.id !== victim);
-    for (let i = 0; i < 4; i++) {
-      const via = correct[i % correct.length]!.httpUrl;
-      const res = await until(() => kv.put(via, `byz-${mode}-${i}`, `${round}-${i}`), ok, 40_000, `${mode}: write ${i}`);
-      t.equal(res.status, 200, `${mode}: write ${i} acknowledged`);
-    }
-    for (const r of correct) {
-      const res = await until(() => kv.get(r.httpUrl, `byz-${mode}-3`), ok, 20_000, `${mode}: read via ${r.id}`);
-      t.equal(res.body['value'], `${round}-3`, `${mode}: linearizable read via ${r.id}`);
-    }
-    t.equal(cluster.replica(victim).state, 'up', `${mode}: the Byzantine replica ran throughout`);
-    // Back to correct before the next mode: never more than f = 1 Byzantine replica at once.
-    cluster.setByzantine(victim, null);
-    await cluster.restart(victim);
-    round++;
-  }
-  // Earlier modes' writes are all intact at every correct replica (no divergent execution).
-  for (const r of cluster.replicas) {
-    for (const [round, mode] of ['silent', 'equivocate', 'bad-digest', 'wrong-reply', 'forge', 'stale-view'].entries()) {
-      const res = await until(() => kv.get(r.httpUrl, `byz-${mode}-0`, 'stale'), ok, 20_000, `${mode}-0 on ${r.id}`);
-      t.equal(res.body['value'], `${round}-0`, `${r.id} executed ${mode}'s writes like everyone else`);
-    }
-  }
 });
 
 t.test('a replica with a wiped data directory recovers by state transfer', async (t) => {
