@@ -6,6 +6,7 @@
  * bytes of the SnapshotChunk messages it sends, and restores installed snapshots from its chunks.
  */
 import { SeededRng } from '../../common/rng.js';
+import { joinChunks } from '../../common/sim/snapshot-bytes.js';
 import { ZERO_BALLOT } from '../ballot.js';
 import { MultiPaxosNode } from '../paxos-node.js';
 import type { Command, Decision, NodeId, PaxosConfig, PaxosMessage, PValue, ReadState, Ready, RestoredState, Snapshot } from '../types.js';
@@ -79,13 +80,7 @@ export function storedBytes(disk: Disk, snapshot: Snapshot): Uint8Array | null {
     if (chunk === undefined) return null;
     parts.push(chunk);
   }
-  const out = new Uint8Array(parts.reduce((n, c) => n + c.byteLength, 0));
-  let at = 0;
-  for (const c of parts) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
+  return joinChunks(parts);
 }
 
 /** Splits bytes into chunks of chunkBytes (at least one chunk). */

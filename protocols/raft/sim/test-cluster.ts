@@ -3,6 +3,7 @@
  * links that can be cut, and replicas that can crash and restart from their simulated disk. Every
  * replica is driven exactly through the Ready contract (types.ts).
  */
+import { joinChunks, splitChunks } from '../../common/sim/snapshot-bytes.js';
 import { SeededRng } from '../../common/rng.js';
 import { RaftNode } from '../raft-node.js';
 import type {
@@ -30,22 +31,8 @@ export interface Disk {
 /** A snapshot as the test runtime installed it: the descriptor and its chunks, joined. */
 export type InstalledSnapshot = Snapshot & { data: Uint8Array };
 
-/** Splits a state machine's bytes into chunks of at most `chunkBytes` (as a runtime writes a snapshot). */
-export function splitChunks(data: Uint8Array, chunkBytes: number): Uint8Array[] {
-  const chunks: Uint8Array[] = [];
-  for (let at = 0; at < data.byteLength || chunks.length === 0; at += chunkBytes) chunks.push(data.subarray(at, at + chunkBytes));
-  return chunks;
-}
-
-export function joinChunks(chunks: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
-}
+/** Splitting a state machine's bytes into chunks as a runtime writes a snapshot, and joining them. */
+export { joinChunks, splitChunks };
 
 /** Stores a snapshot's bytes on `disk` as the runtime would, in chunks; returns its descriptor. */
 export function storeSnapshot(disk: Disk, snapshot: Omit<Snapshot, 'chunks'>, data: Uint8Array, chunkBytes = 1 << 20): Snapshot {
