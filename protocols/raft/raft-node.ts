@@ -14,7 +14,7 @@ import { majority, majorityValue } from '../common/quorum.js';
 import type { Rng } from '../common/rng.js';
 import { ElectionTimer } from './election-timer.js';
 import { entryBytes, RaftLog } from './log.js';
-import { LeaseTracker } from './lease.js';
+import { LeaderState } from './leader-state.js';
 import {
   applyChange,
   encodeMembership,
@@ -26,7 +26,7 @@ import {
 import { isWellFormed } from './message-guard.js';
 import { Progress } from './progress.js';
 import { ReadIndexTracker } from './read-index.js';
-import { DEFAULT_MAX_UNCOMMITTED_BYTES, UncommittedBudget } from './uncommitted.js';
+import { DEFAULT_MAX_UNCOMMITTED_BYTES } from './uncommitted.js';
 import type {
   AppendEntries,
   AppendEntriesResponse,
@@ -69,16 +69,6 @@ export interface RestoredState {
   snapshot?: Snapshot | null;
 }
 
-/** A learner's catch-up rounds (dissertation §4.2.1), tracked by the leader. */
-interface CatchUp {
-  /** The round ends when the learner's matchIndex reaches this (our lastIndex when it began). */
-  roundEnd: number;
-  /** Ticks since the round began. */
-  elapsed: number;
-  /** The last round ended within an election timeout: the learner may be promoted. */
-  caughtUp: boolean;
-}
-
 /**
  * A snapshot being received from a leader, chunk by chunk (Raft §7, Figure 13 rules 2-5). The
  * chunks themselves go to the runtime (Ready.snapshotChunks); the core counts them.
@@ -119,25 +109,13 @@ export class RaftNode {
   private outSnapshotChunks: SnapshotChunk[] = [];
   private votes: VoteTally | null = null;
 
-  // Volatile state on leaders (Figure 2 nextIndex[] and matchIndex[] live in Progress).
-  private progress = new Map<NodeId, Progress>();
-  /** Dissertation §4.2.1: catch-up rounds of each learner. */
-  private readonly catchUp = new Map<NodeId, CatchUp>();
+  /**
+   * Volatile state on leaders (Figure 2 nextIndex[] and matchIndex[], and the dissertation's
+   * additions): created by becomeLeader, dropped when we step down (leader-state.ts).
+   */
+  private leadership: LeaderState | null = null;
+  /** Dissertation §6.4: ReadIndex reads; its round numbers grow across terms, so it is kept. */
   private readonly reads = new ReadIndexTracker();
-  /** Flow control: the bytes of our log beyond commitIndex, bounded (uncommitted.ts). */
-  private readonly uncommitted: UncommittedBudget;
-  private heartbeatElapsed = 0;
-  private quorumElapsed = 0;
-  /** Dissertation §6.4.1: when a majority last followed us, by heartbeat round. */
-  private readonly lease: LeaseTracker;
-  /** Start a new heartbeat round (for the lease) with the next sends. */
-  private leaseRoundDue = false;
-  /** A TimeoutNow went out this term: votes may bypass follower leases, so ours is void. */
-  private leaseRevoked = false;
-  // Leadership transfer (dissertation §3.10).
-  private transferTarget: NodeId | null = null;
-  private transferElapsed = 0;
-  private timeoutNowSent = false;
 
   /** Ticks since this replica started: the clock of the lease (never reset). */
   private now = 0;
@@ -181,8 +159,6 @@ export class RaftNode {
     this.snapshotChunks = snapshot === null ? 0 : snapshot.chunks;
     this.bootLease = leasesOn(config) && hard.currentTerm > 0;
     this.timer = new ElectionTimer(config.electionTimeoutTicks, rng, this.bootLease);
-    this.lease = new LeaseTracker(config.electionTimeoutTicks);
-    this.uncommitted = new UncommittedBudget(config.maxUncommittedBytes ?? DEFAULT_MAX_UNCOMMITTED_BYTES);
     this.lastSoft = this.softState();
     this.lastHard = this.hardState();
   }
@@ -230,7 +206,7 @@ export class RaftNode {
       snapshotIndex: this.log.snapshotIndex,
       snapshotChunks: this.snapshotChunks,
       progress: this.currentRole === 'leader' ? this.progressStatus() : null,
-      transferTarget: this.transferTarget,
+      transferTarget: this.leadership?.transferTarget ?? null,
       membership: this.membership,
       membershipIndex: this.members.current.index,
       membershipCommitted: this.members.current.index <= this.commit,
@@ -305,8 +281,8 @@ export class RaftNode {
   propose(data: Uint8Array): ProposeResult {
     if (this.currentRole !== 'leader') return { ok: false, reason: 'not-leader', leader: this.leaderId };
     // Dissertation §3.10: the leader stops accepting requests while it transfers leadership.
-    if (this.transferTarget !== null) return { ok: false, reason: 'transferring', leader: this.id };
-    if (!this.uncommitted.admits(data.byteLength)) return { ok: false, reason: 'overloaded' };
+    if (this.lead.transferTarget !== null) return { ok: false, reason: 'transferring', leader: this.id };
+    if (!this.lead.uncommitted.admits(data.byteLength)) return { ok: false, reason: 'overloaded' };
     const entry = this.appendEntry('command', data);
     return { ok: true, index: entry.index, term: entry.term };
   }
@@ -345,12 +321,10 @@ export class RaftNode {
     const to = target ?? this.mostUpToDateFollower();
     if (to === null) return { ok: false, reason: 'no-target' };
     if (to === this.id) return { ok: false, reason: 'already-leader' };
-    const pr = this.progress.get(to);
+    const pr = this.lead.progress.get(to);
     if (pr === undefined || !this.isVoter(to)) return { ok: false, reason: 'unknown-target' };
-    if (this.transferTarget === to) return { ok: true, target: to };
-    this.transferTarget = to;
-    this.transferElapsed = 0;
-    this.timeoutNowSent = false;
+    if (this.lead.transferTarget === to) return { ok: true, target: to };
+    this.lead.startTransfer(to);
     if (pr.matchIndex === this.log.lastIndex) this.sendTimeoutNow(to);
     else pr.heartbeatDue = true; // the answer tells us what it lacks; replication does the rest
     return { ok: true, target: to };
@@ -365,7 +339,7 @@ export class RaftNode {
    */
   proposeMembership(change: MembershipChange): MembershipResult {
     if (this.currentRole !== 'leader') return { ok: false, reason: 'not-leader', leader: this.leaderId };
-    if (this.transferTarget !== null) return { ok: false, reason: 'busy', message: 'a leadership transfer is under way' };
+    if (this.lead.transferTarget !== null) return { ok: false, reason: 'busy', message: 'a leadership transfer is under way' };
     if (!this.termCommitted()) return { ok: false, reason: 'busy', message: 'the leader has not committed an entry of its term yet' };
     if (this.members.current.index > this.commit) return { ok: false, reason: 'busy', message: 'another membership change is not committed yet' };
     if (change.type === 'promote' && this.membership.learners.includes(change.id) && !this.isCaughtUp(change.id)) {
@@ -573,16 +547,12 @@ export class RaftNode {
     this.currentRole = 'leader';
     this.leaderId = this.id;
     this.votes = null;
-    this.heartbeatElapsed = 0;
-    this.quorumElapsed = 0;
-    this.lease.reset();
-    this.leaseRoundDue = true; // the first sends start a round, so the lease can begin
-    this.leaseRevoked = false;
-    this.transferTarget = null;
-    this.progress = new Map();
-    this.catchUp.clear();
+    this.leadership = new LeaderState(
+      this.config.electionTimeoutTicks,
+      this.config.maxUncommittedBytes ?? DEFAULT_MAX_UNCOMMITTED_BYTES,
+      this.log.bytesIn(this.commit + 1, this.log.lastIndex),
+    );
     this.syncProgress();
-    this.uncommitted.reset(this.log.bytesIn(this.commit + 1, this.log.lastIndex));
     this.appendEntry('noop', null);
   }
 
@@ -592,19 +562,20 @@ export class RaftNode {
    * at the leader's last log index + 1, its matchIndex at 0.
    */
   private syncProgress(): void {
+    const { progress, catchUp } = this.lead;
     const { voters, learners } = this.membership;
     for (const id of [...voters, ...learners]) {
-      if (id !== this.id && !this.progress.has(id)) {
+      if (id !== this.id && !progress.has(id)) {
         const pr = new Progress(this.log.lastIndex + 1, this.config.maxInflightAppends);
         pr.heartbeatDue = true; // probe at once: a new member learns of us without waiting a heartbeat
-        this.progress.set(id, pr);
+        progress.set(id, pr);
       }
     }
-    for (const id of [...this.progress.keys()]) if (!isMember(this.membership, id)) this.progress.delete(id);
+    for (const id of [...progress.keys()]) if (!isMember(this.membership, id)) progress.delete(id);
     for (const id of learners) {
-      if (!this.catchUp.has(id)) this.catchUp.set(id, { roundEnd: this.log.lastIndex, elapsed: 0, caughtUp: false });
+      if (!catchUp.has(id)) catchUp.set(id, { roundEnd: this.log.lastIndex, elapsed: 0, caughtUp: false });
     }
-    for (const id of [...this.catchUp.keys()]) if (!learners.includes(id)) this.catchUp.delete(id);
+    for (const id of [...catchUp.keys()]) if (!learners.includes(id)) catchUp.delete(id);
   }
 
   /**
@@ -631,7 +602,7 @@ export class RaftNode {
   }
 
   private isCaughtUp(learner: NodeId): boolean {
-    return this.catchUp.get(learner)?.caughtUp === true && this.progress.get(learner)?.recentActive === true;
+    return this.lead.catchUp.get(learner)?.caughtUp === true && this.lead.progress.get(learner)?.recentActive === true;
   }
 
   /**
@@ -640,7 +611,7 @@ export class RaftNode {
    * so making it a voter will not stall commits for long.
    */
   private trackCatchUp(learner: NodeId, matchIndex: number): void {
-    const round = this.catchUp.get(learner);
+    const round = this.leadership?.catchUp.get(learner); // none: we just stepped down (§4.2.2)
     if (round === undefined || matchIndex < round.roundEnd) return;
     round.caughtUp = round.elapsed < this.config.electionTimeoutTicks;
     round.roundEnd = this.log.lastIndex;
@@ -662,9 +633,14 @@ export class RaftNode {
 
   private onLeadershipLost(): void {
     this.outReadsFailed.push(...this.reads.failAll());
-    this.progress = new Map();
-    this.transferTarget = null;
-    this.lease.reset();
+    this.leadership = null;
+  }
+
+  /** The leader's state; only called where we are leader (an invariant, checked). */
+  private get lead(): LeaderState {
+    const state = this.leadership;
+    invariant(state !== null, () => `${this.id}: leader state used while ${this.currentRole}`);
+    return state;
   }
 
   /**
@@ -935,30 +911,31 @@ export class RaftNode {
   // ---------------------------------------------------------------- leaders (§5.3, §5.4)
 
   private tickLeader(ticks: number): void {
+    const lead = this.lead;
     const timeout = this.config.electionTimeoutTicks;
-    this.quorumElapsed += ticks;
-    if (this.quorumElapsed >= timeout) {
+    lead.quorumElapsed += ticks;
+    if (lead.quorumElapsed >= timeout) {
       // More than one period in one call (a paused process): the later ones heard from nobody.
-      const periods = Math.floor(this.quorumElapsed / timeout);
-      this.quorumElapsed -= periods * timeout;
+      const periods = Math.floor(lead.quorumElapsed / timeout);
+      lead.quorumElapsed -= periods * timeout;
       if (this.config.checkQuorum && !this.quorumActive(periods === 1)) {
         this.becomeFollower(this.currentTerm, null); // check-quorum (dissertation §6.2): cut off
         return;
       }
-      for (const pr of this.progress.values()) pr.recentActive = false;
+      for (const pr of lead.progress.values()) pr.recentActive = false;
     }
-    for (const round of this.catchUp.values()) round.elapsed += ticks;
-    if (this.transferTarget !== null) {
-      this.transferElapsed += ticks;
+    for (const round of lead.catchUp.values()) round.elapsed += ticks;
+    if (lead.transferTarget !== null) {
+      lead.transferElapsed += ticks;
       // Dissertation §3.10: abort after an election timeout; proposals are accepted again.
-      if (this.transferElapsed >= timeout) this.transferTarget = null;
+      if (lead.transferElapsed >= timeout) lead.transferTarget = null;
     }
-    this.heartbeatElapsed += ticks;
-    if (this.heartbeatElapsed >= this.config.heartbeatIntervalTicks) {
-      this.heartbeatElapsed = 0;
+    lead.heartbeatElapsed += ticks;
+    if (lead.heartbeatElapsed >= this.config.heartbeatIntervalTicks) {
+      lead.heartbeatElapsed = 0;
       // Figure 2, Leaders: "repeat [empty AppendEntries] during idle periods".
-      for (const pr of this.progress.values()) pr.onHeartbeatTimeout();
-      this.leaseRoundDue = true; // every heartbeat is a round the lease can count from
+      for (const pr of lead.progress.values()) pr.onHeartbeatTimeout();
+      lead.leaseRoundDue = true; // every heartbeat is a round the lease can count from
     }
   }
 
@@ -969,7 +946,7 @@ export class RaftNode {
   private quorumActive(countPeers = true): boolean {
     const voters = this.membership.voters;
     let active = voters.includes(this.id) ? 1 : 0;
-    if (countPeers) for (const voter of voters) if (this.progress.get(voter)?.recentActive === true) active++;
+    if (countPeers) for (const voter of voters) if (this.lead.progress.get(voter)?.recentActive === true) active++;
     return active >= majority(voters.length);
   }
 
@@ -981,9 +958,10 @@ export class RaftNode {
    * the rest of the term once a TimeoutNow went out (those elections pass leases).
    */
   private leaseValid(): boolean {
-    if (!leasesOn(this.config) || this.leaseRevoked || this.transferTarget !== null) return false;
+    const lead = this.lead;
+    if (!leasesOn(this.config) || lead.leaseRevoked || lead.transferTarget !== null) return false;
     const duration = this.config.electionTimeoutTicks - (this.config.leaseDriftTicks ?? DEFAULT_LEASE_DRIFT_TICKS);
-    return this.now - this.lease.since(this.membership.voters, this.id, this.now) < duration;
+    return this.now - lead.lease.since(this.membership.voters, this.id, this.now) < duration;
   }
 
   /** The follower with the highest matchIndex (the first in `voters` order on a tie). */
@@ -991,7 +969,7 @@ export class RaftNode {
     let best: NodeId | null = null;
     let bestMatch = -1;
     for (const peer of this.otherVoters()) {
-      const match = this.progress.get(peer)?.matchIndex ?? -1;
+      const match = this.lead.progress.get(peer)?.matchIndex ?? -1;
       if (match > bestMatch) {
         best = peer;
         bestMatch = match;
@@ -1004,15 +982,15 @@ export class RaftNode {
   private sendTimeoutNow(to: NodeId): void {
     const m: TimeoutNow = { type: 'TimeoutNow', from: this.id, to, term: this.currentTerm };
     this.outMessages.push(m);
-    this.timeoutNowSent = true;
-    this.leaseRevoked = true;
+    this.lead.timeoutNowSent = true;
+    this.lead.leaseRevoked = true;
   }
 
   private appendEntry(kind: LogEntry['kind'], data: Uint8Array | null): LogEntry {
     const entry: LogEntry = { index: this.log.lastIndex + 1, term: this.currentTerm, kind, data };
     this.log.append(entry);
     this.members.onAppend(entry);
-    this.uncommitted.appended(entryBytes(entry));
+    this.lead.uncommitted.appended(entryBytes(entry));
     return entry;
   }
 
@@ -1054,12 +1032,12 @@ export class RaftNode {
    */
   private followerAnswered(m: AppendEntriesResponse | InstallSnapshotResponse): Progress | undefined {
     if (this.currentRole !== 'leader') return undefined;
-    const pr = this.progress.get(m.from);
+    const pr = this.lead.progress.get(m.from);
     if (pr === undefined || m.incarnation < pr.incarnation) return undefined; // from a previous life of the follower
     if (m.incarnation > pr.incarnation) pr.onRestarted(m.incarnation, this.log.lastIndex + 1);
     pr.recentActive = true;
     this.reads.ack(m.from, m.readRound);
-    this.lease.ack(m.from, m.readRound);
+    this.lead.lease.ack(m.from, m.readRound);
     return pr;
   }
 
@@ -1075,7 +1053,7 @@ export class RaftNode {
 
   private afterFollowerAnswer(from: NodeId, pr: Progress): void {
     // Dissertation §3.10: once the target holds our whole log, it may campaign.
-    if (from === this.transferTarget && !this.timeoutNowSent && pr.matchIndex === this.log.lastIndex) {
+    if (from === this.lead.transferTarget && !this.lead.timeoutNowSent && pr.matchIndex === this.log.lastIndex) {
       this.sendTimeoutNow(from);
     }
     this.releaseReads();
@@ -1108,11 +1086,11 @@ export class RaftNode {
     // Dissertation §4.1: a majority of the configuration in force; a leader outside it (being
     // removed, §4.2.2) replicates but does not count itself.
     const matches = this.membership.voters.map((voter) =>
-      voter === this.id ? this.log.durableIndex : (this.progress.get(voter)?.matchIndex ?? 0),
+      voter === this.id ? this.log.durableIndex : (this.lead.progress.get(voter)?.matchIndex ?? 0),
     );
     const candidate = majorityValue(matches);
     if (candidate <= this.commit || this.log.term(candidate) !== this.currentTerm) return;
-    this.uncommitted.committed(this.log.bytesIn(this.commit + 1, candidate));
+    this.lead.uncommitted.committed(this.log.bytesIn(this.commit + 1, candidate));
     this.commit = candidate;
     this.reads.onTermCommitted(this.commit);
     if (!this.isVoter(this.id) && this.members.current.index <= this.commit) this.stepDownRemoved();
@@ -1125,7 +1103,7 @@ export class RaftNode {
    */
   private stepDownRemoved(): void {
     const successor = this.mostUpToDateFollower();
-    if (successor !== null && this.progress.get(successor)?.matchIndex === this.log.lastIndex) {
+    if (successor !== null && this.lead.progress.get(successor)?.matchIndex === this.log.lastIndex) {
       this.sendTimeoutNow(successor);
     }
     this.becomeFollower(this.currentTerm, null);
@@ -1139,20 +1117,21 @@ export class RaftNode {
   private leaderHasWork(): boolean {
     if (this.reads.hasUnassigned()) return true;
     const last = this.log.lastIndex;
-    for (const pr of this.progress.values()) if (pr.nextSend(last, this.commit) !== null) return true;
+    for (const pr of this.lead.progress.values()) if (pr.nextSend(last, this.commit) !== null) return true;
     return false;
   }
 
   /** Builds this Ready's AppendEntries: one ReadIndex round, then every follower's batch. */
   private prepareLeaderSends(): void {
+    const lead = this.lead;
     const readsWaiting = this.reads.hasUnassigned();
-    if (readsWaiting || this.leaseRoundDue) {
+    if (readsWaiting || lead.leaseRoundDue) {
       // Every message built from here on leaves at or after tick `now` (dissertation §6.4.1).
-      this.lease.onRoundStarted(this.reads.startRound(), this.now);
-      this.leaseRoundDue = false;
-      if (readsWaiting) for (const pr of this.progress.values()) pr.heartbeatDue = true;
+      lead.lease.onRoundStarted(this.reads.startRound(), this.now);
+      lead.leaseRoundDue = false;
+      if (readsWaiting) for (const pr of lead.progress.values()) pr.heartbeatDue = true;
     }
-    for (const [peer, pr] of this.progress) this.sendAppends(peer, pr);
+    for (const [peer, pr] of lead.progress) this.sendAppends(peer, pr);
     this.releaseReads(); // a single-voter cluster confirms at once
   }
 
@@ -1268,7 +1247,7 @@ export class RaftNode {
 
   private progressStatus(): NonNullable<RaftStatus['progress']> {
     const out: NonNullable<RaftStatus['progress']> = {};
-    for (const [peer, pr] of this.progress) {
+    for (const [peer, pr] of this.lead.progress) {
       out[peer] = { matchIndex: pr.matchIndex, nextIndex: pr.nextIndex, inflight: pr.inflight.size };
     }
     return out;
