@@ -52,6 +52,14 @@ export class StateTransfer {
   outstanding = 0;
   progress = 0;
   progressAtLastRetransmit = -1;
+  /**
+   * Replicas asked since the last progress. A piece of a partition from any of them continues its
+   * assembly (correct replicas page a partition alike), so an answer slower than the
+   * retransmission interval still counts after the source moved on. Seed 342892138: a replica
+   * whose disk took up to 20 ticks per Ready answered after the fetcher had already asked the
+   * next one; every piece came from the previous source and was dropped, forever.
+   */
+  readonly asked = new Set<number>();
   /** For tests and status: tree nodes and partitions received. */
   readonly counts = { metaNodes: 0, partitions: 0 };
 

@@ -5,7 +5,7 @@
  */
 import t from 'tap';
 import { dataPartition, sessionPartition } from './partitions.js';
-import { TestCluster } from './sim/test-cluster.js';
+import { TestCluster, type Envelope } from './sim/test-cluster.js';
 
 const config = { checkpointInterval: 2, watermarkWindow: 4, maxBatchRequests: 64, maxTransferBytes: 4096 };
 
@@ -62,6 +62,40 @@ t.test('a state transfer ignores a Byzantine source that sends made-up partition
   t.equal(s?.lastExecuted, c.cores[1]?.status().lastExecuted, 'replica 3 caught up despite the liar');
   t.equal(c.cores[3]?.get('key-240'), 'changed');
   t.equal(c.cores[3]?.get('key-7'), 'value-7');
+});
+
+t.test('pieces of a partition count from every replica asked since the last progress, when answers are slower than the retransmission interval (seed 342892138)', async (t) => {
+  // One partition of 24 keys, paged one item per chunk (maxTransferBytes 1). Every chunk to the
+  // lagging replica 3 arrives 7 ticks late, after its retransmission (every 5 ticks, requestTimeoutTicks
+  // 20) has asked the next source: each piece comes from a replica that is no longer the source.
+  const c = new TestCluster(4, { ...config, maxTransferBytes: 1 });
+  const target = dataPartition('key-0');
+  const keys: string[] = [];
+  for (let k = 0; keys.length < 24; k++) if (dataPartition(`key-${k}`) === target) keys.push(`key-${k}`);
+  keys.forEach((key, k) => c.replicas[0]?.submit(c.request('load', k + 1, key, 'old', 0)));
+  c.run();
+  c.down.add(3);
+  keys.forEach((key, k) => {
+    c.replicas[0]?.submit(c.request('late', k + 1, key, 'new', 0));
+    c.run();
+  });
+  c.down.delete(3);
+  let now = 0;
+  let late: Array<{ e: Envelope; due: number }> = [];
+  c.filter = (e) => {
+    if (e.to !== 3 || e.message.type !== 'PartitionChunk') return true;
+    late.push({ e, due: now + 7 });
+    return false;
+  };
+  const behind = (): boolean => (c.cores[3]?.status().lastExecuted ?? 0) < (c.cores[0]?.status().lastExecuted ?? 0);
+  for (; now < 2000 && behind(); now++) {
+    c.queue.push(...late.filter((l) => l.due <= now).map((l) => l.e));
+    late = late.filter((l) => l.due > now);
+    c.tick();
+  }
+  t.notOk(behind(), `replica 3 caught up after ${now} ticks`);
+  t.ok((c.cores[3]?.status().stateTransfers ?? 0) >= 1, 'through a state transfer');
+  for (const key of keys) t.equal(c.cores[3]?.get(key), 'new', key);
 });
 
 t.test('a restarted replica recovers its stable checkpoint from the incremental records', async (t) => {

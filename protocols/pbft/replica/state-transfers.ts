@@ -68,6 +68,7 @@ export class StateTransfers {
     if (st.done()) return this.finish(st);
     const { nodes, parts } = st.nextRequests();
     const base = { sequence: st.sequence, digest: st.digest, replica: this.ctx.self, auth: NO_AUTH };
+    st.asked.add(st.source);
     if (nodes.length > 0) this.ctx.out.sendTo([st.source], { type: 'FetchMeta', ...base, nodes } satisfies FetchMeta);
     if (parts.length > 0) this.ctx.out.sendTo([st.source], { type: 'FetchPartitions', ...base, parts } satisfies FetchPartitions);
   }
@@ -112,8 +113,9 @@ export class StateTransfers {
   onPartitionChunk(m: PartitionChunk): void {
     const st = this.current;
     // A whole partition in one chunk verifies itself (from anyone); the pieces of a larger one
-    // are taken from the current source only, so that no one else can spoil its assembly.
-    const fromSource = m.replica === st?.source;
+    // are taken only from replicas we asked since the last progress, so that no one else can
+    // spoil its assembly.
+    const fromSource = st !== null && (m.replica === st.source || st.asked.has(m.replica));
     if (st === null || st.sequence !== m.sequence || st.digest !== m.digest || (!fromSource && m.offset !== 0)) return;
     let items: unknown;
     try {
@@ -204,6 +206,7 @@ export class StateTransfers {
     if (st !== null && st.sequence <= this.parts.normal.lastExecuted) this.current = null;
     else if (st !== null) {
       if (st.progress === st.progressAtLastRetransmit) st.source = this.nextSource(st.source);
+      else st.asked.clear();
       st.progressAtLastRetransmit = st.progress;
       this.request();
     }
