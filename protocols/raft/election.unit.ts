@@ -106,6 +106,22 @@ t.test('randomized election timeout in [T, 2T) (§5.2)', async (t) => {
   t.ok(seen.size >= 5, 'timeouts are spread out');
 });
 
+t.test('a RequestVote it refuses does not restart the election timeout (Figure 2; seed 62962882)', async (t) => {
+  // n1 holds two entries; a stale n2 (one entry) asks for votes in a new term every few ticks,
+  // faster than n1's timeout. Only AppendEntries from the leader or a granted vote restart it, so
+  // n1 still campaigns within 2T ticks (and could win: n2's log is behind its own).
+  const disk: Disk = { hardState: { currentTerm: 1, votedFor: null, commitIndex: 0 }, entries: logOfTerms([1, 1]) };
+  const n1 = soloNode('n1', THREE, NO_PREVOTE, disk);
+  let ticks = 0;
+  for (let term = 2; n1.role === 'follower' && ticks < 2 * TEST_CONFIG.electionTimeoutTicks; term++) {
+    n1.step(requestVote('n2', 'n1', { term, lastLogIndex: 1, lastLogTerm: 1 }));
+    t.equal(voteAnswer(n1, disk)?.voteGranted, false, `term ${term}: the stale candidate is refused (§5.4.1)`);
+    for (let k = 0; k < 3 && n1.role === 'follower'; k++, ticks++) n1.tick();
+  }
+  t.equal(n1.role, 'candidate', `n1 campaigned after ${ticks} ticks despite a new term every 3 ticks`);
+  t.ok(ticks < 2 * TEST_CONFIG.electionTimeoutTicks, 'within its randomized timeout');
+});
+
 t.test('a candidate that hears from the leader of its term becomes a follower (§5.2)', async (t) => {
   const node = soloNode('n2', THREE, NO_PREVOTE);
   for (let k = 0; k < 20 && node.role !== 'candidate'; k++) node.tick();

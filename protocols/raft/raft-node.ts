@@ -455,7 +455,12 @@ export class RaftNode {
         // Dissertation §4.2.3: with a live leader, disregard the request and keep our term, unless
         // the leader itself asked for this election (§3.10, leadership transfer).
         if (this.config.checkQuorum && this.inLease() && m.leadershipTransfer !== true) return false;
-        this.becomeFollower(m.term, null);
+        // Figure 2, Followers: only AppendEntries from the current leader or a vote we grant
+        // restart the election timeout, so the new term alone keeps it running (a leader, whose
+        // timeout was not running, starts one). Otherwise candidates whose logs cannot win, on
+        // faster clocks, restart every up-to-date replica's timeout with each new term, and no
+        // election is ever won (seed 62962882, without pre-vote).
+        this.becomeFollower(m.term, null, this.currentRole === 'leader');
         return true;
       case 'RequestVoteResponse':
         if (m.preVote && m.voteGranted) return true; // carries the term we would campaign in
@@ -618,7 +623,8 @@ export class RaftNode {
     round.elapsed = 0;
   }
 
-  private becomeFollower(term: number, leader: NodeId | null): void {
+  /** `restartTimer` false: the election timeout keeps running (a higher term from a candidate). */
+  private becomeFollower(term: number, leader: NodeId | null, restartTimer = true): void {
     if (this.currentRole === 'leader') this.onLeadershipLost();
     if (term > this.currentTerm) {
       this.currentTerm = term;
@@ -627,7 +633,7 @@ export class RaftNode {
     this.currentRole = 'follower';
     this.leaderId = leader;
     this.votes = null;
-    this.timer.reset();
+    if (restartTimer) this.timer.reset();
     if (leader !== null) this.timer.heardFromLeader();
   }
 
