@@ -3,6 +3,7 @@
  * from the roles of "Paxos Made Moderately Complex" (PMMC): every replica process hosts an
  * acceptor (acceptor.ts), a leader with its scout (scout.ts, phase 1) and commanders
  * (commander.ts, phase 2), and a replica (`slotIn`, `slotOut`, `decisions`, `proposals` here).
+ * What the leader keeps only while it is active is one LeaderState (leader-state.ts).
  * On top of PMMC it is a practical Multi-Paxos: a stable leader runs phase 1 once for all slots,
  * detects failure by heartbeats, takes over with randomized backoff, batches commands into slots,
  * pipelines slots within a window, fills gaps with no-ops, lets a replica catch up on decisions it
@@ -17,6 +18,7 @@ import { Acceptor } from './acceptor.js';
 import { compareBallots, formatBallot, maxBallot, nextBallot, sameBallot } from './ballot.js';
 import { Commander } from './commander.js';
 import { IncomingSnapshot } from './incoming-snapshot.js';
+import { type Batch, LeaderState } from './leader-state.js';
 import { Scout } from './scout.js';
 import type {
   Ballot,
@@ -49,22 +51,8 @@ import type {
 } from './types.js';
 import { DEFAULT_SNAPSHOT_EVERY_SLOTS } from './types.js';
 
-/** A slot's batch under construction or waiting for the window (PMMC replica `requests`). */
-interface Batch {
-  slot: number;
-  payloads: Uint8Array[];
-  bytes: number;
-}
-
 /** SnapshotChunk.data as the core sends it: the runtime fills in the chunk's bytes. */
 const NO_BYTES = new Uint8Array(0);
-
-interface PendingRead {
-  ctx: number;
-  slot: number;
-  /** The heartbeat round that confirms it; 0 until the next Ready starts one. */
-  round: number;
-}
 
 export class MultiPaxosNode {
   readonly id: NodeId;
@@ -106,35 +94,32 @@ export class MultiPaxosNode {
   private outSnapshotChunks: ReceivedChunk[] = [];
   private readonly fetchRetryTicks: number;
   private readonly fetchGiveUpTicks: number;
-  /** Leader: an acceptor reported (P1b) slots up to `slot` compacted that we have not applied. */
-  private catchUpFrom: { slot: number; from: NodeId } | null = null;
 
-  // PMMC leader (with its scout and commanders); `ballot` is the leader's ballot_num.
+  // PMMC leader. A follower has neither a scout nor a leadership; a candidate (inactive leader)
+  // has its scout, which holds the ballot it tries; an active leader has its LeaderState, whose
+  // ballot is the leader's ballot_num.
   private currentRole: Role = 'follower';
   private leaderId: NodeId | null = null;
-  private ballot: Ballot;
   /** The highest ballot seen anywhere: a new ballot goes above it. */
   private knownBallot: Ballot;
+  /** Candidate: PMMC Figure 6, phase 1 for our ballot. */
   private scout: Scout | null = null;
-  private readonly commanders = new Map<number, Commander>();
-  /** PMMC replica slot_in: the next slot this leader assigns. */
+  /** Candidate: ticks since the scout's P1a went out; resent every heartbeat interval. */
+  private p1aElapsed = 0;
+  /**
+   * Leader: its commanders, batches, reads, heartbeat and check-quorum clocks (leader-state.ts),
+   * created on adoption and dropped when it steps down.
+   */
+  private leadership: LeaderState | null = null;
+  /** PMMC replica slot_in: the next slot a leader here assigns (reported by status() on any role). */
   private slotIn = 1;
-  /** Highest slot this leader has a commander for (or found decided/accepted on adoption). */
-  private highestStarted = 0;
-  private batches: Batch[] = [];
 
   // Failure detection and backoff.
   private electionElapsed = 0;
   private electionTimeout = 0;
-  private heartbeatElapsed = 0;
-  /** Check-quorum: peers that answered a heartbeat during the current election timeout. */
-  private readonly recentActive = new Set<NodeId>();
-  private quorumElapsed = 0;
 
-  // Read index.
-  private reads: PendingRead[] = [];
+  /** Read index: the last heartbeat round; it only grows, across leaderships (see LeaderState). */
   private readRound = 0;
-  private readonly ackedRound = new Map<NodeId, number>();
 
   // Outputs collected for the next Ready.
   private outMessages: PaxosMessage[] = [];
@@ -168,7 +153,6 @@ export class MultiPaxosNode {
     this.maxDecided = snap;
     this.acceptor = new Acceptor(restored.ballotNum, restored.accepted.filter((pv) => pv.slot > snap));
     for (const d of restored.decisions) if (d.slot > snap) this.recordDecision(d.slot, d.command);
-    this.ballot = restored.ballotNum;
     this.knownBallot = restored.ballotNum;
     this.resetElectionTimer();
     this.lastSoft = this.softState();
@@ -184,7 +168,7 @@ export class MultiPaxosNode {
 
   /** The leader's ballot when leading, else the highest ballot known. */
   get currentBallot(): Ballot {
-    return this.currentRole === 'leader' ? this.ballot : this.knownBallot;
+    return this.leadership?.ballot ?? this.knownBallot;
   }
 
   /** PMMC slot_out: the next slot to hand to the state machine. */
@@ -228,7 +212,7 @@ export class MultiPaxosNode {
       slotIn: this.slotIn,
       slotOut: this.slotOutNext,
       decided: this.decisions.size,
-      inflight: this.commanders.size,
+      inflight: this.leadership?.commanders.size ?? 0,
       compactedTo: this.compactedTo,
       snapshotSlot: this.snapshotSlot,
       fetching: this.incoming === null ? null : { from: this.incoming.from, slot: this.incoming.slot, chunks: this.incoming.chunks, received: this.incoming.received },
@@ -246,9 +230,9 @@ export class MultiPaxosNode {
       return;
     }
     if (this.currentRole === 'candidate') {
-      this.heartbeatElapsed++;
-      if (this.heartbeatElapsed >= this.config.heartbeatIntervalTicks) {
-        this.heartbeatElapsed = 0;
+      this.p1aElapsed++;
+      if (this.p1aElapsed >= this.config.heartbeatIntervalTicks) {
+        this.p1aElapsed = 0;
         this.resendP1a();
       }
     }
@@ -266,14 +250,15 @@ export class MultiPaxosNode {
    */
   propose(data: Uint8Array): ProposeResult {
     if (this.currentRole !== 'leader') return { ok: false, reason: 'not-leader', leader: this.leaderId };
-    let batch = this.batches[this.batches.length - 1];
+    const lead = this.lead;
+    let batch = lead.batches[lead.batches.length - 1];
     if (batch === undefined || (batch.payloads.length > 0 && batch.bytes + data.byteLength > this.config.maxBatchBytes)) {
       batch = { slot: this.slotIn++, payloads: [], bytes: 0 };
-      this.batches.push(batch);
+      lead.batches.push(batch);
     }
     batch.payloads.push(data);
     batch.bytes += data.byteLength;
-    return { ok: true, slot: batch.slot, ballot: this.ballot, position: batch.payloads.length - 1 };
+    return { ok: true, slot: batch.slot, ballot: lead.ballot, position: batch.payloads.length - 1 };
   }
 
   /**
@@ -285,7 +270,8 @@ export class MultiPaxosNode {
       this.outReadsFailed.push(ctx);
       return;
     }
-    this.reads.push({ ctx, slot: Math.max(this.highestStarted, this.slotOutNext - 1), round: 0 });
+    const lead = this.lead;
+    lead.reads.push({ ctx, slot: Math.max(lead.highestStarted, this.slotOutNext - 1), round: 0 });
   }
 
   /**
@@ -322,7 +308,7 @@ export class MultiPaxosNode {
       this.outSnapshotChunks.length > 0 ||
       this.compactionTarget() !== null ||
       this.softStateChanged() ||
-      (this.currentRole === 'leader' && (this.canStartBatch() || this.reads.some((r) => r.round === 0)))
+      (this.currentRole === 'leader' && (this.canStartBatch() || this.lead.hasUnassignedReads()))
     );
   }
 
@@ -428,7 +414,8 @@ export class MultiPaxosNode {
   /** Any ballot above ours preempts our leader or scout (PMMC leader, on ⟨preempted, b'⟩). */
   private observeBallot(b: Ballot): void {
     if (compareBallots(b, this.knownBallot) > 0) this.knownBallot = b;
-    if (this.currentRole !== 'follower' && compareBallots(b, this.ballot) > 0) this.preempted(b);
+    const ours = this.leadership?.ballot ?? this.scout?.ballot; // none: a follower
+    if (ours !== undefined && compareBallots(b, ours) > 0) this.preempted(b);
   }
 
   // ---------------------------------------------------------------- acceptor (PMMC Fig. 4)
@@ -499,11 +486,10 @@ export class MultiPaxosNode {
     const b = nextBallot(maxBallot(this.knownBallot, this.acceptor.ballotNum), this.id);
     this.becomeFollowerState();
     this.currentRole = 'candidate';
-    this.ballot = b;
     this.knownBallot = b;
     this.scout = new Scout(b, this.firstUndecided(), this.config.replicas);
     this.resetElectionTimer();
-    this.heartbeatElapsed = 0;
+    this.p1aElapsed = 0;
     this.dispatch(this.p1a(this.id)); // our own acceptor promises first, in this Ready
     for (const to of this.peers) this.send(this.p1a(to), true);
   }
@@ -531,6 +517,7 @@ export class MultiPaxosNode {
    * PMMC leader, on ⟨adopted, ballot_num, pvals⟩: "proposals := proposals ⊳ pmax(pvals); for all
    * ⟨s, c⟩ ∈ proposals: spawn(Commander(...)); active := true". Multi-Paxos: slots the quorum
    * knew nothing about, below the highest one, are gaps and get a no-op; decided slots are skipped.
+   * Becoming active is creating the LeaderState: every leader-only field starts fresh there.
    */
   private adopted(scout: Scout, pvalues: ReadonlyMap<number, PValue>): void {
     if (!this.plausibleAdoption(scout, pvalues)) {
@@ -542,30 +529,23 @@ export class MultiPaxosNode {
     this.currentRole = 'leader';
     this.leaderId = this.id;
     this.scout = null;
-    this.commanders.clear();
-    this.batches = [];
-    this.ackedRound.clear();
-    this.recentActive.clear();
-    this.quorumElapsed = 0;
     // Slots <= a P1b's compaction point are decided (that acceptor applied them): propose nothing
     // there, not even a no-op, and fetch them (a snapshot) from that acceptor.
     const collected = scout.compactedTo;
     let top = Math.max(this.maxDecided, scout.fromSlot - 1, collected);
     for (const slot of pvalues.keys()) top = Math.max(top, slot);
-    this.catchUpFrom = null;
-    if (scout.compactedBy !== null && scout.compactedBy !== this.id && collected >= this.firstUndecided()) {
-      this.catchUpFrom = { slot: collected, from: scout.compactedBy };
-      this.sendCatchUp();
-    }
+    const by = scout.compactedBy;
+    const catchUpFrom = by !== null && by !== this.id && collected >= this.firstUndecided() ? { slot: collected, from: by } : null;
+    const lead = new LeaderState(scout.ballot, top, catchUpFrom);
+    this.leadership = lead;
+    this.sendCatchUp(); // at once, if an acceptor collected slots we lack
     for (let slot = Math.max(scout.fromSlot, collected + 1); slot <= top; slot++) {
       if (this.decisions.has(slot)) continue;
       const pv = pvalues.get(slot);
-      const command: Command = pv !== undefined ? pv.command : { kind: 'noop', origin: this.ballot, payloads: [] };
+      const command: Command = pv !== undefined ? pv.command : { kind: 'noop', origin: lead.ballot, payloads: [] };
       this.startCommander(slot, command);
     }
     this.slotIn = top + 1;
-    this.highestStarted = top;
-    this.heartbeatElapsed = 0;
     this.broadcastHeartbeat(); // announce the new leader at once
   }
 
@@ -598,36 +578,46 @@ export class MultiPaxosNode {
     this.resetElectionTimer();
   }
 
+  /**
+   * Drops the scout or the leadership (PMMC: active := false): a leader's pending reads fail, its
+   * commanders and batches go with its LeaderState.
+   */
   private becomeFollowerState(): void {
-    if (this.currentRole === 'leader') {
-      for (const read of this.reads) this.outReadsFailed.push(read.ctx);
-      this.reads = [];
-    }
+    const lead = this.leadership;
+    if (lead !== null) for (const read of lead.reads) this.outReadsFailed.push(read.ctx);
     this.currentRole = 'follower';
     this.leaderId = null;
     this.scout = null;
-    this.commanders.clear();
-    this.batches = [];
+    this.leadership = null;
+  }
+
+  /** The leader's state; only called where we are leader (an invariant, checked). */
+  private get lead(): LeaderState {
+    const state = this.leadership;
+    invariant(state !== null, () => `${this.id}: leader state used while ${this.currentRole}`);
+    return state;
   }
 
   // ---------------------------------------------------------------- commanders (PMMC Fig. 5)
 
   /** PMMC leader: spawn(Commander(λ, acceptors, replicas, ⟨ballot_num, s, c⟩)). */
   private startCommander(slot: number, command: Command): void {
-    const pvalue: PValue = { ballot: this.ballot, slot, command };
-    this.commanders.set(slot, new Commander(pvalue, this.config.replicas));
-    if (slot > this.highestStarted) this.highestStarted = slot;
+    const lead = this.lead;
+    const pvalue: PValue = { ballot: lead.ballot, slot, command };
+    lead.commanders.set(slot, new Commander(pvalue, this.config.replicas));
+    if (slot > lead.highestStarted) lead.highestStarted = slot;
     for (const to of this.config.replicas) this.send({ type: 'P2a', from: this.id, to, pvalue }, false);
   }
 
   private onP2b(m: P2b): void {
     this.observeBallot(m.ballotNum);
     if (this.currentRole !== 'leader') return;
-    const commander = this.commanders.get(m.slot);
+    const commanders = this.lead.commanders;
+    const commander = commanders.get(m.slot);
     if (commander === undefined) return;
     const result = commander.onP2b(m.from, m.ballotNum);
     if (result.kind === 'decided') {
-      this.commanders.delete(m.slot);
+      commanders.delete(m.slot);
       this.learn(m.slot, commander.pvalue.command);
       this.outDecisions.push({ slot: m.slot, command: commander.pvalue.command });
     } else if (result.kind === 'preempted') {
@@ -636,25 +626,26 @@ export class MultiPaxosNode {
   }
 
   private tickLeader(): void {
-    this.quorumElapsed++;
-    if (this.quorumElapsed >= this.config.electionTimeoutTicks) {
-      this.quorumElapsed = 0;
+    const lead = this.lead;
+    lead.quorumElapsed++;
+    if (lead.quorumElapsed >= this.config.electionTimeoutTicks) {
+      lead.quorumElapsed = 0;
       // Check-quorum (as in Raft, dissertation §6.2): a leader cut off from a majority steps down,
       // so its clients learn at once instead of waiting on slots that cannot be decided.
-      if ((this.recentActive.size + 1) < majority(this.config.replicas.length)) {
+      if ((lead.recentActive.size + 1) < majority(this.config.replicas.length)) {
         this.becomeFollowerState();
         this.resetElectionTimer();
         return;
       }
-      this.recentActive.clear();
+      lead.recentActive.clear();
     }
-    this.heartbeatElapsed++;
-    if (this.heartbeatElapsed < this.config.heartbeatIntervalTicks) return;
-    this.heartbeatElapsed = 0;
+    lead.heartbeatElapsed++;
+    if (lead.heartbeatElapsed < this.config.heartbeatIntervalTicks) return;
+    lead.heartbeatElapsed = 0;
     this.broadcastHeartbeat();
     this.sendCatchUp();
     // Retransmission: a commander resends its P2a to the acceptors it still waits for.
-    for (const commander of this.commanders.values()) {
+    for (const commander of lead.commanders.values()) {
       for (const to of commander.waitfor) {
         if (to !== this.id) this.send({ type: 'P2a', from: this.id, to, pvalue: commander.pvalue }, false);
       }
@@ -669,12 +660,13 @@ export class MultiPaxosNode {
     let gc = this.slotOutNext - 1;
     for (const peer of this.peers) gc = Math.min(gc, this.appliedBy.get(peer) ?? 0);
     this.gcPoint = gc;
+    const ballot = this.lead.ballot;
     for (const to of this.peers) {
       const hb: Heartbeat = {
         type: 'Heartbeat',
         from: this.id,
         to,
-        ballot: this.ballot,
+        ballot,
         slotOut: this.slotOutNext,
         readRound: this.readRound,
         gcSlot: gc,
@@ -685,11 +677,12 @@ export class MultiPaxosNode {
 
   /** A new leader behind an acceptor's compaction point asks it for its snapshot, until caught up. */
   private sendCatchUp(): void {
-    const target = this.catchUpFrom;
+    const lead = this.lead;
+    const target = lead.catchUpFrom;
     if (target === null) return;
     const first = this.firstUndecided();
     if (first > target.slot) {
-      this.catchUpFrom = null;
+      lead.catchUpFrom = null;
       return;
     }
     if (this.incoming === null) this.send({ type: 'CatchUp', from: this.id, to: target.from, fromSlot: first }, false);
@@ -697,20 +690,21 @@ export class MultiPaxosNode {
 
   /** Batches waiting for the window start when slot < slot_out + WINDOW (PMMC replica propose). */
   private canStartBatch(): boolean {
-    const first = this.batches[0];
+    const first = this.lead.batches[0];
     return first !== undefined && first.slot < this.slotOutNext + this.config.window;
   }
 
   private prepareLeaderSends(): void {
+    const lead = this.lead;
     while (this.canStartBatch()) {
-      const batch = this.batches.shift() as Batch;
+      const batch = lead.batches.shift() as Batch;
       if (this.decisions.has(batch.slot)) continue; // cannot happen without preemption; drop it
-      this.startCommander(batch.slot, { kind: 'batch', origin: this.ballot, payloads: batch.payloads });
+      this.startCommander(batch.slot, { kind: 'batch', origin: lead.ballot, payloads: batch.payloads });
     }
-    if (this.reads.some((r) => r.round === 0)) {
+    if (lead.hasUnassignedReads()) {
       this.readRound++;
-      for (const read of this.reads) if (read.round === 0) read.round = this.readRound;
-      this.heartbeatElapsed = 0;
+      for (const read of lead.reads) if (read.round === 0) read.round = this.readRound;
+      lead.heartbeatElapsed = 0;
       this.broadcastHeartbeat();
     }
     this.releaseReads();
@@ -721,20 +715,22 @@ export class MultiPaxosNode {
   private onHeartbeatAck(m: HeartbeatAck): void {
     this.observeBallot(m.ballotNum);
     if (this.currentRole !== 'leader') return;
-    this.recentActive.add(m.from);
+    const lead = this.lead;
+    lead.recentActive.add(m.from);
     if (Number.isSafeInteger(m.applied) && m.applied >= 0) this.appliedBy.set(m.from, m.applied);
     // The acceptor had adopted no ballot above ours when it answered.
-    if (m.readRound > (this.ackedRound.get(m.from) ?? 0)) this.ackedRound.set(m.from, m.readRound);
+    if (m.readRound > (lead.ackedRound.get(m.from) ?? 0)) lead.ackedRound.set(m.from, m.readRound);
     this.releaseReads();
   }
 
   private releaseReads(): void {
-    if (this.reads.length === 0) return;
+    const lead = this.lead;
+    if (lead.reads.length === 0) return;
     const needed = majority(this.config.replicas.length) - 1; // we count ourselves
-    this.reads = this.reads.filter((read) => {
+    lead.reads = lead.reads.filter((read) => {
       if (read.round === 0) return true;
       let acks = 0;
-      for (const round of this.ackedRound.values()) if (round >= read.round) acks++;
+      for (const round of lead.ackedRound.values()) if (round >= read.round) acks++;
       if (acks < needed) return true;
       this.outReadStates.push({ ctx: read.ctx, slot: read.slot });
       return false;
@@ -752,7 +748,7 @@ export class MultiPaxosNode {
     if (!Number.isSafeInteger(slot) || slot < 1 || slot <= this.compactedTo) return;
     if (!this.recordDecision(slot, command)) return;
     this.unstableDecisions.push({ slot, command });
-    this.commanders.delete(slot);
+    this.leadership?.commanders.delete(slot); // a leader's commander for it has nothing left to do
   }
 
   /**
@@ -892,12 +888,14 @@ export class MultiPaxosNode {
     this.slotOutNext = slot + 1;
     if (slot > this.maxDecided) this.maxDecided = slot;
     this.compact(slot);
-    if (this.currentRole === 'leader' && this.slotIn <= slot) {
+    const lead = this.leadership;
+    if (lead === null) return;
+    if (this.slotIn <= slot) {
       // Cannot happen (a leader's adoption saw every decided slot); stay consistent anyway.
       this.slotIn = slot + 1;
-      this.batches = this.batches.filter((b) => b.slot > slot);
+      lead.batches = lead.batches.filter((b) => b.slot > slot);
     }
-    if (slot > this.highestStarted) this.highestStarted = slot;
+    if (slot > lead.highestStarted) lead.highestStarted = slot;
   }
 
   // ---------------------------------------------------------------- garbage collection
@@ -934,7 +932,8 @@ export class MultiPaxosNode {
   private compact(slot: number): void {
     invariant(slot <= this.snapshotSlot, () => `${this.id}: compaction to ${slot} beyond the snapshot at ${this.snapshotSlot}`);
     for (const s of this.decisions.keys()) if (s <= slot) this.decisions.delete(s);
-    for (const s of this.commanders.keys()) if (s <= slot) this.commanders.delete(s);
+    const commanders = this.leadership?.commanders;
+    if (commanders !== undefined) for (const s of commanders.keys()) if (s <= slot) commanders.delete(s);
     this.acceptor.compact(slot);
     if (slot > this.compactedTo) this.compactedTo = slot;
   }
