@@ -6,7 +6,9 @@
  * - a replica that already sent its Prepare for n answers a peer that resends its own, even when
  *   it is not prepared in this view (3001389);
  * - the batches a verified NewView needs are held whatever the fetch bound, and each view change
- *   starts with none held (3003344).
+ *   starts with none held (3003344);
+ * - a replica resends its votes for n in the new view even when it executed n in an earlier one
+ *   (62954458).
  */
 import t from 'tap';
 import { batchWireBytesMax } from './canonical.js';
@@ -68,7 +70,7 @@ t.test('a NewView whose fetched batches pass the fetch bound still installs (see
   const bytes = new Map(fetched.map((b) => [b.digest, batchWireBytesMax(b.batch)]));
   t.ok([...bytes.values()].reduce((a, b) => a + b, 0) > 4 * budget, `replica 3 fetched more than the bound (${bytes.size} batches)`);
   for (const i of [1, 2, 3]) {
-    t.equal(c.cores[i]?.status().view, 1, `replica ${i} is in view 1`);
+    t.equal(c.cores[i]?.status().view, 1, `replica ${i} is still in view 1: n = 1 completed there, with no further view change`);
     t.equal(c.cores[i]?.status().lastExecuted, 8, `replica ${i} executed the whole window`);
   }
 });
@@ -114,4 +116,37 @@ t.test('the primary answers a Fetch with its PrePrepares of this view from there
   t.ok(answered.length > 0, 'the primary resent its PrePrepare of n = 1 to replica 3');
   c.run();
   t.not(c.cores[3]?.executedAt(1), null, 'and replica 3 executes n = 1');
+});
+
+t.test('a replica that executed n in an earlier view resends its votes for n in the new view (seed 62954458)', async (t) => {
+  // Seven replicas, f = 2: prepared needs 4 Prepares of backups, committed-local 5 Commits. Only
+  // replicas 5 and 6 execute n = 1 in view 0 (f of them: too few to vouch for it in a Fetch
+  // answer). Primary 0 and replica 4 go down; the rest move to view 1, where n = 1 is chosen
+  // again, and replica 6's first Prepare of view 1 to replica 5 is lost. Every live backup's
+  // Prepare is needed, so 5 can commit only when 6 sends it again; before the fix neither 5 nor
+  // 6 resent votes for an n they had executed, and the cluster waited forever.
+  const c = new TestCluster(7);
+  const commitOfView0 = (e: { to: number; message: { type: string; view?: number } }) => e.message.type === 'Commit' && e.message.view === 0 && e.to !== 5 && e.to !== 6;
+  c.filter = (e) => !commitOfView0(e);
+  c.replicas[1]?.submit(c.request('c', 1, 'k', 'v', 1));
+  c.run();
+  t.same([0, 1, 2, 3, 4, 5, 6].map((i) => c.cores[i]?.status().lastExecuted), [0, 0, 0, 0, 0, 1, 1], 'only replicas 5 and 6 executed n = 1');
+  c.down.add(0);
+  c.down.add(4);
+  let lost = 0;
+  c.filter = (e) => {
+    const m = e.message;
+    if (commitOfView0(e)) return false;
+    if (e.from !== 6 || e.to !== 5 || m.type !== 'Prepare' || m.view !== 1 || lost > 0) return true;
+    lost++;
+    return false;
+  };
+  const live = [1, 2, 3, 5, 6];
+  for (const i of live) c.replicas[i]?.submit(c.request(`c${i}`, 1, `k${i}`, 'v', i));
+  for (let k = 0; k < 400 && live.some((i) => (c.cores[i]?.status().lastExecuted ?? 0) < 2); k++) c.tick();
+  t.equal(lost, 1, "replica 6's first Prepare of view 1 to replica 5 was lost");
+  for (const i of live) {
+    t.equal(c.cores[i]?.status().view, 1, `replica ${i} is still in view 1: n = 1 completed there, with no further view change`);
+    t.ok((c.cores[i]?.status().lastExecuted ?? 0) >= 2, `replica ${i} executed n = 1 again in view 1, and went on`);
+  }
 });

@@ -16,6 +16,7 @@ const REGRESSIONS = [
   { seed: 1531464334, nodes: 7, found: 'liveness: the same, 7 replicas' },
   { seed: 1809245894, nodes: 7, found: 'liveness: a replica that lost a PrePrepare in a crash could not prepare, and only f correct replicas had executed n' },
   { seed: 342892138, nodes: 4, found: 'liveness: a state transfer dropped every piece of a partition that came from the source asked before the current one' },
+  { seed: 62954458, nodes: 7, found: 'liveness: two replicas that had executed n in an earlier view each lacked the other\'s Prepare of the new view, and neither resent it' },
   { seed: 77000055, nodes: 7, found: 'checker: two faulty primaries in a row; the catch-up bound did not wait for the doubled view-change timers' },
 ];
 

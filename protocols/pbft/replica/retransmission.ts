@@ -67,12 +67,19 @@ export class Retransmission {
     parts.transfers.retransmit();
   }
 
-  /** Our votes (and, as primary, PrePrepares) of this view for the n not yet committed-local. */
+  /**
+   * Our votes (and, as primary, PrePrepares) of this view for the n not yet committed-local in it.
+   * That includes an n we executed in an earlier view: the new view chose it again, and the others
+   * may need our votes of this view to complete it. Skipping executed slots once left two replicas
+   * that had executed n (f of seven, too few to vouch for it in a Fetch answer) each lacking the
+   * other's Prepare of the new view, neither resending, and the other three waiting forever
+   * (seed 62954458).
+   */
   private resendSlots(): void {
     const { ctx, parts } = this;
     const primary = parts.views.isPrimary;
     for (const s of ctx.log.values()) {
-      if (s.executed !== null || s.view !== parts.views.view || s.digest === null || ctx.ticks - s.touched < ctx.retransmitTicks) continue;
+      if (s.view !== parts.views.view || s.digest === null || ctx.ticks - s.touched < ctx.retransmitTicks) continue;
       if (s.committedLocal(ctx.f, ctx.primaryOf(s.view))) continue; // others lagging ask (helpLagging)
       if (primary) ctx.out.sendTo(ctx.others, s.ownPrePrepare(ctx.self));
       if (s.sentPrepare) ctx.out.sendTo(ctx.others, s.ownPrepare(ctx.self));
