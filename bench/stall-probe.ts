@@ -9,7 +9,7 @@
  * - take: writing the cut as chunk files (nodes/snapshots/snapshot-chunks.ts, snapshot-files.ts)
  *   while puts keep being applied, then fsync'ing them;
  * - restore: rebuilding a state machine from those chunk files;
- * - raft log: persisting `snapshotEveryEntries` entries, loading them back, and the compaction
+ * - raft log: persisting `snapshotEvery` entries, loading them back, and the compaction
  *   batch that deletes them (nodes/storage/leveldb-raft-log-store.ts), and the in-memory compaction
  *   (protocols/raft/log.ts);
  * - apply: handing a burst of committed entries to the state machine (a follower or a restarted

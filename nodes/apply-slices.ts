@@ -2,7 +2,7 @@
  * Applying a burst of committed entries without holding the event loop. A Ready hands the runtime
  * every entry committed since the last one (Raft §5.3 "apply log[lastApplied]"; PMMC's replica
  * performing decided slots): a few dozen in steady state, but a replica that restarts re-applies
- * everything after its snapshot (up to snapshotEveryEntries, 50,000: 0.8-0.9 s in one turn,
+ * everything after its snapshot (up to snapshotEvery, 50,000: 0.8-0.9 s in one turn,
  * bench/stall-probe.ts), and one that lags gets a full AppendEntries window at once.
  *
  * applyInSlices hands the entries to `apply` in order, a part at a time, and gives the event loop

@@ -30,8 +30,6 @@ export type RaftCoreTuning = Omit<RaftConfig, 'id' | 'voters' | 'incarnation'>;
 
 /** What the Raft runtime (nodes/raft/raft-replica.ts) reads; the core never sees these. */
 export interface RaftRuntimeTuning extends RuntimeTuning {
-  /** Raft §7: snapshot the state machine and compact the log once it holds this many applied entries. */
-  snapshotEveryEntries: number;
   /** Raft §7: snapshots are stored and sent (InstallSnapshot) in chunks of about this many bytes. */
   maxSnapshotChunkBytes: number;
 }
@@ -51,12 +49,12 @@ export const defaultRaftTuning: RaftTuning = {
     maxAppendBytes: 1024 * 1024,
     maxInflightAppends: 64,
     maxUncommittedBytes: 64 * 1024 * 1024,
+    snapshotEvery: 50_000,
   },
   runtime: {
     tickMs: 50,
     requestTimeoutMs: 5000,
     maxPendingRequests: 20_000,
-    snapshotEveryEntries: 50_000,
     maxSnapshotChunkBytes: 1024 * 1024,
   },
 };
@@ -72,21 +70,16 @@ const raftTuningKeys: TuningSections<SectionKeys<RaftCoreTuning>, SectionKeys<Ra
     maxAppendBytes: true,
     maxInflightAppends: true,
     maxUncommittedBytes: true,
+    snapshotEvery: true,
   },
-  runtime: { ...runtimeTuningKeys, snapshotEveryEntries: true, maxSnapshotChunkBytes: true },
+  runtime: { ...runtimeTuningKeys, maxSnapshotChunkBytes: true },
 };
 
 /** The Multi-Paxos core's own settings (protocols/multipaxos/types.ts PaxosConfig, minus what the runtime supplies). */
-export type PaxosCoreTuning = Omit<PaxosConfig, 'id' | 'replicas' | 'snapshotEverySlots'>;
+export type PaxosCoreTuning = Omit<PaxosConfig, 'id' | 'replicas'>;
 
 /** What the Multi-Paxos runtime (nodes/multipaxos/paxos-replica.ts) reads. */
 export interface PaxosRuntimeTuning extends RuntimeTuning {
-  /**
-   * Compact (snapshot) once this many applied slots are held. The core's GC rules read it
-   * (PaxosConfig.snapshotEverySlots): the runtime hands it to the core by name, the one runtime
-   * setting a core gets.
-   */
-  snapshotEverySlots: number;
   /** Snapshots are stored and sent (SnapshotChunk) in chunks of about this many bytes. */
   maxSnapshotChunkBytes: number;
 }
@@ -102,19 +95,19 @@ export const defaultPaxosTuning: PaxosTuning = {
     window: 64,
     maxBatchBytes: 1024 * 1024,
     maxCatchUpSlots: 256,
+    snapshotEvery: 4096,
   },
   runtime: {
     tickMs: 50,
     requestTimeoutMs: 5000,
     maxPendingRequests: 20_000,
-    snapshotEverySlots: 4096,
     maxSnapshotChunkBytes: 1024 * 1024,
   },
 };
 
 const paxosTuningKeys: TuningSections<SectionKeys<PaxosCoreTuning>, SectionKeys<PaxosRuntimeTuning>> = {
-  core: { electionTimeoutTicks: true, heartbeatIntervalTicks: true, window: true, maxBatchBytes: true, maxCatchUpSlots: true },
-  runtime: { ...runtimeTuningKeys, snapshotEverySlots: true, maxSnapshotChunkBytes: true },
+  core: { electionTimeoutTicks: true, heartbeatIntervalTicks: true, window: true, maxBatchBytes: true, maxCatchUpSlots: true, snapshotEvery: true },
+  runtime: { ...runtimeTuningKeys, maxSnapshotChunkBytes: true },
 };
 
 export const protocols = ['raft', 'multipaxos', 'pbft'] as const;
@@ -162,8 +155,22 @@ export function validateClusterFile(value: unknown, source = 'cluster file'): Cl
     if (!Array.isArray(file.voters) || file.voters.length === 0) fail('voters must be a non-empty array');
     for (const v of file.voters) if (!ids.has(v)) fail(`voter ${JSON.stringify(v)} is not in nodes`);
   }
+  rejectRenamedSettings(file, fail);
   if (file.protocol === 'pbft') validatePbftFile(file, fail);
   return file;
+}
+
+/** Settings that were renamed: an old cluster file gets told the new name, not silently the default. */
+const RENAMED: ReadonlyArray<{ section: 'raft' | 'multipaxos'; old: string; now: string }> = [
+  { section: 'raft', old: 'snapshotEveryEntries', now: 'snapshotEvery' },
+  { section: 'multipaxos', old: 'snapshotEverySlots', now: 'snapshotEvery' },
+];
+
+function rejectRenamedSettings(file: ClusterFile, fail: (why: string) => never): void {
+  for (const { section, old, now } of RENAMED) {
+    const given = file[section];
+    if (typeof given === 'object' && given !== null && Object.hasOwn(given, old)) fail(`${section}.${old} is now ${section}.${now} (the core asks for a snapshot)`);
+  }
 }
 
 export function raftTuning(file: ClusterFile): RaftTuning {

@@ -4,15 +4,15 @@
  * values as before the split.
  */
 import t from 'tap';
-import { defaultPaxosTuning, defaultRaftTuning, paxosTuning, raftTuning, type ClusterFile, type RaftFileTuning } from './config.js';
+import { defaultPaxosTuning, defaultRaftTuning, paxosTuning, raftTuning, validateClusterFile, type ClusterFile, type RaftFileTuning } from './config.js';
 import { defaultPbftTuning, pbftTuning } from './pbft/pbft-config.js';
 
 const file = (extra: Partial<ClusterFile>): ClusterFile => ({ protocol: 'raft', secret: 'secret-secret', nodes: [], ...extra });
 
 t.test('raft: each key of the file goes to its section, and only there', async (t) => {
-  const tuning = raftTuning(file({ raft: { tickMs: 7, electionTimeoutTicks: 3, snapshotEveryEntries: 9, preVote: false } }));
-  t.same(tuning.runtime, { ...defaultRaftTuning.runtime, tickMs: 7, snapshotEveryEntries: 9 });
-  t.same(tuning.core, { ...defaultRaftTuning.core, electionTimeoutTicks: 3, preVote: false });
+  const tuning = raftTuning(file({ raft: { tickMs: 7, electionTimeoutTicks: 3, snapshotEvery: 9, preVote: false } }));
+  t.same(tuning.runtime, { ...defaultRaftTuning.runtime, tickMs: 7 });
+  t.same(tuning.core, { ...defaultRaftTuning.core, electionTimeoutTicks: 3, preVote: false, snapshotEvery: 9 }, 'the core decides when to snapshot');
   t.notOk('tickMs' in tuning.core, 'a runtime setting never reaches the core');
 });
 
@@ -25,11 +25,11 @@ t.test('the defaults, taken together, are the flat defaults the file format has 
   t.same({ ...defaultRaftTuning.core, ...defaultRaftTuning.runtime }, {
     tickMs: 50, electionTimeoutTicks: 10, heartbeatIntervalTicks: 2, preVote: true, checkQuorum: true, leaseReads: true,
     leaseDriftTicks: 2, maxAppendBytes: 1024 * 1024, maxInflightAppends: 64, requestTimeoutMs: 5000, maxPendingRequests: 20_000,
-    snapshotEveryEntries: 50_000, maxSnapshotChunkBytes: 1024 * 1024, maxUncommittedBytes: 64 * 1024 * 1024,
+    snapshotEvery: 50_000, maxSnapshotChunkBytes: 1024 * 1024, maxUncommittedBytes: 64 * 1024 * 1024,
   });
   t.same({ ...defaultPaxosTuning.core, ...defaultPaxosTuning.runtime }, {
     tickMs: 50, electionTimeoutTicks: 10, heartbeatIntervalTicks: 2, window: 64, maxBatchBytes: 1024 * 1024, maxCatchUpSlots: 256,
-    snapshotEverySlots: 4096, requestTimeoutMs: 5000, maxPendingRequests: 20_000, maxSnapshotChunkBytes: 1024 * 1024,
+    snapshotEvery: 4096, requestTimeoutMs: 5000, maxPendingRequests: 20_000, maxSnapshotChunkBytes: 1024 * 1024,
   });
   t.same({ ...defaultPbftTuning.core, ...defaultPbftTuning.runtime }, {
     checkpointInterval: 128, watermarkWindow: 256, maxBatchRequests: 512, maxBatchBytes: 1024 * 1024, maxBatchesInFlight: 1,
@@ -43,13 +43,21 @@ t.test('the defaults, taken together, are the flat defaults the file format has 
 });
 
 t.test('multipaxos and pbft: runtime keys, and optional core keys that have no default', async (t) => {
-  const paxos = paxosTuning(file({ protocol: 'multipaxos', multipaxos: { snapshotEverySlots: 16, window: 8 } }));
-  t.equal(paxos.runtime.snapshotEverySlots, 16);
-  t.equal(paxos.core.window, 8);
-  t.notOk('snapshotEverySlots' in paxos.core);
+  const paxos = paxosTuning(file({ protocol: 'multipaxos', multipaxos: { snapshotEvery: 16, window: 8, maxSnapshotChunkBytes: 4096 } }));
+  t.same([paxos.core.snapshotEvery, paxos.core.window], [16, 8], 'snapshotEvery is a core setting, as in Raft');
+  t.equal(paxos.runtime.maxSnapshotChunkBytes, 4096);
+  t.notOk('snapshotEvery' in paxos.runtime);
   const pbft = pbftTuning({ nodes: [], pbft: { retransmitTicks: 3, retransmitMs: 500, maxPendingRequests: 7 } });
   t.equal(pbft.core.retransmitTicks, 3, 'an optional core key is passed on when the file sets it');
   t.notOk('maxTransferBytes' in pbft.core, 'and left out when it does not (the core applies its own default)');
   t.same([pbft.runtime.retransmitMs, pbft.runtime.maxPendingRequests], [500, 7]);
   t.notOk('maxPendingRequests' in pbft.core);
+});
+
+t.test('a cluster file with the old name of snapshotEvery gets the new name in a clear error', async (t) => {
+  const nodes = [{ id: 'n1', host: '127.0.0.1', httpPort: 1, peerPort: 2 }];
+  const old = (extra: object) => () => validateClusterFile({ protocol: 'raft', secret: 'secret-secret', nodes, ...extra }, 'cluster.json');
+  t.throws(old({ raft: { snapshotEveryEntries: 10 } }), /cluster\.json: raft\.snapshotEveryEntries is now raft\.snapshotEvery/);
+  t.throws(old({ multipaxos: { snapshotEverySlots: 10 } }), /multipaxos\.snapshotEverySlots is now multipaxos\.snapshotEvery/);
+  t.doesNotThrow(old({ raft: { snapshotEvery: 10 } }));
 });

@@ -124,7 +124,7 @@ t.test('snapshots in chunks while writes continue: a wiped replica behind the co
     protocol: 'multipaxos',
     nodes: 3,
     logLevel: 'warn',
-    paxosTuning: { snapshotEverySlots: 16, maxSnapshotChunkBytes: 4096 },
+    paxosTuning: { snapshotEvery: 16, maxSnapshotChunkBytes: 4096 },
   });
   t.teardown(() => cluster.stopAll());
   const leader = await cluster.waitForLeader(20_000);

@@ -133,9 +133,8 @@ export class PaxosReplica extends ReplicaHost<PaxosPlacement, PaxosMessage, Pend
 
   static async start(opts: PaxosReplicaOptions): Promise<PaxosReplica> {
     const disk = await opts.store.load();
-    // The core's section, and snapshotEverySlots: its GC rules decide when a snapshot is wanted.
-    const { core: coreTuning, runtime } = opts.tuning;
-    const config = { ...coreTuning, snapshotEverySlots: runtime.snapshotEverySlots, id: opts.id, replicas: opts.replicas };
+    // The core's section (its GC rules decide when a snapshot is wanted: snapshotEvery).
+    const config = { ...opts.tuning.core, id: opts.id, replicas: opts.replicas };
     const core = new MultiPaxosNode(config, new SeededRng(randomInt(2 ** 31)), disk);
     const replica = new PaxosReplica(opts, core, disk.ballotNum);
     // Restart = the stored snapshot, then the decisions after it (the core's first Ready).

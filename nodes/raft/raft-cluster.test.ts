@@ -82,7 +82,7 @@ t.test('a replica restarted with a wiped data directory catches up', async (t) =
 });
 
 t.test('a wiped replica rejoins through InstallSnapshot after the log was compacted past it (Raft §7)', async (t) => {
-  const cluster = await Cluster.start({ protocol: 'raft', nodes: 3, logLevel: 'warn', tuning: { snapshotEveryEntries: 20, maxSnapshotChunkBytes: 512 } });
+  const cluster = await Cluster.start({ protocol: 'raft', nodes: 3, logLevel: 'warn', tuning: { snapshotEvery: 20, maxSnapshotChunkBytes: 512 } });
   t.teardown(() => cluster.stopAll());
   const leader = await cluster.waitForLeader(20_000);
   const victim = cluster.replicas.find((r) => r.id !== leader)!;

@@ -8,7 +8,7 @@ import { Cluster } from '../../harness/cluster/cluster.js';
 import { call, kv, until, type CallOptions } from '../../harness/client/kv-client.js';
 
 const ok = (r: { status: number }) => r.status === 200;
-const tuning = { tickMs: 50, electionTimeoutTicks: 10, snapshotEveryEntries: 200 };
+const tuning = { tickMs: 50, electionTimeoutTicks: 10, snapshotEvery: 200 };
 
 /** Writers putting unique keys through any replica until stopped; returns the acknowledged keys. */
 function writeLoad(cluster: Cluster, writers: number): { stop: () => Promise<Map<string, string>> } {

@@ -310,7 +310,7 @@ export class RaftReplica extends ReplicaHost<RaftPlacement, RaftMessage, Pending
     await applyInSlices(rd.committed, APPLY_PART_ENTRIES, (part) => this.apply(part));
     this.readsAnswered(rd.readStates, rd.readsFailed);
     this.core.advance(rd);
-    this.maybeCompact();
+    if (rd.snapshotWanted !== null) this.takeSnapshot(rd.snapshotWanted);
   }
 
   private async persist(rd: Ready): Promise<void> {
@@ -364,13 +364,15 @@ export class RaftReplica extends ReplicaHost<RaftPlacement, RaftMessage, Pending
   }
 
   /**
-   * Raft §7 log compaction: once the log holds snapshotEveryEntries applied entries, take a
-   * snapshot of the state machine in the background (a consistent cut, written chunk by chunk);
-   * once it is durable, the core drops the entries it covers (the next Ready deletes them on disk).
+   * Raft §7 log compaction, when the core asks (Ready.snapshotWanted, its `snapshotEvery`): a
+   * snapshot of the state machine at the applied index, in the background (a consistent cut,
+   * written chunk by chunk); once it is durable, the core drops the entries it covers (the next
+   * Ready deletes them on disk). A restore still under way, or a snapshot being taken, waits: the
+   * next Ready asks again.
    */
-  private maybeCompact(): void {
+  private takeSnapshot(wanted: number): void {
     const index = this.appliedIndex;
-    if (this.snapshots.busy || index - this.core.snapshotIndex < this.opts.tuning.runtime.snapshotEveryEntries) return;
+    if (this.snapshots.busy || index < wanted) return;
     const term = this.core.entryAt(index)?.term;
     if (term === undefined) return;
     const membership = this.core.membershipAt(index);

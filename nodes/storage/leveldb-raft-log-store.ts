@@ -58,7 +58,7 @@ function upgradeWholeSnapshot(data: Uint8Array): Uint8Array {
  * and any number of log entries share one fsync (group commit). Snapshots (Raft §7) are chunk
  * files beside it (snapshot-files.ts); the batch records which one is current. A batch is built
  * in time slices (nodes/snapshots/time-slice.ts): the compaction after a snapshot deletes
- * snapshotEveryEntries keys, which took 90 ms in one event-loop turn at 50,000 (bench/stall-probe.ts).
+ * snapshotEvery keys, which took 90 ms in one event-loop turn at 50,000 (bench/stall-probe.ts).
  */
 export class LevelDbRaftLogStore implements RaftLogStore {
   readonly stats: StorageStats = { fsyncs: 0, writes: 0, entriesPersisted: 0, bytesPersisted: 0 };
@@ -173,7 +173,7 @@ export class LevelDbRaftLogStore implements RaftLogStore {
     for (const c of update.snapshotChunks ?? []) await this.files.write(c.index, c.chunk, c.data);
     // An installed snapshot: its chunks (received in this and earlier batches) durable first.
     if (update.snapshot != null && this.options.sync) await this.files.sync(update.snapshot.index, update.snapshot.chunks);
-    // Built over as many event-loop turns as it needs (a compaction deletes snapshotEveryEntries
+    // Built over as many event-loop turns as it needs (a compaction deletes snapshotEvery
     // keys): the same batch, written once, so what is durable and in what order does not change.
     const slice = new TimeSlice(this.options.sliceMs ?? DEFAULT_SLICE_MS);
     const batch = this.db.batch();

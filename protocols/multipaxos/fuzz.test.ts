@@ -32,7 +32,7 @@ import type { NodeId, PaxosConfig, PaxosMessage } from './types.js';
 const SEEDS = 1000;
 const MUTANTS_PER_SEED = 60;
 const FROZEN = new Set(['type', 'from', 'to', 'data']);
-const CONFIG: Partial<PaxosConfig> = { snapshotEverySlots: 8 };
+const CONFIG: Partial<PaxosConfig> = { snapshotEvery: 8 };
 
 // ------------------------------------------------------------------------------ the corpus
 

@@ -23,7 +23,7 @@ function write(c: TestCluster, leader: string, count: number, prefix = 'v'): str
 }
 
 t.test('the GC point is the minimum applied slot over every replica, sent with heartbeats', async (t) => {
-  const c = new TestCluster(3, 1, { snapshotEverySlots: 1000 });
+  const c = new TestCluster(3, 1, { snapshotEvery: 1000 });
   c.elect('n1');
   write(c, 'n1', 3);
   c.tickAll(4);
@@ -41,7 +41,7 @@ t.test('the GC point is the minimum applied slot over every replica, sent with h
 });
 
 t.test('compaction at the GC point drops decisions and accepted pvalues behind a saved snapshot', async (t) => {
-  const c = new TestCluster(3, 1, { snapshotEverySlots: 4 }); // GC step: 1 slot
+  const c = new TestCluster(3, 1, { snapshotEvery: 4 }); // GC step: 1 slot
   c.elect('n1');
   const written = write(c, 'n1', 6);
   c.tickAll(8);
@@ -61,7 +61,7 @@ t.test('compaction at the GC point drops decisions and accepted pvalues behind a
 });
 
 t.test('compaction waits for a saved snapshot', async (t) => {
-  const c = new TestCluster(3, 1, { snapshotEverySlots: 4 }, { autoSnapshot: false });
+  const c = new TestCluster(3, 1, { snapshotEvery: 4 }, { autoSnapshot: false });
   c.elect('n1');
   const written = write(c, 'n1', 8);
   c.tickAll(6);
@@ -83,7 +83,7 @@ t.test('compaction waits for a saved snapshot', async (t) => {
 });
 
 t.test('a wanted snapshot: Ready.snapshotWanted names the slot the GC rules want covered, until one is saved', async (t) => {
-  const c = new TestCluster(3, 1, { snapshotEverySlots: 8 }, { autoSnapshot: false }); // GC step: 2 slots
+  const c = new TestCluster(3, 1, { snapshotEvery: 8 }, { autoSnapshot: false }); // GC step: 2 slots
   c.elect('n1');
   write(c, 'n1', 1);
   c.tickAll(4);
@@ -114,31 +114,31 @@ t.test('a wanted snapshot: Ready.snapshotWanted names the slot the GC rules want
   c.tickAll(2);
   t.equal(c.wanted.get('n1'), null, 'covered: nothing wanted');
 
-  const d = new TestCluster(3, 1, { snapshotEverySlots: 4 }, { autoSnapshot: false });
+  const d = new TestCluster(3, 1, { snapshotEvery: 4 }, { autoSnapshot: false });
   d.elect('n1');
   d.isolate('n3');
   write(d, 'n1', 6);
   d.tickAll(2);
-  t.equal(d.wanted.get('n1'), 6, 'n3 applied nothing, but more than snapshotEverySlots are held: the applied slot is wanted');
+  t.equal(d.wanted.get('n1'), 6, 'n3 applied nothing, but more than snapshotEvery are held: the applied slot is wanted');
 });
 
 t.test('the GC point never passes a replica that has not applied; local compaction does', async (t) => {
-  const c = new TestCluster(3, 1, { snapshotEverySlots: 1000 });
+  const c = new TestCluster(3, 1, { snapshotEvery: 1000 });
   c.elect('n1');
   c.isolate('n3');
   write(c, 'n1', 10);
   c.tickAll(4);
   t.equal(c.node('n1').compactionPoint, 0, 'n3 applied nothing: no GC');
-  const d = new TestCluster(3, 1, { snapshotEverySlots: 4 });
+  const d = new TestCluster(3, 1, { snapshotEvery: 4 });
   d.elect('n1');
   d.isolate('n3');
   write(d, 'n1', 10);
   d.tickAll(4);
-  t.ok(d.node('n1').compactionPoint >= 5, `more than snapshotEverySlots applied: compacted to ${d.node('n1').compactionPoint}`);
+  t.ok(d.node('n1').compactionPoint >= 5, `more than snapshotEvery applied: compacted to ${d.node('n1').compactionPoint}`);
 });
 
 t.test('catch-up below the compaction point gets a snapshot in chunks, then the later decisions', async (t) => {
-  const c = new TestCluster(3, 1, { snapshotEverySlots: 4 });
+  const c = new TestCluster(3, 1, { snapshotEvery: 4 });
   c.elect('n1');
   const before = write(c, 'n1', 2, 'a');
   c.tickAll(4);
@@ -158,7 +158,7 @@ t.test('catch-up below the compaction point gets a snapshot in chunks, then the 
 });
 
 t.test('a wiped replica catches up by snapshot; a restarted one from its snapshot and later decisions', async (t) => {
-  const c = new TestCluster(3, 1, { snapshotEverySlots: 4 });
+  const c = new TestCluster(3, 1, { snapshotEvery: 4 });
   c.elect('n1');
   const written = write(c, 'n1', 12);
   c.tickAll(4);
@@ -176,7 +176,7 @@ t.test('a wiped replica catches up by snapshot; a restarted one from its snapsho
 t.test('a P1b after compaction reports the compaction point: the new leader proposes nothing there', async (t) => {
   // An acceptor that collected slots 1..5 answers a P1a from slot 1 with no pvalue below 6.
   const disk = emptyDisk();
-  const acc = node('n2', THREE, 1, disk, { snapshotEverySlots: 2 });
+  const acc = node('n2', THREE, 1, disk, { snapshotEvery: 2 });
   const o = b(1, 'n1');
   acc.step({ type: 'Heartbeat', from: 'n1', to: 'n2', ballot: o, slotOut: 1, readRound: 0, gcSlot: 0 });
   for (let s = 1; s <= 6; s++) acc.step({ type: 'P2a', from: 'n1', to: 'n2', pvalue: pv(o, s, `x${s}`) });
@@ -184,7 +184,7 @@ t.test('a P1b after compaction reports the compaction point: the new leader prop
   const applied = acc.ready();
   persist(disk, applied);
   acc.advance(applied);
-  t.equal(applied.snapshotWanted, 5, 'applied 5 > snapshotEverySlots 2: a snapshot at 5 is wanted');
+  t.equal(applied.snapshotWanted, 5, 'applied 5 > snapshotEvery 2: a snapshot at 5 is wanted');
   disk.chunks.set(5, [bytes('state'), bytes('@5')]);
   saveSnapshot(disk, { slot: 5, chunks: 2 });
   acc.snapshotSaved(5, 2);
@@ -234,7 +234,7 @@ t.test('a P1b after compaction reports the compaction point: the new leader prop
 });
 
 t.test('an offer of a snapshot below slot_out is ignored', async (t) => {
-  const c = new TestCluster(3, 1, { snapshotEverySlots: 1000 });
+  const c = new TestCluster(3, 1, { snapshotEvery: 1000 });
   c.elect('n1');
   write(c, 'n1', 3);
   c.tickAll(2);
@@ -249,7 +249,7 @@ t.test('an offer of a snapshot below slot_out is ignored', async (t) => {
 t.test('PMMC invariant R2: a Decision contradicting one held here is dropped, not thrown on', async (t) => {
   // At most one command is decided per slot; a peer that says otherwise has a bug, and a replica
   // never crashes on input from outside (docs/design.md §3.7). Found by fuzz.test.ts.
-  const c = new TestCluster(3, 1, { snapshotEverySlots: 1000 });
+  const c = new TestCluster(3, 1, { snapshotEvery: 1000 });
   c.elect('n1');
   write(c, 'n1', 2);
   const n2 = c.node('n2');

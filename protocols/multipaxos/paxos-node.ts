@@ -49,7 +49,7 @@ import type {
   SnapshotOffer,
   SoftState,
 } from './types.js';
-import { DEFAULT_SNAPSHOT_EVERY_SLOTS } from './types.js';
+import { DEFAULT_SNAPSHOT_EVERY } from './types.js';
 
 /** SnapshotChunk.data as the core sends it: the runtime fills in the chunk's bytes. */
 const NO_BYTES = new Uint8Array(0);
@@ -140,7 +140,7 @@ export class MultiPaxosNode {
     this.rng = rng;
     this.peers = config.replicas.filter((r) => r !== config.id);
     this.members = new Set(config.replicas);
-    this.snapshotEvery = config.snapshotEverySlots ?? DEFAULT_SNAPSHOT_EVERY_SLOTS;
+    this.snapshotEvery = config.snapshotEvery ?? DEFAULT_SNAPSHOT_EVERY;
     this.gcStep = Math.max(1, Math.floor(this.snapshotEvery / 4));
     // A lost fetch or chunk is asked for again after a couple of heartbeat intervals; a source
     // silent for a few election timeouts is taken for dead.
@@ -995,8 +995,8 @@ function assertValidConfig(config: PaxosConfig): void {
   invariant(Number.isInteger(config.window) && config.window >= 1, 'window >= 1');
   invariant(config.maxBatchBytes >= 1, 'maxBatchBytes >= 1');
   invariant(Number.isInteger(config.maxCatchUpSlots) && config.maxCatchUpSlots >= 1, 'maxCatchUpSlots >= 1');
-  const every = config.snapshotEverySlots;
-  invariant(every === undefined || (Number.isInteger(every) && every >= 1), 'snapshotEverySlots >= 1');
+  const every = config.snapshotEvery;
+  invariant(every === undefined || (Number.isInteger(every) && every >= 1), 'snapshotEvery >= 1');
 }
 
 export function emptyRestored(): RestoredState {

@@ -36,7 +36,7 @@ function write(c: TestCluster, leader: string, count: number, prefix: string): s
 
 /** n3 falls behind n1's compaction point: n1 holds a snapshot of many chunks n3 needs. */
 function behind(): { c: TestCluster; written: string[] } {
-  const c = new TestCluster(3, 1, { snapshotEverySlots: 4 }, { chunkBytes: 8 });
+  const c = new TestCluster(3, 1, { snapshotEvery: 4 }, { chunkBytes: 8 });
   c.elect('n1');
   const written = write(c, 'n1', 2, 'a');
   c.tickAll(4);

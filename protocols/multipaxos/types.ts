@@ -309,12 +309,12 @@ export interface PaxosConfig {
    * point, compact up to the applied slot even if some replica has not applied them (a long-dead
    * replica then catches up by snapshot). The GC point compacts earlier, every quarter of it.
    * Either rule first asks the runtime for a snapshot covering the slots (Ready.snapshotWanted).
-   * Default DEFAULT_SNAPSHOT_EVERY_SLOTS.
+   * Default DEFAULT_SNAPSHOT_EVERY.
    */
-  snapshotEverySlots?: number;
+  snapshotEvery?: number;
 }
 
-export const DEFAULT_SNAPSHOT_EVERY_SLOTS = 4096;
+export const DEFAULT_SNAPSHOT_EVERY = 4096;
 
 export interface PaxosStatus {
   id: NodeId;

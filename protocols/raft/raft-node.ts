@@ -51,6 +51,7 @@ import type {
   TimeoutNow,
   TransferResult,
 } from './types.js';
+import { DEFAULT_SNAPSHOT_EVERY } from './types.js';
 import { VoteTally } from './vote-tally.js';
 
 /** What a restarted replica finds on disk. A fresh replica passes term 0, no vote, no entries. */
@@ -375,6 +376,16 @@ export class RaftNode {
     return true;
   }
 
+  /**
+   * Raft §7: "servers take snapshots independently", here once snapshotEvery entries handed out
+   * to apply follow the last snapshot: the index the runtime should snapshot at least up to
+   * (Ready.snapshotWanted, step 6), or null.
+   */
+  private snapshotWanted(): number | null {
+    const every = this.config.snapshotEvery ?? DEFAULT_SNAPSHOT_EVERY;
+    return every > 0 && this.handedToApply - this.log.snapshotIndex >= every ? this.handedToApply : null;
+  }
+
   // ---------------------------------------------------------------- Ready contract
 
   /** Is there anything in a Ready? Always false while a Ready is outstanding (before advance). */
@@ -423,6 +434,7 @@ export class RaftNode {
       committed: this.takeCommitted(),
       readStates: this.outReadStates,
       readsFailed: this.outReadsFailed,
+      snapshotWanted: this.snapshotWanted(),
     };
     this.outMessages = [];
     this.outAfterPersist = [];
@@ -1277,6 +1289,8 @@ function assertValidConfig(config: RaftConfig): void {
   invariant(Number.isInteger(config.maxInflightAppends) && config.maxInflightAppends >= 1, 'maxInflightAppends >= 1');
   const drift = config.leaseDriftTicks ?? DEFAULT_LEASE_DRIFT_TICKS;
   invariant(Number.isInteger(drift) && drift >= 1, 'leaseDriftTicks >= 1');
+  const every = config.snapshotEvery ?? DEFAULT_SNAPSHOT_EVERY;
+  invariant(Number.isInteger(every) && every >= 0, 'snapshotEvery >= 0');
 }
 
 /** The data of an InstallSnapshot as the core emits it: the runtime fills in the chunk's bytes. */

@@ -293,3 +293,44 @@ t.test('malformed InstallSnapshot messages are ignored', async (t) => {
   node.step(installSnapshot({ chunks: 'all' as unknown as number }));
   t.notOk(node.hasReady());
 });
+
+/** Every Ready.snapshotWanted that `id` hands out from now on. */
+function watchWanted(c: TestCluster, id: string): Array<number | null> {
+  const wanted: Array<number | null> = [];
+  const processReady = c.processReady.bind(c);
+  c.processReady = (of) => {
+    const rd = processReady(of);
+    if (of === id && rd !== null) wanted.push(rd.snapshotWanted);
+    return rd;
+  };
+  return wanted;
+}
+
+t.test('the core asks for a snapshot once snapshotEvery entries follow the last one (§7, Ready.snapshotWanted)', async (t) => {
+  const c = new TestCluster(3, { snapshotEvery: 4 });
+  const wanted = watchWanted(c, 'n2');
+  c.campaign('n1'); // 1: the leader's no-op
+  for (let k = 1; k <= 2; k++) c.node('n1').propose(bytes(`c${k}`));
+  c.stabilize();
+  c.tickAll(3);
+  t.equal(c.node('n2').commitIndex, 3);
+  t.same(new Set(wanted), new Set([null]), 'three entries handed out to apply: no snapshot wanted');
+  c.node('n1').propose(bytes('c3'));
+  c.stabilize();
+  c.tickAll(3);
+  t.equal(c.node('n2').commitIndex, 4);
+  t.equal(wanted.at(-1), 4, 'four: a snapshot at 4 is wanted');
+  c.tickAll(3);
+  t.equal(wanted.at(-1), 4, 'and asked again in every Ready until one is saved');
+  t.ok(c.compact('n2', 4), 'the runtime saves one at 4 and compacts');
+  c.tickAll(3);
+  t.equal(wanted.at(-1), null, 'covered: no longer wanted');
+  const never = new TestCluster(3, { snapshotEvery: 0 });
+  const asked = watchWanted(never, 'n2');
+  never.campaign('n1');
+  for (let k = 1; k <= 10; k++) never.node('n1').propose(bytes(`c${k}`));
+  never.stabilize();
+  never.tickAll(3);
+  t.equal(never.node('n2').commitIndex, 11);
+  t.same(new Set(asked), new Set([null]), 'snapshotEvery 0: never asked');
+});

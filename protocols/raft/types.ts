@@ -219,7 +219,10 @@ export interface SoftState {
  *    snapshot.index); then apply `committed` in order (they follow the snapshot), release
  *    `readStates`. The state machine may lag: a runtime that restores in the background applies
  *    `committed` once the restore is done, and serves reads only as far as it has applied;
- * 5. call `advance(ready)`.
+ * 5. call `advance(ready)`;
+ * 6. if `snapshotWanted` is set and it is not taking one already, take a snapshot of its state
+ *    machine at its applied index (once that is at least `snapshotWanted`), store its chunks, save
+ *    it durably, then call `compact(index, chunks)`.
  */
 export interface Ready {
   softState: SoftState | null;
@@ -244,6 +247,12 @@ export interface Ready {
   readStates: ReadState[];
   /** ReadIndex requests that cannot be served here (not leader, lost leadership). */
   readsFailed: number[];
+  /**
+   * Raft §7: the log holds `snapshotEvery` entries handed out to apply since the last snapshot:
+   * take one at the applied index, at least this one (step 6). Repeated in every Ready while
+   * wanted; null otherwise.
+   */
+  snapshotWanted: number | null;
 }
 
 export type ProposeResult =
@@ -322,7 +331,16 @@ export interface RaftConfig {
    * ticks at both ends and a 5% rate difference with electionTimeoutTicks = 10 (see README).
    */
   leaseDriftTicks?: number;
+  /**
+   * Raft §7 log compaction: the core asks for a snapshot (Ready.snapshotWanted) once this many
+   * entries handed out to apply follow the last snapshot. The same setting, under the same name,
+   * as Multi-Paxos's (its GC rules); PBFT's checkpoint interval K is the paper's. Defaults to
+   * DEFAULT_SNAPSHOT_EVERY; 0 never asks (a runtime or test that compacts on its own schedule).
+   */
+  snapshotEvery?: number;
 }
+
+export const DEFAULT_SNAPSHOT_EVERY = 50_000;
 
 export interface RaftStatus {
   id: NodeId;

@@ -92,7 +92,7 @@ interface Params {
   faultGap: number;
   clientGap: number;
   crashWhilePersistingRate: number;
-  snapshotEverySlots: number;
+  snapshotEvery: number;
   /** Snapshots are stored and sent in chunks of this many bytes: often tiny, so transfers take many. */
   maxSnapshotChunkBytes: number;
   /** Taking a snapshot (writing its chunks, then saving it) and restoring one take up to this long. */
@@ -115,7 +115,7 @@ function drawParams(rng: Rng): Params {
     faultGap: pick([60, 200, 600]),
     clientGap: pick([5, 20, 60]),
     crashWhilePersistingRate: pick([0, 0.002, 0.01]),
-    snapshotEverySlots: pick([1, 3, 8, 32]),
+    snapshotEvery: pick([1, 3, 8, 32]),
     maxSnapshotChunkBytes: pick([4, 16, 64, 1 << 20]),
     snapshotDelayMax: pick([2, 20, 100]),
     crashWhileSnapshottingRate: pick([0, 0.05, 0.2]),
@@ -596,7 +596,7 @@ class Simulation extends LeaderWorld<SimNode, PaxosEvent, Params, NodeId> {
       window: this.params.window,
       maxBatchBytes: this.params.maxBatchBytes,
       maxCatchUpSlots: this.params.maxCatchUpSlots,
-      snapshotEverySlots: this.params.snapshotEverySlots,
+      snapshotEvery: this.params.snapshotEvery,
     };
   }
 
