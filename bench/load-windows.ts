@@ -69,3 +69,27 @@ export class LoadWindows {
     });
   }
 }
+
+/**
+ * A progress line as each window closes (a little after its end, so late events are in). The
+ * returned stop reports, with `flush`, the windows still unreported once the round is over: on a
+ * busy machine the round can end (autocannon stops at its first sample tick past the duration)
+ * before the last window's timer fires, and every complete window gets its line all the same.
+ */
+export function reportWindows(windows: LoadWindows, startedAt: number, windowMs: number, progress: (p: WindowProgress) => void): (flush: boolean) => void {
+  let next = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const schedule = (): void => {
+    if (next >= windows.complete) return;
+    const due = startedAt + (next + 1) * windowMs + 20;
+    timer = setTimeout(() => {
+      progress(windows.progress(next++));
+      schedule();
+    }, Math.max(0, due - performance.now()));
+  };
+  schedule();
+  return (flush) => {
+    clearTimeout(timer);
+    if (flush) while (next < windows.complete) progress(windows.progress(next++));
+  };
+}

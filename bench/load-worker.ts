@@ -25,7 +25,7 @@ import type {
   WorkerReply,
   WorkerRequest,
 } from './load-protocol.js';
-import { LoadWindows } from './load-windows.js';
+import { LoadWindows, reportWindows } from './load-windows.js';
 import { batchPutRequest, pickOp, RequestCache, type HttpRequestSpec } from './requests.js';
 
 type Progress = (p: WorkerProgress) => void;
@@ -39,7 +39,7 @@ export async function runLoad(spec: RunSpec, progress: Progress = () => undefine
   const startMs = Date.now();
   const startedAt = performance.now();
   const windows = spec.windowS === null ? null : new LoadWindows(startedAt, spec.windowS * 1000, Math.floor(durationS / spec.windowS + 1e-9));
-  const stopReporting = windows === null ? () => undefined : reportWindows(windows, startedAt, spec.windowS! * 1000, progress);
+  const stopReporting = windows === null ? (_flush: boolean) => undefined : reportWindows(windows, startedAt, spec.windowS! * 1000, progress);
   const instance = autocannon({
     url: spec.urls.length === 1 ? spec.urls[0]! : spec.urls,
     connections: spec.connections,
@@ -73,10 +73,10 @@ export async function runLoad(spec: RunSpec, progress: Progress = () => undefine
   // Emitted for connection errors and timeouts alike (autocannon lib/run.js).
   if (windows !== null) instance.on('reqError', () => windows.error(performance.now()));
   const result = await instance.then((r) => r, (err: unknown) => {
-    stopReporting();
+    stopReporting(false);
     throw err;
   });
-  stopReporting();
+  stopReporting(true);
   const statusCodes: Record<string, number> = {};
   for (const [code, { count }] of Object.entries(result.statusCodeStats)) statusCodes[code] = Number(count);
   const fixedRate = spec.rate !== null;
@@ -94,22 +94,6 @@ export async function runLoad(spec: RunSpec, progress: Progress = () => undefine
     startMs,
     windows: windows?.result() ?? null,
   };
-}
-
-/** A progress line as each window closes (a little after its end, so late events are in). */
-function reportWindows(windows: LoadWindows, startedAt: number, windowMs: number, progress: Progress): () => void {
-  let next = 0;
-  let timer: NodeJS.Timeout | undefined;
-  const schedule = (): void => {
-    if (next >= windows.complete) return;
-    const due = startedAt + (next + 1) * windowMs + 20;
-    timer = setTimeout(() => {
-      progress(windows.progress(next++));
-      schedule();
-    }, Math.max(0, due - performance.now()));
-  };
-  schedule();
-  return () => clearTimeout(timer);
 }
 
 /**

@@ -13,7 +13,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import type { LoadWindow } from './load-protocol.js';
-import { LoadWindows } from './load-windows.js';
+import { LoadWindows, reportWindows } from './load-windows.js';
 import { parseOptions } from './options.js';
 import { parseVmRss } from './proc-rss.js';
 import { batchPutRequest } from './requests.js';
@@ -193,6 +193,19 @@ t.test("the load generator's windows: by completion time, the partial tail left 
   t.same(new LoadWindows(0, 1000, 2).result()[1], { index: 1, ok: 0, non2xx: 0, errors: 0, latencyMs: { p50: 0, p99: 0, max: 0 } }, 'an empty window is a real zero');
   const txn = JSON.parse(batchPutRequest([0, 1], 'v').body!) as { success: { requestPut: { key: string; value: string } }[] };
   t.same(txn.success.map((o) => Buffer.from(o.requestPut.key, 'base64').toString()), ['k0000000', 'k0000001'], 'an etcd preload txn carries several puts');
+});
+
+t.test('every complete window gets its progress line, even when the round ends before its timer fires', async (t) => {
+  const start = performance.now();
+  const w = new LoadWindows(start, 60_000, 2); // two windows of a minute: no timer fires during the test
+  w.response(start + 1, 200, 1);
+  const lines: number[] = [];
+  const stop = reportWindows(w, start, 60_000, (p) => lines.push(p.index));
+  stop(true); // the round is over (a busy machine: autocannon returned before the windows' timers)
+  t.same(lines, [0, 1], 'both windows reported, in order, when the round ends');
+  const failed: number[] = [];
+  reportWindows(w, start, 60_000, (p) => failed.push(p.index))(false);
+  t.same(failed, [], 'a round that failed reports nothing more');
 });
 
 t.test('status readings, VmRSS, soak options', async (t) => {
