@@ -396,9 +396,23 @@ export class Cluster {
     for (;;) {
       const leader = await this.currentLeader(exclude);
       if (leader !== null) return leader;
-      if (Date.now() > deadline) throw new Error(`no leader elected within ${timeoutMs} ms`);
+      if (Date.now() > deadline) throw new Error(`no leader elected within ${timeoutMs} ms (${await this.describeRoles(exclude)})`);
       await sleep(100);
     }
+  }
+
+  /** What each running replica says of itself, for a failure message: `n2 candidate term 7 leader -, ...`. */
+  private async describeRoles(exclude: string[]): Promise<string> {
+    const up = this.replicas.filter((r) => r.state === 'up' && !exclude.includes(r.id));
+    const parts = await Promise.all(
+      up.map(async (r) => {
+        const s = await this.status(r.id);
+        if (s === null) return `${r.id} no /status`;
+        const epoch = s['term'] ?? (s['ballot'] as { round?: unknown } | undefined)?.round ?? s['view'];
+        return `${r.id} ${String(s['role'] ?? '?')} term ${String(epoch ?? '?')} leader ${String(s['leader'] ?? '-')}`;
+      }),
+    );
+    return parts.join(', ') || 'no replica running';
   }
 
   async status(id: string): Promise<Record<string, unknown> | null> {
