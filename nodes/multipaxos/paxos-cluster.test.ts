@@ -151,7 +151,9 @@ t.test('snapshots in chunks while writes continue: a wiped replica behind the co
   const leaderMetrics = await (await fetch(cluster.replica(leader).httpUrl + '/metrics')).text();
   t.match(leaderMetrics, /^paxos_snapshot_chunks\{[^}]*\} ([3-9]|\d\d+)/m, 'the last snapshot took three chunks or more');
   // The leader's /metrics: valid Prometheus text (parsePromText throws otherwise) with the histograms.
-  const m = parsePromText(await (await fetch(url + '/metrics')).text());
+  // The event-loop histogram takes its samples in once a second (nodes/event-loop-delay.ts): wait for the first.
+  const scrape = async () => parsePromText(await (await fetch(url + '/metrics')).text());
+  const m = await until(scrape, (f) => (histogramOf(f, 'consensus_event_loop_delay_seconds')?.count ?? 0) > 0, 10_000, 'an event-loop delay sample');
   t.ok((histogramOf(m, 'consensus_snapshot_seconds', { phase: 'take' })?.count ?? 0) >= 1, 'snapshots taken, timed');
   t.equal(histogramOf(m, 'consensus_storage_write_seconds', { fsync: 'true' })?.count, sampleValue(m, 'consensus_fsyncs_total'), 'one storage sample per fsync');
   t.ok((histogramOf(m, 'consensus_http_request_duration_seconds', { method: 'PUT', route: '/kv/:key', status_class: '2xx' })?.count ?? 0) >= 60, 'puts timed');

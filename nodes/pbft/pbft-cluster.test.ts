@@ -70,7 +70,9 @@ t.test('writes and reads through every replica, the library client, bad input', 
   // Valid Prometheus text (parsePromText throws otherwise) with the histograms; more than
   // checkpointInterval (8) requests were ordered above, so n1 took a checkpoint.
   const scrape = async () => parsePromText(await (await fetch(`${a}/metrics`)).text());
-  const m = await until(scrape, (f) => (histogramOf(f, 'consensus_snapshot_seconds', { phase: 'encode' })?.count ?? 0) >= 1, 20_000, 'a checkpoint timed');
+  // The event-loop histogram takes its samples in once a second (nodes/event-loop-delay.ts): wait for them too.
+  const timed = (f: Awaited<ReturnType<typeof scrape>>) => (histogramOf(f, 'consensus_snapshot_seconds', { phase: 'encode' })?.count ?? 0) >= 1 && (histogramOf(f, 'consensus_event_loop_delay_seconds')?.count ?? 0) > 0;
+  const m = await until(scrape, timed, 20_000, 'a checkpoint timed and an event-loop delay sample');
   t.equal(histogramOf(m, 'consensus_storage_write_seconds', { fsync: 'true' })?.count, sampleValue(m, 'consensus_fsyncs_total'), 'one storage sample per fsync');
   t.ok((histogramOf(m, 'consensus_http_request_duration_seconds', { method: 'PUT', route: '/kv/:key', status_class: '2xx' })?.count ?? 0) >= 1, 'puts timed');
   t.ok((histogramOf(m, 'consensus_http_request_duration_seconds', { method: 'POST', route: '/pbft/request', status_class: '2xx' })?.count ?? 0) >= 1, 'library requests timed');

@@ -98,7 +98,11 @@ t.test('a wiped replica rejoins through InstallSnapshot after the log was compac
   t.ok((histogramOf(m, 'consensus_snapshot_seconds', { phase: 'take' })?.count ?? 0) >= 1, 'snapshots taken, timed');
   t.equal(histogramOf(m, 'consensus_storage_write_seconds', { fsync: 'true' })?.count, sampleValue(m, 'consensus_fsyncs_total'), 'one storage sample per fsync');
   t.ok((histogramOf(m, 'consensus_http_request_duration_seconds', { method: 'PUT', route: '/kv/:key', status_class: '2xx' })?.count ?? 0) >= 60, 'puts timed');
-  t.ok((histogramOf(m, 'consensus_event_loop_delay_seconds')?.count ?? 0) > 0, 'event-loop delay sampled');
+  // The event-loop histogram takes its samples in once a second (nodes/event-loop-delay.ts): a
+  // leader that served these puts within its first second has none yet, so wait for the first.
+  const sampled = (mm: typeof m) => (histogramOf(mm, 'consensus_event_loop_delay_seconds')?.count ?? 0) > 0;
+  const loop = await until(async () => parsePromText(await (await fetch(url + '/metrics')).text()), sampled, 10_000, 'an event-loop delay sample');
+  t.ok(sampled(loop), 'event-loop delay sampled');
   for (const name of ['process_resident_memory_bytes', 'nodejs_heap_size_used_bytes', 'nodejs_eventloop_lag_p99_seconds', 'consensus_event_loop_delay_p99_seconds']) {
     t.ok(sampleValue(m, name, { replica: leader, protocol: 'raft' }) !== undefined, `${name} with the replica's labels`);
   }
