@@ -2,7 +2,7 @@
  * Runs the Raft transcripts (transcripts/testdata/*.txt, see transcripts/README.md): one subtest
  * per block, comparing what the command prints with the expected output below its `----`.
  *
- * REWRITE=1 npx tap protocols/raft/transcripts.unit.ts rewrites the expected outputs in place
+ * REWRITE=1 npx tap protocols/raft/transcripts.test.ts rewrites the expected outputs in place
  * with what the core prints now, instead of comparing: then read the diff (git diff) carefully.
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
