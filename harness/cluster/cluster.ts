@@ -403,9 +403,8 @@ export class Cluster {
 
   /** What each running replica says of itself, for a failure message: `n2 candidate term 7 leader -, ...`. */
   private async describeRoles(exclude: string[]): Promise<string> {
-    const up = this.replicas.filter((r) => r.state === 'up' && !exclude.includes(r.id));
     const parts = await Promise.all(
-      up.map(async (r) => {
+      this.running(exclude).map(async (r) => {
         const s = await this.status(r.id);
         if (s === null) return `${r.id} no /status`;
         const epoch = s['term'] ?? (s['ballot'] as { round?: unknown } | undefined)?.round ?? s['view'];
@@ -424,8 +423,13 @@ export class Cluster {
     }
   }
 
+  /** The replicas that are up, but those in `exclude`. */
+  private running(exclude: string[]): Replica[] {
+    return this.replicas.filter((r) => r.state === 'up' && !exclude.includes(r.id));
+  }
+
   private async currentLeader(exclude: string[]): Promise<string | null> {
-    const up = this.replicas.filter((r) => r.state === 'up' && !exclude.includes(r.id));
+    const up = this.running(exclude);
     const statuses = await Promise.all(up.map((r) => this.status(r.id)));
     for (const s of statuses) {
       if (s?.['role'] !== 'leader') continue;
