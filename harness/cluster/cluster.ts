@@ -20,6 +20,9 @@ import { adminHeaders } from '../../nodes/http/admin-auth.js';
 import type { PowerLossResult } from '../lazyfs/lazyfs.js';
 import { NetnsHosts } from '../hosts/netns-hosts.js';
 
+/** How many of a replica's last output lines a start failure quotes. */
+const TAIL_LINES = 12;
+
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 export type ReplicaState = 'starting' | 'up' | 'paused' | 'killed' | 'stopped';
@@ -104,6 +107,8 @@ export type HostsMode = (typeof hostsModes)[number];
  */
 export class Cluster {
   private readonly logs = new Map<string, WriteStream>();
+  /** The last lines each replica printed, for the error when one exits during start. */
+  private readonly tails = new Map<string, string[]>();
   /** Replicas removed from the configuration (removeReplica). */
   private readonly removed: Replica[] = [];
   private constructor(
@@ -131,15 +136,20 @@ export class Cluster {
   }
 
   static async start(options: ClusterOptions): Promise<Cluster> {
-    const cluster = await Cluster.create(options);
-    try {
-      await Promise.all(cluster.replicas.map((r) => cluster.launch(r)));
-      await cluster.waitServing();
-    } catch (err) {
-      await cluster.stopAll();
-      throw err;
+    // Chosen ports stay unbound until the replicas start (free-port.ts): one taken in between makes
+    // a replica exit with EADDRINUSE, and the cluster starts again on other ports.
+    for (let attempt = 1; ; attempt++) {
+      const cluster = await Cluster.create(options);
+      try {
+        await Promise.all(cluster.replicas.map((r) => cluster.launch(r)));
+        await cluster.waitServing();
+        return cluster;
+      } catch (err) {
+        await cluster.stopAll();
+        const portTaken = err instanceof Error && err.message.includes('EADDRINUSE');
+        if (!portTaken || options.basePort !== undefined || attempt === 3) throw err;
+      }
     }
-    return cluster;
   }
 
   static async create(options: ClusterOptions): Promise<Cluster> {
@@ -482,9 +492,23 @@ export class Cluster {
       if (stream === null) continue;
       createInterface({ input: stream }).on('line', (line) => {
         log?.write(line + '\n');
+        this.keepTail(id, line);
         this.options.onLog?.(id, line);
       });
     }
+  }
+
+  private keepTail(id: string, line: string): void {
+    const tail = this.tails.get(id) ?? [];
+    tail.push(line.length > 500 ? line.slice(0, 500) + '…' : line);
+    if (tail.length > TAIL_LINES) tail.shift();
+    this.tails.set(id, tail);
+  }
+
+  /** Why replica r is gone: its exit and the last lines it printed. */
+  private exitReport(r: Replica): string {
+    const tail = this.tails.get(r.id) ?? [];
+    return tail.length === 0 ? 'it printed nothing' : `its last lines:\n${tail.join('\n')}`;
   }
 
   private async signalAndWait(r: Replica, signal: NodeJS.Signals, state: ReplicaState): Promise<void> {
@@ -504,7 +528,10 @@ export class Cluster {
     await Promise.all(
       which.map(async (r) => {
         while (!(await isHealthy(r.httpUrl))) {
-          if (r.process === null) throw new Error(`replica ${r.id} exited during start (see its log)`);
+          if (r.process === null) {
+            await sleep(50); // the last lines may still be in the pipe
+            throw new Error(`replica ${r.id} exited during start; ${this.exitReport(r)}`);
+          }
           if (Date.now() > deadline) throw new Error(`replica ${r.id} did not start serving within ${timeoutMs} ms`);
           await sleep(50);
         }
