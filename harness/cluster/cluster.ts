@@ -15,7 +15,7 @@ import type { PbftFileTuning } from '../../nodes/pbft/pbft-config.js';
 import { track } from './process-registry.js';
 import { ReplicaDisks } from './replica-disks.js';
 import { replicaNodeArgs } from './replica-build.js';
-import { withReplicaMallocEnv } from './replica-memory.js';
+import { replicaV8Flags, withReplicaMallocEnv } from './replica-memory.js';
 import { adminHeaders } from '../../nodes/http/admin-auth.js';
 import type { PowerLossResult } from '../lazyfs/lazyfs.js';
 import { NetnsHosts } from '../hosts/netns-hosts.js';
@@ -455,6 +455,7 @@ export class Cluster {
     if (this.disks === null) await mkdir(r.dataDir, { recursive: true });
     else await this.disks.mount(r.id);
     const args = [
+      ...replicaV8Flags(),
       ...(await replicaNodeArgs(repoRoot)),
       '--cluster', this.clusterFilePath,
       '--id', r.id,

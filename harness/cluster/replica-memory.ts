@@ -24,3 +24,21 @@ const MALLOC_ENV: Readonly<Record<string, string>> = {
 export function withReplicaMallocEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return { ...MALLOC_ENV, ...env };
 }
+
+/**
+ * V8 collects its old generation once it has grown to a multiple of what survived the last full
+ * collection. The multiple is V8's own choice, up to 4, and on the soak a replica whose live heap
+ * was about 85 MB (a heap snapshot: the state machine and a log of 50,000 entries) had a 210 MB
+ * heap. `--heap-growing-percent` caps the multiple at 1 + percent/100. The price is more full
+ * collections, so the value is a trade measured on the soak (bench/README.md "Memory").
+ */
+export const REPLICA_V8_FLAGS: readonly string[] = ['--heap-growing-percent=50'];
+
+/**
+ * The V8 flags a replica starts with: REPLICA_V8_FLAGS, or those of
+ * CONSENSUS_LAB_REPLICA_V8_FLAGS where it is set (empty for V8's defaults), so a run can try others.
+ */
+export function replicaV8Flags(env: NodeJS.ProcessEnv = process.env): string[] {
+  const set = env['CONSENSUS_LAB_REPLICA_V8_FLAGS'];
+  return set === undefined ? [...REPLICA_V8_FLAGS] : set.split(/\s+/).filter((f) => f !== '');
+}
