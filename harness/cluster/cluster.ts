@@ -506,7 +506,7 @@ export class Cluster {
     this.tails.set(id, tail);
   }
 
-  /** Why replica r is gone: its exit and the last lines it printed. */
+  /** Why replica r is gone, in its own words: the last lines it printed. */
   private exitReport(r: Replica): string {
     const tail = this.tails.get(r.id) ?? [];
     return tail.length === 0 ? 'it printed nothing' : `its last lines:\n${tail.join('\n')}`;
