@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import type { PaxosConfig } from '../protocols/multipaxos/types.js';
 import type { RaftConfig } from '../protocols/raft/types.js';
 import type { PbftPublicKeys } from './pbft/keys.js';
+import { DEFAULT_SNAPSHOT_LOG_RATIO } from './snapshots/snapshot-policy.js';
 import { validatePbftFile, type PbftFileTuning } from './pbft/pbft-config.js';
 import { runtimeTuningKeys, splitTuning, type FileTuning, type RuntimeTuning, type SectionKeys, type TuningSections } from './tuning.js';
 
@@ -32,6 +33,11 @@ export type RaftCoreTuning = Omit<RaftConfig, 'id' | 'voters' | 'incarnation'>;
 export interface RaftRuntimeTuning extends RuntimeTuning {
   /** Raft §7: snapshots are stored and sent (InstallSnapshot) in chunks of about this many bytes. */
   maxSnapshotChunkBytes: number;
+  /**
+   * A snapshot the core asks for waits until the commands applied since the last one reach this
+   * fraction of its bytes (dissertation §5.1.3; nodes/snapshots/snapshot-policy.ts).
+   */
+  snapshotLogRatio: number;
 }
 
 export type RaftTuning = TuningSections<RaftCoreTuning, RaftRuntimeTuning>;
@@ -56,6 +62,7 @@ export const defaultRaftTuning: RaftTuning = {
     requestTimeoutMs: 5000,
     maxPendingRequests: 20_000,
     maxSnapshotChunkBytes: 1024 * 1024,
+    snapshotLogRatio: DEFAULT_SNAPSHOT_LOG_RATIO,
   },
 };
 
@@ -72,7 +79,7 @@ const raftTuningKeys: TuningSections<SectionKeys<RaftCoreTuning>, SectionKeys<Ra
     maxUncommittedBytes: true,
     snapshotEvery: true,
   },
-  runtime: { ...runtimeTuningKeys, maxSnapshotChunkBytes: true },
+  runtime: { ...runtimeTuningKeys, maxSnapshotChunkBytes: true, snapshotLogRatio: true },
 };
 
 /** The Multi-Paxos core's own settings (protocols/multipaxos/types.ts PaxosConfig, minus what the runtime supplies). */
@@ -82,6 +89,11 @@ export type PaxosCoreTuning = Omit<PaxosConfig, 'id' | 'replicas'>;
 export interface PaxosRuntimeTuning extends RuntimeTuning {
   /** Snapshots are stored and sent (SnapshotChunk) in chunks of about this many bytes. */
   maxSnapshotChunkBytes: number;
+  /**
+   * A snapshot the core asks for waits until the commands applied since the last one reach this
+   * fraction of its bytes (dissertation §5.1.3; nodes/snapshots/snapshot-policy.ts).
+   */
+  snapshotLogRatio: number;
 }
 
 export type PaxosTuning = TuningSections<PaxosCoreTuning, PaxosRuntimeTuning>;
@@ -102,12 +114,13 @@ export const defaultPaxosTuning: PaxosTuning = {
     requestTimeoutMs: 5000,
     maxPendingRequests: 20_000,
     maxSnapshotChunkBytes: 1024 * 1024,
+    snapshotLogRatio: DEFAULT_SNAPSHOT_LOG_RATIO,
   },
 };
 
 const paxosTuningKeys: TuningSections<SectionKeys<PaxosCoreTuning>, SectionKeys<PaxosRuntimeTuning>> = {
   core: { electionTimeoutTicks: true, heartbeatIntervalTicks: true, window: true, maxBatchBytes: true, maxCatchUpSlots: true, snapshotEvery: true },
-  runtime: { ...runtimeTuningKeys, maxSnapshotChunkBytes: true },
+  runtime: { ...runtimeTuningKeys, maxSnapshotChunkBytes: true, snapshotLogRatio: true },
 };
 
 export const protocols = ['raft', 'multipaxos', 'pbft'] as const;

@@ -25,11 +25,11 @@ t.test('the defaults, taken together, are the flat defaults the file format has 
   t.same({ ...defaultRaftTuning.core, ...defaultRaftTuning.runtime }, {
     tickMs: 50, electionTimeoutTicks: 10, heartbeatIntervalTicks: 2, preVote: true, checkQuorum: true, leaseReads: true,
     leaseDriftTicks: 2, maxAppendBytes: 1024 * 1024, maxInflightAppends: 64, requestTimeoutMs: 5000, maxPendingRequests: 20_000,
-    snapshotEvery: 50_000, maxSnapshotChunkBytes: 1024 * 1024, maxUncommittedBytes: 64 * 1024 * 1024,
+    snapshotEvery: 50_000, maxSnapshotChunkBytes: 1024 * 1024, maxUncommittedBytes: 64 * 1024 * 1024, snapshotLogRatio: 0.25,
   });
   t.same({ ...defaultPaxosTuning.core, ...defaultPaxosTuning.runtime }, {
     tickMs: 50, electionTimeoutTicks: 10, heartbeatIntervalTicks: 2, window: 64, maxBatchBytes: 1024 * 1024, maxCatchUpSlots: 256,
-    snapshotEvery: 4096, requestTimeoutMs: 5000, maxPendingRequests: 20_000, maxSnapshotChunkBytes: 1024 * 1024,
+    snapshotEvery: 4096, requestTimeoutMs: 5000, maxPendingRequests: 20_000, maxSnapshotChunkBytes: 1024 * 1024, snapshotLogRatio: 0.25,
   });
   t.same({ ...defaultPbftTuning.core, ...defaultPbftTuning.runtime }, {
     checkpointInterval: 128, watermarkWindow: 256, maxBatchRequests: 512, maxBatchBytes: 1024 * 1024, maxBatchesInFlight: 1,

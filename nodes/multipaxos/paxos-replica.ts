@@ -8,7 +8,6 @@ import type { Ballot, Decision, PaxosMessage, Ready, ReadState, Snapshot, Snapsh
 import { ServiceError } from '../http/errors.js';
 import type { PaxosTuning } from '../config.js';
 import { isEmptyUpdate, type PaxosStore } from '../storage/leveldb-paxos-store.js';
-import { restoreSnapshot } from '../snapshots/snapshot-chunks.js';
 import { SnapshotJobs } from '../snapshots/snapshot-jobs.js';
 import type { Transport } from '../transport/index.js';
 import type { ReplicaMetrics } from '../metrics.js';
@@ -118,7 +117,11 @@ export class PaxosReplica extends ReplicaHost<PaxosPlacement, PaxosMessage, Pend
       writeTimeout: 'not decided in time; the outcome is unknown',
     });
     this.soft = { role: 'follower', leader: null, ballot };
-    this.snapshots = new SnapshotJobs({ logger: opts.logger, maxChunkBytes: opts.tuning.runtime.maxSnapshotChunkBytes });
+    this.snapshots = new SnapshotJobs({
+      logger: opts.logger,
+      maxChunkBytes: opts.tuning.runtime.maxSnapshotChunkBytes,
+      snapshotLogRatio: opts.tuning.runtime.snapshotLogRatio,
+    });
     this.stats.register(opts.metrics, {
       status: () => core.status(),
       commitIndex: () => this.commitIndex(),
@@ -227,6 +230,9 @@ export class PaxosReplica extends ReplicaHost<PaxosPlacement, PaxosMessage, Pend
       inflight: s.inflight,
       compactedTo: s.compactedTo,
       snapshotSlot: s.snapshotSlot,
+      // The snapshot policy's two sizes (nodes/snapshots/snapshot-policy.ts).
+      logBytesSinceSnapshot: this.snapshots.policy.sizes.logBytes,
+      snapshotBytes: this.snapshots.policy.sizes.snapshotBytes,
       snapshotsTaken: this.stats.snapshotsTaken,
       snapshotsInstalled: this.stats.snapshotsInstalled,
       fetchingSnapshot: s.fetching,
@@ -283,9 +289,7 @@ export class PaxosReplica extends ReplicaHost<PaxosPlacement, PaxosMessage, Pend
 
   /** At start, the stored snapshot is restored before the replica serves (chunk by chunk). */
   private async restoreAtStart(snapshot: Snapshot): Promise<void> {
-    const sm = await restoreSnapshot(snapshot.chunks, (chunk) => this.readChunk(snapshot.slot, chunk));
-    if (sm === null) throw new Error(`cannot restore snapshot ${snapshot.slot}`);
-    this.sm = sm;
+    this.sm = await this.snapshots.restoreAtStart(snapshot.chunks, (chunk) => this.readChunk(snapshot.slot, chunk));
     this.appliedIndex = snapshot.slot;
   }
 
@@ -326,13 +330,14 @@ export class PaxosReplica extends ReplicaHost<PaxosPlacement, PaxosMessage, Pend
   }
 
   /**
-   * Ready.snapshotWanted: a snapshot of the state machine at the applied slot, taken in the
+   * Ready.snapshotWanted, once the log since the last snapshot has grown in proportion to it
+   * (`policy.due`): a snapshot of the state machine at the applied slot, taken in the
    * background (a consistent cut, written chunk by chunk in time slices) while commands keep
    * being applied; once it is durable, the core may compact up to it.
    */
   private takeSnapshot(): void {
     const slot = this.appliedIndex;
-    if (this.snapshots.busy || slot <= this.core.snapshotSlot) return;
+    if (this.snapshots.busy || slot <= this.core.snapshotSlot || !this.snapshots.policy.due) return;
     this.snapshots.take(
       this.sm,
       (chunk, bytes) => this.opts.store.writeSnapshotChunk(slot, chunk, bytes),
@@ -373,6 +378,12 @@ export class PaxosReplica extends ReplicaHost<PaxosPlacement, PaxosMessage, Pend
     }
   }
 
+  /** One command of a decided batch; its bytes count towards the next snapshot (policy). */
+  private applyPayload(payload: Uint8Array): KvResult | null {
+    this.snapshots.policy.applied(payload.byteLength);
+    return applyEncodedCommand(this.sm, payload, this.opts.logger);
+  }
+
   /**
    * PMMC replica: perform decided slots in order. A slot's batch is applied payload by payload;
    * the proposal at position k is acknowledged with the k-th result when the slot was decided
@@ -386,7 +397,7 @@ export class PaxosReplica extends ReplicaHost<PaxosPlacement, PaxosMessage, Pend
     }
     for (const { slot, command } of decided) {
       if (slot <= this.appliedIndex) continue;
-      const results: Array<KvResult | null> = command.kind === 'batch' ? command.payloads.map((p) => applyEncodedCommand(this.sm, p, this.opts.logger)) : [];
+      const results: Array<KvResult | null> = command.kind === 'batch' ? command.payloads.map((p) => this.applyPayload(p)) : [];
       this.appliedIndex = slot;
       this.stats.appliedSlots++;
       this.stats.applied += Math.max(1, command.payloads.length);

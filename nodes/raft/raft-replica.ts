@@ -16,7 +16,6 @@ import { isRaftMessage } from './message-guard.js';
 import { RaftReplicaStats } from './raft-replica-stats.js';
 import { RaftMembership, specOf } from './raft-membership.js';
 import { applyEncodedCommand } from '../command-codec.js';
-import { restoreSnapshot } from '../snapshots/snapshot-chunks.js';
 import { applyInSlices } from '../apply-slices.js';
 import { SnapshotJobs } from '../snapshots/snapshot-jobs.js';
 import type { DebugSource } from '../debug/debug-source.js';
@@ -106,7 +105,11 @@ export class RaftReplica extends ReplicaHost<RaftPlacement, RaftMessage, Pending
       isPlacement,
       writeTimeout: 'not committed in time; the outcome is unknown',
     });
-    this.snapshots = new SnapshotJobs({ logger: opts.logger, maxChunkBytes: opts.tuning.runtime.maxSnapshotChunkBytes });
+    this.snapshots = new SnapshotJobs({
+      logger: opts.logger,
+      maxChunkBytes: opts.tuning.runtime.maxSnapshotChunkBytes,
+      snapshotLogRatio: opts.tuning.runtime.snapshotLogRatio,
+    });
     this.membership = new RaftMembership({
       current: () => {
         const st = core.status();
@@ -211,6 +214,9 @@ export class RaftReplica extends ReplicaHost<RaftPlacement, RaftMessage, Pending
       lastLogTerm: s.lastLogTerm,
       snapshotIndex: s.snapshotIndex,
       snapshotChunks: s.snapshotChunks,
+      // The snapshot policy's two sizes (nodes/snapshots/snapshot-policy.ts).
+      logBytesSinceSnapshot: this.snapshots.policy.sizes.logBytes,
+      snapshotBytes: this.snapshots.policy.sizes.snapshotBytes,
       keys: this.sm.size,
       pendingWrites: this.writes.size,
       pendingReads: this.reads.size,
@@ -321,9 +327,7 @@ export class RaftReplica extends ReplicaHost<RaftPlacement, RaftMessage, Pending
 
   /** At start, the stored snapshot is restored before the replica serves (chunk by chunk). */
   private async restoreAtStart(snapshot: Snapshot): Promise<void> {
-    const sm = await restoreSnapshot(snapshot.chunks, (chunk) => this.readChunk(snapshot.index, chunk));
-    if (sm === null) throw new Error(`cannot restore snapshot ${snapshot.index}`);
-    this.sm = sm;
+    this.sm = await this.snapshots.restoreAtStart(snapshot.chunks, (chunk) => this.readChunk(snapshot.index, chunk));
     this.appliedIndex = snapshot.index;
     this.stats.snapshotsInstalled++;
   }
@@ -364,15 +368,16 @@ export class RaftReplica extends ReplicaHost<RaftPlacement, RaftMessage, Pending
   }
 
   /**
-   * Raft §7 log compaction, when the core asks (Ready.snapshotWanted, its `snapshotEvery`): a
-   * snapshot of the state machine at the applied index, in the background (a consistent cut,
+   * Raft §7 log compaction, when the core asks (Ready.snapshotWanted, its `snapshotEvery`) and the
+   * log since the last snapshot has grown in proportion to it (`policy.due`): a snapshot of the
+   * state machine at the applied index, in the background (a consistent cut,
    * written chunk by chunk); once it is durable, the core drops the entries it covers (the next
    * Ready deletes them on disk). A restore still under way, or a snapshot being taken, waits: the
    * next Ready asks again.
    */
   private takeSnapshot(wanted: number): void {
     const index = this.appliedIndex;
-    if (this.snapshots.busy || index < wanted) return;
+    if (this.snapshots.busy || index < wanted || !this.snapshots.policy.due) return;
     const term = this.core.entryAt(index)?.term;
     if (term === undefined) return;
     const membership = this.core.membershipAt(index);
@@ -422,6 +427,7 @@ export class RaftReplica extends ReplicaHost<RaftPlacement, RaftMessage, Pending
     for (const entry of entries) {
       if (entry.index <= this.appliedIndex) continue;
       const result = entry.kind === 'command' && entry.data !== null ? applyEncodedCommand(this.sm, entry.data, this.opts.logger) : null;
+      if (entry.data !== null) this.snapshots.policy.applied(entry.data.byteLength);
       this.appliedIndex = entry.index;
       this.stats.applied++;
       if (entry.kind === 'config') this.configApplied(entry);

@@ -9,6 +9,9 @@
  *   swaps it in; the replica keeps running its loop meanwhile and applies what commits once the
  *   restore is done.
  *
+ * Its `policy` (snapshot-policy.ts) counts the bytes of each snapshot taken or restored here; the
+ * replica adds what it applies and asks `policy.due` before it takes one.
+ *
  * A restore cancels a snapshot being taken (the state it cut is about to be replaced) and an
  * earlier restore. A job that fails is logged and dropped: a failed take is retried at the next
  * compaction point; a failed restore leaves the replica unable to serve, so the replica stops.
@@ -16,11 +19,14 @@
 import type { Logger } from 'pino';
 import type { KvStateMachine } from '../../protocols/kv/state-machine.js';
 import { restoreSnapshot, writeSnapshot } from './snapshot-chunks.js';
+import { SnapshotPolicy } from './snapshot-policy.js';
 
 export interface SnapshotJobsOptions {
   logger: Logger;
   maxChunkBytes: number;
   sliceMs?: number;
+  /** The policy's ratio: applied log bytes per snapshot byte before the next snapshot. */
+  snapshotLogRatio?: number;
   /** Called when a restore fails: the state machine cannot be trusted (default: exit 70). */
   onRestoreFailed?: (err: unknown) => void;
 }
@@ -35,8 +41,12 @@ export class SnapshotJobs {
   private job: Job | null = null;
   /** Durations of finished jobs in ms, for /metrics (the last one of each kind). */
   readonly last = { takeMs: 0, restoreMs: 0, takeChunks: 0 };
+  /** When the next snapshot is worth taking (the sizes of the last one and of the log since). */
+  readonly policy: SnapshotPolicy;
 
-  constructor(private readonly opts: SnapshotJobsOptions) {}
+  constructor(private readonly opts: SnapshotJobsOptions) {
+    this.policy = new SnapshotPolicy(opts.snapshotLogRatio);
+  }
 
   get busy(): boolean {
     return this.job !== null;
@@ -57,15 +67,28 @@ export class SnapshotJobs {
     const job: Job = { kind: 'take', cancelled: false, startedMs: performance.now() };
     this.job = job;
     const cut = sm.openCut();
+    this.policy.cutOpened();
+    let written = 0;
+    const counted = (chunk: number, bytes: Uint8Array): Promise<void> => {
+      written += bytes.byteLength;
+      return write(chunk, bytes);
+    };
+    let stored = false;
     void (async () => {
-      const chunks = await writeSnapshot(cut, { maxChunkBytes: this.opts.maxChunkBytes, ...this.slice(), cancelled: () => job.cancelled }, write);
+      const chunks = await writeSnapshot(cut, { maxChunkBytes: this.opts.maxChunkBytes, ...this.slice(), cancelled: () => job.cancelled }, counted);
       if (chunks === null || job.cancelled) return;
       await saved(chunks);
+      stored = true;
+      this.policy.stored(written);
       this.last.takeMs = performance.now() - job.startedMs;
       this.last.takeChunks = chunks;
     })()
       .catch((err: unknown) => this.opts.logger.error({ err }, 'taking a snapshot failed; it will be retried'))
-      .finally(() => this.finish(job));
+      .finally(() => {
+        // Cancelled by a restore, the policy has the restored snapshot's size already.
+        if (!stored && !job.cancelled) this.policy.abandoned();
+        this.finish(job);
+      });
   }
 
   /** Restores a state machine from `chunks` chunks in the background; cancels any other job. */
@@ -73,9 +96,16 @@ export class SnapshotJobs {
     this.cancel();
     const job: Job = { kind: 'restore', cancelled: false, startedMs: performance.now() };
     this.job = job;
+    let bytes = 0;
+    const counted = async (chunk: number): Promise<Uint8Array> => {
+      const data = await readOrThrow(read, chunk);
+      bytes += data.byteLength;
+      return data;
+    };
     void (async () => {
-      const sm = await restoreSnapshot(chunks, (chunk) => readOrThrow(read, chunk), { ...this.slice(), cancelled: () => job.cancelled });
+      const sm = await restoreSnapshot(chunks, counted, { ...this.slice(), cancelled: () => job.cancelled });
       if (sm === null || job.cancelled) return;
+      this.policy.installed(bytes);
       this.last.restoreMs = performance.now() - job.startedMs;
       this.finish(job);
       done(sm);
@@ -85,6 +115,19 @@ export class SnapshotJobs {
       this.opts.logger.fatal({ err }, 'restoring a snapshot failed; stopping the replica');
       (this.opts.onRestoreFailed ?? (() => process.exit(70)))(err);
     });
+  }
+
+  /** Restores a state machine before the replica serves (no job runs yet); throws if it cannot. */
+  async restoreAtStart(chunks: number, read: (chunk: number) => Promise<Uint8Array>): Promise<KvStateMachine> {
+    let bytes = 0;
+    const sm = await restoreSnapshot(chunks, async (chunk) => {
+      const data = await read(chunk);
+      bytes += data.byteLength;
+      return data;
+    });
+    if (sm === null) throw new Error(`cannot restore a snapshot of ${chunks} chunks`);
+    this.policy.installed(bytes);
+    return sm;
   }
 
   /** Stops the running job (its results are thrown away). */
