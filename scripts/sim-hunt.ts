@@ -4,12 +4,7 @@
  * core (one worker process each), for the given time; prints each failure as it happens, with the
  * command that replays it, and at the end the seeds run per protocol and size.
  *
- *   --minutes N     how long (default 10; fractions allowed)
- *   --from N        first seed (default: a random one in [10^7, 2·10^9)); worker i runs from + i,
- *                   from + i + workers, ...
- *   --workers N     worker processes (default: the number of cores)
- *   --only LIST     protocols to hunt, e.g. raft,pbft (default: all three)
- *   --out FILE      also write the summary as JSON
+ * Its options are in USAGE below (`npm run sim:hunt -- --help`).
  *
  * Exit code 0 when no seed failed, 1 otherwise.
  */
@@ -28,15 +23,41 @@ interface Failure {
   message: string;
 }
 
-const { values } = parseArgs({
-  options: {
-    minutes: { type: 'string', default: '10' },
-    from: { type: 'string' },
-    workers: { type: 'string' },
-    only: { type: 'string' },
-    out: { type: 'string' },
-  },
-});
+const USAGE = `usage: npm run sim:hunt -- [--minutes N] [--from SEED] [--workers N] [--only raft,multipaxos,pbft] [--out FILE]
+  --minutes N   how long to hunt (default 10; fractions allowed)
+  --from SEED   first seed (default: a random one); worker i runs from + i, from + i + workers, ...
+  --workers N   worker processes (default: the number of cores)
+  --only LIST   protocols to hunt (default: all three)
+  --out FILE    also write the summary as JSON`;
+
+function readArgs(): ReturnType<typeof parse> {
+  try {
+    return parse();
+  } catch (err) {
+    // An unknown or malformed option: say which, and how to call it, not a stack trace.
+    console.error(`${(err as Error).message}\n${USAGE}`);
+    process.exit(64);
+  }
+}
+
+function parse() {
+  return parseArgs({
+    options: {
+      minutes: { type: 'string', default: '10' },
+      from: { type: 'string' },
+      workers: { type: 'string' },
+      only: { type: 'string' },
+      out: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}
+
+const { values } = readArgs();
+if (values.help === true) {
+  console.log(USAGE);
+  process.exit(0);
+}
 
 function positive(name: string, text: string, integer: boolean): number {
   const value = Number(text);
