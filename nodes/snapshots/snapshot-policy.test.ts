@@ -10,6 +10,8 @@ import { kv, until } from '../../harness/client/kv-client.js';
 const ok = (r: { status: number }): boolean => r.status === 200;
 const RATIO = 10;
 const tuning = { snapshotEvery: 20, snapshotLogRatio: RATIO };
+/** A write's command at most: a key, a value of 100-103 bytes and a client session. */
+const WRITE_BYTES = 200;
 
 const cases: Array<{ name: string; options: ClusterOptions; snapshotAt: string }> = [
   { name: 'Raft', options: { protocol: 'raft', nodes: 1, logLevel: 'warn', tuning }, snapshotAt: 'snapshotIndex' },
@@ -27,23 +29,28 @@ for (const c of cases) {
     const put = async (n: number): Promise<void> => {
       for (const end = written + n; written < end; written++) await until(() => kv.put(url, `k${written % 50}`, 'v'.repeat(100) + written), ok);
     };
-    await put(30);
+    await put(22);
     // The first snapshot has no earlier one to compare with: taken when the core asks.
     const first = await until(status, (s) => Number(s[c.snapshotAt]) > 0 && Number(s['snapshotBytes']) > 0, 10_000, 'a first snapshot');
     const firstAt = Number(first[c.snapshotAt]);
     const firstBytes = Number(first['snapshotBytes']);
-    await put(60);
+    // Writes that cannot bring the log to RATIO x the snapshot, even at WRITE_BYTES each.
+    const room = Math.floor((RATIO * firstBytes - Number(first['logBytesSinceSnapshot'])) / WRITE_BYTES) - 1;
+    t.ok(room >= 10, `room for ${room} writes before the next snapshot is due`);
+    await put(room);
     const held = await status();
-    t.equal(Number(held[c.snapshotAt]), firstAt, `no snapshot in 60 more writes (the core asked every 20), first at ${firstAt} of ${firstBytes} bytes`);
+    t.equal(Number(held[c.snapshotAt]), firstAt, `no snapshot in ${room} more writes (the core asked every 20), first at ${firstAt} of ${firstBytes} bytes`);
     t.ok(Number(held['logBytesSinceSnapshot']) < RATIO * firstBytes, `log since it ${held['logBytesSinceSnapshot']} bytes < ${RATIO} x ${firstBytes}`);
-    // Write on until the log passes RATIO x the snapshot (a write is about 160 bytes of log, so
-    // more than 100 writes): then the next one is taken.
+    // Write on until the log passes RATIO x the snapshot: then the next one is taken. A write is
+    // at most WRITE_BYTES of log, so that takes at least RATIO x firstBytes / WRITE_BYTES writes
+    // (the count alone would have taken one every 20).
     let next: Record<string, unknown> = held;
     for (let round = 0; round < 40 && Number(next[c.snapshotAt]) === firstAt; round++) {
       await put(10);
       next = await status();
     }
-    t.ok(Number(next[c.snapshotAt]) > firstAt + 100, `the next snapshot at ${next[c.snapshotAt]}, after ${written} writes`);
+    const least = Math.floor((RATIO * firstBytes) / WRITE_BYTES);
+    t.ok(Number(next[c.snapshotAt]) - firstAt >= least, `the next snapshot at ${next[c.snapshotAt]}, at least ${least} after the first, after ${written} writes`);
     t.ok(Number(next['snapshotBytes']) > 0, 'its size noted');
   });
 }
