@@ -9,7 +9,7 @@
  * reads chunks with `get` and rebuilds a state machine. Both give the event loop back every few
  * milliseconds (time-slice.ts).
  */
-import { Packr, unpackMultiple } from 'msgpackr';
+import { Packr, RESET_BUFFER_MODE, unpackMultiple } from 'msgpackr';
 import type { KvCut, KvPart } from '../../protocols/kv/kv-cut.js';
 import { KvStateMachine } from '../../protocols/kv/state-machine.js';
 import { DEFAULT_SLICE_MS, TimeSlice } from './time-slice.js';
@@ -28,6 +28,8 @@ export interface SnapshotChunkOptions {
   /** Target size of a chunk (a chunk may pass it by one part). */
   maxChunkBytes: number;
   sliceMs?: number;
+  /** Writing only: a pause after each slice (TimeSlice's pacing); 0 by default. */
+  restMs?: number;
   /** Stop early: an abandoned snapshot (a newer one replaced it, the replica is closing). */
   cancelled?: () => boolean;
 }
@@ -41,28 +43,54 @@ export async function writeSnapshot(
   options: SnapshotChunkOptions,
   put: (chunk: number, bytes: Uint8Array) => Promise<void>,
 ): Promise<number | null> {
-  const slice = new TimeSlice(options.sliceMs ?? DEFAULT_SLICE_MS);
-  let chunk = 0;
-  let pending: Uint8Array[] = [];
-  let bytes = 0;
+  const slice = new TimeSlice(options.sliceMs ?? DEFAULT_SLICE_MS, options.restMs ?? 0);
   const partMax = partBytes(options.maxChunkBytes);
+  const out = new ChunkBuilder(options.maxChunkBytes + partMax);
+  let chunk = 0;
   try {
     for (let part = cut.next(PART_ENTRIES, partMax); part !== null; part = cut.next(PART_ENTRIES, partMax)) {
-      const encoded = packr.pack(part);
-      pending.push(encoded);
-      bytes += encoded.byteLength;
-      if (bytes >= options.maxChunkBytes) {
-        await put(chunk++, join(pending, bytes));
-        pending = [];
-        bytes = 0;
-      }
+      // RESET_BUFFER_MODE: msgpackr packs into its own buffer and writes over it next time, so
+      // the part is copied out at once and a snapshot leaves no garbage but its chunks (at
+      // 1,000,000 keys, 300 MB of encoded parts per snapshot otherwise, and each growth of
+      // external memory by that much makes V8 collect the whole heap).
+      out.append(packr.pack(part, RESET_BUFFER_MODE));
+      if (out.length >= options.maxChunkBytes) await put(chunk++, out.take());
       await slice.maybeYield();
       if (options.cancelled?.() === true) return null;
     }
-    if (pending.length > 0 || chunk === 0) await put(chunk++, join(pending, bytes));
+    if (out.length > 0 || chunk === 0) await put(chunk++, out.take());
     return chunk;
   } finally {
     cut.close();
+  }
+}
+
+/** One chunk's bytes, appended part by part into a buffer of about a chunk's size. */
+class ChunkBuilder {
+  private buffer: Uint8Array;
+  length = 0;
+
+  constructor(private readonly capacity: number) {
+    this.buffer = new Uint8Array(capacity);
+  }
+
+  append(bytes: Uint8Array): void {
+    if (this.length + bytes.byteLength > this.buffer.byteLength) {
+      // A part passes its bound by one entry at most, but one entry may be a large value.
+      const grown = new Uint8Array(Math.max(2 * this.buffer.byteLength, this.length + bytes.byteLength));
+      grown.set(this.buffer.subarray(0, this.length));
+      this.buffer = grown;
+    }
+    this.buffer.set(bytes, this.length);
+    this.length += bytes.byteLength;
+  }
+
+  /** The chunk so far (its own memory from now on), and a fresh buffer for the next. */
+  take(): Uint8Array {
+    const chunk = this.buffer.subarray(0, this.length);
+    this.buffer = new Uint8Array(this.capacity);
+    this.length = 0;
+    return chunk;
   }
 }
 
@@ -70,7 +98,7 @@ export async function writeSnapshot(
 export async function restoreSnapshot(
   chunks: number,
   get: (chunk: number) => Promise<Uint8Array>,
-  options: Omit<SnapshotChunkOptions, 'maxChunkBytes'> = {},
+  options: Omit<SnapshotChunkOptions, 'maxChunkBytes' | 'restMs'> = {},
 ): Promise<KvStateMachine | null> {
   const slice = new TimeSlice(options.sliceMs ?? DEFAULT_SLICE_MS);
   const sm = new KvStateMachine();
@@ -88,14 +116,4 @@ export async function restoreSnapshot(
 export function decodeChunk(bytes: Uint8Array): KvPart[] {
   if (bytes.byteLength === 0) return [];
   return unpackMultiple(bytes as Buffer) as KvPart[];
-}
-
-function join(parts: readonly Uint8Array[], bytes: number): Uint8Array {
-  const out = new Uint8Array(bytes);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
 }
