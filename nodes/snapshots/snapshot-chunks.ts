@@ -28,8 +28,6 @@ export interface SnapshotChunkOptions {
   /** Target size of a chunk (a chunk may pass it by one part). */
   maxChunkBytes: number;
   sliceMs?: number;
-  /** Writing only: a pause after each slice (TimeSlice's pacing); 0 by default. */
-  restMs?: number;
   /** Stop early: an abandoned snapshot (a newer one replaced it, the replica is closing). */
   cancelled?: () => boolean;
 }
@@ -43,7 +41,7 @@ export async function writeSnapshot(
   options: SnapshotChunkOptions,
   put: (chunk: number, bytes: Uint8Array) => Promise<void>,
 ): Promise<number | null> {
-  const slice = new TimeSlice(options.sliceMs ?? DEFAULT_SLICE_MS, options.restMs ?? 0);
+  const slice = new TimeSlice(options.sliceMs ?? DEFAULT_SLICE_MS);
   const partMax = partBytes(options.maxChunkBytes);
   const out = new ChunkBuilder(options.maxChunkBytes + partMax);
   let chunk = 0;
@@ -98,7 +96,7 @@ class ChunkBuilder {
 export async function restoreSnapshot(
   chunks: number,
   get: (chunk: number) => Promise<Uint8Array>,
-  options: Omit<SnapshotChunkOptions, 'maxChunkBytes' | 'restMs'> = {},
+  options: Omit<SnapshotChunkOptions, 'maxChunkBytes'> = {},
 ): Promise<KvStateMachine | null> {
   const slice = new TimeSlice(options.sliceMs ?? DEFAULT_SLICE_MS);
   const sm = new KvStateMachine();

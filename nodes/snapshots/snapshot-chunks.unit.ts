@@ -47,18 +47,6 @@ t.test('large values: chunks stay near maxChunkBytes, far below a peer frame', a
   t.same(restored?.snapshot(), sm.snapshot());
 });
 
-t.test('a paced write rests after every slice', async (t) => {
-  const sm = filled(5000); // 10 parts of at most 512 entries
-  const started = performance.now();
-  let parts = 0;
-  const count = await writeSnapshot(sm.openCut(), { maxChunkBytes: 1024 * 1024, sliceMs: 0, restMs: 10 }, async (_c, bytes) => void (parts += decodeChunk(bytes).length));
-  const elapsed = performance.now() - started;
-  t.equal(count, 1);
-  t.ok(parts >= 10, `${parts} parts`);
-  t.ok(elapsed >= (parts - 1) * 10 - 5, `${parts - 1} rests of 10 ms: ${elapsed.toFixed(0)} ms`);
-  t.throws(() => new SnapshotJobs({ logger: pino({ level: 'silent' }), maxChunkBytes: 1024, takeShare: 0 }), /take share 0/);
-});
-
 t.test('an empty state is one chunk', async (t) => {
   const chunks: Uint8Array[] = [];
   const count = await writeSnapshot(new KvStateMachine().openCut(), { maxChunkBytes: 1024 }, async (_c, bytes) => void chunks.push(bytes));

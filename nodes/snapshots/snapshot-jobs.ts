@@ -20,16 +20,6 @@ import type { Logger } from 'pino';
 import type { KvStateMachine } from '../../protocols/kv/state-machine.js';
 import { restoreSnapshot, writeSnapshot } from './snapshot-chunks.js';
 import { SnapshotPolicy } from './snapshot-policy.js';
-import { DEFAULT_SLICE_MS } from './time-slice.js';
-
-/**
- * The share of the event loop a snapshot being taken may use: after each slice it rests
- * sliceMs × (1 / share − 1). Taking a snapshot is nobody's critical path (the log simply holds
- * its entries a little longer), but at 1,000,000 keys it is seconds of work, and all replicas
- * reach the same log size and take theirs at about the same time: at full speed the soak's
- * throughput halved for one 10 s window every snapshot, paced it loses a little over several.
- */
-export const DEFAULT_TAKE_SHARE = 0.25;
 
 export interface SnapshotJobsOptions {
   logger: Logger;
@@ -37,8 +27,6 @@ export interface SnapshotJobsOptions {
   sliceMs?: number;
   /** The policy's ratio: applied log bytes per snapshot byte before the next snapshot. */
   snapshotLogRatio?: number;
-  /** How much of the event loop taking a snapshot may use (DEFAULT_TAKE_SHARE); 1: no pacing. */
-  takeShare?: number;
   /** Called when a restore fails: the state machine cannot be trusted (default: exit 70). */
   onRestoreFailed?: (err: unknown) => void;
 }
@@ -58,8 +46,6 @@ export class SnapshotJobs {
 
   constructor(private readonly opts: SnapshotJobsOptions) {
     this.policy = new SnapshotPolicy(opts.snapshotLogRatio);
-    const share = opts.takeShare ?? DEFAULT_TAKE_SHARE;
-    if (!(share > 0 && share <= 1)) throw new Error(`snapshot take share ${share}: not in (0, 1]`);
   }
 
   get busy(): boolean {
@@ -89,8 +75,7 @@ export class SnapshotJobs {
     };
     let stored = false;
     void (async () => {
-      const options = { maxChunkBytes: this.opts.maxChunkBytes, ...this.slice(), restMs: this.takeRestMs(), cancelled: () => job.cancelled };
-      const chunks = await writeSnapshot(cut, options, counted);
+      const chunks = await writeSnapshot(cut, { maxChunkBytes: this.opts.maxChunkBytes, ...this.slice(), cancelled: () => job.cancelled }, counted);
       if (chunks === null || job.cancelled) return;
       await saved(chunks);
       stored = true;
@@ -153,11 +138,6 @@ export class SnapshotJobs {
 
   private finish(job: Job): void {
     if (this.job === job) this.job = null;
-  }
-
-  private takeRestMs(): number {
-    const share = this.opts.takeShare ?? DEFAULT_TAKE_SHARE;
-    return share >= 1 ? 0 : (this.opts.sliceMs ?? DEFAULT_SLICE_MS) * (1 / share - 1);
   }
 
   private slice(): { sliceMs?: number } {

@@ -7,15 +7,7 @@
 export class TimeSlice {
   private started = performance.now();
 
-  /**
-   * `restMs` > 0 paces the work: after each slice it waits that long (a timer) before the next,
-   * so it takes at most sliceMs / (sliceMs + restMs) of the thread, for work that may take its
-   * time (writing a snapshot); 0 yields one turn only (setImmediate), for work others wait on.
-   */
-  constructor(
-    private readonly sliceMs: number,
-    private readonly restMs = 0,
-  ) {}
+  constructor(private readonly sliceMs: number) {}
 
   /** Has this slice run its time? */
   get spent(): boolean {
@@ -25,7 +17,7 @@ export class TimeSlice {
   /** Yields to the event loop if this slice has run its time; resolves at once otherwise. */
   async maybeYield(): Promise<void> {
     if (!this.spent) return;
-    await new Promise<void>((resolve) => (this.restMs > 0 ? setTimeout(resolve, this.restMs) : setImmediate(resolve)));
+    await new Promise<void>((resolve) => setImmediate(resolve));
     this.started = performance.now();
   }
 }
