@@ -49,8 +49,9 @@ export async function writeSnapshot(
     for (let part = cut.next(PART_ENTRIES, partMax); part !== null; part = cut.next(PART_ENTRIES, partMax)) {
       // RESET_BUFFER_MODE: msgpackr packs into its own buffer and writes over it next time, so
       // the part is copied out at once and a snapshot leaves no garbage but its chunks (at
-      // 1,000,000 keys, 300 MB of encoded parts per snapshot otherwise, and each growth of
-      // external memory by that much makes V8 collect the whole heap).
+      // 1,000,000 keys, another 300 MB of buffers per snapshot otherwise: external memory, whose
+      // growth makes V8 collect sooner; --trace-gc showed collections for "external memory
+      // pressure" on the soak).
       out.append(packr.pack(part, RESET_BUFFER_MODE));
       if (out.length >= options.maxChunkBytes) await put(chunk++, out.take());
       await slice.maybeYield();

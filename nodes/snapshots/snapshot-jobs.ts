@@ -96,16 +96,11 @@ export class SnapshotJobs {
     this.cancel();
     const job: Job = { kind: 'restore', cancelled: false, startedMs: performance.now() };
     this.job = job;
-    let bytes = 0;
-    const counted = async (chunk: number): Promise<Uint8Array> => {
-      const data = await readOrThrow(read, chunk);
-      bytes += data.byteLength;
-      return data;
-    };
+    const counted = countingReader((chunk) => readOrThrow(read, chunk));
     void (async () => {
-      const sm = await restoreSnapshot(chunks, counted, { ...this.slice(), cancelled: () => job.cancelled });
+      const sm = await restoreSnapshot(chunks, counted.read, { ...this.slice(), cancelled: () => job.cancelled });
       if (sm === null || job.cancelled) return;
-      this.policy.installed(bytes);
+      this.policy.installed(counted.bytes);
       this.last.restoreMs = performance.now() - job.startedMs;
       this.finish(job);
       done(sm);
@@ -119,14 +114,10 @@ export class SnapshotJobs {
 
   /** Restores a state machine before the replica serves (no job runs yet); throws if it cannot. */
   async restoreAtStart(chunks: number, read: (chunk: number) => Promise<Uint8Array>): Promise<KvStateMachine> {
-    let bytes = 0;
-    const sm = await restoreSnapshot(chunks, async (chunk) => {
-      const data = await read(chunk);
-      bytes += data.byteLength;
-      return data;
-    });
+    const counted = countingReader(read);
+    const sm = await restoreSnapshot(chunks, counted.read);
     if (sm === null) throw new Error(`cannot restore a snapshot of ${chunks} chunks`);
-    this.policy.installed(bytes);
+    this.policy.installed(counted.bytes);
     return sm;
   }
 
@@ -143,6 +134,19 @@ export class SnapshotJobs {
   private slice(): { sliceMs?: number } {
     return this.opts.sliceMs === undefined ? {} : { sliceMs: this.opts.sliceMs };
   }
+}
+
+/** `read`, counting the bytes of every chunk it returns (the restored snapshot's size). */
+function countingReader(read: (chunk: number) => Promise<Uint8Array>): { read: (chunk: number) => Promise<Uint8Array>; bytes: number } {
+  const counted = {
+    bytes: 0,
+    read: async (chunk: number): Promise<Uint8Array> => {
+      const data = await read(chunk);
+      counted.bytes += data.byteLength;
+      return data;
+    },
+  };
+  return counted;
 }
 
 async function readOrThrow(read: (chunk: number) => Promise<Uint8Array | undefined>, chunk: number): Promise<Uint8Array> {
