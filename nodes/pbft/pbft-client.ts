@@ -144,13 +144,35 @@ export class PbftClient {
   private async ask(url: string, round: Round, signal: AbortSignal): Promise<KvResult | null> {
     while (!signal.aborted && Date.now() < round.deadlineMs) {
       const left = Math.min(this.attemptTimeoutMs, round.deadlineMs - Date.now());
-      const result = await postForResult(url + round.path, round.body, AbortSignal.any([signal, AbortSignal.timeout(Math.max(1, left))]));
+      const attempt = attemptSignal(signal, Math.max(1, left));
+      const result = await postForResult(url + round.path, round.body, attempt.signal).finally(attempt.dispose);
       if (result !== 'retry') return result;
       if (!round.retry) return null;
       await new Promise((r) => setTimeout(r, this.retryDelayMs));
     }
     return null;
   }
+}
+
+/**
+ * A signal that aborts after `ms` or with `parent`. Not `AbortSignal.any([parent,
+ * AbortSignal.timeout(ms)])`: in Node 20 the timeout signal inside it can be garbage-collected
+ * before it fires, and the request then never times out (nodejs/node#57736; CI once hung here
+ * for 5 minutes). A timer of our own, cleared by `dispose`, cannot be collected.
+ */
+function attemptSignal(parent: AbortSignal, ms: number): { signal: AbortSignal; dispose: () => void } {
+  const attempt = new AbortController();
+  const abort = (): void => attempt.abort(parent.reason);
+  const timer = setTimeout(() => attempt.abort(new DOMException('attempt timed out', 'TimeoutError')), ms);
+  if (parent.aborted) abort();
+  else parent.addEventListener('abort', abort, { once: true });
+  return {
+    signal: attempt.signal,
+    dispose: () => {
+      clearTimeout(timer);
+      parent.removeEventListener('abort', abort);
+    },
+  };
 }
 
 /** A replica's result, 'retry' for a failure worth asking again, null for a definite refusal. */
