@@ -14,12 +14,22 @@
  * decides when to snapshot; a core holds its log until the runtime saves a snapshot, so a later
  * snapshot is always safe, only a longer log.
  *
+ * Every replica of a cluster applies the same log, so with one ratio they all reach it at once
+ * and take their snapshots together: on the 1,000,000-key soak, every dip of the cluster's
+ * throughput was all three replicas snapshotting within a second or two of each other. So each
+ * snapshot draws its own ratio from [ratio, ratio × (1 + SPREAD)), as Raft draws its election
+ * timeouts at random so that servers do not time out together (§5.2): the replicas drift apart
+ * and take their snapshots one at a time.
+ *
  * Only the sizes are counted here: the caller says what it applied, when a snapshot's cut was
  * opened, and how large each stored or installed snapshot is.
  */
 
 /** Commands applied since the last snapshot must reach this fraction of its size. */
 export const DEFAULT_SNAPSHOT_LOG_RATIO = 0.25;
+
+/** How far above `ratio` each snapshot's own ratio may be drawn. */
+export const SNAPSHOT_RATIO_SPREAD = 0.5;
 
 export class SnapshotPolicy {
   /** Bytes of commands applied since the cut of the last snapshot. */
@@ -28,9 +38,16 @@ export class SnapshotPolicy {
   private inFlight = 0;
   /** Bytes of the last snapshot stored or installed (0 before the first: no size to compare). */
   private snapshotBytes = 0;
+  /** The ratio drawn for the snapshot after the last one. */
+  private drawn: number;
 
-  constructor(readonly ratio: number = DEFAULT_SNAPSHOT_LOG_RATIO) {
+  /** `random` (in [0, 1), Math.random by default) draws each snapshot's ratio. */
+  constructor(
+    readonly ratio: number = DEFAULT_SNAPSHOT_LOG_RATIO,
+    private readonly random: () => number = Math.random,
+  ) {
     if (!(Number.isFinite(ratio) && ratio >= 0)) throw new Error(`snapshot log ratio ${ratio}: not a number >= 0`);
+    this.drawn = this.draw();
   }
 
   /** Commands of `bytes` bytes were applied to the state machine. */
@@ -38,9 +55,9 @@ export class SnapshotPolicy {
     this.logBytes += bytes;
   }
 
-  /** Has the log since the last snapshot grown to `ratio` times that snapshot? */
+  /** Has the log since the last snapshot grown to its drawn ratio times that snapshot? */
   get due(): boolean {
-    return this.logBytes >= this.ratio * this.snapshotBytes;
+    return this.logBytes >= this.drawn * this.snapshotBytes;
   }
 
   /** What a status page shows: the log's bytes since the last snapshot, and that snapshot's. */
@@ -58,6 +75,7 @@ export class SnapshotPolicy {
   stored(bytes: number): void {
     this.inFlight = 0;
     this.snapshotBytes = bytes;
+    this.drawn = this.draw();
   }
 
   /** The snapshot of the last cut was abandoned: its log still counts. */
@@ -71,5 +89,10 @@ export class SnapshotPolicy {
     this.logBytes = 0;
     this.inFlight = 0;
     this.snapshotBytes = bytes;
+    this.drawn = this.draw();
+  }
+
+  private draw(): number {
+    return this.ratio * (1 + SNAPSHOT_RATIO_SPREAD * this.random());
   }
 }

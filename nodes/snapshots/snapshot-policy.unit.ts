@@ -1,6 +1,6 @@
 /**
  * When a snapshot is worth taking (snapshot-policy.ts): once the commands applied since the last
- * snapshot reach `ratio` times its bytes; and SnapshotJobs tells the policy the size of every
+ * snapshot reach its bytes times a ratio drawn in [ratio, 1.5 ratio); and SnapshotJobs tells the policy the size of every
  * snapshot it takes or restores.
  */
 import t from 'tap';
@@ -10,7 +10,7 @@ import { SnapshotJobs } from './snapshot-jobs.js';
 import { SnapshotPolicy } from './snapshot-policy.js';
 
 t.test('the log must reach ratio x the last snapshot before the next one', async (t) => {
-  const p = new SnapshotPolicy(0.25);
+  const p = new SnapshotPolicy(0.25, () => 0);
   t.ok(p.due, 'before any snapshot there is no size to wait for');
   p.cutOpened();
   p.stored(4000);
@@ -22,8 +22,33 @@ t.test('the log must reach ratio x the last snapshot before the next one', async
   t.same(p.sizes, { logBytes: 1000, snapshotBytes: 4000 });
 });
 
+t.test('each snapshot draws its own ratio in [ratio, 1.5 ratio), so replicas drift apart', async (t) => {
+  const draws = [0, 0.999, 0.5];
+  const p = new SnapshotPolicy(1, () => draws.shift() ?? 0);
+  p.cutOpened();
+  p.stored(1000);
+  p.applied(1498);
+  t.notOk(p.due, 'drawn 1.4995: 1,498 bytes of log are not enough');
+  p.applied(2);
+  t.ok(p.due, '1,500 are');
+  p.cutOpened();
+  p.installed(1000);
+  p.applied(1249);
+  t.notOk(p.due, 'the next draw, 1.25');
+  p.applied(1);
+  t.ok(p.due);
+  const spread = new SnapshotPolicy(0.25);
+  for (let i = 0; i < 100; i++) {
+    spread.installed(4000);
+    spread.applied(999);
+    if (spread.due) t.fail('a draw below the ratio');
+    spread.applied(501);
+    if (!spread.due) t.fail('a draw at 1.5x the ratio or above');
+  }
+});
+
 t.test('what is applied while a snapshot is written counts towards the next one', async (t) => {
-  const p = new SnapshotPolicy(1);
+  const p = new SnapshotPolicy(1, () => 0);
   p.applied(500);
   p.cutOpened();
   p.applied(300);
@@ -32,7 +57,7 @@ t.test('what is applied while a snapshot is written counts towards the next one'
 });
 
 t.test('an abandoned snapshot gives its log back; an installed one starts afresh', async (t) => {
-  const p = new SnapshotPolicy(1);
+  const p = new SnapshotPolicy(1, () => 0);
   p.cutOpened();
   p.stored(100);
   p.applied(80);
@@ -47,7 +72,7 @@ t.test('an abandoned snapshot gives its log back; an installed one starts afresh
 });
 
 t.test('a ratio of 0 snapshots whenever the core asks; a bad ratio is refused', async (t) => {
-  const p = new SnapshotPolicy(0);
+  const p = new SnapshotPolicy(0, () => 0.9);
   p.cutOpened();
   p.stored(1_000_000);
   t.ok(p.due);
@@ -67,9 +92,9 @@ t.test('SnapshotJobs counts the bytes it writes and restores', async (t) => {
   t.ok(total > 500 * 100, `${total} bytes in ${chunks} chunks`);
   t.same(jobs.policy.sizes, { logBytes: 0, snapshotBytes: total }, 'the snapshot taken');
   jobs.policy.applied(total / 2 - 1);
-  t.notOk(jobs.policy.due);
-  jobs.policy.applied(1);
-  t.ok(jobs.policy.due, 'half the snapshot applied since');
+  t.notOk(jobs.policy.due, 'not below half the snapshot (the least ratio drawn)');
+  jobs.policy.applied(total / 4 + 1);
+  t.ok(jobs.policy.due, 'three quarters of the snapshot applied since (the most)');
 
   const failing = new SnapshotJobs({ logger: pino({ level: 'silent' }), maxChunkBytes: 4096, sliceMs: 1 });
   failing.policy.applied(700);
