@@ -30,27 +30,23 @@ const USAGE = `usage: npm run sim:hunt -- [--minutes N] [--from SEED] [--workers
   --only LIST   protocols to hunt (default: all three)
   --out FILE    also write the summary as JSON`;
 
-function readArgs(): ReturnType<typeof parse> {
+function readArgs() {
   try {
-    return parse();
+    return parseArgs({
+      options: {
+        minutes: { type: 'string', default: '10' },
+        from: { type: 'string' },
+        workers: { type: 'string' },
+        only: { type: 'string' },
+        out: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
   } catch (err) {
     // An unknown or malformed option: say which, and how to call it, not a stack trace.
     console.error(`${(err as Error).message}\n${USAGE}`);
     process.exit(64);
   }
-}
-
-function parse() {
-  return parseArgs({
-    options: {
-      minutes: { type: 'string', default: '10' },
-      from: { type: 'string' },
-      workers: { type: 'string' },
-      only: { type: 'string' },
-      out: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
 }
 
 const { values } = readArgs();
