@@ -35,6 +35,10 @@ export interface SnapshotChunkOptions {
 /**
  * Writes the cut as chunks 0, 1, 2, ... through `put`; returns how many (at least one, for an empty
  * state), or null if cancelled. The cut is closed in every case.
+ *
+ * `put` is lent the chunk's bytes: they are valid until its promise settles, and the next chunk is
+ * built over them (a store that keeps them must copy them). One chunk buffer serves the whole
+ * snapshot, so a take of 1,000,000 keys allocates one megabyte of chunk memory, not 300.
  */
 export async function writeSnapshot(
   cut: KvCut,
@@ -53,19 +57,23 @@ export async function writeSnapshot(
       // growth makes V8 collect sooner; --trace-gc showed collections for "external memory
       // pressure" on the soak).
       out.append(packr.pack(part, RESET_BUFFER_MODE));
-      if (out.length >= options.maxChunkBytes) await put(chunk++, out.take());
+      if (out.length >= options.maxChunkBytes) await put(chunk++, out.lend());
       await slice.maybeYield();
       if (options.cancelled?.() === true) return null;
     }
-    if (out.length > 0 || chunk === 0) await put(chunk++, out.take());
+    if (out.length > 0 || chunk === 0) await put(chunk++, out.lend());
     return chunk;
   } finally {
     cut.close();
   }
 }
 
-/** One chunk's bytes, appended part by part into a buffer of about a chunk's size. */
-class ChunkBuilder {
+/**
+ * One chunk's bytes, appended part by part into a buffer of about a chunk's size, which the next
+ * chunk reuses (external memory that is allocated and dropped counts towards V8's next full
+ * collection, as garbage on the heap does).
+ */
+export class ChunkBuilder {
   private buffer: Uint8Array;
   length = 0;
 
@@ -84,10 +92,14 @@ class ChunkBuilder {
     this.length += bytes.byteLength;
   }
 
-  /** The chunk so far (its own memory from now on), and a fresh buffer for the next. */
-  take(): Uint8Array {
+  /**
+   * The chunk so far, lent: the builder starts the next chunk over the same memory, so the caller
+   * must be done with it (or have copied it) before the next append. A buffer that a large value
+   * grew past twice the capacity is let go, not kept for the rest of the snapshot.
+   */
+  lend(): Uint8Array {
     const chunk = this.buffer.subarray(0, this.length);
-    this.buffer = new Uint8Array(this.capacity);
+    if (this.buffer.byteLength > 2 * this.capacity) this.buffer = new Uint8Array(this.capacity);
     this.length = 0;
     return chunk;
   }

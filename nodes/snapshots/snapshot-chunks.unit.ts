@@ -21,7 +21,7 @@ t.test('a state of many chunks, changing while written, restores to the state at
   const chunks = new Map<number, Uint8Array>();
   let k = 0;
   const count = await writeSnapshot(sm.openCut(), { maxChunkBytes: 4096, sliceMs: 1 }, async (chunk, bytes) => {
-    chunks.set(chunk, bytes);
+    chunks.set(chunk, bytes.slice()); // lent until this promise settles
     // The replica goes on applying commands between chunks.
     for (let j = 0; j < 20; j++, k++) sm.apply({ operation: k % 3 === 0 ? { op: 'delete', key: `key${k}` } : { op: 'put', key: `key${k}`, value: 'changed' }, session: null });
   });
@@ -40,16 +40,30 @@ t.test('large values: chunks stay near maxChunkBytes, far below a peer frame', a
   const chunks = new Map<number, Uint8Array>();
   const count = await writeSnapshot(sm.openCut(), { maxChunkBytes: 1024 * 1024 }, async (chunk, bytes) => {
     sizes.push(bytes.byteLength);
-    chunks.set(chunk, bytes);
+    chunks.set(chunk, bytes.slice());
   });
   t.ok(Math.max(...sizes) < 3 * 1024 * 1024, `largest chunk ${Math.max(...sizes)} bytes of ${count}`);
   const restored = await restoreSnapshot(count ?? 0, async (chunk) => chunks.get(chunk) as Uint8Array);
   t.same(restored?.snapshot(), sm.snapshot());
 });
 
+t.test('every chunk is built in the same lent buffer: a snapshot allocates no memory per chunk', async (t) => {
+  const sm = filled(3000);
+  const buffers = new Set<ArrayBufferLike>();
+  const copies: Uint8Array[] = [];
+  const count = await writeSnapshot(sm.openCut(), { maxChunkBytes: 4096 }, async (_c, bytes) => {
+    buffers.add(bytes.buffer);
+    copies.push(bytes.slice());
+  });
+  t.ok(count !== null && count > 20, `${count} chunks`);
+  t.equal(buffers.size, 1, 'one buffer for all of them');
+  const restored = await restoreSnapshot(count ?? 0, async (chunk) => copies[chunk] as Uint8Array);
+  t.same(restored?.snapshot(), sm.snapshot(), 'and the copies restore the state');
+});
+
 t.test('an empty state is one chunk', async (t) => {
   const chunks: Uint8Array[] = [];
-  const count = await writeSnapshot(new KvStateMachine().openCut(), { maxChunkBytes: 1024 }, async (_c, bytes) => void chunks.push(bytes));
+  const count = await writeSnapshot(new KvStateMachine().openCut(), { maxChunkBytes: 1024 }, async (_c, bytes) => void chunks.push(bytes.slice()));
   t.equal(count, 1);
   const restored = await restoreSnapshot(1, async () => chunks[0] as Uint8Array);
   t.equal(restored?.size, 0);
@@ -61,7 +75,7 @@ t.test('background jobs: take, then restore; a restore cancels a take; a failed 
   const stored = new Map<number, Uint8Array>();
   let failed: unknown = null;
   const jobs = new SnapshotJobs({ logger, maxChunkBytes: 2048, sliceMs: 1, onRestoreFailed: (err) => (failed = err) });
-  const saved = await new Promise<number>((resolve) => jobs.take(sm, async (c, b) => void stored.set(c, b), async (n) => resolve(n)));
+  const saved = await new Promise<number>((resolve) => jobs.take(sm, async (c, b) => void stored.set(c, b.slice()), async (n) => resolve(n)));
   t.ok(saved > 1, `taken in ${saved} chunks`);
   await new Promise((r) => setImmediate(r));
   t.notOk(jobs.busy, 'the job is done');

@@ -86,7 +86,7 @@ t.test('SnapshotJobs counts the bytes it writes and restores', async (t) => {
   const jobs = new SnapshotJobs({ logger: pino({ level: 'silent' }), maxChunkBytes: 4096, sliceMs: 1, snapshotLogRatio: 0.5 });
   const stored = new Map<number, Uint8Array>();
   jobs.policy.applied(123);
-  const chunks = await new Promise<number>((resolve) => jobs.take(sm, async (c, b) => void stored.set(c, b), async (n) => resolve(n)));
+  const chunks = await new Promise<number>((resolve) => jobs.take(sm, async (c, b) => void stored.set(c, b.slice()), async (n) => resolve(n)));
   await new Promise((r) => setImmediate(r));
   const total = [...stored.values()].reduce((n, b) => n + b.byteLength, 0);
   t.ok(total > 500 * 100, `${total} bytes in ${chunks} chunks`);

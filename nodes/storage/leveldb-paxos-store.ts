@@ -49,7 +49,10 @@ export interface PaxosStore {
    * covers is refused (a runtime bug: the core compacts only behind a saved snapshot).
    */
   persist(update: PersistState): Promise<void>;
-  /** Stores one chunk of the snapshot at `slot` (not synced: saveSnapshot makes it durable). */
+  /**
+   * Stores one chunk of the snapshot at `slot` (not synced: saveSnapshot makes it durable). The
+   * bytes are lent until the promise settles (snapshot-chunks.ts reuses them): copy to keep them.
+   */
   writeSnapshotChunk(slot: number, chunk: number, bytes: Uint8Array): Promise<void>;
   /** A chunk of the stored snapshot (or of one being received or taken); undefined if gone. */
   readSnapshotChunk(slot: number, chunk: number): Promise<Uint8Array | undefined>;
@@ -307,7 +310,7 @@ export class MemoryPaxosStore implements PaxosStore {
   }
 
   async writeSnapshotChunk(slot: number, chunk: number, bytes: Uint8Array): Promise<void> {
-    this.chunks.set(`${slot}/${chunk}`, bytes);
+    this.chunks.set(`${slot}/${chunk}`, bytes.slice()); // lent: see the interface
   }
 
   async readSnapshotChunk(slot: number, chunk: number): Promise<Uint8Array | undefined> {

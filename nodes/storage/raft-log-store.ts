@@ -33,7 +33,10 @@ export interface RaftDiskState {
 export interface RaftLogStore {
   load(): Promise<RaftDiskState>;
   persist(update: RaftPersistUpdate): Promise<void>;
-  /** Stores one chunk of the snapshot at `index` (not synced: saveSnapshot makes it durable). */
+  /**
+   * Stores one chunk of the snapshot at `index` (not synced: saveSnapshot makes it durable). The
+   * bytes are lent until the promise settles (snapshot-chunks.ts reuses them): copy to keep them.
+   */
   writeSnapshotChunk(index: number, chunk: number, bytes: Uint8Array): Promise<void>;
   /** A chunk of a stored (or being received) snapshot; undefined if gone. */
   readSnapshotChunk(index: number, chunk: number): Promise<Uint8Array | undefined>;
@@ -68,7 +71,7 @@ export class MemoryRaftLogStore implements RaftLogStore {
   }
 
   async writeSnapshotChunk(index: number, chunk: number, bytes: Uint8Array): Promise<void> {
-    this.chunks.set(`${index}/${chunk}`, bytes);
+    this.chunks.set(`${index}/${chunk}`, bytes.slice()); // lent: see the interface
   }
 
   async readSnapshotChunk(index: number, chunk: number): Promise<Uint8Array | undefined> {
