@@ -9,22 +9,34 @@
  *
  * 4,096 buckets: about 250 keys each at 1,000,000 keys (a copy of one is a few tens of
  * microseconds), and empty buckets cost nothing (they are created on first use).
+ *
+ * The pairs themselves are records outside the JavaScript heap (record-arena.ts: why, and what it
+ * saves the garbage collector); a bucket is a small hash table of record handles (bucket-table.ts).
+ * Each bucket iterates in insertion order, as a JavaScript Map does, so a state restored from its
+ * snapshot's parts lists its entries in the same order as the original.
  */
+import { BucketTable } from './bucket-table.js';
+import { RecordArena } from './record-arena.js';
 
 export const BUCKETS = 4096;
 
 /** FNV-1a over the key's UTF-16 code units: cheap, deterministic, well spread for short keys. */
-export function bucketOf(key: string): number {
+export function hashOf(key: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < key.length; i++) {
     h ^= key.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
   }
-  return (h >>> 0) % BUCKETS;
+  return h >>> 0;
+}
+
+export function bucketOf(key: string): number {
+  return hashOf(key) % BUCKETS;
 }
 
 export class BucketedMap {
-  private readonly buckets: Array<Map<string, string> | undefined> = new Array(BUCKETS);
+  private readonly arena = new RecordArena();
+  private readonly buckets: Array<BucketTable | undefined> = new Array(BUCKETS);
   private count = 0;
   /** Called with a bucket's number before it changes (set by an open snapshot cut). */
   beforeWrite: ((bucket: number) => void) | null = null;
@@ -33,52 +45,64 @@ export class BucketedMap {
     return this.count;
   }
 
+  /** Bytes held outside the JavaScript heap for the records. */
+  get recordBytes(): number {
+    return this.arena.heldBytes;
+  }
+
   get(key: string): string | undefined {
-    return this.buckets[bucketOf(key)]?.get(key);
+    const h = hashOf(key);
+    return this.buckets[h % BUCKETS]?.get(key, h);
   }
 
   set(key: string, value: string): void {
-    const b = bucketOf(key);
+    const h = hashOf(key);
+    const b = h % BUCKETS;
     this.beforeWrite?.(b);
     let bucket = this.buckets[b];
     if (bucket === undefined) {
-      bucket = new Map();
+      bucket = new BucketTable(this.arena);
       this.buckets[b] = bucket;
     }
-    const before = bucket.size;
-    bucket.set(key, value);
-    this.count += bucket.size - before;
+    if (bucket.set(key, h, value)) this.count++;
   }
 
   delete(key: string): boolean {
-    const b = bucketOf(key);
+    const h = hashOf(key);
+    const b = h % BUCKETS;
     const bucket = this.buckets[b];
-    if (bucket === undefined || !bucket.has(key)) return false;
+    if (bucket === undefined || !bucket.has(key, h)) return false;
     this.beforeWrite?.(b);
-    bucket.delete(key);
+    bucket.delete(key, h);
     this.count--;
     return true;
   }
 
-  /** The live bucket `b` (undefined when empty and never used); callers must not change it. */
-  bucket(b: number): ReadonlyMap<string, string> | undefined {
-    return this.buckets[b];
+  /** Bucket `b`'s entries, in insertion order, copied out of the records (empty if none). */
+  bucketEntries(b: number): Array<[string, string]> {
+    return this.buckets[b]?.entries() ?? [];
   }
 
   /** Replaces bucket `b`'s entries wholesale (a PBFT state transfer installs a fetched partition). */
   replaceBucket(b: number, entries: ReadonlyArray<readonly [string, string]>): void {
     this.beforeWrite?.(b);
-    this.count -= this.buckets[b]?.size ?? 0;
-    this.buckets[b] = entries.length === 0 ? undefined : new Map(entries);
-    this.count += this.buckets[b]?.size ?? 0;
+    const old = this.buckets[b];
+    this.count -= old?.size ?? 0;
+    old?.freeAll();
+    this.buckets[b] = undefined;
+    if (entries.length === 0) return;
+    const bucket = new BucketTable(this.arena);
+    for (const [key, value] of entries) if (bucket.set(key, hashOf(key), value)) this.count++;
+    this.buckets[b] = bucket;
   }
 
   clear(): void {
     this.buckets.fill(undefined);
+    this.arena.clear();
     this.count = 0;
   }
 
   *entries(): IterableIterator<[string, string]> {
-    for (const bucket of this.buckets) if (bucket !== undefined) yield* bucket;
+    for (const bucket of this.buckets) if (bucket !== undefined) yield* bucket.entries();
   }
 }

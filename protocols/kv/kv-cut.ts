@@ -29,7 +29,7 @@ export class KvCut {
   /** The bucket being read (a copy of its entries) and how far. */
   private rest: Array<[string, string]> = [];
   private restAt = 0;
-  private readonly frozenBuckets = new Map<number, Map<string, string>>();
+  private readonly frozenBuckets = new Map<number, Array<[string, string]>>();
   private open = true;
 
   constructor(
@@ -80,9 +80,8 @@ export class KvCut {
     this.restAt = 0;
     while (this.rest.length === 0 && this.nextBucket < BUCKETS) {
       const b = this.nextBucket++;
-      const bucket = this.frozenBuckets.get(b) ?? this.data.bucket(b);
+      this.rest = this.frozenBuckets.get(b) ?? this.data.bucketEntries(b);
       this.frozenBuckets.delete(b);
-      if (bucket !== undefined) this.rest = Array.from(bucket);
     }
     return this.rest.length > 0;
   }
@@ -124,7 +123,7 @@ export class KvCut {
 
   private freezeBucket(b: number): void {
     if (b < this.nextBucket || this.frozenBuckets.has(b)) return;
-    this.frozenBuckets.set(b, new Map(this.data.bucket(b)));
+    this.frozenBuckets.set(b, this.data.bucketEntries(b));
   }
 }
 

@@ -69,9 +69,14 @@ export class KvStateMachine {
     this.restorePart({ data: snapshot.data });
   }
 
-  /** The live bucket `b` of the data (bucketed-map.ts); callers must not change it. */
-  bucket(b: number): ReadonlyMap<string, string> | undefined {
-    return this.data.bucket(b);
+  /** Bucket `b`'s pairs in insertion order (bucketed-map.ts), a copy: O(bucket), not O(state). */
+  bucketEntries(b: number): Array<[string, string]> {
+    return this.data.bucketEntries(b);
+  }
+
+  /** Bytes of the key-value records, held outside the JavaScript heap (record-arena.ts). */
+  get recordBytes(): number {
+    return this.data.recordBytes;
   }
 
   /** Replaces bucket `b`'s data wholesale (PBFT state transfer: a fetched leaf partition). */

@@ -92,7 +92,7 @@ export class ServiceState implements LiveState {
   // ---------------------------------------------------------------- LiveState
 
   entries(p: number): Iterable<PartitionEntry> {
-    if (!isSessionPartition(p)) return this.kv.bucket(p) ?? [];
+    if (!isSessionPartition(p)) return this.kv.bucketEntries(p);
     const out: PartitionEntry[] = [];
     for (const id of this.stampsFor(p).keys()) out.push([id, this.sessionValue(id) as SessionValue]);
     return out;
