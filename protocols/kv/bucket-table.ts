@@ -40,11 +40,19 @@ export class BucketTable {
     return this.find(key, hash) >= 0;
   }
 
-  /** Sets key to value; true if the key is new. */
-  set(key: string, hash: number, value: string): boolean {
+  /**
+   * Sets key to value; true if the key is new. With `retired`, the old record of an overwritten
+   * key is left intact and its handle pushed there (an open cut still reads it), not reused.
+   */
+  set(key: string, hash: number, value: string, retired: number[] | null = null): boolean {
     const at = this.find(key, hash);
     if (at >= 0) {
-      this.handles[at] = this.arena.replaceValue(this.handles[at] as number, key, value);
+      const old = this.handles[at] as number;
+      if (retired === null) this.handles[at] = this.arena.replaceValue(old, key, value);
+      else {
+        retired.push(old);
+        this.handles[at] = this.arena.add(key, value);
+      }
       return false;
     }
     if (this.used === this.handles.length) this.rebuild(this.size * 2 > this.handles.length ? 2 * this.handles.length : this.handles.length);
@@ -56,11 +64,12 @@ export class BucketTable {
     return true;
   }
 
-  /** Deletes the key; true if it was there. */
-  delete(key: string, hash: number): boolean {
+  /** Deletes the key; true if it was there. `retired` as for set. */
+  delete(key: string, hash: number, retired: number[] | null = null): boolean {
     const at = this.find(key, hash);
     if (at < 0) return false;
-    this.arena.free(this.handles[at] as number);
+    if (retired === null) this.arena.free(this.handles[at] as number);
+    else retired.push(this.handles[at] as number);
     this.handles[at] = HOLE;
     this.size--;
     return true;
@@ -68,19 +77,27 @@ export class BucketTable {
 
   /** The pairs in insertion order, as strings. */
   entries(): Array<[string, string]> {
-    const out: Array<[string, string]> = [];
+    return pairsOf(this.arena, this.liveHandles());
+  }
+
+  /** The records' handles in insertion order. */
+  liveHandles(): Int32Array {
+    const out = new Int32Array(this.size);
+    let n = 0;
     for (let i = 0; i < this.used; i++) {
       const handle = this.handles[i] as number;
-      if (handle !== HOLE) out.push([this.arena.key(handle), this.arena.value(handle)]);
+      if (handle !== HOLE) out[n++] = handle;
     }
     return out;
   }
 
-  /** Frees every record (the table is being replaced). */
-  freeAll(): void {
+  /** Frees every record (the table is being replaced), or retires them (see set). */
+  freeAll(retired: number[] | null = null): void {
     for (let i = 0; i < this.used; i++) {
       const handle = this.handles[i] as number;
-      if (handle !== HOLE) this.arena.free(handle);
+      if (handle === HOLE) continue;
+      if (retired === null) this.arena.free(handle);
+      else retired.push(handle);
     }
     this.used = 0;
     this.size = 0;
@@ -124,4 +141,14 @@ export class BucketTable {
     this.used = n;
     for (let i = 0; i < n; i++) this.link(i, (hashes[i] as number) >>> 0);
   }
+}
+
+/** The pairs of these records, as strings. */
+export function pairsOf(arena: RecordArena, handles: Int32Array): Array<[string, string]> {
+  const out: Array<[string, string]> = new Array(handles.length);
+  for (let i = 0; i < handles.length; i++) {
+    const handle = handles[i] as number;
+    out[i] = [arena.key(handle), arena.value(handle)];
+  }
+  return out;
 }

@@ -118,3 +118,27 @@ t.test('a large record has a chunk of its own, given back when freed', async (t)
   t.equal(arena.value(again), 'w'.repeat(2_000_000), 'grown into a large record');
   t.equal(arena.key(again), 'k');
 });
+
+t.test('a pinned bucket reads as it was while its keys are overwritten, deleted or replaced; then its records are freed', async (t) => {
+  const map = new BucketedMap();
+  for (let i = 0; i < 30_000; i++) map.set(`k${i}`, `v${i}`.padEnd(40, '.'));
+  const b = bucketOf('k7');
+  const before = map.bucketEntries(b);
+  const pinned = map.pin(b);
+  const held = map.recordBytes;
+  for (const [key] of before) map.set(key, 'changed'.padEnd(40, '!'));
+  map.delete(before[0]?.[0] as string);
+  t.same(map.readPinned(b, pinned), before, 'the pinned copy is the bucket as it was');
+  map.set('k7', 'after'.padEnd(40, '-'));
+  t.equal(map.get('k7'), 'after'.padEnd(40, '-'));
+  const now = map.bucketEntries(b);
+  const again = map.pin(b);
+  map.replaceBucket(b, []);
+  t.ok(now.length > 3, `${now.length} pairs in the bucket`);
+  t.same(map.readPinned(b, again), now, 'a replaced bucket still reads as pinned');
+  t.ok(map.recordBytes <= held + 16 * 1024 * 1024, 'retired records were freed, not kept');
+  map.pin(bucketOf('k1'));
+  map.set('k1', 'x');
+  map.releaseAll();
+  t.equal(map.get('k1'), 'x');
+});

@@ -7,7 +7,8 @@
  * How it stays exact: the sessions' order (least recently used first) is recorded when the cut
  * opens (at most maxSessions ids); a session about to change or expire before the cut has read it
  * is copied first. The data is read bucket by bucket (bucketed-map.ts); a bucket about to change
- * before the cut has read it is copied first. Everything the cut has read can change freely, and
+ * before the cut has read it is pinned first (its records' handles copied, and its records kept
+ * unchanged until the cut reads them: BucketedMap.pin). Everything the cut has read can change freely, and
  * what it has not read yet is either untouched or copied.
  *
  * Parts come out in order: the sessions first (in recency order, which restoring keeps: expiry is
@@ -29,7 +30,8 @@ export class KvCut {
   /** The bucket being read (a copy of its entries) and how far. */
   private rest: Array<[string, string]> = [];
   private restAt = 0;
-  private readonly frozenBuckets = new Map<number, Array<[string, string]>>();
+  /** Buckets changed before the cut read them: pinned as they were (BucketedMap.pin). */
+  private readonly frozenBuckets = new Map<number, Int32Array>();
   private open = true;
 
   constructor(
@@ -80,8 +82,9 @@ export class KvCut {
     this.restAt = 0;
     while (this.rest.length === 0 && this.nextBucket < BUCKETS) {
       const b = this.nextBucket++;
-      this.rest = this.frozenBuckets.get(b) ?? this.data.bucketEntries(b);
+      const pinned = this.frozenBuckets.get(b);
       this.frozenBuckets.delete(b);
+      this.rest = pinned === undefined ? this.data.bucketEntries(b) : this.data.readPinned(b, pinned);
     }
     return this.rest.length > 0;
   }
@@ -91,6 +94,7 @@ export class KvCut {
     if (!this.open) return;
     this.open = false;
     if (this.data.beforeWrite !== null) this.data.beforeWrite = null;
+    this.data.releaseAll();
     if (this.sessions.beforeChange !== null) this.sessions.beforeChange = null;
     this.frozenBuckets.clear();
     this.rest = [];
@@ -123,7 +127,7 @@ export class KvCut {
 
   private freezeBucket(b: number): void {
     if (b < this.nextBucket || this.frozenBuckets.has(b)) return;
-    this.frozenBuckets.set(b, this.data.bucketEntries(b));
+    this.frozenBuckets.set(b, this.data.pin(b));
   }
 }
 
