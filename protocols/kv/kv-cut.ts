@@ -8,8 +8,8 @@
  * opens (at most maxSessions ids); a session about to change or expire before the cut has read it
  * is copied first. The data is read bucket by bucket (bucketed-map.ts); a bucket about to change
  * before the cut has read it is pinned first (its records' handles copied, and its records kept
- * unchanged until the cut reads them: BucketedMap.pin). Everything the cut has read can change freely, and
- * what it has not read yet is either untouched or copied.
+ * unchanged until the cut reads them: BucketedMap.pin). Everything the cut has read can change
+ * freely, and what it has not read yet is either untouched, copied or pinned.
  *
  * Parts come out in order: the sessions first (in recency order, which restoring keeps: expiry is
  * part of the replicated state), then the data. `KvStateMachine.restorePart` takes them back.
