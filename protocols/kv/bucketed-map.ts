@@ -2,8 +2,9 @@
  * The key-value data of the state machine, split into a fixed number of buckets by a hash of the
  * key, so that a snapshot can be read bucket by bucket while commands keep changing the state
  * (kv-cut.ts): before the first write to a bucket the snapshot has not read yet, the bucket is
- * pinned for it (its handles copied; the records they name stay as they are until it is read). A write then costs at most one copy of one bucket per snapshot, a few hundred
- * entries even at a million keys, and a snapshot never stops the replica (the stall that issue
+ * pinned for it (its handles copied; the records they name stay as they are until it is read). A
+ * write then costs at most one copy of one bucket's handles per snapshot, a few hundred even at a
+ * million keys, and a snapshot never stops the replica (the stall that issue
  * "Fast off the happy path" measured at 272 ms with 100,000 keys came from copying and encoding
  * the whole map at once).
  *

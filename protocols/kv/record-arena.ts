@@ -43,6 +43,19 @@ function encodedLength(s: string, oneByte: boolean): number {
   return oneByte ? s.length : 2 * s.length;
 }
 
+/** How a pair is laid out as a record: each string's encoding, and the record's bytes. */
+interface Layout {
+  keyOneByte: boolean;
+  valueOneByte: boolean;
+  size: number;
+}
+
+function layoutOf(key: string, value: string): Layout {
+  const keyOneByte = ONE_BYTE.test(key);
+  const valueOneByte = ONE_BYTE.test(value);
+  return { keyOneByte, valueOneByte, size: HEADER + encodedLength(key, keyOneByte) + encodedLength(value, valueOneByte) };
+}
+
 /** The space a record of `bytes` takes: its size class. */
 export function sizeClass(bytes: number): number {
   if (bytes <= 1024) return (bytes + 15) & ~15;
@@ -70,12 +83,8 @@ export class RecordArena {
 
   /** Stores a key and value; returns the record's handle. */
   add(key: string, value: string): number {
-    const keyOneByte = ONE_BYTE.test(key);
-    const valueOneByte = ONE_BYTE.test(value);
-    const size = HEADER + encodedLength(key, keyOneByte) + encodedLength(value, valueOneByte);
-    const handle = this.allocate(size);
-    this.write(handle, key, keyOneByte, value, valueOneByte);
-    return handle;
+    const layout = layoutOf(key, value);
+    return this.place(this.allocate(layout.size), key, value, layout);
   }
 
   /**
@@ -83,18 +92,12 @@ export class RecordArena {
    * pair: the same one when the new record fits the old one's size class.
    */
   replaceValue(handle: number, key: string, value: string): number {
-    const keyOneByte = ONE_BYTE.test(key);
-    const valueOneByte = ONE_BYTE.test(value);
-    const size = HEADER + encodedLength(key, keyOneByte) + encodedLength(value, valueOneByte);
+    const layout = layoutOf(key, value);
     const old = this.size(handle);
-    if (old <= LARGE_RECORD && size <= LARGE_RECORD && sizeClass(size) === sizeClass(old)) {
-      this.write(handle, key, keyOneByte, value, valueOneByte);
-      return handle;
-    }
+    const sameClass = old <= LARGE_RECORD && layout.size <= LARGE_RECORD && sizeClass(layout.size) === sizeClass(old);
+    if (sameClass) return this.place(handle, key, value, layout);
     this.free(handle);
-    const fresh = this.allocate(size);
-    this.write(fresh, key, keyOneByte, value, valueOneByte);
-    return fresh;
+    return this.place(this.allocate(layout.size), key, value, layout);
   }
 
   /** Gives the record's space back (to its size class's free list, or its chunk to the system). */
@@ -165,9 +168,7 @@ export class RecordArena {
   }
 
   private allocate(size: number): number {
-    if (size > LARGE_RECORD) {
-      return this.newChunk(size) * UNITS_PER_CHUNK;
-    }
+    if (size > LARGE_RECORD) return this.newChunk(size) * UNITS_PER_CHUNK;
     const cls = sizeClass(size);
     return this.freeLists.get(cls)?.pop() ?? this.carve(cls);
   }
@@ -197,7 +198,8 @@ export class RecordArena {
     return this.chunks.length - 1;
   }
 
-  private write(handle: number, key: string, keyOneByte: boolean, value: string, valueOneByte: boolean): void {
+  /** Writes the pair into record `handle`; returns the handle. */
+  private place(handle: number, key: string, value: string, { keyOneByte, valueOneByte }: Layout): number {
     const chunk = this.chunks[chunkOf(handle)] as Chunk;
     const at = offsetOf(handle);
     const keyBytes = encodedLength(key, keyOneByte);
@@ -205,6 +207,7 @@ export class RecordArena {
     chunk.words[(at >>> 2) + 1] = encodedLength(value, valueOneByte) | (valueOneByte ? 0 : TWO_BYTE);
     chunk.bytes.write(key, at + HEADER, keyOneByte ? 'latin1' : 'utf16le');
     chunk.bytes.write(value, at + HEADER + keyBytes, valueOneByte ? 'latin1' : 'utf16le');
+    return handle;
   }
 }
 
