@@ -2,8 +2,10 @@
  * The in-memory Raft log (Raft Figure 2, `log[]`) plus the bookkeeping that tells the runtime what
  * to change on disk, so that once a Ready is persisted the disk log equals this log.
  *
- * Entries live in one array with an offset (entries[k] holds index offset + k), so appending,
- * truncating and reading are O(1) or O(entries touched), never O(log length).
+ * Entries live in typed-array columns with an offset (row k holds index offset + k; entry-columns.ts),
+ * so appending, truncating and reading are O(1) or O(entries touched), never O(log length), and a
+ * long log costs the garbage collector nothing. Every read returns fresh LogEntry objects whose
+ * data are views of the log's bytes: they stay valid after the entry is truncated or compacted.
  *
  * Log compaction (Raft §7): the log may start after a snapshot. Entries up to `snapshotIndex` are
  * gone (offset = snapshotIndex + 1); only the index and term of the last one covered by the
@@ -11,6 +13,7 @@
  * at prevLogIndex = snapshotIndex, and `lastTerm` of an empty log).
  */
 import { invariant } from '../common/invariant.js';
+import { EntryColumns } from './entry-columns.js';
 import type { LogEntry } from './types.js';
 
 /** Bytes counted for an entry's index, term and kind when bounding an AppendEntries (batching). */
@@ -37,7 +40,7 @@ export interface SnapshotMeta {
 }
 
 export class RaftLog {
-  private entries: LogEntry[];
+  private readonly entries = new EntryColumns();
   /** Raft §7: the last index and term the snapshot covers; entries up to it are gone. */
   private snapIndex: number;
   private snapTerm: number;
@@ -78,7 +81,7 @@ export class RaftLog {
     }
     invariant(kept.length === 0 || (kept[0] as LogEntry).term >= this.snapTerm, 'restored log: term decreases after the snapshot');
     if (first <= this.snapIndex && persisted.length > 0) this.pendingCompactTo = this.snapIndex;
-    this.entries = kept;
+    for (const entry of kept) this.entries.push(entry);
     const last = this.lastIndex;
     this.unstableFrom = last + 1;
     this.diskLastIndex = last;
@@ -86,7 +89,7 @@ export class RaftLog {
     this.readyLastIndex = last;
   }
 
-  /** entries[k] holds index offset + k. */
+  /** Row k of the columns holds index offset + k. */
   private get offset(): number {
     return this.snapIndex + 1;
   }
@@ -96,7 +99,8 @@ export class RaftLog {
   }
 
   get lastTerm(): number {
-    return this.entries[this.entries.length - 1]?.term ?? this.snapTerm;
+    const rows = this.entries.length;
+    return rows > 0 ? this.entries.term(rows - 1) : this.snapTerm;
   }
 
   /** Raft §7: the last index covered by the snapshot (0: none); entries up to it are gone. */
@@ -120,13 +124,13 @@ export class RaftLog {
   term(index: number): number | undefined {
     if (index === 0) return 0;
     if (index === this.snapIndex) return this.snapTerm;
-    if (index < this.offset) return undefined;
-    return this.entries[index - this.offset]?.term;
+    if (index < this.offset || index > this.lastIndex) return undefined;
+    return this.entries.term(index - this.offset);
   }
 
   entry(index: number): LogEntry | undefined {
-    if (index < this.offset) return undefined;
-    return this.entries[index - this.offset];
+    if (index < this.offset || index > this.lastIndex) return undefined;
+    return this.entries.entry(index - this.offset, index);
   }
 
   /** Raft §5.3, AppendEntries receiver rule 2: does the log hold an entry at index with term? */
@@ -167,33 +171,34 @@ export class RaftLog {
 
   /** Entries lo..hi inclusive (clamped to the log). */
   slice(lo: number, hi: number): LogEntry[] {
-    const from = Math.max(lo, this.offset) - this.offset;
-    const to = Math.min(hi, this.lastIndex) - this.offset + 1;
-    return from < to ? this.entries.slice(from, to) : [];
+    const out: LogEntry[] = [];
+    for (let index = Math.max(lo, this.offset); index <= Math.min(hi, this.lastIndex); index++) {
+      out.push(this.entries.entry(index - this.offset, index));
+    }
+    return out;
   }
 
   /** The summed entryBytes of the entries lo..hi held in memory (flow control, uncommitted.ts). */
   bytesIn(lo: number, hi: number): number {
     let bytes = 0;
     for (let index = Math.max(lo, this.offset); index <= Math.min(hi, this.lastIndex); index++) {
-      bytes += entryBytes(this.entries[index - this.offset] as LogEntry);
+      bytes += ENTRY_OVERHEAD_BYTES + this.entries.dataBytes(index - this.offset);
     }
     return bytes;
   }
 
   /** Entries from lo whose sizes sum to at most maxBytes, but always one if lo exists (batching). */
   sliceBytes(lo: number, maxBytes: number): LogEntry[] {
-    const out: LogEntry[] = [];
+    invariant(lo >= this.offset || lo > this.lastIndex, () => `sliceBytes from ${lo}: compacted up to ${this.snapIndex}`);
+    let hi = lo - 1;
     let bytes = 0;
     for (let index = lo; index <= this.lastIndex; index++) {
-      const entry = this.entries[index - this.offset];
-      invariant(entry !== undefined, () => `log hole at ${index}`);
-      const size = entryBytes(entry);
-      if (out.length > 0 && bytes + size > maxBytes) break;
-      out.push(entry);
+      const size = ENTRY_OVERHEAD_BYTES + this.entries.dataBytes(index - this.offset);
+      if (index > lo && bytes + size > maxBytes) break;
+      hi = index;
       bytes += size;
     }
-    return out;
+    return this.slice(lo, hi);
   }
 
   /** Appends one entry at lastIndex + 1; terms never decrease along a log. */
@@ -206,7 +211,7 @@ export class RaftLog {
   /** Raft §5.3, AppendEntries receiver rule 3: delete the entry at `index` and all that follow. */
   truncateFrom(index: number): void {
     invariant(index >= this.offset && index <= this.lastIndex, () => `truncate at ${index} outside log`);
-    this.entries.length = index - this.offset;
+    this.entries.truncate(index - this.offset);
     if (index < this.unstableFrom) this.unstableFrom = index;
     if (index <= this.diskLastIndex) {
       this.pendingTruncateFrom = Math.min(this.pendingTruncateFrom ?? index, index);
@@ -224,7 +229,7 @@ export class RaftLog {
     invariant(index > this.snapIndex && index <= this.lastIndex, () => `compact(${index}) outside log ${this.snapIndex}..${this.lastIndex}`);
     invariant(index < this.unstableFrom, () => `compact(${index}): entries from ${this.unstableFrom} are not on disk yet`);
     const term = this.term(index) as number;
-    this.entries = this.entries.slice(index - this.snapIndex);
+    this.entries.dropFront(index - this.snapIndex);
     this.snapIndex = index;
     this.snapTerm = term;
     this.pendingCompactTo = index;
@@ -238,10 +243,10 @@ export class RaftLog {
   installSnapshot(index: number, term: number): void {
     invariant(index > this.snapIndex, () => `install snapshot ${index} at or before snapshot ${this.snapIndex}`);
     if (index <= this.lastIndex && this.term(index) === term) {
-      this.entries = this.entries.slice(index - this.snapIndex); // rule 6: retain what follows
+      this.entries.dropFront(index - this.snapIndex); // rule 6: retain what follows
       this.unstableFrom = Math.max(this.unstableFrom, index + 1);
     } else {
-      this.entries = []; // rule 7: discard the entire log
+      this.entries.dropFront(this.entries.length); // rule 7: discard the entire log
       const from = index + 1;
       if (from <= this.diskLastIndex) this.pendingTruncateFrom = Math.min(this.pendingTruncateFrom ?? from, from);
       this.diskLastIndex = Math.min(this.diskLastIndex, index);

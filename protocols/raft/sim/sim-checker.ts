@@ -4,6 +4,7 @@
  * changed", and linearizable ReadIndex reads. Each check is incremental (work proportional to
  * what changed), so it can run after every event.
  */
+import { samePayload } from '../../common/sim/payload.js';
 import type { LogEntry, NodeId } from '../types.js';
 
 export type Fail = (message: string) => never;
@@ -193,14 +194,7 @@ export class SafetyChecker {
 export function sameEntry(a: LogEntry | undefined, b: LogEntry | undefined): boolean {
   if (a === b) return true;
   if (a === undefined || b === undefined) return false;
-  return a.index === b.index && a.term === b.term && a.kind === b.kind && sameBytes(a.data, b.data);
-}
-
-function sameBytes(a: Uint8Array | null, b: Uint8Array | null): boolean {
-  if (a === b) return true;
-  if (a === null || b === null || a.byteLength !== b.byteLength) return false;
-  for (let k = 0; k < a.byteLength; k++) if (a[k] !== b[k]) return false;
-  return true;
+  return a.index === b.index && a.term === b.term && a.kind === b.kind && samePayload(a.data, b.data);
 }
 
 function describe(entry: LogEntry): string {

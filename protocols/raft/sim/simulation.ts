@@ -20,7 +20,7 @@
 import { runGuarded, SimulationFailure } from '../../common/sim/sim-run.js';
 import { invariant, InvariantError } from '../../common/invariant.js';
 import type { Rng } from '../../common/rng.js';
-import { randomPayload } from '../../common/sim/payload.js';
+import { randomPayload, samePayload } from '../../common/sim/payload.js';
 import { decodeSimSnapshot, encodeSimSnapshot, joinChunks, splitChunks } from '../../common/sim/snapshot-bytes.js';
 import { LeaderWorld } from '../../common/sim/leader-world.js';
 import { TICK, type WorldEvent } from '../../common/sim/world.js';
@@ -245,7 +245,8 @@ class Simulation extends LeaderWorld<SimNode, RaftEvent, Params, NodeId> {
   private readonly checker: SafetyChecker;
   private payloadSeq = 0;
   private readSeq = 0;
-  private readonly markers = new Set<Uint8Array>();
+  /** Payloads of the markers proposed after the final heal (compared by bytes: logs copy them). */
+  private readonly markers: Uint8Array[] = [];
   /** Term -> true time its leader was first seen. */
   private readonly electedAt = new Map<number, number>();
   private markerTerm = -1;
@@ -509,7 +510,7 @@ class Simulation extends LeaderWorld<SimNode, RaftEvent, Params, NodeId> {
     const proposal = node.proposals.get(entry.index);
     if (proposal === undefined) return;
     node.proposals.delete(entry.index);
-    if (proposal.term === entry.term && proposal.data === entry.data) {
+    if (proposal.term === entry.term && samePayload(proposal.data, entry.data)) {
       this.checker.acknowledge(entry.index); // the client hears "committed"
       this.stats.acknowledged++;
     }
@@ -865,7 +866,7 @@ class Simulation extends LeaderWorld<SimNode, RaftEvent, Params, NodeId> {
       }
       const entry = raft.entryAt(index);
       this.checker.observeCommitted(node.id, index, entry, raft.term);
-      if (entry?.data != null && this.markers.has(entry.data) && this.markerIndex === 0) this.markerIndex = index;
+      if (entry !== undefined && this.markerIndex === 0 && this.markers.some((m) => samePayload(m, entry.data))) this.markerIndex = index;
     }
     node.observedCommit = commit;
     if (this.checker.committedCount === before) return;
@@ -919,7 +920,7 @@ class Simulation extends LeaderWorld<SimNode, RaftEvent, Params, NodeId> {
     const raft = leader?.raft;
     if (leader === undefined || raft == null || this.markerTerm === raft.term || this.markerIndex > 0) return;
     const data = this.payload();
-    this.markers.add(data);
+    this.markers.push(data);
     if (this.propose(leader, data) > 0) this.markerTerm = raft.term;
     this.pump(leader);
   }
