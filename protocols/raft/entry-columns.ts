@@ -37,14 +37,14 @@ class ByteChunks {
     return this.firstId + Math.max(0, this.chunks.length - 1);
   }
 
-  /** Copies bytes in; returns their chunk id and offset. */
-  copy(bytes: Uint8Array): { id: number; offset: number } {
+  /** Copies bytes into the chunk `currentId` names afterwards; returns their offset in it. */
+  copy(bytes: Uint8Array): number {
     const last = this.chunks[this.chunks.length - 1];
     if (last === undefined || this.used + bytes.length > last.length) this.open(bytes.length, last);
     const offset = this.used;
     (this.chunks[this.chunks.length - 1] as Uint8Array).set(bytes, offset);
     this.used += bytes.length;
-    return { id: this.currentId, offset };
+    return offset;
   }
 
   view(id: number, offset: number, length: number): Uint8Array {
@@ -112,9 +112,8 @@ export class EntryColumns {
       this.offsets[slot] = 0;
       this.lengths[slot] = NO_DATA;
     } else {
-      const at = this.bytes.copy(entry.data);
-      this.chunkIds[slot] = at.id;
-      this.offsets[slot] = at.offset;
+      this.offsets[slot] = this.bytes.copy(entry.data);
+      this.chunkIds[slot] = this.bytes.currentId;
       this.lengths[slot] = entry.data.length;
     }
     this.count++;
@@ -135,7 +134,10 @@ export class EntryColumns {
     if (this.count === 0) this.head = 0;
   }
 
-  /** Room for one more row: slide the rows to the front if half the slots are free, else grow. */
+  /**
+   * Room for one more row: the rows move to the front of new columns, as large as these if half
+   * their slots are free (rows dropped from the front), twice as large otherwise.
+   */
   private makeRoom(): void {
     const capacity = this.terms.length;
     const size = this.count < capacity / 2 ? capacity : capacity * 2;

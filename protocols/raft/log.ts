@@ -182,7 +182,7 @@ export class RaftLog {
   bytesIn(lo: number, hi: number): number {
     let bytes = 0;
     for (let index = Math.max(lo, this.offset); index <= Math.min(hi, this.lastIndex); index++) {
-      bytes += ENTRY_OVERHEAD_BYTES + this.entries.dataBytes(index - this.offset);
+      bytes += this.sizeAt(index);
     }
     return bytes;
   }
@@ -193,12 +193,17 @@ export class RaftLog {
     let hi = lo - 1;
     let bytes = 0;
     for (let index = lo; index <= this.lastIndex; index++) {
-      const size = ENTRY_OVERHEAD_BYTES + this.entries.dataBytes(index - this.offset);
+      const size = this.sizeAt(index);
       if (index > lo && bytes + size > maxBytes) break;
       hi = index;
       bytes += size;
     }
     return this.slice(lo, hi);
+  }
+
+  /** entryBytes of the entry at index, without building it. */
+  private sizeAt(index: number): number {
+    return ENTRY_OVERHEAD_BYTES + this.entries.dataBytes(index - this.offset);
   }
 
   /** Appends one entry at lastIndex + 1; terms never decrease along a log. */
