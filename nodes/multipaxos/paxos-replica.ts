@@ -251,7 +251,7 @@ export class PaxosReplica extends ReplicaHost<PaxosPlacement, PaxosMessage, Pend
   /** Highest slot s such that every slot 1..s is decided (the twin of Raft's commitIndex). */
   private commitIndex(): number {
     let slot = this.core.slotOut;
-    while (this.core.decisionAt(slot) !== undefined) slot++;
+    while (this.core.hasDecision(slot)) slot++;
     return slot - 1;
   }
 

@@ -4,13 +4,17 @@
  * must survive a crash: they leave only after the persist (Ready.messagesAfterPersist).
  */
 import { compareBallots, sameBallot, ZERO_BALLOT } from './ballot.js';
+import { SlotCommands } from './slot-commands.js';
 import type { Ballot, PValue } from './types.js';
 
 export class Acceptor {
   /** PMMC `ballot_num`: the highest ballot adopted (promised). */
   ballotNum: Ballot;
-  /** PMMC `accepted`, keeping only the highest-ballot pvalue per slot (all a P1b needs). */
-  private readonly accepted = new Map<number, PValue>();
+  /**
+   * PMMC `accepted`, keeping only the highest-ballot pvalue per slot (all a P1b needs), off the
+   * heap: each slot's ballot and a copy of its command (slot-commands.ts).
+   */
+  private readonly accepted = new SlotCommands();
   private ballotDirty = false;
   private unstable: PValue[] = [];
 
@@ -26,7 +30,7 @@ export class Acceptor {
   onP1a(b: Ballot, fromSlot: number): { ballotNum: Ballot; accepted: PValue[] } {
     this.adopt(b);
     const accepted: PValue[] = [];
-    for (const pv of this.accepted.values()) if (pv.slot >= fromSlot) accepted.push(pv);
+    for (const slot of this.accepted.slots()) if (slot >= fromSlot) accepted.push(this.acceptedAt(slot) as PValue);
     return { ballotNum: this.ballotNum, accepted };
   }
 
@@ -38,8 +42,8 @@ export class Acceptor {
   onP2a(pv: PValue): Ballot {
     this.adopt(pv.ballot);
     if (sameBallot(pv.ballot, this.ballotNum)) {
-      const held = this.accepted.get(pv.slot);
-      if (held === undefined || !sameBallot(held.ballot, pv.ballot)) {
+      const held = this.accepted.ballot(pv.slot);
+      if (held === undefined || !sameBallot(held, pv.ballot)) {
         this.remember(pv);
         this.unstable.push(pv);
       }
@@ -52,12 +56,14 @@ export class Acceptor {
    * applied (so decided); its P1b then reports the compaction point instead (README.md).
    */
   compact(slot: number): void {
-    for (const s of this.accepted.keys()) if (s <= slot) this.accepted.delete(s);
+    this.accepted.deleteThrough(slot);
   }
 
   /** The pvalue accepted for `slot`, if any (for tests and status). */
   acceptedAt(slot: number): PValue | undefined {
-    return this.accepted.get(slot);
+    const ballot = this.accepted.ballot(slot);
+    const command = this.accepted.command(slot);
+    return ballot === undefined || command === undefined ? undefined : { ballot, slot, command };
   }
 
   get acceptedCount(): number {
@@ -84,7 +90,7 @@ export class Acceptor {
   }
 
   private remember(pv: PValue): void {
-    const held = this.accepted.get(pv.slot);
-    if (held === undefined || compareBallots(pv.ballot, held.ballot) >= 0) this.accepted.set(pv.slot, pv);
+    const held = this.accepted.ballot(pv.slot);
+    if (held === undefined || compareBallots(pv.ballot, held) >= 0) this.accepted.set(pv.slot, pv.command, pv.ballot);
   }
 }

@@ -20,6 +20,7 @@ import { Commander } from './commander.js';
 import { IncomingSnapshot } from './incoming-snapshot.js';
 import { type Batch, LeaderState } from './leader-state.js';
 import { Scout } from './scout.js';
+import { SlotCommands } from './slot-commands.js';
 import type {
   Ballot,
   CatchUp,
@@ -64,8 +65,9 @@ export class MultiPaxosNode {
   // PMMC acceptor.
   private readonly acceptor: Acceptor;
 
-  // PMMC replica: decisions and slot_out (the next slot handed to the state machine).
-  private readonly decisions = new Map<number, Command>();
+  // PMMC replica: decisions (off the heap: slot-commands.ts) and slot_out (the next slot handed
+  // to the state machine).
+  private readonly decisions = new SlotCommands();
   private unstableDecisions: Decision[] = [];
   private slotOutNext = 1;
   private maxDecided = 0;
@@ -177,7 +179,11 @@ export class MultiPaxosNode {
   }
 
   decisionAt(slot: number): Command | undefined {
-    return this.decisions.get(slot);
+    return this.decisions.command(slot);
+  }
+
+  hasDecision(slot: number): boolean {
+    return this.decisions.has(slot);
   }
 
   acceptedAt(slot: number): PValue | undefined {
@@ -564,7 +570,7 @@ export class MultiPaxosNode {
     for (const slot of pvalues.keys()) top = Math.max(top, slot);
     let covered = 0;
     for (const slot of pvalues.keys()) if (slot >= first) covered++;
-    for (const slot of this.decisions.keys()) if (slot >= first && slot <= top && !pvalues.has(slot)) covered++;
+    for (const slot of this.decisions.slots()) if (slot >= first && slot <= top && !pvalues.has(slot)) covered++;
     return top - first + 1 - covered <= this.config.window;
   }
 
@@ -758,8 +764,7 @@ export class MultiPaxosNode {
    * never crashes on input from outside (docs/design.md §3.7).
    */
   private recordDecision(slot: number, command: Command): boolean {
-    const known = this.decisions.get(slot);
-    if (known !== undefined) return false;
+    if (this.decisions.has(slot)) return false;
     this.decisions.set(slot, command);
     if (slot > this.maxDecided) this.maxDecided = slot;
     return true;
@@ -768,7 +773,7 @@ export class MultiPaxosNode {
   /** PMMC replica: "while ∃c' : ⟨slot_out, c'⟩ ∈ decisions do perform(c'); slot_out++". */
   private takeDecided(): Decision[] {
     const out: Decision[] = [];
-    for (let c = this.decisions.get(this.slotOutNext); c !== undefined; c = this.decisions.get(this.slotOutNext)) {
+    for (let c = this.decisions.command(this.slotOutNext); c !== undefined; c = this.decisions.command(this.slotOutNext)) {
       out.push({ slot: this.slotOutNext, command: c });
       this.slotOutNext++;
     }
@@ -792,7 +797,7 @@ export class MultiPaxosNode {
     const decisions: Decision[] = [];
     const end = Math.min(this.maxDecided, from + this.config.maxCatchUpSlots - 1);
     for (let slot = from; slot <= end; slot++) {
-      const command = this.decisions.get(slot);
+      const command = this.decisions.command(slot);
       if (command !== undefined) decisions.push({ slot, command });
     }
     if (decisions.length > 0) this.send({ type: 'Decision', from: this.id, to: m.from, decisions }, false);
@@ -931,7 +936,7 @@ export class MultiPaxosNode {
   /** Drops decisions, accepted pvalues and commanders for slots <= slot (all applied here). */
   private compact(slot: number): void {
     invariant(slot <= this.snapshotSlot, () => `${this.id}: compaction to ${slot} beyond the snapshot at ${this.snapshotSlot}`);
-    for (const s of this.decisions.keys()) if (s <= slot) this.decisions.delete(s);
+    this.decisions.deleteThrough(slot);
     const commanders = this.leadership?.commanders;
     if (commanders !== undefined) for (const s of commanders.keys()) if (s <= slot) commanders.delete(s);
     this.acceptor.compact(slot);

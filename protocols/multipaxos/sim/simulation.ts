@@ -17,7 +17,7 @@
 import { runGuarded, SimulationFailure } from '../../common/sim/sim-run.js';
 import { invariant } from '../../common/invariant.js';
 import type { Rng } from '../../common/rng.js';
-import { randomPayload } from '../../common/sim/payload.js';
+import { randomPayload, samePayload } from '../../common/sim/payload.js';
 import { decodeSimSnapshot, encodeSimSnapshot, joinChunks, splitChunks } from '../../common/sim/snapshot-bytes.js';
 import { LeaderWorld } from '../../common/sim/leader-world.js';
 import { TICK } from '../../common/sim/world.js';
@@ -446,8 +446,9 @@ class Simulation extends LeaderWorld<SimNode, PaxosEvent, Params, NodeId> {
     if (proposal === undefined) return;
     node.proposals.delete(slot);
     if (command.kind !== 'batch' || !sameBallot(command.origin, proposal.ballot)) return;
+    // Compared by bytes: a replica keeps its own copy of every command (slot-commands.ts).
     for (const data of proposal.payloads) {
-      if (!command.payloads.includes(data)) this.fail(`${node.id}: a payload proposed at slot ${slot} is missing from its batch`);
+      if (!command.payloads.some((p) => samePayload(p, data))) this.fail(`${node.id}: a payload proposed at slot ${slot} is missing from its batch`);
     }
     this.checker.acknowledge(slot, command);
     this.stats.acknowledged += proposal.payloads.length;
