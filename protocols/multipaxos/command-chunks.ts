@@ -10,11 +10,9 @@
  * over. Bytes are never overwritten: a payload view handed out stays valid after its slot is
  * forgotten (the collector keeps the chunk alive as long as a view does).
  */
+import { nextChunkBytes } from '../common/chunk-size.js';
 import { invariant } from '../common/invariant.js';
 
-/** Chunks start small (a test replica stays small) and double up to this size. */
-const FIRST_CHUNK_BYTES = 4 * 1024;
-const MAX_CHUNK_BYTES = 1024 * 1024;
 const LENGTH_BYTES = 4;
 
 interface Chunk {
@@ -84,9 +82,8 @@ export class CommandChunks {
   private room(need: number): Chunk {
     const current = this.chunks.get(this.currentId);
     if (current !== undefined && this.used + need <= current.bytes.length) return current;
-    const grown = current === undefined ? FIRST_CHUNK_BYTES : Math.min(MAX_CHUNK_BYTES, current.bytes.length * 2);
     if (current !== undefined && current.commands === 0) this.chunks.delete(this.currentId);
-    const chunk = { bytes: new Uint8Array(Math.max(need, grown)), commands: 0 };
+    const chunk = { bytes: new Uint8Array(nextChunkBytes(current?.bytes.length, need)), commands: 0 };
     this.currentId++;
     this.chunks.set(this.currentId, chunk);
     this.used = 0;

@@ -13,6 +13,7 @@
  * after its entry is truncated or compacted. Truncation only forgets rows; dropping rows from the
  * front also drops the chunks that no remaining row points into.
  */
+import { nextChunkBytes } from '../common/chunk-size.js';
 import { invariant } from '../common/invariant.js';
 import type { LogEntry } from './types.js';
 
@@ -20,9 +21,6 @@ const KINDS: readonly LogEntry['kind'][] = ['noop', 'command', 'config'];
 const KIND_CODE: Record<LogEntry['kind'], number> = { noop: 0, command: 1, config: 2 };
 /** lengths[row] for an entry whose data is null. */
 const NO_DATA = -1;
-/** Chunks start small (a test log stays small) and double up to this size. */
-const FIRST_CHUNK_BYTES = 4 * 1024;
-const MAX_CHUNK_BYTES = 1024 * 1024;
 const FIRST_ROWS = 64;
 
 /** Bytes appended into chunks; an entry never spans two of them. */
@@ -62,8 +60,7 @@ class ByteChunks {
   }
 
   private open(need: number, last: Uint8Array | undefined): void {
-    const grown = last === undefined ? FIRST_CHUNK_BYTES : Math.min(MAX_CHUNK_BYTES, last.length * 2);
-    this.chunks.push(new Uint8Array(Math.max(need, grown)));
+    this.chunks.push(new Uint8Array(nextChunkBytes(last?.length, need)));
     this.used = 0;
   }
 }
